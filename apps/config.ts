@@ -1,0 +1,60 @@
+/** Configuration, read from the environment once at boot; every default makes `npm run dev` work. */
+import path from 'node:path';
+import { z } from 'zod';
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  /** Absolute base URL for links in responses; derived from the request when unset. */
+  PUBLIC_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().optional(),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TASK_QUEUE: z.string().default('flows'),
+  FLOWRUNS_ADMIN_KEY: z.string().min(8, 'FLOWRUNS_ADMIN_KEY must be at least 8 characters').optional(),
+  FLOWRUNS_DATA_DIR: z.string().default('.data'),
+  AGENT_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl?: string;
+  databaseUrl?: string;
+  temporalAddress: string;
+  /** True when TEMPORAL_ADDRESS was not given and the dev stack may start its own server. */
+  temporalAddressDefaulted: boolean;
+  namespace: string;
+  taskQueue: string;
+  adminKey?: string;
+  dataDir: string;
+  agentName?: string;
+  maxConcurrentActivities: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    temporalAddress: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    temporalAddressDefaulted: e.TEMPORAL_ADDRESS === undefined,
+    namespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.TASK_QUEUE,
+    adminKey: e.FLOWRUNS_ADMIN_KEY,
+    dataDir: path.resolve(e.FLOWRUNS_DATA_DIR),
+    agentName: e.AGENT_NAME,
+    maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
+  };
+}
+
+/** Task queue an agent's worker polls besides the default one. */
+export const agentTaskQueue = (agent: string): string => `agent-${agent}`;

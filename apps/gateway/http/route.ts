@@ -1,0 +1,62 @@
+/**
+ * A route is declared once: its zod schemas validate the request, type the handler and
+ * generate the OpenAPI document. `mountRoutes` (router.ts) turns the list into Express routes.
+ */
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { AuthContext } from './auth';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+export interface HandlerContext<P, Q, B> {
+  params: Infer<P>;
+  query: Infer<Q>;
+  body: Infer<B>;
+  /** Present on every route whose `auth` is not 'none'. */
+  auth: AuthContext;
+  req: Request;
+  res: Response;
+  /** Absolute base URL of this gateway (PUBLIC_URL, else from the request), without a trailing slash. */
+  baseUrl: string;
+}
+
+/** What a handler returns: a JSON body (status `spec.status`, default 200), a full reply, or nothing when it wrote `res` itself. */
+export type HandlerResult = unknown | { status: number; body: unknown; headers?: Record<string, string> } | undefined;
+
+export interface RouteSpec<P extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined> {
+  method: Method;
+  /** Express-style path, e.g. `/api/v1/flows/:flowId`. */
+  path: string;
+  summary: string;
+  tag: string;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Response schema, for the OpenAPI document only. */
+  response?: z.ZodType;
+  /** Success status (default 200). */
+  status?: number;
+  /** 'account' (default): any valid key; 'admin': the admin key only; 'none': public. */
+  auth?: 'account' | 'admin' | 'none';
+  /** Status for validation errors: 400 by default, 422 where a seed says so. */
+  validationStatus?: 400 | 422;
+  /** When set, a body failing `body` validation is still 400/422 but a missing body is allowed as `{}`. */
+  handler: (ctx: HandlerContext<P, Q, B>) => Promise<HandlerResult> | HandlerResult;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteSpec<any, any, any>;
+
+/** Identity function that keeps the handler's types inferred from the schemas. */
+export function defineRoute<P extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
+  spec: RouteSpec<P, Q, B>,
+): RouteSpec<P, Q, B> {
+  return spec;
+}
+
+/** Marks a handler result as a full reply with a status other than the route's default. */
+export const reply = (status: number, body: unknown, headers?: Record<string, string>) => ({ __reply: true as const, status, body, headers });
+export type Reply = ReturnType<typeof reply>;
+export const isReply = (v: unknown): v is Reply => typeof v === 'object' && v !== null && (v as Reply).__reply === true;

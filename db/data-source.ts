@@ -1,0 +1,35 @@
+/** The TypeORM data source. Migrations run at start; the schema is never synchronized. */
+import { DataSource } from 'typeorm';
+import { ENTITIES } from './entities';
+import { InitialSchema1732300000000 } from './migrations/1732300000000-initial-schema';
+
+export const MIGRATIONS = [InitialSchema1732300000000];
+
+export function createDataSource(url: string, options: { poolSize?: number } = {}): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    logging: ['error'],
+    poolSize: options.poolSize ?? 10,
+  });
+}
+
+/** Connects and brings the schema up to date; concurrent callers serialize on an advisory lock. */
+export async function openDatabase(url: string, options: { poolSize?: number } = {}): Promise<DataSource> {
+  const ds = createDataSource(url, options);
+  await ds.initialize();
+  const lock = ds.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(727401)');
+    await ds.runMigrations({ transaction: 'all' });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock(727401)').catch(() => undefined);
+    await lock.release();
+  }
+  return ds;
+}

@@ -1,0 +1,363 @@
+/**
+ * TypeORM entities, declared as EntitySchema objects: no decorators, so the same code runs
+ * under tsc, tsx and jest without reflection metadata. Columns mirror the migrations.
+ */
+import { EntitySchema } from 'typeorm';
+import type { FlowDefinition } from '../domain/flow-types';
+import type { RunStatus, StepStatus } from '../domain/statuses';
+
+export type Json = unknown;
+export interface Actor {
+  id: string;
+  name: string;
+  type: 'user' | 'system';
+}
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+export interface Account {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+export interface ApiKey {
+  id: string;
+  accountId: string;
+  name: string;
+  keyHash: string;
+  keyPrefix: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+export interface App {
+  id: string;
+  accountId: string;
+  name: string;
+  platform: 'web' | 'ios' | 'android';
+  bundleId: string | null;
+  baseUrl: string | null;
+  variables: Record<string, string>;
+  activeBuildId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+export interface Build {
+  id: string;
+  accountId: string;
+  appId: string;
+  version: string | null;
+  variables: Record<string, string>;
+  createdAt: Date;
+}
+export interface Flow {
+  accountId: string;
+  id: string;
+  name: string;
+  type: string;
+  version: number;
+  definition: FlowDefinition;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+export interface FlowVersion {
+  accountId: string;
+  flowId: string;
+  version: number;
+  definition: FlowDefinition;
+  createdAt: Date;
+}
+export interface Batch {
+  id: string;
+  accountId: string;
+  source: string;
+  actor: Actor | null;
+  appId: string | null;
+  buildId: string | null;
+  browser: string | null;
+  variables: Record<string, string>;
+  tags: Tag[];
+  maxParallel: number;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  createdAt: Date;
+}
+export interface Run {
+  id: string;
+  accountId: string;
+  batchId: string | null;
+  position: number;
+  flowId: string;
+  flowVersion: number | null;
+  flowName: string;
+  flowType: string;
+  status: RunStatus;
+  source: string;
+  actor: Actor | null;
+  appId: string | null;
+  buildId: string | null;
+  browser: string | null;
+  triggerData: Json;
+  variables: Record<string, string>;
+  tags: Tag[];
+  outputs: Json;
+  error: { step: string; message: string } | null;
+  external: boolean;
+  workflowId: string | null;
+  workflowRunId: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  createdAt: Date;
+  createdBy: string | null;
+  updatedAt: Date;
+  updatedBy: string | null;
+  reviewedAt: Date | null;
+  reviewedBy: string | null;
+}
+export interface StepRun {
+  runId: string;
+  stepId: string;
+  position: number;
+  name: string;
+  type: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  output: Json;
+  error: string | null;
+}
+export interface RunLog {
+  runId: string;
+  key: string;
+  ts: Date;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  stepId: string | null;
+  message: string;
+}
+export interface RunRequest {
+  runId: string;
+  stepId: string;
+  attempt: number;
+  ts: Date;
+  method: string;
+  url: string;
+  status: number;
+  resourceType: string;
+  durationMs: number;
+  responseSize: number;
+  error: string | null;
+}
+
+const text = { type: 'text' as const };
+const textNull = { type: 'text' as const, nullable: true };
+const jsonb = { type: 'jsonb' as const };
+const jsonbNull = { type: 'jsonb' as const, nullable: true };
+const ts = (name: string) => ({ type: 'timestamptz' as const, precision: 3, name });
+const tsNull = (name: string) => ({ ...ts(name), nullable: true });
+const int = { type: 'integer' as const };
+const intNull = { type: 'integer' as const, nullable: true };
+
+export const AccountEntity = new EntitySchema<Account>({
+  name: 'Account',
+  tableName: 'accounts',
+  columns: { id: { ...text, primary: true }, name: text, createdAt: { ...ts('created_at'), createDate: true } },
+});
+
+export const ApiKeyEntity = new EntitySchema<ApiKey>({
+  name: 'ApiKey',
+  tableName: 'api_keys',
+  columns: {
+    id: { ...text, primary: true },
+    accountId: { ...text, name: 'account_id' },
+    name: text,
+    keyHash: { ...text, name: 'key_hash' },
+    keyPrefix: { ...text, name: 'key_prefix' },
+    createdAt: { ...ts('created_at'), createDate: true },
+    revokedAt: tsNull('revoked_at'),
+  },
+});
+
+export const AppEntity = new EntitySchema<App>({
+  name: 'App',
+  tableName: 'apps',
+  columns: {
+    id: { ...text, primary: true },
+    accountId: { ...text, name: 'account_id' },
+    name: text,
+    platform: text,
+    bundleId: { ...textNull, name: 'bundle_id' },
+    baseUrl: { ...textNull, name: 'base_url' },
+    variables: jsonb,
+    activeBuildId: { ...textNull, name: 'active_build_id' },
+    createdAt: { ...ts('created_at'), createDate: true },
+    updatedAt: { ...ts('updated_at'), updateDate: true },
+  },
+});
+
+export const BuildEntity = new EntitySchema<Build>({
+  name: 'Build',
+  tableName: 'builds',
+  columns: {
+    id: { ...text, primary: true },
+    accountId: { ...text, name: 'account_id' },
+    appId: { ...text, name: 'app_id' },
+    version: textNull,
+    variables: jsonb,
+    createdAt: { ...ts('created_at'), createDate: true },
+  },
+});
+
+export const FlowEntity = new EntitySchema<Flow>({
+  name: 'Flow',
+  tableName: 'flows',
+  columns: {
+    accountId: { ...text, name: 'account_id', primary: true },
+    id: { ...text, primary: true },
+    name: text,
+    type: text,
+    version: int,
+    definition: jsonb,
+    createdAt: { ...ts('created_at'), createDate: true },
+    updatedAt: { ...ts('updated_at'), updateDate: true },
+    deletedAt: tsNull('deleted_at'),
+  },
+});
+
+export const FlowVersionEntity = new EntitySchema<FlowVersion>({
+  name: 'FlowVersion',
+  tableName: 'flow_versions',
+  columns: {
+    accountId: { ...text, name: 'account_id', primary: true },
+    flowId: { ...text, name: 'flow_id', primary: true },
+    version: { ...int, primary: true },
+    definition: jsonb,
+    createdAt: { ...ts('created_at'), createDate: true },
+  },
+});
+
+export const BatchEntity = new EntitySchema<Batch>({
+  name: 'Batch',
+  tableName: 'batches',
+  columns: {
+    id: { ...text, primary: true },
+    accountId: { ...text, name: 'account_id' },
+    source: text,
+    actor: jsonbNull,
+    appId: { ...textNull, name: 'app_id' },
+    buildId: { ...textNull, name: 'build_id' },
+    browser: textNull,
+    variables: jsonb,
+    tags: jsonb,
+    maxParallel: { ...int, name: 'max_parallel' },
+    idempotencyKey: { ...textNull, name: 'idempotency_key' },
+    requestHash: { ...textNull, name: 'request_hash' },
+    createdAt: { ...ts('created_at'), createDate: true },
+  },
+});
+
+export const RunEntity = new EntitySchema<Run>({
+  name: 'Run',
+  tableName: 'runs',
+  columns: {
+    id: { ...text, primary: true },
+    accountId: { ...text, name: 'account_id' },
+    batchId: { ...textNull, name: 'batch_id' },
+    position: int,
+    flowId: { ...text, name: 'flow_id' },
+    flowVersion: { ...intNull, name: 'flow_version' },
+    flowName: { ...text, name: 'flow_name' },
+    flowType: { ...text, name: 'flow_type' },
+    status: text,
+    source: text,
+    actor: jsonbNull,
+    appId: { ...textNull, name: 'app_id' },
+    buildId: { ...textNull, name: 'build_id' },
+    browser: textNull,
+    triggerData: { ...jsonbNull, name: 'trigger_data' },
+    variables: jsonb,
+    tags: jsonb,
+    outputs: jsonbNull,
+    error: jsonbNull,
+    external: { type: 'boolean' },
+    workflowId: { ...textNull, name: 'workflow_id' },
+    workflowRunId: { ...textNull, name: 'workflow_run_id' },
+    startedAt: tsNull('started_at'),
+    finishedAt: tsNull('finished_at'),
+    durationMs: { ...intNull, name: 'duration_ms' },
+    createdAt: { ...ts('created_at'), createDate: true },
+    createdBy: { ...textNull, name: 'created_by' },
+    updatedAt: { ...ts('updated_at'), updateDate: true },
+    updatedBy: { ...textNull, name: 'updated_by' },
+    reviewedAt: tsNull('reviewed_at'),
+    reviewedBy: { ...textNull, name: 'reviewed_by' },
+  },
+});
+
+export const StepRunEntity = new EntitySchema<StepRun>({
+  name: 'StepRun',
+  tableName: 'step_runs',
+  columns: {
+    runId: { ...text, name: 'run_id', primary: true },
+    stepId: { ...text, name: 'step_id', primary: true },
+    position: int,
+    name: text,
+    type: text,
+    status: text,
+    attempts: int,
+    startedAt: tsNull('started_at'),
+    finishedAt: tsNull('finished_at'),
+    durationMs: { ...intNull, name: 'duration_ms' },
+    output: jsonbNull,
+    error: textNull,
+  },
+});
+
+export const RunLogEntity = new EntitySchema<RunLog>({
+  name: 'RunLog',
+  tableName: 'run_logs',
+  columns: {
+    runId: { ...text, name: 'run_id', primary: true },
+    key: { ...text, primary: true },
+    ts: ts('ts'),
+    level: text,
+    stepId: { ...textNull, name: 'step_id' },
+    message: text,
+  },
+});
+
+export const RunRequestEntity = new EntitySchema<RunRequest>({
+  name: 'RunRequest',
+  tableName: 'run_requests',
+  columns: {
+    runId: { ...text, name: 'run_id', primary: true },
+    stepId: { ...text, name: 'step_id', primary: true },
+    attempt: { ...int, primary: true },
+    ts: ts('ts'),
+    method: text,
+    url: text,
+    status: int,
+    resourceType: { ...text, name: 'resource_type' },
+    durationMs: { ...int, name: 'duration_ms' },
+    responseSize: { ...int, name: 'response_size' },
+    error: textNull,
+  },
+});
+
+export const ENTITIES = [
+  AccountEntity,
+  ApiKeyEntity,
+  AppEntity,
+  BuildEntity,
+  FlowEntity,
+  FlowVersionEntity,
+  BatchEntity,
+  RunEntity,
+  StepRunEntity,
+  RunLogEntity,
+  RunRequestEntity,
+];

@@ -1,0 +1,168 @@
+/**
+ * The flow-definition schema (SPEC §4). Saving a flow runs all of it, so a definition that
+ * reaches the engine has known step types, a valid DAG and expressions that parse.
+ */
+import jsonata from 'jsonata';
+import { z } from 'zod';
+import { dependenciesOf, findCycle } from './dag';
+import { FLOW_TYPES, type FlowDefinition } from './flow-types';
+import { EXPR_REF, stringsIn } from './templates';
+
+export const ID_PATTERN = /^[a-z0-9_.-]+$/;
+export const STEP_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+const RESERVED_FLOW_IDS = ['run'];
+
+export const flowIdSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(ID_PATTERN, 'must match ^[a-z0-9_.-]+$')
+  .refine((id) => !RESERVED_FLOW_IDS.includes(id), { message: '"run" is reserved' });
+
+const retrySchema = z.object({
+  maxAttempts: z.number().int().min(1).max(100).optional(),
+  initialIntervalMs: z.number().int().min(1).max(3_600_000).optional(),
+  backoffCoefficient: z.number().min(1).max(100).optional(),
+});
+
+const stepBase = {
+  id: z.string().min(1).max(100).regex(STEP_ID_PATTERN, 'must match ^[A-Za-z0-9_-]+$'),
+  name: z.string().min(1).max(200).optional(),
+  dependsOn: z.array(z.string().min(1)).optional(),
+  if: z.string().min(1).optional(),
+  retry: retrySchema.optional(),
+};
+
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
+const httpStep = z.object({
+  ...stepBase,
+  type: z.literal('http'),
+  config: z.object({
+    method: z
+      .string()
+      .transform((m) => m.toUpperCase())
+      .pipe(z.enum(HTTP_METHODS))
+      .optional(),
+    url: z.string().min(1),
+    headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    body: z.unknown().optional(),
+    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+    timeoutMs: z.number().int().min(1).max(600_000).optional(),
+  }),
+});
+const transformStep = z.object({
+  ...stepBase,
+  type: z.literal('transform'),
+  config: z.object({ expression: z.string().min(1) }),
+});
+const delayStep = z.object({
+  ...stepBase,
+  type: z.literal('delay'),
+  config: z
+    .object({
+      durationMs: z.union([z.number().int().min(0).max(366 * 24 * 3_600_000), z.string().min(1)]).optional(),
+      until: z.string().min(1).optional(),
+    })
+    .refine((c) => c.durationMs !== undefined || c.until !== undefined, {
+      message: 'a delay needs durationMs or until',
+    }),
+});
+const approvalStep = z.object({
+  ...stepBase,
+  type: z.literal('approval'),
+  config: z.object({ message: z.string().optional(), timeoutMs: z.number().int().min(1).optional() }).default({}),
+});
+const subFlowStep = z.object({
+  ...stepBase,
+  type: z.literal('flow'),
+  config: z.object({ flowId: flowIdSchema, data: z.unknown().optional() }),
+});
+
+export const stepSchema = z.discriminatedUnion('type', [httpStep, transformStep, delayStep, approvalStep, subFlowStep], {
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? 'unknown step type: expected one of http, transform, delay, approval, flow'
+      : undefined,
+});
+
+function parseError(expression: string): string | null {
+  try {
+    jsonata(expression);
+    return null;
+  } catch (err) {
+    return (err as { message?: string }).message ?? String(err);
+  }
+}
+
+/** Body of POST /api/v1/flows and PUT /api/v1/flows/{id}. */
+export const flowInputSchema = z
+  .object({
+    id: flowIdSchema.optional(),
+    name: z.string().min(1).max(200).optional(),
+    type: z.enum(FLOW_TYPES).default('automation'),
+    description: z.string().max(2000).optional(),
+    variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    configs: z
+      .object({
+        endOnFail: z.boolean().default(true),
+        timeoutMs: z.number().int().min(1).max(30 * 24 * 3_600_000).optional(),
+      })
+      .default({ endOnFail: true }),
+    steps: z.array(stepSchema).min(1, 'a flow needs at least one step').max(500),
+  })
+  .superRefine((flow, ctx) => {
+    const seen = new Map<string, number>();
+    flow.steps.forEach((step, i) => {
+      if (seen.has(step.id))
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${step.id}"` });
+      seen.set(step.id, i);
+    });
+    flow.steps.forEach((step, i) => {
+      (step.dependsOn ?? []).forEach((dep, j) => {
+        if (!seen.has(dep))
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'dependsOn', j], message: `unknown step "${dep}"` });
+        else if (dep === step.id)
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'dependsOn', j], message: 'a step cannot depend on itself' });
+      });
+      if (step.if) {
+        const err = parseError(step.if);
+        if (err) ctx.addIssue({ code: 'custom', path: ['steps', i, 'if'], message: `expression does not parse: ${err}` });
+      }
+      if (step.type === 'transform') {
+        const err = parseError(step.config.expression);
+        if (err)
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'config', 'expression'], message: `expression does not parse: ${err}` });
+      }
+      for (const [text, path] of stringsIn(step.config, ['steps', i, 'config'])) {
+        for (const m of text.matchAll(EXPR_REF)) {
+          const err = parseError(m[1]);
+          if (err) ctx.addIssue({ code: 'custom', path, message: `expression {{${m[1]}}} does not parse: ${err}` });
+        }
+      }
+    });
+    if (flow.steps.every((s, i) => !dependenciesOf(flow.steps, i).some((d) => !seen.has(d) || d === s.id))) {
+      const cycle = findCycle(flow.steps);
+      if (cycle)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', seen.get(cycle[0]) ?? 0, 'dependsOn'],
+          message: `dependency cycle: ${cycle.join(' → ')}`,
+        });
+    }
+  });
+
+export type FlowInput = z.infer<typeof flowInputSchema>;
+
+/** A validated input with its id chosen, as stored and as run. */
+export function toFlowDefinition(input: FlowInput, id: string): FlowDefinition {
+  return {
+    id,
+    name: input.name ?? id,
+    type: input.type,
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    variables: input.variables,
+    configs: input.configs,
+    steps: input.steps as FlowDefinition['steps'],
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Plain types of a flow definition and of the workflow contracts. No runtime dependencies:
+ * the workflow bundle imports this file, the gateway and the activities too.
+ */
+import type { RunSource, RunStatus, StepStatus } from './statuses';
+
+export const FLOW_TYPES = ['automation', 'selfServiceAction', 'scorecard', 'reference'] as const;
+export type FlowType = (typeof FLOW_TYPES)[number];
+
+export const STEP_TYPES = ['http', 'transform', 'delay', 'approval', 'flow'] as const;
+export type StepType = (typeof STEP_TYPES)[number];
+
+export interface RetrySpec {
+  maxAttempts?: number;
+  initialIntervalMs?: number;
+  backoffCoefficient?: number;
+}
+
+export interface HttpStepConfig {
+  method?: string;
+  url: string;
+  headers?: Record<string, unknown>;
+  body?: unknown;
+  expectStatus?: number[];
+  timeoutMs?: number;
+}
+export interface TransformStepConfig {
+  expression: string;
+}
+export interface DelayStepConfig {
+  durationMs?: number | string;
+  until?: string;
+}
+export interface ApprovalStepConfig {
+  message?: string;
+  timeoutMs?: number;
+}
+export interface SubFlowStepConfig {
+  flowId: string;
+  data?: unknown;
+}
+
+interface StepBase {
+  id: string;
+  name?: string;
+  dependsOn?: string[];
+  if?: string;
+  retry?: RetrySpec;
+}
+export type StepDefinition =
+  | (StepBase & { type: 'http'; config: HttpStepConfig })
+  | (StepBase & { type: 'transform'; config: TransformStepConfig })
+  | (StepBase & { type: 'delay'; config: DelayStepConfig })
+  | (StepBase & { type: 'approval'; config: ApprovalStepConfig })
+  | (StepBase & { type: 'flow'; config: SubFlowStepConfig });
+
+export interface FlowConfigs {
+  endOnFail?: boolean;
+  timeoutMs?: number;
+}
+
+export interface FlowDefinition {
+  id: string;
+  name: string;
+  type: FlowType;
+  description?: string;
+  variables: Record<string, string>;
+  configs: FlowConfigs;
+  steps: StepDefinition[];
+}
+
+/** What a flow-run workflow receives: everything it needs, resolved at trigger time. */
+export interface FlowRunInput {
+  runId: string;
+  batchId: string;
+  accountId: string;
+  source: RunSource;
+  flow: FlowDefinition;
+  flowVersion: number;
+  /** Auth flow of the run's suite, run first; its steps appear as `auth.<id>`. */
+  authFlow?: FlowDefinition;
+  /** Resolved variables (flow < suite < build < trigger). */
+  variables: Record<string, string>;
+  trigger: { body: unknown };
+  /** Task queue of the child's activities, when not the worker's default (agents). */
+  taskQueue?: string;
+}
+
+export interface BatchRunInput {
+  batchId: string;
+  accountId: string;
+  source: RunSource;
+  maxParallel: number;
+  runs: FlowRunInput[];
+}
+
+export interface StepState {
+  id: string;
+  name: string;
+  type: StepType;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  output?: unknown;
+  error?: string;
+}
+
+/** Live progress of a run, answered by the flow-run workflow's `progress` query. */
+export interface RunProgress {
+  runId: string;
+  status: RunStatus;
+  steps: StepState[];
+  error?: { step: string; message: string } | null;
+}
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  error?: { step: string; message: string } | null;
+}
