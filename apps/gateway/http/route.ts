@@ -22,8 +22,8 @@ export interface HandlerContext<P, Q, B> {
   baseUrl: string;
 }
 
-/** What a handler returns: a JSON body (status `spec.status`, default 200), a full reply, or nothing when it wrote `res` itself. */
-export type HandlerResult = unknown | { status: number; body: unknown; headers?: Record<string, string> } | undefined;
+/** A JSON body (sent with `spec.status`, default 200), a `reply(...)`, or undefined when the handler wrote `res` itself. */
+export type HandlerResult = unknown;
 
 export interface RouteSpec<P extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined> {
   method: Method;
@@ -42,7 +42,6 @@ export interface RouteSpec<P extends z.ZodType | undefined = undefined, Q extend
   auth?: 'account' | 'admin' | 'none';
   /** Status for validation errors: 400 by default, 422 where a seed says so. */
   validationStatus?: 400 | 422;
-  /** When set, a body failing `body` validation is still 400/422 but a missing body is allowed as `{}`. */
   handler: (ctx: HandlerContext<P, Q, B>) => Promise<HandlerResult> | HandlerResult;
 }
 
