@@ -1,0 +1,18 @@
+/** Signals and queries of the workflows; the gateway imports these, never a workflow file. */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { RunProgress } from '../domain/flow-types';
+
+/** Live progress of a flow run (workflow id `run-<runId>`). */
+export const progressQuery = defineQuery<RunProgress>('progress');
+
+/** Decision on an `approval` step. */
+export interface ApprovalDecision {
+  stepId: string;
+  approved: boolean;
+  reviewer: string;
+  comment?: string;
+}
+export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');
+
+export const batchWorkflowId = (batchId: string): string => `batch-${batchId}`;
+export const runWorkflowId = (runId: string): string => `run-${runId}`;
