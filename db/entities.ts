@@ -3,19 +3,13 @@
  * under tsc, tsx and jest without reflection metadata. Columns mirror the migrations.
  */
 import { EntitySchema } from 'typeorm';
-import type { FlowDefinition } from '../domain/flow-types';
+import type { Actor, FlowDefinition, Tag } from '../domain/flow-types';
 import type { RunStatus, StepStatus } from '../domain/statuses';
 
-export type Json = unknown;
-export interface Actor {
-  id: string;
-  name: string;
-  type: 'user' | 'system';
-}
-export interface Tag {
-  key: string;
-  value: string;
-}
+/** A JSON value as stored in a jsonb column. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- jsonb holds any JSON; TypeORM's deep-partial types cannot recurse into a JSON union
+export type Json = any;
+export type { Actor, Tag };
 
 export interface Account {
   id: string;

@@ -69,12 +69,24 @@ export interface FlowDefinition {
   steps: StepDefinition[];
 }
 
+export interface Actor {
+  id: string;
+  name: string;
+  type: 'user' | 'system';
+}
+export interface Tag {
+  key: string;
+  value: string;
+}
+
 /** What a flow-run workflow receives: everything it needs, resolved at trigger time. */
 export interface FlowRunInput {
   runId: string;
   batchId: string;
   accountId: string;
   source: RunSource;
+  /** Order of the run in its batch. */
+  position: number;
   flow: FlowDefinition;
   flowVersion: number;
   /** Auth flow of the run's suite, run first; its steps appear as `auth.<id>`. */
@@ -86,12 +98,33 @@ export interface FlowRunInput {
   taskQueue?: string;
 }
 
+/** Who and what a batch was triggered with, recorded with its rows. */
+export interface BatchMeta {
+  actor: Actor | null;
+  appId: string | null;
+  buildId: string | null;
+  browser: string | null;
+  tags: Tag[];
+  idempotencyKey: string | null;
+  requestHash: string | null;
+}
+
 export interface BatchRunInput {
   batchId: string;
   accountId: string;
   source: RunSource;
   maxParallel: number;
+  meta: BatchMeta;
   runs: FlowRunInput[];
+}
+
+/** The expression scope of `if`, `transform` and `{{ }}` (SPEC §4). */
+export interface ExpressionScope {
+  trigger: { body: unknown };
+  vars: Record<string, string>;
+  steps: Record<string, { status: StepStatus; output: unknown }>;
+  auth: Record<string, { status: StepStatus; output: unknown }>;
+  run: { id: string; batchId: string; flowId: string };
 }
 
 export interface StepState {

@@ -1,6 +1,7 @@
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
-import type { Config } from '../config';
+import { createActivities } from '../../activities';
+import { agentTaskQueue, type Config } from '../config';
 
 export interface WorkerDeps {
   config: Config;
@@ -8,7 +9,30 @@ export interface WorkerDeps {
   connection: NativeConnection;
 }
 
-/** Builds the worker(s) for the default task queue and, with an agent name, `agent-<name>`. */
-export async function createWorkers(_deps: WorkerDeps): Promise<Worker[]> {
-  throw new Error('not implemented yet');
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle is built once per process and shared by every worker in it. */
+function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: undefined });
+  return bundle;
+}
+
+/** Builds the worker for the default task queue and, with an agent name, one for `agent-<name>`. */
+export async function createWorkers({ config, dataSource, connection }: WorkerDeps): Promise<Worker[]> {
+  const activities = createActivities({ dataSource });
+  const queues = [config.taskQueue, ...(config.agentName ? [agentTaskQueue(config.agentName)] : [])];
+  const code = await workflowBundle();
+  return Promise.all(
+    queues.map((taskQueue) =>
+      Worker.create({
+        connection,
+        namespace: config.namespace,
+        taskQueue,
+        workflowBundle: code,
+        activities,
+        maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+        identity: `${config.agentName ?? 'worker'}@${process.pid}`,
+      }),
+    ),
+  );
 }

@@ -1,0 +1,155 @@
+/**
+ * Activities: every side effect of a run. Built by a factory so the worker injects the real
+ * data source, HTTP client and clock (samples-typescript `activities-dependency-injection`).
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { DataSource } from 'typeorm';
+import type { BatchRunInput, ExpressionScope, RunStatus, StepDefinition, StepType } from '../domain';
+import { insertBatchRows } from '../db/batch-rows';
+import { executeHttp } from './http-step';
+import { Projections, type StepRow } from './projections';
+import { conditionHolds, evaluate, render } from './templating';
+
+export interface ActivityDeps {
+  dataSource: DataSource;
+  fetch?: typeof globalThis.fetch;
+  clock?: () => Date;
+}
+
+export interface StepCall {
+  runId: string;
+  /** The id the step is recorded under (`auth.<id>` for a suite's auth steps). */
+  key: string;
+  position: number;
+  step: StepDefinition;
+  scope: ExpressionScope;
+}
+
+export type StepOutcome =
+  | { skipped: true }
+  | { skipped: false; output: unknown; attempts: number; startedAt: string; finishedAt: string; durationMs: number };
+
+/** Details attached to a step's failure, so the workflow can report attempts and timing. */
+export interface StepFailureDetails {
+  attempts: number;
+  startedAt: string;
+}
+
+export const stepName = (step: StepDefinition): string => step.name ?? step.id;
+
+export function createActivities({ dataSource, fetch = globalThis.fetch, clock = () => new Date() }: ActivityDeps) {
+  const projections = new Projections(dataSource, clock);
+
+  const running = async (call: StepCall, attempt: number, startedAt: Date) => {
+    const row: StepRow = {
+      id: call.key,
+      position: call.position,
+      name: stepName(call.step),
+      type: call.step.type as StepType,
+      status: 'running',
+      attempts: attempt,
+      startedAt: startedAt.toISOString(),
+    };
+    await projections.upsertSteps(call.runId, [row]);
+    await projections.log(call.runId, [
+      { key: `step.${call.key}.attempt.${attempt}`, level: 'info', stepId: call.key, message: `step ${call.key} started (attempt ${attempt})`, ts: startedAt },
+    ]);
+  };
+
+  return {
+    async recordBatch(input: BatchRunInput): Promise<void> {
+      await dataSource.transaction((m) => insertBatchRows(m, input));
+    },
+
+    async recordRunStarted(input: { runId: string; steps: StepRow[] }): Promise<void> {
+      await projections.runStarted(input.runId, Context.current().info.workflowExecution?.runId ?? '');
+      await projections.seedSteps(input.runId, input.steps);
+      await projections.log(input.runId, [{ key: 'run.started', level: 'info', message: 'run started' }]);
+    },
+
+    /** Records steps the workflow ran itself; `runStatus` moves the run in and out of `waiting`. */
+    async recordSteps(input: { runId: string; steps: StepRow[]; runStatus?: 'running' | 'waiting' }): Promise<void> {
+      await projections.upsertSteps(input.runId, input.steps);
+      if (input.runStatus) await projections.runStatus(input.runId, input.runStatus);
+      await projections.log(
+        input.runId,
+        input.steps.map((s) => ({
+          key: `step.${s.id}.${s.status}`,
+          level: s.status === 'failed' ? 'error' : 'info',
+          stepId: s.id,
+          message: `step ${s.id} ${s.status}${s.error ? `: ${s.error}` : ''}`,
+        })),
+      );
+    },
+
+    async recordRunFinished(input: {
+      runId: string;
+      status: RunStatus;
+      error: { step: string; message: string } | null;
+      outputs: unknown;
+      steps: StepRow[];
+    }): Promise<void> {
+      await projections.runFinished(input.runId, input);
+    },
+
+    async recordRunsCancelled(input: { runIds: string[] }): Promise<void> {
+      await projections.runsCancelled(input.runIds);
+    },
+
+    /** Evaluates `if` and resolves the config of a step the workflow runs itself (delay, approval). */
+    async prepareStep(call: StepCall): Promise<{ skipped: boolean; config: Record<string, unknown> }> {
+      if (!(await conditionHolds(call.step.if, call.scope))) return { skipped: true, config: {} };
+      const config = (await render(call.step.config, call.scope)) as Record<string, unknown>;
+      await running(call, 1, clock());
+      return { skipped: false, config };
+    },
+
+    /** Runs an `http` or `transform` step: one call per attempt, retried by Temporal. */
+    async executeStep(call: StepCall): Promise<StepOutcome> {
+      const ctx = Context.current();
+      const attempt = ctx.info.attempt;
+      const startedAt = clock();
+      try {
+        if (!(await conditionHolds(call.step.if, call.scope))) return { skipped: true };
+        await running(call, attempt, startedAt);
+        let output: unknown;
+        if (call.step.type === 'http') {
+          const config = (await render(call.step.config, call.scope)) as typeof call.step.config;
+          const http = await executeHttp({
+            config,
+            signal: ctx.cancellationSignal,
+            attempt,
+            fetch,
+            clock,
+            record: (row) => projections.request({ ...row, runId: call.runId, stepId: call.key }),
+          });
+          output = http;
+        } else if (call.step.type === 'transform') {
+          output = (await evaluate(call.step.config.expression, call.scope)) ?? null;
+        } else {
+          throw ApplicationFailure.nonRetryable(`step type ${call.step.type} does not run as an activity`, 'UnsupportedStep');
+        }
+        const finishedAt = clock();
+        const outcome = {
+          skipped: false as const,
+          output,
+          attempts: attempt,
+          startedAt: startedAt.toISOString(),
+          finishedAt: finishedAt.toISOString(),
+          durationMs: finishedAt.getTime() - startedAt.getTime(),
+        };
+        await projections.upsertSteps(call.runId, [
+          { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...outcome },
+        ]);
+        return outcome;
+      } catch (err) {
+        const details: StepFailureDetails = { attempts: attempt, startedAt: startedAt.toISOString() };
+        if (err instanceof ApplicationFailure)
+          throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? false, details: [details] });
+        throw ApplicationFailure.create({ message: (err as Error).message ?? String(err), type: 'StepError', details: [details] });
+      }
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

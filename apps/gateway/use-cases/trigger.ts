@@ -1,0 +1,170 @@
+/**
+ * Accepting a trigger: resolve flows, app, build and variables, write the batch and its runs,
+ * and start the batch workflow — all or nothing, and at most once per Idempotency-Key.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { In, IsNull, type EntityManager } from 'typeorm';
+import { insertBatchRows } from '../../../db/batch-rows';
+import { AppEntity, BatchEntity, BuildEntity, FlowEntity, RunEntity, type App, type Build, type Run } from '../../../db/entities';
+import type { Actor, BatchRunInput, FlowRunInput, Tag } from '../../../domain/flow-types';
+import type { RunSource } from '../../../domain/statuses';
+import { batchWorkflowId } from '../../../workflows/definitions';
+import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from '../../../workflows/search-attributes';
+import type { GatewayDeps } from '../deps';
+import type { AuthContext } from '../http/auth';
+import { HttpError, notFound } from '../http/errors';
+
+export interface TriggerRequest {
+  flowIds: string[];
+  /** Where each flow id came from in the request, for error locations. */
+  flowLoc: (i: number) => (string | number)[];
+  appId?: string;
+  bundle?: { bundleId: string; platform: string };
+  buildId?: string;
+  env: Record<string, string>;
+  browser: string | null;
+  source: RunSource;
+  tags: Tag[];
+  maxParallel: number;
+  data: unknown;
+  idempotencyKey?: string;
+  /** The request as the client sent it, hashed to detect a reused Idempotency-Key. */
+  fingerprint: unknown;
+}
+
+export interface TriggeredBatch {
+  batchId: string;
+  createdAt: Date;
+  source: string;
+  runs: Pick<Run, 'id' | 'flowId' | 'flowName' | 'status' | 'createdAt'>[];
+  /** True when an earlier request with the same Idempotency-Key created it. */
+  replayed: boolean;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** A batch id derived from the key, so a retry after any crash lands on the same workflow id. */
+function idempotentId(accountId: string, key: string): string {
+  const h = sha256(`${accountId}\n${key}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+async function existingBatch(m: EntityManager, accountId: string, batchId: string): Promise<TriggeredBatch | null> {
+  const batch = await m.findOne(BatchEntity, { where: { id: batchId, accountId } });
+  if (!batch) return null;
+  const runs = await m.find(RunEntity, {
+    where: { batchId },
+    order: { position: 'ASC' },
+    select: { id: true, flowId: true, flowName: true, status: true, createdAt: true },
+  });
+  return { batchId, createdAt: batch.createdAt, source: batch.source, runs, replayed: true };
+}
+
+async function resolveApp(m: EntityManager, accountId: string, req: TriggerRequest): Promise<App | null> {
+  if (req.appId) {
+    const app = await m.findOne(AppEntity, { where: { id: req.appId, accountId } });
+    if (!app) throw notFound(`app ${req.appId}`, ['body', 'app_id']);
+    return app;
+  }
+  if (req.bundle) {
+    const app = await m.findOne(AppEntity, {
+      where: { accountId, bundleId: req.bundle.bundleId, platform: req.bundle.platform as App['platform'] },
+    });
+    if (!app) throw notFound(`${req.bundle.platform} app with bundle_id ${req.bundle.bundleId}`, ['body', 'bundle_id']);
+    return app;
+  }
+  return null;
+}
+
+async function resolveBuild(m: EntityManager, app: App | null, req: TriggerRequest): Promise<Build | null> {
+  if (req.buildId) {
+    const build = app ? await m.findOne(BuildEntity, { where: { id: req.buildId, appId: app.id } }) : null;
+    if (!build) throw notFound(`build ${req.buildId} of this app`, ['body', 'app_build_id']);
+    return build;
+  }
+  if (app?.activeBuildId) return m.findOne(BuildEntity, { where: { id: app.activeBuildId, appId: app.id } });
+  return null;
+}
+
+export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: TriggerRequest): Promise<TriggeredBatch> {
+  const { dataSource, client, config } = deps;
+  const requestHash = sha256(JSON.stringify(req.fingerprint ?? null));
+  const batchId = req.idempotencyKey ? idempotentId(auth.accountId, req.idempotencyKey) : randomUUID();
+
+  if (req.idempotencyKey) {
+    const prior = await dataSource.getRepository(BatchEntity).findOne({ where: { id: batchId, accountId: auth.accountId } });
+    if (prior && prior.requestHash !== requestHash)
+      throw new HttpError(422, 'Idempotency-Key was already used with a different request', [
+        { loc: ['header', 'Idempotency-Key'], msg: 'reused with a different request body', type: 'idempotency_key_reused' },
+      ]);
+    if (prior) return (await existingBatch(dataSource.manager, auth.accountId, batchId))!;
+  }
+
+  const flows = await dataSource.getRepository(FlowEntity).find({
+    where: { accountId: auth.accountId, id: In(req.flowIds), deletedAt: IsNull() },
+  });
+  const byId = new Map(flows.map((f) => [f.id, f]));
+  const missing = req.flowIds.findIndex((id) => !byId.has(id));
+  if (missing >= 0) throw notFound(`flow ${req.flowIds[missing]}`, req.flowLoc(missing));
+
+  const actor: Actor = { id: auth.keyId, name: auth.keyName, type: 'user' };
+  return dataSource.transaction(async (m) => {
+    const app = await resolveApp(m, auth.accountId, req);
+    const build = await resolveBuild(m, app, req);
+    if (build && Object.keys(req.env).length > 0) {
+      build.variables = { ...build.variables, ...req.env };
+      await m.update(BuildEntity, { id: build.id }, { variables: build.variables });
+    }
+    const runs: FlowRunInput[] = req.flowIds.map((flowId, position) => {
+      const flow = byId.get(flowId)!;
+      const runId = req.idempotencyKey ? idempotentId(auth.accountId, `${req.idempotencyKey}#${position}`) : randomUUID();
+      return {
+        runId,
+        batchId,
+        accountId: auth.accountId,
+        source: req.source,
+        position,
+        flow: flow.definition,
+        flowVersion: flow.version,
+        variables: { ...flow.definition.variables, ...app?.variables, ...build?.variables, ...req.env },
+        trigger: { body: req.data ?? null },
+      };
+    });
+    const input: BatchRunInput = {
+      batchId,
+      accountId: auth.accountId,
+      source: req.source,
+      maxParallel: req.maxParallel,
+      meta: {
+        actor,
+        appId: app?.id ?? null,
+        buildId: build?.id ?? null,
+        browser: app && app.platform !== 'web' ? null : req.browser,
+        tags: req.tags,
+        idempotencyKey: req.idempotencyKey ?? null,
+        requestHash,
+      },
+      runs,
+    };
+    await insertBatchRows(m, input);
+    try {
+      await client.workflow.start('batchRun', {
+        taskQueue: config.taskQueue,
+        workflowId: batchWorkflowId(batchId),
+        args: [input],
+        typedSearchAttributes: [
+          { key: BATCH_ID, value: batchId },
+          { key: ACCOUNT_ID, value: auth.accountId },
+          { key: RUN_SOURCE, value: req.source },
+          { key: FLOW_ID, value: [...new Set(req.flowIds)].join(',') },
+        ],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError))
+        throw new HttpError(503, `could not start the run on Temporal, nothing was accepted; retry: ${(err as Error).message}`);
+    }
+    const created = await existingBatch(m, auth.accountId, batchId);
+    return { ...created!, replayed: false };
+  });
+}

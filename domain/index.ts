@@ -1,0 +1,2 @@
+export * from './flow-types';
+export * from './statuses';

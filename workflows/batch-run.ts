@@ -1,0 +1,75 @@
+/**
+ * One trigger: records the batch, then runs one child flow-run workflow per run, at most
+ * `maxParallel` at a time. Cancelling the batch cancels its children and the runs not yet started.
+ */
+import {
+  CancellationScope,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { BatchRunInput, FlowRunInput, RunResult } from '../domain/flow-types';
+import type { RunStatus } from '../domain/statuses';
+import { runWorkflowId } from './definitions';
+import { flowRun } from './flow-run';
+import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from './search-attributes';
+
+const record = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 0 },
+});
+
+export interface BatchResult {
+  batchId: string;
+  runs: { runId: string; status: RunStatus }[];
+}
+
+function statusOf(err: unknown): RunStatus {
+  if (isCancellation(err)) return 'cancelled';
+  const type = err instanceof ChildWorkflowFailure ? (err.cause as { type?: string } | undefined)?.type : undefined;
+  return type === 'RunTimedOut' ? 'timed_out' : 'failed';
+}
+
+export async function batchRun(input: BatchRunInput): Promise<BatchResult> {
+  await record.recordBatch(input);
+  const results: (RunStatus | undefined)[] = input.runs.map(() => undefined);
+  let next = 0;
+
+  const runChild = async (run: FlowRunInput): Promise<RunStatus> => {
+    try {
+      const result: RunResult = await executeChild(flowRun, {
+        workflowId: runWorkflowId(run.runId),
+        args: [run],
+        ...(run.taskQueue ? { taskQueue: run.taskQueue } : {}),
+        typedSearchAttributes: [
+          { key: FLOW_ID, value: run.flow.id },
+          { key: BATCH_ID, value: input.batchId },
+          { key: ACCOUNT_ID, value: input.accountId },
+          { key: RUN_SOURCE, value: input.source },
+        ],
+      });
+      return result.status;
+    } catch (err) {
+      return statusOf(err);
+    }
+  };
+
+  const lane = async (): Promise<void> => {
+    while (next < input.runs.length && !CancellationScope.current().consideredCancelled) {
+      const i = next++;
+      results[i] = await runChild(input.runs[i]);
+    }
+  };
+  const lanes = Math.max(1, Math.min(input.maxParallel, input.runs.length));
+  await Promise.all(Array.from({ length: lanes }, lane));
+
+  const notStarted = input.runs.filter((_, i) => results[i] === undefined).map((r) => r.runId);
+  if (notStarted.length > 0)
+    await CancellationScope.nonCancellable(() => record.recordRunsCancelled({ runIds: notStarted }));
+
+  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('batch cancelled');
+  return { batchId: input.batchId, runs: input.runs.map((r, i) => ({ runId: r.runId, status: results[i] ?? 'cancelled' })) };
+}

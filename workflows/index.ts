@@ -1,0 +1,2 @@
+export { batchRun } from './batch-run';
+export { flowRun } from './flow-run';
