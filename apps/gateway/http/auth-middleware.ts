@@ -1,0 +1,60 @@
+/**
+ * API-key authentication. The seeds send keys four different ways, so all four are read;
+ * keys are stored as sha256 hashes, so a database leak does not leak usable keys.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
+import type { DataSource } from 'typeorm';
+import { ApiKeyEntity } from '../../../db/entities';
+import type { AuthContext } from './auth';
+import { forbidden, unauthorized } from './errors';
+
+export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+/** A new secret: shown once, then only its hash and prefix are kept. */
+export function generateApiKey(): { key: string; hash: string; prefix: string } {
+  const key = `fr_${randomBytes(32).toString('base64url')}`;
+  return { key, hash: hashKey(key), prefix: key.slice(0, 10) };
+}
+
+/** The key from `X-API-Key`, `AccessKey`, `Authorization: Bearer K` or a bare `Authorization: K`. */
+export function extractApiKey(req: Request): string | undefined {
+  const direct = req.get('x-api-key') ?? req.get('accesskey');
+  if (direct?.trim()) return direct.trim();
+  const authz = req.get('authorization')?.trim();
+  if (!authz) return undefined;
+  const bearer = /^bearer\s+(.+)$/i.exec(authz);
+  return (bearer ? bearer[1] : authz).trim() || undefined;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+export const ADMIN_AUTH: AuthContext = { accountId: 'default', keyId: 'admin', keyName: 'admin', isAdmin: true };
+
+/** Resolves the caller, or throws 401; `level: 'admin'` additionally demands the admin key (403). */
+export async function authenticate(
+  req: Request,
+  dataSource: DataSource,
+  adminKey: string | undefined,
+  level: 'account' | 'admin',
+): Promise<AuthContext> {
+  const key = extractApiKey(req);
+  if (!key) throw unauthorized('missing API key: send X-API-Key, Authorization: Bearer, Authorization or AccessKey');
+  let auth: AuthContext | undefined;
+  if (adminKey && sameSecret(key, adminKey)) auth = ADMIN_AUTH;
+  else {
+    const row = await dataSource
+      .getRepository(ApiKeyEntity)
+      .createQueryBuilder('k')
+      .where('k.keyHash = :hash AND k.revokedAt IS NULL', { hash: hashKey(key) })
+      .getOne();
+    if (row) auth = { accountId: row.accountId, keyId: row.id, keyName: row.name, isAdmin: false };
+  }
+  if (!auth) throw unauthorized('invalid or revoked API key');
+  if (level === 'admin' && !auth.isAdmin) throw forbidden('this endpoint needs the admin key');
+  return auth;
+}

@@ -1,0 +1,184 @@
+/**
+ * Turns the declarative route list into Express routes. Authentication, validation, the
+ * JSON reply and every error go through here, so each route stays a schema plus a use-case call.
+ */
+import type { IncomingMessage } from 'node:http';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import type { z } from 'zod';
+import type { GatewayDeps } from '../deps';
+import type { AuthContext } from './auth';
+import { authenticate } from './auth-middleware';
+import { HttpError, type ErrorDetail } from './errors';
+import { isReply, type AnyRoute } from './route';
+import { issuesToDetail, validationError } from './validation';
+
+/** Largest JSON body a client may send; larger ones are answered 413. */
+export const BODY_LIMIT = '1mb';
+
+/** PUBLIC_URL when configured, else what the client used to reach us. */
+export const requestBaseUrl = (req: Request, publicUrl?: string): string =>
+  publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+
+async function parsePart(
+  schema: z.ZodType | undefined,
+  value: unknown,
+  prefix: 'body' | 'query' | 'path',
+  detail: ErrorDetail[],
+): Promise<unknown> {
+  if (!schema) return undefined;
+  const parsed = await schema.safeParseAsync(value);
+  if (parsed.success) return parsed.data;
+  detail.push(...issuesToDetail(parsed.error.issues, prefix));
+  return undefined;
+}
+
+function routeHandler(spec: AnyRoute, deps: GatewayDeps): RequestHandler {
+  const level = spec.auth ?? 'account';
+  return async (req, res, next) => {
+    try {
+      const auth =
+        level === 'none' ? undefined : await authenticate(req, deps.dataSource, deps.config.adminKey, level);
+      const detail: ErrorDetail[] = [];
+      const params = await parsePart(spec.params, { ...req.params }, 'path', detail);
+      const query = await parsePart(spec.query, { ...(req.query as object) }, 'query', detail);
+      const body = await parsePart(spec.body, req.body ?? {}, 'body', detail);
+      if (detail.length) throw validationError(detail, spec.validationStatus ?? 400);
+      const ctx = {
+        params,
+        query,
+        body,
+        auth: auth as AuthContext,
+        req,
+        res,
+        baseUrl: requestBaseUrl(req, deps.config.publicUrl),
+      } as Parameters<AnyRoute['handler']>[0];
+      const result = await spec.handler(ctx);
+      if (isReply(result)) {
+        res.status(result.status);
+        if (result.headers) res.set(result.headers);
+        if (result.body === undefined) res.end();
+        else res.json(result.body);
+      } else if (res.headersSent || res.writableEnded) {
+        return;
+      } else if (result === undefined) {
+        res.status(spec.status ?? 200).end();
+      } else {
+        res.status(spec.status ?? 200).json(result);
+      }
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/** Mounts routes in list order, so a literal segment declared first wins over a parameter. */
+export function mountRoutes(app: Express | express.Router, routes: readonly AnyRoute[], deps: GatewayDeps): void {
+  for (const spec of routes) app.route(spec.path)[spec.method](routeHandler(spec, deps));
+}
+
+const JSON_TYPE = /^\s*(application\/(json|[\w.+-]+\+json)|text\/plain)\s*(;|$)/i;
+
+/**
+ * JSON bodies up to BODY_LIMIT. A body without a content type, or sent as text/plain (curl's
+ * habit with `-d` and some CI tools), is read as JSON too; form bodies are accepted as fields;
+ * anything else with a body is 415.
+ */
+export function bodyParsers(): RequestHandler[] {
+  const jsonType = (req: IncomingMessage): boolean => {
+    const type = req.headers['content-type'];
+    return !type || JSON_TYPE.test(type);
+  };
+  return [
+    express.json({ limit: BODY_LIMIT, type: jsonType, strict: false }),
+    express.urlencoded({ limit: BODY_LIMIT, extended: false }),
+    (req, _res, next) => {
+      const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+      if (hasBody && req.body === undefined)
+        next(
+          new HttpError(415, `unsupported content type ${req.get('content-type')}: send application/json`, [
+            { loc: ['header', 'content-type'], msg: 'expected application/json', type: 'unsupported_media_type' },
+          ]),
+        );
+      else next();
+    },
+  ];
+}
+
+/** Express-style path → a regex over the request path (case-insensitive, optional trailing slash, as Express matches). */
+function pathPattern(path: string): RegExp {
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i];
+    if (c === ':' || c === '*') {
+      let j = i + 1;
+      while (j < path.length && /[A-Za-z0-9_$]/.test(path[j])) j++;
+      out += c === ':' ? '[^/]+' : '.+';
+      i = j - 1;
+    } else if (c === '{') out += '(?:';
+    else if (c === '}') out += ')?';
+    else out += c.replace(/[.+?^$()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}/?$`, 'i');
+}
+
+/** Unknown paths are 404; a known path asked with another method is 405 with `Allow`. */
+export function fallbackHandler(routes: readonly AnyRoute[]): RequestHandler {
+  const patterns = routes.map((r) => ({ method: r.method.toUpperCase(), re: pathPattern(r.path) }));
+  return (req, _res, next) => {
+    const allowed = new Set(patterns.filter((p) => p.re.test(req.path)).map((p) => p.method));
+    if (allowed.size === 0) return next(new HttpError(404, `no route for ${req.method} ${req.path}`));
+    if (allowed.has('GET')) allowed.add('HEAD');
+    allowed.add('OPTIONS');
+    const allow = [...allowed].join(', ');
+    next(new HttpError(405, `method ${req.method} not allowed on ${req.path}; allowed: ${allow}`, [], { Allow: allow }));
+  };
+}
+
+interface ParserError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
+}
+
+/** What a client sees for any failure; unexpected ones are logged with their stack and answered 500. */
+export function renderError(err: unknown): { status: number; body: { error: string; detail: ErrorDetail[] }; headers: Record<string, string> } {
+  if (err instanceof HttpError) return { status: err.status, body: { error: err.message, detail: err.detail }, headers: err.headers };
+  const e = (err ?? {}) as ParserError;
+  const status = e.status ?? e.statusCode;
+  const one = (s: number, message: string, loc: (string | number)[], type: string) => ({
+    status: s,
+    body: { error: message, detail: [{ loc, msg: message, type }] },
+    headers: {},
+  });
+  switch (e.type) {
+    case 'entity.parse.failed':
+      return one(400, `body: malformed JSON (${e.message ?? 'parse error'})`, ['body'], 'json_invalid');
+    case 'entity.too.large':
+      return one(413, `body: larger than the ${BODY_LIMIT} limit`, ['body'], 'too_large');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return one(415, `body: ${e.message ?? 'unsupported encoding'}`, ['header', 'content-type'], 'unsupported_media_type');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return one(400, `body: ${e.message ?? 'could not be read'}`, ['body'], 'body_invalid');
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return { status, body: { error: e.expose !== false && e.message ? e.message : 'bad request', detail: [] }, headers: {} };
+  return { status: 500, body: { error: 'internal error', detail: [] }, headers: {} };
+}
+
+/** The one error middleware: every failure leaves in the SPEC §6 shape and the process keeps running. */
+export function errorHandler(): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const { status, body, headers } = renderError(err);
+    if (status >= 500) console.error(`[gateway] ${req.method} ${req.originalUrl} failed:`, (err as Error)?.stack ?? err);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(status).set(headers).json(body);
+  };
+}

@@ -1,0 +1,28 @@
+/** Turns zod issues into the SPEC §6 error shape, so every surface names the failing field the same way. */
+import type { z } from 'zod';
+import { HttpError, type ErrorDetail } from './errors';
+
+export type Loc = (string | number)[];
+
+/** `body.steps[2].dependsOn[0]`: the form a human reads in the one-line `error`. */
+export function formatLoc(loc: Loc): string {
+  return loc.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part), '');
+}
+
+/** Zod prefixes type errors with "Invalid input: "; the location already says that much. */
+const tidy = (message: string): string => message.replace(/^Invalid input: /, '');
+
+export function issuesToDetail(issues: readonly z.core.$ZodIssue[], prefix: 'body' | 'query' | 'path'): ErrorDetail[] {
+  return issues.map((issue) => ({
+    loc: [prefix, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))],
+    msg: tidy(issue.message),
+    type: issue.code,
+  }));
+}
+
+/** A validation failure answered with `status`, its message naming the first failing field. */
+export function validationError(detail: ErrorDetail[], status = 400): HttpError {
+  const first = detail[0];
+  const message = first ? `${formatLoc(first.loc)}: ${first.msg}` : 'invalid request';
+  return new HttpError(status, message, detail);
+}

@@ -1,0 +1,39 @@
+/** Production entry of the gateway: configuration, Postgres (migrated), Temporal client, HTTP server. */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../config';
+import { openDatabase } from '../../db/data-source';
+import { startGateway } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.databaseUrl) throw new Error('DATABASE_URL is required (e.g. postgres://user:pass@host:5432/flowruns); `npm run dev` provides one locally');
+  if (!config.adminKey) console.warn('[gateway] FLOWRUNS_ADMIN_KEY is not set: only account API keys will be accepted');
+  const dataSource = await openDatabase(config.databaseUrl);
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.namespace });
+  const gateway = await startGateway({ config, dataSource, client });
+  console.log(`[gateway] listening on ${gateway.url} (docs at ${gateway.url}/docs)`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[gateway] ${signal}: draining`);
+    try {
+      await gateway.stop();
+      await connection.close();
+      await dataSource.destroy();
+      process.exit(0);
+    } catch (err) {
+      console.error('[gateway] shutdown failed:', err);
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('[gateway] failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

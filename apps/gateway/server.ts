@@ -1,0 +1,49 @@
+/** The gateway's Express app and its start/stop, exported so tests listen on port 0 and stop cleanly. */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { GatewayDeps } from './deps';
+import { bodyParsers, errorHandler, fallbackHandler, mountRoutes } from './http/router';
+import { docsAssets } from './routes/docs';
+import { allRoutes } from './routes';
+
+export function createApp(deps: GatewayDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  const routes = allRoutes(deps);
+  app.use(bodyParsers());
+  mountRoutes(app, routes, deps);
+  app.use('/docs', docsAssets());
+  app.use(fallbackHandler(routes));
+  app.use(errorHandler());
+  return app;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  server: http.Server;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(deps: GatewayDeps & { port?: number; host?: string }): Promise<RunningGateway> {
+  const app = createApp(deps);
+  const host = deps.host ?? deps.config.host;
+  const server = await new Promise<http.Server>((resolve, reject) => {
+    const s = app.listen(deps.port ?? deps.config.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    server,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5000).unref();
+      }),
+  };
+}
