@@ -1,0 +1,239 @@
+/**
+ * Keeps the run projections true to Temporal (SPEC §7): a run cancelled, terminated, timed out
+ * or reset from the Temporal UI or CLI writes nothing to Postgres itself, so the read side asks
+ * Temporal about every run Postgres still thinks is open and corrects the row. Temporal being
+ * unreachable never fails a read: the Postgres data is answered as it is.
+ */
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import type { DataSource } from 'typeorm';
+import { RunEntity } from '../../../db/entities';
+import type { Run } from '../../../db/entities';
+import type { RunProgress, RunResult } from '../../../domain/flow-types';
+import { isTerminalRun, RUN_STATUSES, TERMINAL_STEP_STATUSES } from '../../../domain/statuses';
+import type { RunStatus } from '../../../domain/statuses';
+import { batchWorkflowId, progressQuery, runWorkflowId } from '../../../workflows/definitions';
+
+export interface ReconcileDeps {
+  dataSource: DataSource;
+  client: Client;
+}
+
+export interface ReconcileOptions {
+  /** Upper bound of one Temporal call; past it the read answers from Postgres. */
+  timeoutMs?: number;
+  /** Temporal calls in flight at once for a batch or a page. */
+  concurrency?: number;
+}
+
+/** A run as the API presents it: the (possibly corrected) row and what the live workflow says. */
+export interface LiveRun {
+  run: Run;
+  /** Status of the running workflow when it is ahead of the row (e.g. started, row still queued). */
+  liveStatus: RunStatus | null;
+  /** Live step states, answered by the workflow's progress query (run detail only). */
+  progress: RunProgress | null;
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+const DEFAULT_CONCURRENCY = 8;
+const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'] as const;
+type ClosedStatus = (typeof CLOSED)[number];
+const OPEN_RUN_STATUSES = RUN_STATUSES.filter((s) => !isTerminalRun(s));
+
+interface Outcome {
+  status: RunStatus;
+  /** `step` (a step name, as the engine writes it) is filled with the step in flight when left null. */
+  error: { step: string | null; message: string } | null;
+  finishedAt: Date;
+  workflowRunId: string;
+}
+
+/** Runs at most `limit` tasks at once, keeping the order of the results. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export class RunReconciler {
+  private readonly timeoutMs: number;
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly deps: ReconcileDeps,
+    options: ReconcileOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  }
+
+  /**
+   * For a batch or a page of runs: only the rows Postgres says are open are checked, at most
+   * `concurrency` at a time, so a finished batch costs Temporal nothing.
+   */
+  async reconcileMany(runs: readonly Run[]): Promise<LiveRun[]> {
+    const batches = new Map<string, Promise<WorkflowExecutionDescription | null>>();
+    const describeBatch = (batchId: string) => {
+      let p = batches.get(batchId);
+      if (!p) batches.set(batchId, (p = this.describe(batchWorkflowId(batchId)).catch(() => null)));
+      return p;
+    };
+    return mapBounded(runs, this.concurrency, async (run) => {
+      if (run.external || isTerminalRun(run.status)) return { run, liveStatus: null, progress: null };
+      return this.check(run, describeBatch, false);
+    });
+  }
+
+  /**
+   * For one run's detail: terminal rows are checked too, since a reset of a finished run in the
+   * Temporal UI shows only as a new workflow run id; a running workflow is asked for its steps.
+   */
+  async reconcileOne(run: Run): Promise<LiveRun> {
+    if (run.external) return { run, liveStatus: null, progress: null };
+    return this.check(run, (batchId) => this.describe(batchWorkflowId(batchId)).catch(() => null), true);
+  }
+
+  private async check(
+    run: Run,
+    describeBatch: (batchId: string) => Promise<WorkflowExecutionDescription | null>,
+    withProgress: boolean,
+  ): Promise<LiveRun> {
+    const unchanged: LiveRun = { run, liveStatus: null, progress: null };
+    const workflowId = run.workflowId ?? runWorkflowId(run.id);
+    let desc: WorkflowExecutionDescription;
+    try {
+      desc = await this.describe(workflowId);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || run.status !== 'queued' || !run.batchId) return unchanged;
+      const batch = await describeBatch(run.batchId);
+      if (!batch || !isClosed(batch.status.name)) return unchanged;
+      const corrected = await this.correct(run, {
+        status: 'cancelled',
+        error: null,
+        finishedAt: batch.closeTime ?? new Date(),
+        workflowRunId: run.workflowRunId ?? '',
+      }, true);
+      return { run: corrected, liveStatus: null, progress: null };
+    }
+    const status = desc.status.name;
+    const sameRun = run.workflowRunId === null || run.workflowRunId === desc.runId;
+    if (status === 'RUNNING') {
+      let current = run;
+      if (!sameRun) current = await this.markReset(run, desc.runId);
+      const progress = withProgress ? await this.progress(workflowId, desc.runId) : null;
+      const live = progress?.status ?? (current.status === 'queued' ? 'running' : null);
+      const liveStatus = live && !isTerminalRun(live) && live !== current.status ? live : null;
+      return { run: current, liveStatus, progress };
+    }
+    if (!isClosed(status) || (isTerminalRun(run.status) && sameRun)) return unchanged;
+    try {
+      const outcome = await this.outcome(desc, status);
+      return { run: await this.correct(run, outcome, false), liveStatus: null, progress: null };
+    } catch {
+      return unchanged;
+    }
+  }
+
+  private describe(workflowId: string): Promise<WorkflowExecutionDescription> {
+    return this.deps.client.withDeadline(Date.now() + this.timeoutMs, () => this.deps.client.workflow.getHandle(workflowId).describe());
+  }
+
+  private async progress(workflowId: string, runId: string): Promise<RunProgress | null> {
+    try {
+      return await this.deps.client.withDeadline(Date.now() + this.timeoutMs, () =>
+        this.deps.client.workflow.getHandle(workflowId, runId).query(progressQuery),
+      );
+    } catch {
+      return null;
+    }
+  }
+
+  /** What a closed workflow ended with; its result or failure is read from its history. */
+  private async outcome(desc: WorkflowExecutionDescription, status: ClosedStatus): Promise<Outcome> {
+    const base = { finishedAt: desc.closeTime ?? new Date(), workflowRunId: desc.runId };
+    const handle = this.deps.client.workflow.getHandle(desc.workflowId, desc.runId, { followRuns: false });
+    let result: unknown;
+    let failure: string | null = null;
+    try {
+      result = await this.deps.client.withDeadline(Date.now() + this.timeoutMs, () => handle.result());
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      failure = err.cause?.message || err.message;
+    }
+    switch (status) {
+      case 'COMPLETED': {
+        const r = (result ?? {}) as Partial<RunResult>;
+        const finalStatus = r.status && isTerminalRun(r.status) ? r.status : 'succeeded';
+        return { ...base, status: finalStatus, error: r.error ?? null };
+      }
+      case 'FAILED':
+        return { ...base, status: 'failed', error: { step: null, message: failure ?? 'workflow failed' } };
+      case 'CANCELLED':
+        return { ...base, status: 'cancelled', error: null };
+      case 'TERMINATED':
+        return { ...base, status: 'cancelled', error: { step: null, message: `terminated in Temporal: ${failure ?? 'no reason given'}` } };
+      case 'TIMED_OUT':
+        return { ...base, status: 'timed_out', error: { step: null, message: 'timed out in Temporal' } };
+    }
+  }
+
+  /**
+   * Writes the outcome and closes the steps left open, in one transaction. The update is
+   * conditional, so a projection written meanwhile by the run's own activity is not overwritten.
+   */
+  private async correct(run: Run, o: Outcome, onlyIfQueued: boolean): Promise<Run> {
+    return this.deps.dataSource.transaction(async (m) => {
+      const overwritable = onlyIfQueued ? ['queued'] : OPEN_RUN_STATUSES;
+      const updated: unknown[] = await m.query(
+        `UPDATE runs SET
+            status = $2,
+            error = CASE WHEN $3::text IS NULL THEN NULL ELSE jsonb_build_object(
+              'step', coalesce($4::text,
+                (SELECT s.name FROM step_runs s WHERE s.run_id = runs.id AND s.status IN ('running', 'waiting')
+                  ORDER BY s.position LIMIT 1), ''),
+              'message', $3::text) END,
+            finished_at = $5,
+            duration_ms = CASE WHEN started_at IS NULL THEN NULL
+                               ELSE GREATEST(0, (EXTRACT(EPOCH FROM ($5::timestamptz - started_at)) * 1000)::int) END,
+            workflow_run_id = coalesce(nullif($6, ''), workflow_run_id),
+            updated_at = now(),
+            updated_by = 'temporal'
+          WHERE id = $1 AND (status = ANY($7::text[]) OR ($8::boolean AND workflow_run_id IS DISTINCT FROM nullif($6, '')))
+          RETURNING id`,
+        [run.id, o.status, o.error?.message ?? null, o.error?.step ?? null, o.finishedAt, o.workflowRunId, overwritable, !onlyIfQueued],
+      );
+      if (updated.length > 0)
+        await m.query(
+          `UPDATE step_runs SET status = 'cancelled', finished_at = coalesce(finished_at, $2)
+            WHERE run_id = $1 AND status <> ALL($3::text[])`,
+          [run.id, o.finishedAt, TERMINAL_STEP_STATUSES],
+        );
+      return (await m.getRepository(RunEntity).findOneBy({ id: run.id })) ?? run;
+    }).catch(() => run);
+  }
+
+  /** A reset started a new workflow run: the run is open again, whatever the row said. */
+  private async markReset(run: Run, workflowRunId: string): Promise<Run> {
+    try {
+      await this.deps.dataSource.query(
+        `UPDATE runs SET status = 'running', workflow_run_id = $2, finished_at = NULL, duration_ms = NULL, error = NULL,
+                updated_at = now(), updated_by = 'temporal'
+          WHERE id = $1 AND workflow_run_id IS DISTINCT FROM $2`,
+        [run.id, workflowRunId],
+      );
+      return (await this.deps.dataSource.getRepository(RunEntity).findOneBy({ id: run.id })) ?? run;
+    } catch {
+      return run;
+    }
+  }
+}
+
+const isClosed = (s: string): s is ClosedStatus => (CLOSED as readonly string[]).includes(s);
