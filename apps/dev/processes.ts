@@ -1,0 +1,79 @@
+/** Small process and port helpers shared by the dev-stack launchers. */
+import fs from 'node:fs';
+import net from 'node:net';
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A port free on 127.0.0.1 right now; the caller binds it soon after. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await sleep(100);
+  }
+  return !isAlive(pid);
+}
+
+/** Command line (NUL-separated args) and parent pid from `/proc`; undefined off Linux or when gone. */
+export function processInfo(pid: number): { args: string[]; ppid: number } | undefined {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0', 10);
+    return { args, ppid };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when `pid`'s parent is gone (reparented to init or a subreaper) or is not a Node process:
+ * a child left behind by a killed `npm run dev` or jest, safe to stop.
+ */
+export function isOrphan(pid: number): boolean {
+  const info = processInfo(pid);
+  if (!info) return false;
+  if (info.ppid <= 1) return true;
+  const parent = processInfo(info.ppid);
+  return !parent?.args.some((a) => /(^|\/)node$/.test(a) || a.includes('node'));
+}
+
+export function tail(file: string | undefined, lines = 25): string {
+  if (!file) return '(no log file)';
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
