@@ -24,7 +24,7 @@ const NON_RETRYABLE = ['HttpStatusError', 'MissingVariable', 'ExpressionError', 
 
 const record = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 0 },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
 interface Node {
