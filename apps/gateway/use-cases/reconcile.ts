@@ -22,6 +22,8 @@ export interface ReconcileDeps {
 export interface ReconcileOptions {
   /** Upper bound of one Temporal call; past it the read answers from Postgres. */
   timeoutMs?: number;
+  /** Upper bound of the progress query, which waits on a worker: with none polling it would hang. */
+  queryTimeoutMs?: number;
   /** Temporal calls in flight at once for a batch or a page. */
   concurrency?: number;
 }
@@ -36,6 +38,7 @@ export interface LiveRun {
 }
 
 const DEFAULT_TIMEOUT_MS = 2000;
+const DEFAULT_QUERY_TIMEOUT_MS = 1000;
 const DEFAULT_CONCURRENCY = 8;
 const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'] as const;
 type ClosedStatus = (typeof CLOSED)[number];
@@ -65,6 +68,7 @@ async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T
 
 export class RunReconciler {
   private readonly timeoutMs: number;
+  private readonly queryTimeoutMs: number;
   private readonly concurrency: number;
 
   constructor(
@@ -72,6 +76,7 @@ export class RunReconciler {
     options: ReconcileOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? Math.min(this.timeoutMs, DEFAULT_QUERY_TIMEOUT_MS);
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   }
 
@@ -148,7 +153,7 @@ export class RunReconciler {
 
   private async progress(workflowId: string, runId: string): Promise<RunProgress | null> {
     try {
-      return await this.deps.client.withDeadline(Date.now() + this.timeoutMs, () =>
+      return await this.deps.client.withDeadline(Date.now() + this.queryTimeoutMs, () =>
         this.deps.client.workflow.getHandle(workflowId, runId).query(progressQuery),
       );
     } catch {
