@@ -17,12 +17,15 @@ import * as reads from '../use-cases/run-reads';
 const SEED004_STATUSES = RUN_STATUSES.map((s) => s.toUpperCase());
 
 /** Seed 004 spells statuses in upper case; any case is accepted, the platform's lower case is used. */
-const statusFilter = z.string().transform((s, ctx): RunStatus => {
-  const lower = s.toLowerCase() as RunStatus;
-  if (RUN_STATUSES.includes(lower)) return lower;
-  ctx.addIssue({ code: 'custom', input: s, message: `must be one of ${SEED004_STATUSES.join(', ')}` });
-  return z.NEVER;
-});
+const statusFilter = z
+  .string()
+  .describe(`one of ${SEED004_STATUSES.join(', ')}, in any case`)
+  .transform((s, ctx): RunStatus => {
+    const lower = s.toLowerCase() as RunStatus;
+    if (RUN_STATUSES.includes(lower)) return lower;
+    ctx.addIssue({ code: 'custom', input: s, message: `must be one of ${SEED004_STATUSES.join(', ')}` });
+    return z.NEVER;
+  });
 
 const runParams = z.object({ runId: z.string().min(1) });
 const flowParams = z.object({ flowId: z.string().min(1) });

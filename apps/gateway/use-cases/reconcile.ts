@@ -82,7 +82,8 @@ export class RunReconciler {
 
   /**
    * For a batch or a page of runs: only the rows Postgres says are open are checked, at most
-   * `concurrency` at a time, so a finished batch costs Temporal nothing.
+   * `concurrency` at a time, so a finished batch costs Temporal nothing; the queued runs of a
+   * batch still running cost one describe of the batch between them, as they are waiting their turn.
    */
   async reconcileMany(runs: readonly Run[]): Promise<LiveRun[]> {
     const batches = new Map<string, Promise<WorkflowExecutionDescription | null>>();
@@ -93,6 +94,8 @@ export class RunReconciler {
     };
     return mapBounded(runs, this.concurrency, async (run) => {
       if (run.external || isTerminalRun(run.status)) return { run, liveStatus: null, progress: null };
+      if (run.status === 'queued' && run.batchId && (await describeBatch(run.batchId))?.status.name === 'RUNNING')
+        return { run, liveStatus: null, progress: null };
       return this.check(run, describeBatch, false);
     });
   }
