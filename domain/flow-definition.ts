@@ -73,16 +73,11 @@ const approvalStep = z.object({
   type: z.literal('approval'),
   config: z.object({ message: z.string().optional(), timeoutMs: z.number().int().min(1).optional() }).default({}),
 });
-const subFlowStep = z.object({
-  ...stepBase,
-  type: z.literal('flow'),
-  config: z.object({ flowId: flowIdSchema, data: z.unknown().optional() }),
-});
-
-export const stepSchema = z.discriminatedUnion('type', [httpStep, transformStep, delayStep, approvalStep, subFlowStep], {
+/** Sub-flow (`flow`) and `browser` steps are specified but not runnable yet: refused at save time, not at run time. */
+export const stepSchema = z.discriminatedUnion('type', [httpStep, transformStep, delayStep, approvalStep], {
   error: (issue) =>
     issue.code === 'invalid_union'
-      ? 'unknown step type: expected one of http, transform, delay, approval, flow'
+      ? 'unknown step type: expected one of http, transform, delay, approval (flow and browser steps are not available yet)'
       : undefined,
 });
 
