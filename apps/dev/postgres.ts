@@ -181,7 +181,8 @@ export function withDatabase(url: string, database: string): string {
 
 /**
  * Starts Postgres on `dir` (initialised once), listening on 127.0.0.1 only and without unix
- * sockets, so it never collides with a system Postgres's socket directory.
+ * sockets, so it never collides with a system Postgres's socket directory. The server gets its own
+ * process group so a terminal's Ctrl-C reaches only the parent, which stops it last.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const dir = path.resolve(options.dir);
@@ -211,6 +212,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       ...runAs,
       stdio: ['ignore', log, log],
       env: { ...process.env, LC_ALL: 'C' },
+      detached: true,
     });
     let exited: string | undefined;
     const exit = new Promise<void>((resolve) => {
@@ -224,11 +226,17 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       });
     });
 
+    const stopOnExit = (): void => {
+      if (!exited) child.kill('SIGINT');
+    };
+    process.on('exit', stopOnExit);
+
     const adminUrl = `postgres://${DB_USER}:${DB_PASSWORD}@127.0.0.1:${port}/postgres`;
     const deadline = Date.now() + 60_000;
     while (!(await canConnect(adminUrl))) {
       if (exited || Date.now() > deadline) {
         if (!exited) child.kill('SIGKILL');
+        process.off('exit', stopOnExit);
         throw new Error(`embedded Postgres on ${dir} ${exited ?? 'did not accept connections within 60s'}; last log lines (${logFile}):\n${tail(logFile)}`);
       }
       await sleep(100);
@@ -238,11 +246,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
-        if (exited) return;
-        child.kill('SIGINT');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        await exit;
-        clearTimeout(timer);
+        if (!exited) {
+          child.kill('SIGINT');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+          await exit;
+          clearTimeout(timer);
+        }
+        process.off('exit', stopOnExit);
       })();
       return stopping;
     };

@@ -271,7 +271,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     });
   });
   const killOnExit = (): void => {
-    if (!exited) child.kill('SIGKILL');
+    if (!exited) child.kill('SIGTERM');
   };
   process.on('exit', killOnExit);
 

@@ -1,0 +1,179 @@
+/**
+ * `npm run dev`: the whole platform in one process for a fresh clone — a Temporal dev server and
+ * an embedded Postgres (each unless configured), migrations, the worker(s) and the gateway — with
+ * everything that must survive a restart kept under the data directory.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { DataSource } from 'typeorm';
+import { loadConfig, type Config } from '../config';
+import { openDatabase } from '../../db/data-source';
+import { startGateway } from '../gateway/server';
+import { createWorkers } from '../worker/worker';
+import { startEmbeddedPostgres } from './postgres';
+import { ensureSearchAttributes, resolveTemporalBinary, startTemporalDevServer } from './temporal';
+
+const log = (message: string): void => {
+  process.stdout.write(`[dev] ${message}\n`);
+};
+
+/** FLOWRUNS_ADMIN_KEY, else a key generated on first start and kept in the data dir, so restarts keep it. */
+function adminKey(config: Config): string {
+  if (config.adminKey) return config.adminKey;
+  const file = path.join(config.dataDir, 'admin-key');
+  if (fs.existsSync(file)) {
+    const stored = fs.readFileSync(file, 'utf8').trim();
+    if (stored.length >= 8) return stored;
+  }
+  const key = `fr_admin_${randomBytes(24).toString('base64url')}`;
+  fs.writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+function portOf(address: string, fallback: number): number {
+  const port = Number.parseInt(address.slice(address.lastIndexOf(':') + 1), 10);
+  return Number.isInteger(port) ? port : fallback;
+}
+
+/** Shutdown steps, run in the order they were registered; each runs once, failures are reported and skipped. */
+class Shutdown {
+  private readonly steps: { name: string; run: () => Promise<unknown> }[] = [];
+  private running: Promise<void> | undefined;
+
+  add(name: string, run: () => Promise<unknown>): void {
+    this.steps.push({ name, run });
+  }
+
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      for (const step of this.steps) {
+        try {
+          await step.run();
+          log(`stopped ${step.name}`);
+        } catch (err) {
+          log(`stopping ${step.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
+async function main(): Promise<void> {
+  // The SDK would shut workers down on SIGINT by itself, racing the gateway's drain; this process orders it.
+  Runtime.install({ shutdownSignals: [] });
+  const loaded = loadConfig();
+  const logsDir = path.join(loaded.dataDir, 'logs');
+  fs.mkdirSync(logsDir, { recursive: true });
+  const config: Config = { ...loaded, adminKey: adminKey(loaded) };
+
+  /** Registered as things start, run in this order: gateway, workers, connections and pool, Temporal server, Postgres. */
+  const stopGateway = new Shutdown();
+  const stopWorkers = new Shutdown();
+  const stopConnections = new Shutdown();
+  const stopServices = new Shutdown();
+  const stopPostgres = new Shutdown();
+  const stopAll = async (): Promise<void> => {
+    for (const group of [stopGateway, stopWorkers, stopConnections, stopServices, stopPostgres]) await group.run();
+  };
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      log(`${signal} again: forcing exit`);
+      process.exit(130);
+    }
+    log(`${signal}: shutting down (press Ctrl-C again to force)`);
+    stopAll().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    let temporalAddress = config.temporalAddress;
+    let uiUrl: string | undefined;
+    const postgres = config.databaseUrl
+      ? Promise.resolve({ url: config.databaseUrl, embedded: false })
+      : startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), port: 0, logFile: path.join(logsDir, 'postgres.log') }).then((pg) => {
+          stopPostgres.add('Postgres', pg.stop);
+          return { url: pg.url, embedded: true };
+        });
+    const temporal = (async () => {
+      if (!config.temporalAddressDefaulted) {
+        const connection = await Connection.connect({ address: temporalAddress });
+        try {
+          await ensureSearchAttributes(connection, config.namespace);
+        } finally {
+          await connection.close();
+        }
+        return;
+      }
+      const binary = await resolveTemporalBinary({ log: (m) => log(m) });
+      const server = await startTemporalDevServer({
+        binary,
+        port: portOf(temporalAddress, 7233),
+        uiPort: 8233,
+        dbFile: path.join(config.dataDir, 'temporal.db'),
+        namespace: config.namespace,
+        logFile: path.join(logsDir, 'temporal.log'),
+      });
+      stopServices.add('Temporal dev server', server.stop);
+      temporalAddress = server.address;
+      uiUrl = server.uiUrl;
+    })();
+    const [pg] = await Promise.all([postgres, temporal]);
+    log(`Postgres ready${pg.embedded ? ` (embedded, data in ${path.join(config.dataDir, 'pg')})` : ''}; Temporal at ${temporalAddress}`);
+
+    const dataSource: DataSource = await openDatabase(pg.url);
+    stopConnections.add('database pool', () => dataSource.destroy());
+    const runConfig: Config = { ...config, databaseUrl: pg.url, temporalAddress };
+
+    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    stopConnections.add('worker connection', () => nativeConnection.close());
+    const workers: Worker[] = await createWorkers({ config: runConfig, dataSource, connection: nativeConnection });
+    const running = workers.map((worker) =>
+      worker.run().catch((err: unknown) => {
+        log(`worker failed: ${err instanceof Error ? err.message : String(err)}`);
+        if (signals === 0) onSignal('SIGTERM');
+      }),
+    );
+    stopWorkers.add(`${workers.length} worker(s)`, async () => {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await Promise.all(running);
+    });
+
+    const clientConnection = await Connection.connect({ address: temporalAddress });
+    stopConnections.add('client connection', () => clientConnection.close());
+    const client = new Client({ connection: clientConnection, namespace: config.namespace });
+    const gateway = await startGateway({ config: runConfig, dataSource, client });
+    stopGateway.add('gateway', gateway.stop);
+
+    const lines = [
+      '',
+      'Flow Runs is up.',
+      `  API          ${gateway.url}   (docs ${gateway.url}/docs)`,
+      `  Temporal UI  ${uiUrl ?? `(external server at ${temporalAddress})`}`,
+      `  Admin key    ${config.adminKey}${loaded.adminKey ? '' : `   (kept in ${path.join(config.dataDir, 'admin-key')})`}`,
+      `  Logs         ${logsDir}`,
+      `  Try          curl -H "X-API-Key: ${config.adminKey}" ${gateway.url}/api/v1/flows`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } catch (err) {
+    log(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});
