@@ -334,4 +334,33 @@ describe('the engine', () => {
     }
     throw new Error('run did not succeed');
   });
+
+  it('when an approval step waits, then the run is waiting until a reviewer approves it through the API', async () => {
+    const flowId = await createFlow({
+      steps: [
+        { id: 'review', type: 'approval', config: { message: 'ship it?' } },
+        { id: 'after', type: 'transform', config: { expression: 'steps.review.output.approved' } },
+      ],
+    });
+    const t = await trigger({ flow_ids: [flowId] });
+    const runId = t.body.runs[0].id;
+    let run: any;
+    for (let i = 0; i < 100; i++) {
+      run = (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key)).body;
+      if (run.status === 'waiting') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(run.status).toBe('waiting');
+    const early = await stack.call('POST', `/api/v1/runs/${runId}/steps/after/approve`, {}, key);
+    expect(early.status).toBe(409);
+    const ok = await stack.call('POST', `/api/v1/runs/${runId}/steps/review/approve`, { comment: 'lgtm' }, key);
+    expect(ok.status).toBe(202);
+    const status = await waitForBatch(t.body.batch_id);
+    expect(status.runs[0].status).toBe('succeeded');
+    const done = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+    expect(done.body.actions.find((a: any) => a.step_id === 'after').output).toBe(true);
+    const rows = await stack.dataSource.query('SELECT reviewed_by, reviewed_at FROM runs WHERE id = $1', [runId]);
+    expect(rows[0].reviewed_by).toBeTruthy();
+    expect(rows[0].reviewed_at).toBeTruthy();
+  });
 });

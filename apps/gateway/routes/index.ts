@@ -4,6 +4,7 @@ import type { AnyRoute } from '../http/route';
 import { accountRoutes } from './accounts';
 import { apiKeyRoutes } from './api-keys';
 import { appRoutes } from './apps';
+import { approvalRoutes } from './approvals';
 import { docsRoutes } from './docs';
 import { flowRoutes } from './flows';
 import { healthRoutes } from './health';
@@ -19,6 +20,7 @@ export function allRoutes(deps: GatewayDeps): AnyRoute[] {
     ...appRoutes(deps),
     ...triggerRoutes(deps),
     ...runRoutes(deps),
+    ...approvalRoutes(deps),
     ...flowRoutes(deps),
   ];
   return routes;
