@@ -4,7 +4,6 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { AppEntity, BuildEntity, type App, type Build } from '../../../db/entities';
 import { conflict, notFound } from '../http/errors';
 import { keysetPage, type Page, type PageQuery } from '../http/paging';
-import { isUniqueViolation } from './db-errors';
 
 export type Platform = App['platform'];
 
@@ -78,13 +77,9 @@ export async function createApp(ds: DataSource, accountId: string, input: AppInp
     createdAt: now,
     updatedAt: now,
   };
-  try {
-    await ds.getRepository(AppEntity).insert(app);
-  } catch (err) {
-    if (isUniqueViolation(err, 'apps_bundle'))
-      throw conflict(`an ${input.platform} app with bundleId "${input.bundleId}" already exists`, ['body', 'bundleId']);
-    throw err;
-  }
+  const inserted = await ds.getRepository(AppEntity).createQueryBuilder().insert().values(app).orIgnore().execute();
+  if (!(inserted.raw as unknown[]).length)
+    throw conflict(`an ${input.platform} app with bundleId "${input.bundleId}" already exists`, ['body', 'bundleId']);
   return toAppDto(app);
 }
 
