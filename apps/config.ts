@@ -15,6 +15,7 @@ const schema = z.object({
   FLOWRUNS_DATA_DIR: z.string().default('.data'),
   AGENT_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
   MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
+  LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
 });
 
 export interface Config {
@@ -31,6 +32,8 @@ export interface Config {
   dataDir: string;
   agentName?: string;
   maxConcurrentActivities: number;
+  /** Worker log level; unset lets each entry point pick (INFO for production, WARN for `npm run dev`). */
+  logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -53,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.FLOWRUNS_DATA_DIR),
     agentName: e.AGENT_NAME,
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
+    logLevel: e.LOG_LEVEL,
   };
 }
 

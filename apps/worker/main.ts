@@ -2,12 +2,13 @@
 import { NativeConnection } from '@temporalio/worker';
 import { openDatabase } from '../../db/data-source';
 import { loadConfig } from '../config';
-import { createWorkers } from './worker';
+import { createWorkers, installRuntime } from './worker';
 
 async function main(): Promise<void> {
   const agentFlag = process.argv.indexOf('--agent');
   const env = agentFlag >= 0 && process.argv[agentFlag + 1] ? { ...process.env, AGENT_NAME: process.argv[agentFlag + 1] } : process.env;
   const config = loadConfig(env);
+  installRuntime(config.logLevel ?? 'INFO');
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required for the worker');
   const dataSource = await openDatabase(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });

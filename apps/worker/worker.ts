@@ -1,4 +1,4 @@
-import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
 import { agentTaskQueue, type Config } from '../config';
@@ -9,11 +9,16 @@ export interface WorkerDeps {
   connection: NativeConnection;
 }
 
+/** Sets the worker's log level; must run before the first connection. Signals stay the caller's to handle. */
+export function installRuntime(level: NonNullable<Config['logLevel']>): void {
+  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
+}
+
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle is built once per process and shared by every worker in it. */
 function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: undefined });
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
   return bundle;
 }
 
