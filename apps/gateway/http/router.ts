@@ -149,7 +149,7 @@ export function renderError(err: unknown): { status: number; body: { error: stri
   const status = e.status ?? e.statusCode;
   const one = (s: number, message: string, loc: (string | number)[], type: string) => ({
     status: s,
-    body: { error: message, detail: [{ loc, msg: message, type }] },
+    body: { error: message, detail: loc.length ? [{ loc, msg: message, type }] : [] },
     headers: {},
   });
   switch (e.type) {
@@ -165,6 +165,10 @@ export function renderError(err: unknown): { status: number; body: { error: stri
     case 'stream.encoding.set':
       return one(400, `body: ${e.message ?? 'could not be read'}`, ['body'], 'body_invalid');
   }
+  // SQLSTATE class 22 (data exception) is a value the client sent that Postgres cannot hold, e.g. a NUL in text.
+  const sqlState = (err as { driverError?: { code?: unknown } } | null)?.driverError?.code;
+  if (typeof sqlState === 'string' && sqlState.startsWith('22'))
+    return one(400, `a value cannot be stored (${e.message ?? sqlState})`, [], 'value_error');
   if (typeof status === 'number' && status >= 400 && status < 500)
     return { status, body: { error: e.expose !== false && e.message ? e.message : 'bad request', detail: [] }, headers: {} };
   return { status: 500, body: { error: 'internal error', detail: [] }, headers: {} };
