@@ -123,6 +123,16 @@ describe('bad input and the HTTP surface', () => {
     expect(res.status).toBe(201);
   });
 
+  test('when JSON arrives labelled as a form (curl -d), then it is read as JSON; real form fields are read as fields', async () => {
+    const json = await stack.call('POST', '/api/v1/flows', JSON.stringify({ steps: [http('a')] }), key, {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(json.status).toBe(201);
+    const form = await stack.call('POST', '/api/v1/api-keys', 'name=from-a-form', key, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(201);
+    expect(form.body.name).toBe('from-a-form');
+  });
+
   test('when the service is probed, then /healthz and /readyz answer ok without a key', async () => {
     for (const path of ['/healthz', '/readyz']) {
       const res = await stack.call('GET', path, undefined, null);

@@ -32,13 +32,26 @@ async function parsePart(
   return undefined;
 }
 
+/** Postgres text cannot hold NUL, so an id or filter carrying one is refused before it reaches a query. */
+function nulBytes(req: Request): ErrorDetail[] {
+  const found: ErrorDetail[] = [];
+  const scan = (prefix: 'path' | 'query', values: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(values))
+      if ((Array.isArray(v) ? v : [v]).some((x) => typeof x === 'string' && x.includes('\0')))
+        found.push({ loc: [prefix, k], msg: 'must not contain a NUL character', type: 'string_invalid' });
+  };
+  scan('path', req.params as Record<string, unknown>);
+  scan('query', req.query as Record<string, unknown>);
+  return found;
+}
+
 function routeHandler(spec: AnyRoute, deps: GatewayDeps): RequestHandler {
   const level = spec.auth ?? 'account';
   return async (req, res, next) => {
     try {
       const auth =
         level === 'none' ? undefined : await authenticate(req, deps.dataSource, deps.config.adminKey, level);
-      const detail: ErrorDetail[] = [];
+      const detail: ErrorDetail[] = nulBytes(req);
       const params = await parsePart(spec.params, { ...req.params }, 'path', detail);
       const query = await parsePart(spec.query, { ...(req.query as object) }, 'query', detail);
       const body = await parsePart(spec.body, req.body ?? {}, 'body', detail);
@@ -77,29 +90,41 @@ export function mountRoutes(app: Express | express.Router, routes: readonly AnyR
 }
 
 const JSON_TYPE = /^\s*(application\/(json|[\w.+-]+\+json)|text\/plain)\s*(;|$)/i;
+const FORM_TYPE = /^\s*application\/x-www-form-urlencoded\s*(;|$)/i;
 
 /**
- * JSON bodies up to BODY_LIMIT. A body without a content type, or sent as text/plain (curl's
- * habit with `-d` and some CI tools), is read as JSON too; form bodies are accepted as fields;
- * anything else with a body is 415.
+ * JSON bodies up to BODY_LIMIT. A body without a content type, or sent as text/plain, is read
+ * as JSON too; so is a form body that is really JSON (`curl -d '{...}'` labels it a form);
+ * other form bodies become fields; anything else with a body is 415.
  */
 export function bodyParsers(): RequestHandler[] {
   const jsonType = (req: IncomingMessage): boolean => {
     const type = req.headers['content-type'];
     return !type || JSON_TYPE.test(type);
   };
+  const formType = (req: IncomingMessage): boolean => FORM_TYPE.test(req.headers['content-type'] ?? '');
   return [
     express.json({ limit: BODY_LIMIT, type: jsonType, strict: false }),
-    express.urlencoded({ limit: BODY_LIMIT, extended: false }),
+    express.text({ limit: BODY_LIMIT, type: formType }),
     (req, _res, next) => {
+      if (typeof req.body === 'string' && formType(req)) {
+        const text = req.body.trim();
+        if (text.startsWith('{') || text.startsWith('[')) {
+          try {
+            req.body = JSON.parse(text);
+          } catch (err) {
+            return next(Object.assign(err as Error, { type: 'entity.parse.failed' }));
+          }
+        } else req.body = Object.fromEntries(new URLSearchParams(text));
+      }
       const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
       if (hasBody && req.body === undefined)
-        next(
+        return next(
           new HttpError(415, `unsupported content type ${req.get('content-type')}: send application/json`, [
             { loc: ['header', 'content-type'], msg: 'expected application/json', type: 'unsupported_media_type' },
           ]),
         );
-      else next();
+      next();
     },
   ];
 }
