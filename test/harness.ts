@@ -12,7 +12,11 @@ import { startGateway } from '../apps/gateway/server';
 import { createWorkers } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
 
-export interface CallResult<T = any> {
+/** Tests read response bodies loosely by default: the shape is what they assert. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type Loose = any;
+
+export interface CallResult<T = Loose> {
   status: number;
   body: T;
   headers: Headers;
@@ -26,7 +30,7 @@ export interface Stack {
   client: Client;
   taskQueue: string;
   /** JSON over HTTP; `key` defaults to the admin key, `null` sends no key. A string body is sent as-is. */
-  call<T = any>(method: string, path: string, body?: unknown, key?: string | null, headers?: Record<string, string>): Promise<CallResult<T>>;
+  call<T = Loose>(method: string, path: string, body?: unknown, key?: string | null, headers?: Record<string, string>): Promise<CallResult<T>>;
   /** A fresh account and its key, so each test works in a tenant of its own. */
   newAccount(name?: string): Promise<{ accountId: string; apiKey: string }>;
   stop(): Promise<void>;
