@@ -73,7 +73,7 @@ async function resolveRunAs(): Promise<RunAs | undefined> {
   }
 }
 
-/** The Postgres user must be able to reach its data dir: give `o+x` to ancestors that deny it. */
+/** The Postgres user must reach its data dir and binaries (a clone under a 0700 mktemp dir, say): `o+x` to ancestors that deny it. */
 function ensureTraversable(dir: string, runAs: RunAs): void {
   let current = path.dirname(dir);
   for (;;) {
@@ -195,6 +195,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   if (runAs) {
     ensureTraversable(dir, runAs);
+    ensureTraversable(initdb, runAs);
     chownTree(dir, runAs);
   }
   fs.chmodSync(dir, 0o700);
