@@ -1,0 +1,26 @@
+# One image for both processes: the gateway (default CMD) and the Temporal worker
+# (`node dist/apps/worker/main.js`, i.e. `npm run start:worker`).
+# Debian slim, not Alpine: the Temporal worker's native core needs glibc.
+
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY domain ./domain
+COPY db ./db
+COPY activities ./activities
+COPY workflows ./workflows
+COPY apps ./apps
+RUN npm run build
+
+FROM node:20-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+# dist/workflows is what the worker bundles at start (require.resolve('../../workflows') from dist/apps/worker).
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 3000
+CMD ["node", "dist/apps/gateway/main.js"]
