@@ -105,6 +105,9 @@ describe('bad input and the HTTP surface', () => {
     const res = await stack.call('PATCH', '/api/v1/flows/some-flow', {}, key);
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PUT']);
+    const options = await stack.call('OPTIONS', '/api/v1/flows/some-flow', undefined, null);
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toBe(res.headers.get('allow'));
   });
 
   test('when the body is larger than the limit, then 413', async () => {

@@ -146,15 +146,19 @@ function pathPattern(path: string): RegExp {
   return new RegExp(`^${out}/?$`, 'i');
 }
 
-/** Unknown paths are 404; a known path asked with another method is 405 with `Allow`. */
+/** Unknown paths are 404; a known path asked with another method is 405 with `Allow` (OPTIONS answers just the `Allow`). */
 export function fallbackHandler(routes: readonly AnyRoute[]): RequestHandler {
   const patterns = routes.map((r) => ({ method: r.method.toUpperCase(), re: pathPattern(r.path) }));
-  return (req, _res, next) => {
+  return (req, res, next) => {
     const allowed = new Set(patterns.filter((p) => p.re.test(req.path)).map((p) => p.method));
     if (allowed.size === 0) return next(new HttpError(404, `no route for ${req.method} ${req.path}`));
     if (allowed.has('GET')) allowed.add('HEAD');
     allowed.add('OPTIONS');
     const allow = [...allowed].join(', ');
+    if (req.method === 'OPTIONS') {
+      res.status(204).set('Allow', allow).end();
+      return;
+    }
     next(new HttpError(405, `method ${req.method} not allowed on ${req.path}; allowed: ${allow}`, [], { Allow: allow }));
   };
 }
