@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { freePort, isAlive, isOrphan, processInfo, sleep, tail, waitForExit } from './processes';
+import { freePort, isAlive, isOrphan, killWhenParentDies, processInfo, sleep, tail, waitForExit } from './processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -227,6 +227,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       });
     });
 
+    const retireWatchdog = child.pid ? killWhenParentDies(child.pid, 'SIGINT') : () => undefined;
     const stopOnExit = (): void => {
       if (!exited) child.kill('SIGINT');
     };
@@ -238,6 +239,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       if (exited || Date.now() > deadline) {
         if (!exited) child.kill('SIGKILL');
         process.off('exit', stopOnExit);
+        retireWatchdog();
         throw new Error(`embedded Postgres on ${dir} ${exited ?? 'did not accept connections within 60s'}; last log lines (${logFile}):\n${tail(logFile)}`);
       }
       await sleep(100);
@@ -254,6 +256,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
           clearTimeout(timer);
         }
         process.off('exit', stopOnExit);
+        retireWatchdog();
       })();
       return stopping;
     };

@@ -1,4 +1,5 @@
 /** Small process and port helpers shared by the dev-stack launchers. */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -76,4 +77,22 @@ export function tail(file: string | undefined, lines = 25): string {
   } catch {
     return '(no log)';
   }
+}
+
+/**
+ * Sends `signal` to `childPid` once this process is gone, however it died (SIGKILL included):
+ * servers run in their own process group and would otherwise outlive a killed `npm run dev` or
+ * jest forever. Returns a function that retires the watchdog after a normal stop.
+ */
+export function killWhenParentDies(childPid: number, signal: 'SIGTERM' | 'SIGINT'): () => void {
+  if (process.platform === 'win32') return () => undefined;
+  const watchdog = spawn(
+    '/bin/sh',
+    ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -${signal.slice(3)} ${childPid} 2>/dev/null`],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
+  return () => {
+    if (watchdog.exitCode === null) watchdog.kill('SIGKILL');
+  };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { freePort, isAlive, isOrphan, portInUse, processInfo, sleep, tail, waitForExit } from './processes';
+import { freePort, isAlive, isOrphan, killWhenParentDies, portInUse, processInfo, sleep, tail, waitForExit } from './processes';
 
 /** The CLI release the project is tested with; the cache directory is named after it. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -274,6 +274,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     if (!exited) child.kill('SIGTERM');
   };
   process.on('exit', killOnExit);
+  const retireWatchdog = child.pid ? killWhenParentDies(child.pid, 'SIGTERM') : () => undefined;
 
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
@@ -281,6 +282,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     if (exited || Date.now() > deadline) {
       if (!exited) child.kill('SIGKILL');
       process.off('exit', killOnExit);
+      retireWatchdog();
       throw new Error(
         `Temporal dev server (${options.binary}) ${exited ?? 'did not answer in time'} on ${address}; last log lines (${options.logFile ?? 'not logged'}):\n${tail(options.logFile)}`,
       );
@@ -299,6 +301,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
         clearTimeout(timer);
       }
       process.off('exit', killOnExit);
+      retireWatchdog();
     })();
     return stopping;
   };
