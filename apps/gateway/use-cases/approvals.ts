@@ -2,6 +2,7 @@
 import type { DataSource } from 'typeorm';
 import type { Client } from '@temporalio/client';
 import { RunEntity, StepRunEntity } from '../../../db/entities';
+import { isTerminalStep } from '../../../domain/statuses';
 import { approvalSignal, runWorkflowId } from '../../../workflows/definitions';
 import type { AuthContext } from '../http/auth';
 import { conflict, HttpError, notFound } from '../http/errors';
@@ -27,7 +28,8 @@ export async function decideApproval(
   const step = await deps.dataSource.getRepository(StepRunEntity).findOne({ where: { runId, stepId } });
   if (!step) throw notFound(`step ${stepId} of run ${runId}`, ['path', 'stepId']);
   if (step.type !== 'approval') throw conflict(`step ${stepId} is a ${step.type} step, not an approval`, ['path', 'stepId']);
-  if (step.status !== 'waiting') throw conflict(`step ${stepId} is ${step.status}, not waiting for a decision`, ['path', 'stepId']);
+  // A decision may arrive before the projection says `waiting`: the workflow keeps the first one per step.
+  if (isTerminalStep(step.status)) throw conflict(`step ${stepId} is already ${step.status}`, ['path', 'stepId']);
   const reviewer = auth.keyName;
   try {
     await deps.client.workflow.getHandle(runWorkflowId(runId)).signal(approvalSignal, { stepId, approved, reviewer, comment });
