@@ -13,10 +13,16 @@ import { batchWorkflowId } from '../../../workflows/definitions';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from '../../../workflows/search-attributes';
 import type { GatewayDeps } from '../deps';
 import type { AuthContext } from '../http/auth';
-import { HttpError, notFound } from '../http/errors';
+import { conflict, HttpError, notFound } from '../http/errors';
 
 export interface TriggerRequest {
   flowIds: string[];
+  /** Run ids chosen by the client (seed 002 `id`), one per flow; generated when absent. */
+  runIds?: string[];
+  /** Per-trigger overrides of the flows' configs (seed 001 `configs.end_on_fail`). */
+  endOnFail?: boolean;
+  /** Runs the children on this task queue (an agent's) instead of the workers' default. */
+  taskQueue?: string;
   /** Where each flow id came from in the request, for error locations. */
   flowLoc: (i: number) => (string | number)[];
   appId?: string;
@@ -25,6 +31,8 @@ export interface TriggerRequest {
   env: Record<string, string>;
   browser: string | null;
   source: RunSource;
+  /** Who triggered it; the caller's key when absent. */
+  actor?: Actor;
   tags: Tag[];
   maxParallel: number;
   data: unknown;
@@ -87,12 +95,78 @@ async function resolveBuild(m: EntityManager, app: App | null, req: TriggerReque
   return null;
 }
 
+/** Resolves a trigger into the batch workflow's input, without writing or starting anything. */
+export async function prepareBatch(
+  deps: Pick<GatewayDeps, 'dataSource'>,
+  auth: AuthContext,
+  req: TriggerRequest,
+  m: EntityManager = deps.dataSource.manager,
+  batchId: string = randomUUID(),
+): Promise<BatchRunInput> {
+  const flows = await m.find(FlowEntity, { where: { accountId: auth.accountId, id: In(req.flowIds), deletedAt: IsNull() } });
+  const byId = new Map(flows.map((f) => [f.id, f]));
+  const missing = req.flowIds.findIndex((id) => !byId.has(id));
+  if (missing >= 0) throw notFound(`flow ${req.flowIds[missing]}`, req.flowLoc(missing));
+  if (req.runIds) {
+    const taken = await m.find(RunEntity, { where: { id: In(req.runIds) }, select: { id: true } });
+    if (taken.length > 0) throw conflict(`run ${taken[0].id} already exists`, ['body', 'id']);
+  }
+
+  const app = await resolveApp(m, auth.accountId, req);
+  const build = await resolveBuild(m, app, req);
+  if (build && Object.keys(req.env).length > 0) {
+    build.variables = { ...build.variables, ...req.env };
+    await m.update(BuildEntity, { id: build.id }, { variables: build.variables });
+  }
+  const runs: FlowRunInput[] = req.flowIds.map((flowId, position) => {
+    const flow = byId.get(flowId)!;
+    const definition = req.endOnFail === undefined ? flow.definition : { ...flow.definition, configs: { ...flow.definition.configs, endOnFail: req.endOnFail } };
+    const runId = req.runIds?.[position] ?? (req.idempotencyKey ? idempotentId(auth.accountId, `${req.idempotencyKey}#${position}`) : randomUUID());
+    return {
+      runId,
+      batchId,
+      accountId: auth.accountId,
+      source: req.source,
+      position,
+      flow: definition,
+      flowVersion: flow.version,
+      variables: { ...flow.definition.variables, ...app?.variables, ...build?.variables, ...req.env },
+      trigger: { body: req.data ?? null },
+      ...(req.taskQueue ? { taskQueue: req.taskQueue } : {}),
+    };
+  });
+  return {
+    batchId,
+    accountId: auth.accountId,
+    source: req.source,
+    maxParallel: req.maxParallel,
+    meta: {
+      actor: req.actor ?? { id: auth.keyId, name: auth.keyName, type: 'user' },
+      appId: app?.id ?? null,
+      buildId: build?.id ?? null,
+      browser: app && app.platform !== 'web' ? null : req.browser,
+      tags: req.tags,
+      idempotencyKey: req.idempotencyKey ?? null,
+      requestHash: req.idempotencyKey ? sha256(JSON.stringify(req.fingerprint ?? null)) : null,
+    },
+    runs,
+  };
+}
+
+/** Search attributes of a batch workflow, so operators can find it in the Temporal UI. */
+export const batchSearchAttributes = (input: BatchRunInput) => [
+  { key: BATCH_ID, value: input.batchId },
+  { key: ACCOUNT_ID, value: input.accountId },
+  { key: RUN_SOURCE, value: input.source },
+  { key: FLOW_ID, value: [...new Set(input.runs.map((r) => r.flow.id))].join(',') },
+];
+
 export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: TriggerRequest): Promise<TriggeredBatch> {
   const { dataSource, client, config } = deps;
-  const requestHash = sha256(JSON.stringify(req.fingerprint ?? null));
   const batchId = req.idempotencyKey ? idempotentId(auth.accountId, req.idempotencyKey) : randomUUID();
 
   if (req.idempotencyKey) {
+    const requestHash = sha256(JSON.stringify(req.fingerprint ?? null));
     const prior = await dataSource.getRepository(BatchEntity).findOne({ where: { id: batchId, accountId: auth.accountId } });
     if (prior && prior.requestHash !== requestHash)
       throw new HttpError(422, 'Idempotency-Key was already used with a different request', [
@@ -101,64 +175,15 @@ export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: Tr
     if (prior) return (await existingBatch(dataSource.manager, auth.accountId, batchId))!;
   }
 
-  const flows = await dataSource.getRepository(FlowEntity).find({
-    where: { accountId: auth.accountId, id: In(req.flowIds), deletedAt: IsNull() },
-  });
-  const byId = new Map(flows.map((f) => [f.id, f]));
-  const missing = req.flowIds.findIndex((id) => !byId.has(id));
-  if (missing >= 0) throw notFound(`flow ${req.flowIds[missing]}`, req.flowLoc(missing));
-
-  const actor: Actor = { id: auth.keyId, name: auth.keyName, type: 'user' };
   return dataSource.transaction(async (m) => {
-    const app = await resolveApp(m, auth.accountId, req);
-    const build = await resolveBuild(m, app, req);
-    if (build && Object.keys(req.env).length > 0) {
-      build.variables = { ...build.variables, ...req.env };
-      await m.update(BuildEntity, { id: build.id }, { variables: build.variables });
-    }
-    const runs: FlowRunInput[] = req.flowIds.map((flowId, position) => {
-      const flow = byId.get(flowId)!;
-      const runId = req.idempotencyKey ? idempotentId(auth.accountId, `${req.idempotencyKey}#${position}`) : randomUUID();
-      return {
-        runId,
-        batchId,
-        accountId: auth.accountId,
-        source: req.source,
-        position,
-        flow: flow.definition,
-        flowVersion: flow.version,
-        variables: { ...flow.definition.variables, ...app?.variables, ...build?.variables, ...req.env },
-        trigger: { body: req.data ?? null },
-      };
-    });
-    const input: BatchRunInput = {
-      batchId,
-      accountId: auth.accountId,
-      source: req.source,
-      maxParallel: req.maxParallel,
-      meta: {
-        actor,
-        appId: app?.id ?? null,
-        buildId: build?.id ?? null,
-        browser: app && app.platform !== 'web' ? null : req.browser,
-        tags: req.tags,
-        idempotencyKey: req.idempotencyKey ?? null,
-        requestHash,
-      },
-      runs,
-    };
+    const input = await prepareBatch(deps, auth, req, m, batchId);
     await insertBatchRows(m, input);
     try {
       await client.workflow.start('batchRun', {
         taskQueue: config.taskQueue,
         workflowId: batchWorkflowId(batchId),
         args: [input],
-        typedSearchAttributes: [
-          { key: BATCH_ID, value: batchId },
-          { key: ACCOUNT_ID, value: auth.accountId },
-          { key: RUN_SOURCE, value: req.source },
-          { key: FLOW_ID, value: [...new Set(req.flowIds)].join(',') },
-        ],
+        typedSearchAttributes: batchSearchAttributes(input),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError))
