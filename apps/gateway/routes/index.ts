@@ -3,12 +3,16 @@ import type { GatewayDeps } from '../deps';
 import type { AnyRoute } from '../http/route';
 import { accountRoutes } from './accounts';
 import { apiKeyRoutes } from './api-keys';
+import { agentRoutes } from './agents';
 import { appRoutes } from './apps';
 import { approvalRoutes } from './approvals';
 import { docsRoutes } from './docs';
+import { seed002Routes } from './flow-runs';
+import { seed001Routes } from './flowrun-objects';
 import { flowRoutes } from './flows';
 import { healthRoutes } from './health';
 import { runRoutes } from './runs';
+import { suiteRoutes } from './suites';
 import { triggerRoutes } from './triggers';
 
 export function allRoutes(deps: GatewayDeps): AnyRoute[] {
@@ -22,6 +26,10 @@ export function allRoutes(deps: GatewayDeps): AnyRoute[] {
     ...runRoutes(deps),
     ...approvalRoutes(deps),
     ...flowRoutes(deps),
+    ...suiteRoutes(deps),
+    ...seed001Routes(deps),
+    ...seed002Routes(deps),
+    ...agentRoutes(deps),
   ];
   return routes;
 }
