@@ -13,7 +13,6 @@ import { createWorkers } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
 
 /** Tests read response bodies loosely by default: the shape is what they assert. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export type Loose = any;
 
 export interface CallResult<T = Loose> {
