@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../config';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from '../gateway/server';
-import { createWorkers } from '../worker/worker';
+import { createWorkers, installRuntime } from '../worker/worker';
 import { startEmbeddedPostgres } from './postgres';
 import { ensureSearchAttributes, resolveTemporalBinary, startTemporalDevServer } from './temporal';
 
@@ -63,9 +63,9 @@ class Shutdown {
 }
 
 async function main(): Promise<void> {
-  // The SDK would shut workers down on SIGINT by itself, racing the gateway's drain; this process orders it.
-  Runtime.install({ shutdownSignals: [] });
   const loaded = loadConfig();
+  // installRuntime leaves signals to this process, which drains the gateway before the workers.
+  installRuntime(loaded.logLevel ?? 'WARN');
   const logsDir = path.join(loaded.dataDir, 'logs');
   fs.mkdirSync(logsDir, { recursive: true });
   const config: Config = { ...loaded, adminKey: adminKey(loaded) };
