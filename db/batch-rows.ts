@@ -32,6 +32,7 @@ export async function insertBatchRows(manager: EntityManager, input: BatchRunInp
     accountId: input.accountId,
     batchId: input.batchId,
     position: r.position,
+    suiteId: r.suiteId ?? null,
     flowId: r.flow.id,
     flowVersion: r.flowVersion,
     flowName: r.flow.name,

@@ -2,8 +2,9 @@
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities';
 import { InitialSchema1732300000000 } from './migrations/1732300000000-initial-schema';
+import { Suites1732400000000 } from './migrations/1732400000000-suites';
 
-export const MIGRATIONS = [InitialSchema1732300000000];
+export const MIGRATIONS = [InitialSchema1732300000000, Suites1732400000000];
 
 export function createDataSource(url: string, options: { poolSize?: number } = {}): DataSource {
   return new DataSource({

@@ -63,6 +63,17 @@ export interface FlowVersion {
   definition: FlowDefinition;
   createdAt: Date;
 }
+export interface Suite {
+  accountId: string;
+  id: string;
+  name: string;
+  /** Member flows, in run order. */
+  flowIds: string[];
+  authFlowId: string | null;
+  variables: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
 export interface Batch {
   id: string;
   accountId: string;
@@ -83,6 +94,7 @@ export interface Run {
   accountId: string;
   batchId: string | null;
   position: number;
+  suiteId: string | null;
   flowId: string;
   flowVersion: number | null;
   flowName: string;
@@ -234,6 +246,21 @@ export const FlowVersionEntity = new EntitySchema<FlowVersion>({
   },
 });
 
+export const SuiteEntity = new EntitySchema<Suite>({
+  name: 'Suite',
+  tableName: 'suites',
+  columns: {
+    accountId: { ...text, name: 'account_id', primary: true },
+    id: { ...text, primary: true },
+    name: text,
+    flowIds: { ...jsonb, name: 'flow_ids' },
+    authFlowId: { ...textNull, name: 'auth_flow_id' },
+    variables: jsonb,
+    createdAt: { ...ts('created_at'), createDate: true },
+    updatedAt: { ...ts('updated_at'), updateDate: true },
+  },
+});
+
 export const BatchEntity = new EntitySchema<Batch>({
   name: 'Batch',
   tableName: 'batches',
@@ -262,6 +289,7 @@ export const RunEntity = new EntitySchema<Run>({
     accountId: { ...text, name: 'account_id' },
     batchId: { ...textNull, name: 'batch_id' },
     position: int,
+    suiteId: { ...textNull, name: 'suite_id' },
     flowId: { ...text, name: 'flow_id' },
     flowVersion: { ...intNull, name: 'flow_version' },
     flowName: { ...text, name: 'flow_name' },
@@ -349,6 +377,7 @@ export const ENTITIES = [
   BuildEntity,
   FlowEntity,
   FlowVersionEntity,
+  SuiteEntity,
   BatchEntity,
   RunEntity,
   StepRunEntity,

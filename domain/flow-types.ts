@@ -89,6 +89,8 @@ export interface FlowRunInput {
   position: number;
   flow: FlowDefinition;
   flowVersion: number;
+  /** The suite whose context (auth flow, variables) the run got, if any. */
+  suiteId?: string;
   /** Auth flow of the run's suite, run first; its steps appear as `auth.<id>`. */
   authFlow?: FlowDefinition;
   /** Resolved variables (flow < suite < build < trigger). */

@@ -106,11 +106,11 @@ export const triggerRoutes = (deps: GatewayDeps): AnyRoute[] => [
     body: runFlowsBody,
     response: runFlowsResponse,
     handler: async ({ body, auth, req }) => {
-      if (body.suite_ids?.length)
-        throw badRequest('suite_ids is not supported yet: suites are not available; pass flow_ids', ['body', 'suite_ids'], 'not_supported');
-      const flowIds = body.flow_ids ?? [];
       const batch = await triggerBatch(deps, auth, {
-        flowIds,
+        suiteIds: body.suite_ids,
+        flowIds: body.flow_ids ?? [],
+        resolveSuiteContext: body.resolve_suite_context,
+        suiteOverrides: body.resolve_suite_context ? body.suite_overrides : undefined,
         flowLoc: (i) => ['body', 'flow_ids', i],
         appId: body.app_id,
         bundle: body.bundle_id && body.platform ? { bundleId: body.bundle_id, platform: body.platform } : undefined,

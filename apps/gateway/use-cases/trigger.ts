@@ -6,17 +6,28 @@ import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { insertBatchRows } from '../../../db/batch-rows';
-import { AppEntity, BatchEntity, BuildEntity, FlowEntity, RunEntity, type App, type Build, type Run } from '../../../db/entities';
+import { AppEntity, BatchEntity, BuildEntity, FlowEntity, RunEntity, SuiteEntity, type App, type Build, type Run, type Suite } from '../../../db/entities';
 import type { Actor, BatchRunInput, FlowRunInput, Tag } from '../../../domain/flow-types';
 import type { RunSource } from '../../../domain/statuses';
 import { batchWorkflowId } from '../../../workflows/definitions';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from '../../../workflows/search-attributes';
 import type { GatewayDeps } from '../deps';
 import type { AuthContext } from '../http/auth';
-import { conflict, HttpError, notFound } from '../http/errors';
+import { badRequest, conflict, HttpError, notFound } from '../http/errors';
+import { suitesOfFlow } from './suites';
 
 export interface TriggerRequest {
+  /** Suites whose flows all run, in suite order, each with its suite's context. */
+  suiteIds?: string[];
   flowIds: string[];
+  /**
+   * Whether a flow given by id gets its suite's auth flow and variables: true (seed 000's default)
+   * answers 400 for a flow in several suites without an override; 'when-unambiguous' (the default
+   * for the other surfaces) uses the suite only when there is exactly one; false never does.
+   */
+  resolveSuiteContext?: boolean | 'when-unambiguous';
+  /** `{ flowId: suiteId }` for flows in several suites. */
+  suiteOverrides?: Record<string, string>;
   /** Run ids chosen by the client (seed 002 `id`), one per flow; generated when absent. */
   runIds?: string[];
   /** Per-trigger overrides of the flows' configs (seed 001 `configs.end_on_fail`). */
@@ -95,6 +106,53 @@ async function resolveBuild(m: EntityManager, app: App | null, req: TriggerReque
   return null;
 }
 
+interface PlannedRun {
+  flowId: string;
+  /** Where the flow came from in the request, for error locations. */
+  loc: (string | number)[];
+  suite: Suite | null;
+}
+
+/** The flows to run, each with the suite whose context it gets; a flow asked for twice runs once. */
+async function planRuns(m: EntityManager, accountId: string, req: TriggerRequest): Promise<PlannedRun[]> {
+  const planned: PlannedRun[] = [];
+  const add = (p: PlannedRun) => {
+    if (!planned.some((q) => q.flowId === p.flowId)) planned.push(p);
+  };
+  for (const [i, suiteId] of (req.suiteIds ?? []).entries()) {
+    const loc = ['body', 'suite_ids', i];
+    const suite = await m.findOne(SuiteEntity, { where: { accountId, id: suiteId } });
+    if (!suite) throw notFound(`suite ${suiteId}`, loc);
+    if (suite.flowIds.length === 0) throw badRequest(`suite ${suiteId} has no flows`, loc);
+    for (const flowId of suite.flowIds) add({ flowId, loc, suite });
+  }
+  const mode = req.resolveSuiteContext ?? 'when-unambiguous';
+  for (const [i, flowId] of req.flowIds.entries()) {
+    const loc = req.flowLoc(i);
+    if (mode === false) {
+      add({ flowId, loc, suite: null });
+      continue;
+    }
+    const suites = await suitesOfFlow(m, accountId, flowId);
+    const override = req.suiteOverrides?.[flowId];
+    let suite: Suite | null = null;
+    if (override) {
+      suite = suites.find((s) => s.id === override) ?? null;
+      if (!suite) throw badRequest(`flow ${flowId} is not in suite ${override}`, ['body', 'suite_overrides', flowId]);
+    } else if (suites.length === 1) {
+      suite = suites[0];
+    } else if (suites.length > 1 && mode === true) {
+      throw badRequest(
+        `flow ${flowId} belongs to several suites (${suites.map((s) => s.id).join(', ')}); choose one with suite_overrides`,
+        loc,
+        'ambiguous_suite',
+      );
+    }
+    add({ flowId, loc, suite });
+  }
+  return planned;
+}
+
 /** Resolves a trigger into the batch workflow's input, without writing or starting anything. */
 export async function prepareBatch(
   deps: Pick<GatewayDeps, 'dataSource'>,
@@ -103,10 +161,15 @@ export async function prepareBatch(
   m: EntityManager = deps.dataSource.manager,
   batchId: string = randomUUID(),
 ): Promise<BatchRunInput> {
-  const flows = await m.find(FlowEntity, { where: { accountId: auth.accountId, id: In(req.flowIds), deletedAt: IsNull() } });
+  const planned = await planRuns(m, auth.accountId, req);
+  const wanted = [...planned.map((p) => p.flowId), ...planned.flatMap((p) => (p.suite?.authFlowId ? [p.suite.authFlowId] : []))];
+  const flows = await m.find(FlowEntity, { where: { accountId: auth.accountId, id: In(wanted), deletedAt: IsNull() } });
   const byId = new Map(flows.map((f) => [f.id, f]));
-  const missing = req.flowIds.findIndex((id) => !byId.has(id));
-  if (missing >= 0) throw notFound(`flow ${req.flowIds[missing]}`, req.flowLoc(missing));
+  for (const p of planned) {
+    if (!byId.has(p.flowId)) throw notFound(`flow ${p.flowId}`, p.loc);
+    if (p.suite?.authFlowId && !byId.has(p.suite.authFlowId))
+      throw conflict(`the auth flow ${p.suite.authFlowId} of suite ${p.suite.id} no longer exists`, p.loc);
+  }
   if (req.runIds) {
     const taken = await m.find(RunEntity, { where: { id: In(req.runIds) }, select: { id: true } });
     if (taken.length > 0) throw conflict(`run ${taken[0].id} already exists`, ['body', 'id']);
@@ -118,8 +181,9 @@ export async function prepareBatch(
     build.variables = { ...build.variables, ...req.env };
     await m.update(BuildEntity, { id: build.id }, { variables: build.variables });
   }
-  const runs: FlowRunInput[] = req.flowIds.map((flowId, position) => {
+  const runs: FlowRunInput[] = planned.map(({ flowId, suite }, position) => {
     const flow = byId.get(flowId)!;
+    const authFlow = suite?.authFlowId ? byId.get(suite.authFlowId)!.definition : undefined;
     const definition = req.endOnFail === undefined ? flow.definition : { ...flow.definition, configs: { ...flow.definition.configs, endOnFail: req.endOnFail } };
     const runId = req.runIds?.[position] ?? (req.idempotencyKey ? idempotentId(auth.accountId, `${req.idempotencyKey}#${position}`) : randomUUID());
     return {
@@ -130,8 +194,17 @@ export async function prepareBatch(
       position,
       flow: definition,
       flowVersion: flow.version,
-      variables: { ...flow.definition.variables, ...app?.variables, ...build?.variables, ...req.env },
+      variables: {
+        ...authFlow?.variables,
+        ...flow.definition.variables,
+        ...suite?.variables,
+        ...app?.variables,
+        ...build?.variables,
+        ...req.env,
+      },
       trigger: { body: req.data ?? null },
+      ...(suite ? { suiteId: suite.id } : {}),
+      ...(authFlow ? { authFlow } : {}),
       ...(req.taskQueue ? { taskQueue: req.taskQueue } : {}),
     };
   });
