@@ -3,17 +3,21 @@
  * data source, HTTP client and clock (samples-typescript `activities-dependency-injection`).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { BatchRunInput, ExpressionScope, RunStatus, StepDefinition, StepType } from '../domain';
 import { insertBatchRows } from '../db/batch-rows';
 import { executeHttp } from './http-step';
 import { Projections, type StepRow } from './projections';
+import { createScheduleActivities } from './schedules';
 import { conditionHolds, evaluate, render } from './templating';
 
 export interface ActivityDeps {
   dataSource: DataSource;
   fetch?: typeof globalThis.fetch;
   clock?: () => Date;
+  /** Temporal client, for the activities that manage schedules; the worker builds it on its connection. */
+  client?: Client;
 }
 
 export interface StepCall {
@@ -37,7 +41,7 @@ export interface StepFailureDetails {
 
 export const stepName = (step: StepDefinition): string => step.name ?? step.id;
 
-export function createActivities({ dataSource, fetch = globalThis.fetch, clock = () => new Date() }: ActivityDeps) {
+export function createActivities({ dataSource, fetch = globalThis.fetch, clock = () => new Date(), client }: ActivityDeps) {
   const projections = new Projections(dataSource, clock);
 
   const running = async (call: StepCall, attempt: number, startedAt: Date) => {
@@ -57,6 +61,8 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
   };
 
   return {
+    ...createScheduleActivities(client),
+
     async recordBatch(input: BatchRunInput): Promise<void> {
       await dataSource.transaction((m) => insertBatchRows(m, input));
     },
@@ -141,9 +147,17 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
         await projections.upsertSteps(call.runId, [
           { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...outcome },
         ]);
+        await projections.log(call.runId, [
+          { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt },
+        ]);
         return outcome;
       } catch (err) {
         const details: StepFailureDetails = { attempts: attempt, startedAt: startedAt.toISOString() };
+        await projections
+          .log(call.runId, [
+            { key: `step.${call.key}.attempt.${attempt}.error`, level: 'warn', stepId: call.key, message: `step ${call.key} attempt ${attempt} failed: ${(err as Error).message}` },
+          ])
+          .catch(() => undefined);
         if (err instanceof ApplicationFailure)
           throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? false, details: [details] });
         throw ApplicationFailure.create({ message: (err as Error).message ?? String(err), type: 'StepError', details: [details] });

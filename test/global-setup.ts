@@ -9,7 +9,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openDatabase } from '../db/data-source';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase } from '../apps/dev/postgres';
-import { resolveTemporalBinary, startTemporalDevServer, ensureSearchAttributes } from '../apps/dev/temporal';
+import { resolveTemporalBinary, startTemporalDevServer } from '../apps/dev/temporal';
+import { ensureSearchAttributes } from '../apps/search-attributes';
 import { Connection } from '@temporalio/client';
 
 export interface TestInfra {

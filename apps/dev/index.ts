@@ -14,7 +14,8 @@ import { openDatabase } from '../../db/data-source';
 import { startGateway } from '../gateway/server';
 import { createWorkers, installRuntime } from '../worker/worker';
 import { startEmbeddedPostgres } from './postgres';
-import { ensureSearchAttributes, resolveTemporalBinary, startTemporalDevServer } from './temporal';
+import { ensureSearchAttributes } from '../search-attributes';
+import { resolveTemporalBinary, startTemporalDevServer } from './temporal';
 
 const log = (message: string): void => {
   process.stdout.write(`[dev] ${message}\n`);

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from './server';
+import { ensureSearchAttributes } from '../search-attributes';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   if (!config.adminKey) console.warn('[gateway] FLOWRUNS_ADMIN_KEY is not set: only account API keys will be accepted');
   const dataSource = await openDatabase(config.databaseUrl);
   const connection = await Connection.connect({ address: config.temporalAddress });
+  await ensureSearchAttributes(connection, config.namespace);
   const client = new Client({ connection, namespace: config.namespace });
   const gateway = await startGateway({ config, dataSource, client });
   console.log(`[gateway] listening on ${gateway.url} (docs at ${gateway.url}/docs)`);

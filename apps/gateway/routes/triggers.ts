@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { BROWSERS, normalizeBrowser } from '../../../domain/browser';
 import { flowIdSchema } from '../../../domain/flow-definition';
-import { CLIENT_RUN_SOURCES } from '../../../domain/statuses';
+import { batchStatus, CLIENT_RUN_SOURCES } from '../../../domain/statuses';
 import type { GatewayDeps } from '../deps';
 import { badRequest } from '../http/errors';
 import { defineRoute, type AnyRoute } from '../http/route';
@@ -91,7 +91,7 @@ const idempotencyKey = (header: string | undefined): string | undefined => {
 
 const seed000View = (b: TriggeredBatch) => ({
   batch_id: b.batchId,
-  status: 'queued',
+  status: batchStatus(b.runs.map((r) => r.status)),
   source: b.source,
   created_at: b.createdAt.toISOString(),
   runs: b.runs.map((r) => ({ id: r.id, flow_id: r.flowId, flow_name: r.flowName, status: r.status })),
