@@ -118,6 +118,8 @@ export interface BatchRunInput {
   maxParallel: number;
   meta: BatchMeta;
   runs: FlowRunInput[];
+  /** A temporary schedule that started this batch (seed 003 `isDelete`), deleted once every run has finished. */
+  deleteScheduleId?: string;
 }
 
 /** The expression scope of `if`, `transform` and `{{ }}` (SPEC §4). */

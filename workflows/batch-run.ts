@@ -1,6 +1,7 @@
 /**
  * One trigger: records the batch, then runs one child flow-run workflow per run, at most
  * `maxParallel` at a time. Cancelling the batch cancels its children and the runs not yet started.
+ * A batch started by a temporary schedule (an agent run) deletes that schedule when it is done.
  */
 import {
   CancellationScope,
@@ -69,6 +70,9 @@ export async function batchRun(input: BatchRunInput): Promise<BatchResult> {
   const notStarted = input.runs.filter((_, i) => results[i] === undefined).map((r) => r.runId);
   if (notStarted.length > 0)
     await CancellationScope.nonCancellable(() => record.recordRunsCancelled({ runIds: notStarted }));
+
+  const { deleteScheduleId } = input;
+  if (deleteScheduleId) await CancellationScope.nonCancellable(() => record.deleteSchedule({ scheduleId: deleteScheduleId }));
 
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('batch cancelled');
   return { batchId: input.batchId, runs: input.runs.map((r, i) => ({ runId: r.runId, status: results[i] ?? 'cancelled' })) };

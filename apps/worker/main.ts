@@ -1,13 +1,19 @@
 /** Production worker entry: `npm run start:worker [-- --agent NAME]`. */
 import { NativeConnection } from '@temporalio/worker';
 import { openDatabase } from '../../db/data-source';
-import { loadConfig } from '../config';
-import { createWorkers, installRuntime } from './worker';
+import { agentTaskQueue, loadConfig } from '../config';
+import { createWorkers, installRuntime, workerIdentity } from './worker';
+
+/** `--agent NAME` or `--agent=NAME`; it wins over AGENT_NAME. */
+function agentFlag(argv: string[]): string | undefined {
+  const i = argv.indexOf('--agent');
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith('--agent='))?.slice('--agent='.length);
+}
 
 async function main(): Promise<void> {
-  const agentFlag = process.argv.indexOf('--agent');
-  const env = agentFlag >= 0 && process.argv[agentFlag + 1] ? { ...process.env, AGENT_NAME: process.argv[agentFlag + 1] } : process.env;
-  const config = loadConfig(env);
+  const agent = agentFlag(process.argv.slice(2));
+  const config = loadConfig(agent ? { ...process.env, AGENT_NAME: agent } : process.env);
   installRuntime(config.logLevel ?? 'INFO');
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required for the worker');
   const dataSource = await openDatabase(config.databaseUrl);
@@ -16,7 +22,8 @@ async function main(): Promise<void> {
   const stop = () => workers.forEach((w) => w.shutdown());
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  console.log(`worker polling ${config.taskQueue}${config.agentName ? ` and agent-${config.agentName}` : ''} on ${config.temporalAddress}`);
+  const agentQueue = config.agentName ? ` and ${agentTaskQueue(config.agentName)}` : '';
+  console.log(`worker ${workerIdentity(config.agentName)} polling ${config.taskQueue}${agentQueue} on ${config.temporalAddress}`);
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();
   await dataSource.destroy();

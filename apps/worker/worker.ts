@@ -1,3 +1,5 @@
+import os from 'node:os';
+import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
@@ -22,10 +24,24 @@ function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-/** Builds the worker for the default task queue and, with an agent name, one for `agent-<name>`. */
+/**
+ * The identity the worker's pollers show in Temporal. An agent's is `agent:<name>@<host>:<pid>`:
+ * the gateway finds agents by parsing it out of the default task queue's pollers (`GET /api/v1/agents`).
+ */
+export const workerIdentity = (agentName?: string): string =>
+  `${agentName ? `agent:${agentName}` : 'worker'}@${os.hostname()}:${process.pid}`;
+
+/**
+ * Builds the worker for the default task queue and, with an agent name, one for `agent-<name>`.
+ * An agent runs only its own runs: on the default queue it polls workflow tasks alone (so it
+ * shows among that queue's pollers, where agents are discovered) and leaves activities, the
+ * side effects of other runs, to the default workers.
+ */
 export async function createWorkers({ config, dataSource, connection }: WorkerDeps): Promise<Worker[]> {
-  const activities = createActivities({ dataSource });
-  const queues = [config.taskQueue, ...(config.agentName ? [agentTaskQueue(config.agentName)] : [])];
+  const client = new Client({ connection, namespace: config.namespace });
+  const activities = createActivities({ dataSource, client });
+  const agentQueue = config.agentName ? agentTaskQueue(config.agentName) : undefined;
+  const queues = [config.taskQueue, ...(agentQueue ? [agentQueue] : [])];
   const code = await workflowBundle();
   return Promise.all(
     queues.map((taskQueue) =>
@@ -34,9 +50,9 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
         namespace: config.namespace,
         taskQueue,
         workflowBundle: code,
-        activities,
+        ...(agentQueue && taskQueue !== agentQueue ? {} : { activities }),
         maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
-        identity: `${config.agentName ?? 'worker'}@${process.pid}`,
+        identity: workerIdentity(config.agentName),
       }),
     ),
   );

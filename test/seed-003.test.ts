@@ -1,0 +1,224 @@
+/**
+ * Seed 003 — run a flow on a named agent: agents seen through Temporal's pollers, the seed's PUT
+ * answered with a RunId, the run executed by the agent's worker through a temporary schedule.
+ */
+import { randomBytes } from 'node:crypto';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createWorkers, workerIdentity } from '../apps/worker/worker';
+import { startStack, type Stack } from './harness';
+import { startStub, type Stub } from './stub-server';
+
+let stack: Stack;
+let stub: Stub;
+let key: string;
+let appId: string;
+let agentConnection: NativeConnection;
+let agentWorkers: Worker[] = [];
+let agentRunning: Promise<void>[] = [];
+const agentName = `agent-a-${randomBytes(4).toString('hex')}`;
+const agentIdentity = workerIdentity(agentName);
+const defaultIdentity = workerIdentity();
+const schedulesToClean: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ worker: true });
+  agentConnection = await NativeConnection.connect({ address: stack.config.temporalAddress });
+  agentWorkers = await createWorkers({ config: { ...stack.config, agentName }, dataSource: stack.dataSource, connection: agentConnection });
+  agentRunning = agentWorkers.map((w) => w.run());
+  stub = await startStub();
+  ({ apiKey: key } = await stack.newAccount());
+  const app = await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key);
+  expect(app.status).toBe(201);
+  appId = app.body.id;
+});
+
+afterAll(async () => {
+  for (const id of schedulesToClean) await stack.client.schedule.getHandle(id).delete().catch(() => undefined);
+  for (const w of agentWorkers) if (w.getState() === 'RUNNING') w.shutdown();
+  await Promise.allSettled(agentRunning);
+  await agentConnection?.close();
+  await stub?.close();
+  await stack?.stop();
+});
+
+let seq = 0;
+async function createFlow(def: Record<string, unknown>): Promise<string> {
+  const id = `agent-flow-${Date.now().toString(36)}-${seq++}`;
+  const res = await stack.call('POST', '/api/v1/flows', { id, name: id, ...def }, key);
+  if (res.status !== 201) throw new Error(`create flow: ${res.status} ${JSON.stringify(res.body)}`);
+  return id;
+}
+
+const transformFlow = { steps: [{ id: 'hello', type: 'transform', config: { expression: "'hello'" } }] };
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function waitForRun(runId: string): Promise<any> {
+  return eventually(`run ${runId} to finish`, async () => {
+    const res = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+    expect(res.status).toBe(200);
+    return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status) ? res.body : undefined;
+  });
+}
+
+/** Who completed the run's workflow tasks and started its activities, from its Temporal history. */
+async function executorsOf(runId: string): Promise<{ workflowTasks: Set<string>; activities: Set<string> }> {
+  const history = await stack.client.workflow.getHandle(`run-${runId}`).fetchHistory();
+  const workflowTasks = new Set<string>();
+  const activities = new Set<string>();
+  for (const e of history.events ?? []) {
+    if (e.workflowTaskCompletedEventAttributes?.identity) workflowTasks.add(e.workflowTaskCompletedEventAttributes.identity);
+    if (e.activityTaskStartedEventAttributes?.identity) activities.add(e.activityTaskStartedEventAttributes.identity);
+  }
+  return { workflowTasks, activities };
+}
+
+/** The seed's curl, replayed with fetch: `curl -X PUT --header 'Accept: application/json' --header 'AccessKey: K' <url>`. */
+async function seedCurl(flowId: string, agentId: string, opts: { query?: string; body?: unknown; accessKey?: string | null; method?: string } = {}) {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  const accessKey = opts.accessKey === undefined ? key : opts.accessKey;
+  if (accessKey !== null) headers.AccessKey = accessKey;
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`${stack.baseUrl}/api/v4/flows/${flowId}/agent/${agentId}${opts.query ?? ''}`, {
+    method: opts.method ?? 'PUT',
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+const scheduleExists = async (scheduleId: string): Promise<boolean> => {
+  try {
+    await stack.client.schedule.getHandle(scheduleId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+};
+
+describe('seed 003: run a flow on an agent', () => {
+  beforeEach(() => {
+    stub.requests.length = 0;
+  });
+
+  it('when a worker is started with an agent name, then GET /api/v1/agents lists it online with a recent poll', async () => {
+    const agent = await eventually('the agent to be listed', async () => {
+      const res = await stack.call('GET', '/api/v1/agents', undefined, key);
+      expect(res.status).toBe(200);
+      return res.body.data.find((a: any) => a.id === agentName);
+    });
+    expect(agent).toMatchObject({ id: agentName, name: agentName, taskQueue: `agent-${agentName}`, online: true });
+    expect(Date.now() - Date.parse(agent.lastPollTime)).toBeLessThan(2 * 60_000);
+    expect(agent.pollers.map((p: any) => p.identity)).toEqual([agentIdentity]);
+    expect(Date.parse(agent.pollers[0].lastAccessTime)).toBe(Date.parse(agent.lastPollTime));
+  });
+
+  it("when the seed's curl is replayed, then it answers the RunId and the run executes on the agent's worker, its schedule kept", async () => {
+    const flowId = await createFlow(transformFlow);
+    const res = await seedCurl(flowId, agentName);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ $id: '1', RunId: expect.any(String) });
+    const runId: string = res.body.RunId;
+    schedulesToClean.push(`agent-run-${runId}`);
+
+    const atOnce = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+    expect(atOnce.status).toBe(200);
+    expect(atOnce.body).toMatchObject({ flow_id: flowId, source: 'agent' });
+
+    const run = await waitForRun(runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.actions.find((a: any) => a.step_id === 'hello').output).toBe('hello');
+    const { workflowTasks, activities } = await executorsOf(runId);
+    expect([...workflowTasks]).toEqual([agentIdentity]);
+    expect([...activities]).toEqual([agentIdentity]);
+
+    const schedule = await stack.client.schedule.getHandle(`agent-run-${runId}`).describe();
+    expect(schedule.state.paused).toBe(true);
+    expect(schedule.info.recentActions).toHaveLength(1);
+  });
+
+  it('when a flow is run through POST /api/v1/flows/run, then the default worker executes it, not the agent', async () => {
+    const flowId = await createFlow(transformFlow);
+    const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flowId] }, key);
+    expect(t.status).toBe(200);
+    const runId: string = t.body.runs[0].id;
+    expect((await waitForRun(runId)).status).toBe('succeeded');
+    const { activities } = await executorsOf(runId);
+    expect([...activities]).toEqual([defaultIdentity]);
+  });
+
+  it('when schedule variables are sent with isDelete=true, then the flow reads them as ${env:...} and the schedule is gone after the run', async () => {
+    const flowId = await createFlow({
+      variables: { var2: 'from-flow' },
+      steps: [{ id: 'call', type: 'http', config: { url: '${env:BASE}/agent?var1=${env:var1}&var2=${env:var2}' } }],
+    });
+    const res = await seedCurl(flowId, agentName, { query: '?isDelete=true', body: { variables: { BASE: stub.url, var1: 'val1', var2: 'val2' } } });
+    expect(res.status).toBe(200);
+    const runId: string = res.body.RunId;
+    expect((await waitForRun(runId)).status).toBe('succeeded');
+    expect(stub.requests.map((r) => r.url)).toEqual(['/agent?var1=val1&var2=val2']);
+    expect([...(await executorsOf(runId)).activities]).toEqual([agentIdentity]);
+    await eventually('the schedule to be deleted', async () => ((await scheduleExists(`agent-run-${runId}`)) ? undefined : true));
+    await expect(stack.client.schedule.getHandle(`agent-run-${runId}`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  });
+
+  it('when isDelete is false in the body, then the schedule remains after the run', async () => {
+    const flowId = await createFlow(transformFlow);
+    const res = await seedCurl(flowId, agentName, { body: { isDelete: false } });
+    expect(res.status).toBe(200);
+    const runId: string = res.body.RunId;
+    schedulesToClean.push(`agent-run-${runId}`);
+    expect((await waitForRun(runId)).status).toBe('succeeded');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await scheduleExists(`agent-run-${runId}`)).toBe(true);
+  });
+
+  it('when the flow is unknown, then 404 names path.flowId', async () => {
+    const res = await seedCurl('no-such-flow', agentName);
+    expect(res.status).toBe(404);
+    expect(res.body.detail[0].loc).toEqual(['path', 'flowId']);
+  });
+
+  it('when the agent is unknown, then 404 names path.agentId', async () => {
+    const flowId = await createFlow(transformFlow);
+    const res = await seedCurl(flowId, '69f7b3e7-ha24-83e7-a2d6-98895128vc6z');
+    expect(res.status).toBe(404);
+    expect(res.body.detail[0].loc).toEqual(['path', 'agentId']);
+  });
+
+  it('when the key is missing or wrong, then 401', async () => {
+    const flowId = await createFlow(transformFlow);
+    expect((await seedCurl(flowId, agentName, { accessKey: null })).status).toBe(401);
+    expect((await seedCurl(flowId, agentName, { accessKey: 'Mo87Nc4qDAtzJNDb' })).status).toBe(401);
+  });
+
+  it('when the path is asked with GET or POST, then 405 with Allow: PUT', async () => {
+    const flowId = await createFlow(transformFlow);
+    for (const method of ['GET', 'POST']) {
+      const res = await seedCurl(flowId, agentName, { method });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toContain('PUT');
+    }
+  });
+
+  it('when isDelete is not a boolean, then 400 names it', async () => {
+    const flowId = await createFlow(transformFlow);
+    const inQuery = await seedCurl(flowId, agentName, { query: '?isDelete=maybe' });
+    expect(inQuery.status).toBe(400);
+    expect(inQuery.body.detail[0].loc).toEqual(['query', 'isDelete']);
+    const inBody = await seedCurl(flowId, agentName, { body: { isDelete: 'yes' } });
+    expect(inBody.status).toBe(400);
+    expect(inBody.body.detail[0].loc).toEqual(['body', 'isDelete']);
+  });
+});
