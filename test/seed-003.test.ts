@@ -135,10 +135,16 @@ describe('seed 003: run a flow on an agent', () => {
     const atOnce = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
     expect(atOnce.status).toBe(200);
     expect(atOnce.body).toMatchObject({ flow_id: flowId, source: 'agent' });
+    expect(['queued', 'running', 'succeeded']).toContain(atOnce.body.status);
+    const seed004 = await stack.call('GET', `/api/v1/flows/${flowId}/runs/${runId}`, undefined, key);
+    expect(seed004.status).toBe(200);
+    expect(seed004.body).toMatchObject({ id: runId, triggerType: 'AGENT' });
 
     const run = await waitForRun(runId);
     expect(run.status).toBe('succeeded');
     expect(run.actions.find((a: any) => a.step_id === 'hello').output).toBe('hello');
+    const batch = await stack.call('GET', `/api/v1/runs/status?batch_id=${run.batch_id}`, undefined, key);
+    expect(batch.body).toMatchObject({ is_complete: true, status: 'succeeded', source: 'agent', runs: [{ id: runId, status: 'succeeded' }] });
     const { workflowTasks, activities } = await executorsOf(runId);
     expect([...workflowTasks]).toEqual([agentIdentity]);
     expect([...activities]).toEqual([agentIdentity]);
