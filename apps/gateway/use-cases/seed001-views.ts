@@ -168,6 +168,8 @@ export function flowRunView(parts: FlowRunParts) {
   const endOnFail = endOnFailOf(parts);
   const rows = new Map(parts.steps.map((s) => [s.stepId, s]));
   const placed = layout(parts.definition, parts.steps);
+  // The seed files the run's own lines ("system starting up…") under its first node.
+  const firstNode = placed[0]?.id ?? null;
   const edges = placed
     .flatMap((p) => p.parents.map((source) => ({ source, target: p.id })))
     .map((e, i) => ({ id: String(i + 1), type: 'smoothstep', style: null, source: e.source, target: e.target, animated: false }));
@@ -182,7 +184,7 @@ export function flowRunView(parts: FlowRunParts) {
     edges,
     status: toSeed001Status(runStatus),
     time_completed: r.finishedAt ? r.finishedAt.toISOString() : null,
-    logs: parts.logs.map((l) => ({ timestamp: seedLogTimestamp(l.ts), message: l.message, step: l.stepId })),
+    logs: parts.logs.map((l) => ({ timestamp: seedLogTimestamp(l.ts), message: l.message, step: l.stepId ?? firstNode })),
     site: r.appId,
     configs: { end_on_fail: endOnFail },
   };
