@@ -221,6 +221,26 @@ describe('GET /api/v1/flow-runs paging', () => {
     expect(ids((await list(page3.body.current_page_backwards)).body)).toEqual(['p-02', 'p-01', 'p-00']);
   });
 
+  test('when the account has no runs, then an empty page with no previous or next page and a refetchable current page', async () => {
+    const { key } = await account();
+
+    const empty = await stack.call('GET', '/api/v1/flow-runs', undefined, key);
+    expect(empty.status).toBe(200);
+    expect(empty.body).toEqual({
+      items: [],
+      total: 0,
+      current_page: expect.any(String),
+      current_page_backwards: expect.any(String),
+      previous_page: null,
+      next_page: null,
+    });
+    await put(key, 'late-1');
+    const refetched = await stack.call('GET', `/api/v1/flow-runs?cursor=${empty.body.current_page}`, undefined, key);
+    expect(ids(refetched.body)).toEqual(['late-1']);
+    const fromOldest = await stack.call('GET', `/api/v1/flow-runs?cursor=${empty.body.current_page_backwards}`, undefined, key);
+    expect(ids(fromOldest.body)).toEqual(['late-1']);
+  });
+
   test('when limit, flowId or phase are given, then they size and filter the page; a bad size or cursor is 422', async () => {
     const { key } = await account();
     for (let i = 0; i < 3; i++) await put(key, `q-${i}`);
