@@ -362,7 +362,7 @@ describe('GET /v1/ops/flowrun (seed 001 Retrieve many FlowRuns)', () => {
     expect(bySite.body).toMatchObject({ count: 2, previous: null, next: `${api()}/flowrun?limit=1&offset=1&site_id=${secondSite.body.id}` });
     expect(bySite.body.results.map((r: any) => [r.id, r.site])).toEqual([[created[4], secondSite.body.id]]);
 
-    const defaults = await seedRequest('GET', `${api()}/flowrun`, t.token);
+    const defaults = await seedRequest('GET', `${api()}/flowrun/`, t.token);
     expect(defaults.body).toMatchObject({ count: 5, next: null, previous: null });
     expect(defaults.body.results).toHaveLength(5);
   });
