@@ -4,6 +4,7 @@ import type { GatewayDeps } from '../deps';
 import { badRequest } from '../http/errors';
 import { defineRoute, type AnyRoute } from '../http/route';
 import { listAgents, runFlowOnAgent } from '../use-cases/agents';
+import { keyValuesSchema } from '../http/schemas';
 
 /** The seed types `isDelete` as a string; a JSON boolean is what a client would send too. */
 const isDeleteSchema = z.union([
@@ -16,22 +17,6 @@ const isDeleteSchema = z.union([
     .transform((s) => s === 'true'),
 ]);
 
-/** Schedule variables: `{ "var1": "val1" }` or `"var1=val1,var2=val2"`. */
-const variablesSchema = z
-  .union([z.string(), z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]))])
-  .transform((vars, ctx) => {
-    if (typeof vars !== 'string') return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)]));
-    const out: Record<string, string> = {};
-    for (const pair of vars.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) {
-        ctx.addIssue({ code: 'custom', message: `"${pair}" is not KEY=VALUE` });
-        return z.NEVER;
-      }
-      out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
-    }
-    return out;
-  });
 
 const pollerSchema = z.object({ identity: z.string(), lastAccessTime: z.string() });
 const agentSchema = z.object({
@@ -60,7 +45,7 @@ export const agentRoutes = (deps: GatewayDeps): AnyRoute[] => [
       'Run a flow on an agent through a temporary Temporal schedule (`agent-run-<RunId>`): deleted after the run when isDelete is true, otherwise kept paused. Schedule `variables` reach the flow as ${env:KEY}',
     params: z.object({ flowId: z.string().min(1).max(200), agentId: z.string().min(1).max(200) }),
     query: z.object({ isDelete: isDeleteSchema.optional() }),
-    body: z.object({ isDelete: isDeleteSchema.optional(), variables: variablesSchema.optional() }),
+    body: z.object({ isDelete: isDeleteSchema.optional(), variables: keyValuesSchema.optional() }),
     response: z.object({ $id: z.string(), RunId: z.string() }),
     handler: async ({ params, query, body, auth }) => {
       if (query.isDelete !== undefined && body.isDelete !== undefined && query.isDelete !== body.isDelete)

@@ -7,25 +7,10 @@ import type { GatewayDeps } from '../deps';
 import { badRequest } from '../http/errors';
 import { defineRoute, type AnyRoute } from '../http/route';
 import { triggerBatch, type TriggeredBatch } from '../use-cases/trigger';
+import { keyValuesSchema } from '../http/schemas';
 
 const DEFAULT_MAX_PARALLEL = 10;
 
-/** `"K1=V1,K2=V2"` or `{ "K1": "V1" }`. */
-const envSchema = z
-  .union([z.string(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))])
-  .transform((env, ctx) => {
-    if (typeof env !== 'string') return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
-    const out: Record<string, string> = {};
-    for (const pair of env.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) {
-        ctx.addIssue({ code: 'custom', message: `"${pair}" is not KEY=VALUE` });
-        return z.NEVER;
-      }
-      out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
-    }
-    return out;
-  });
 
 const tagsSchema = z
   .union([
@@ -59,7 +44,7 @@ export const runFlowsBody = z
     flow_ids: idList.optional(),
     resolve_suite_context: z.boolean().default(true),
     suite_overrides: z.record(z.string(), z.string()).optional(),
-    env: envSchema.optional(),
+    env: keyValuesSchema.optional(),
     browser: browserSchema.optional(),
     source: z.enum(CLIENT_RUN_SOURCES).default('api'),
     tags: tagsSchema.optional(),
