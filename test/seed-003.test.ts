@@ -227,4 +227,19 @@ describe('seed 003: run a flow on an agent', () => {
     expect(inBody.status).toBe(400);
     expect(inBody.body.detail[0].loc).toEqual(['body', 'isDelete']);
   });
+
+  it('when the batch of an agent run is cancelled through the API, then its schedule-started workflow is found and the run is cancelled', async () => {
+    const flowId = await createFlow({ steps: [{ id: 'wait', type: 'delay', config: { durationMs: 60_000 } }] });
+    const res = await seedCurl(flowId, agentName, { query: '?isDelete=true' });
+    expect(res.status).toBe(200);
+    const runId = res.body.RunId;
+    const batchId = await eventually('the run to start', async () => {
+      const r = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+      return r.body.status === 'running' ? (r.body.batch_id as string) : undefined;
+    });
+    const cancel = await stack.call('POST', `/api/v1/batches/${batchId}/cancel`, undefined, key);
+    expect(cancel.status).toBe(202);
+    expect((await waitForRun(runId)).status).toBe('cancelled');
+  });
 });
+

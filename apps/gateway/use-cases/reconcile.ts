@@ -200,7 +200,8 @@ export class RunReconciler {
   private async correct(run: Run, o: Outcome, onlyIfQueued: boolean): Promise<Run> {
     return this.deps.dataSource.transaction(async (m) => {
       const overwritable = onlyIfQueued ? ['queued'] : OPEN_RUN_STATUSES;
-      const updated: unknown[] = await m.query(
+      // TypeORM answers an UPDATE with [rows, rowCount].
+      const [, changed]: [unknown[], number] = await m.query(
         `UPDATE runs SET
             status = $2,
             error = CASE WHEN $3::text IS NULL THEN NULL ELSE jsonb_build_object(
@@ -218,7 +219,7 @@ export class RunReconciler {
           RETURNING id`,
         [run.id, o.status, o.error?.message ?? null, o.error?.step ?? null, o.finishedAt, o.workflowRunId, overwritable, !onlyIfQueued],
       );
-      if (updated.length > 0)
+      if (changed > 0)
         await m.query(
           `UPDATE step_runs SET status = 'cancelled', finished_at = coalesce(finished_at, $2)
             WHERE run_id = $1 AND status <> ALL($3::text[])`,

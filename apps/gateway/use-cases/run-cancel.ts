@@ -59,5 +59,10 @@ export async function cancelBatch(deps: RunCancelDeps, accountId: string, batchI
   if (runs.length > 0 && runs.every((l) => isTerminalRun(presentedStatus(l))))
     throw conflict('batch already finished', ['path', 'batchId']);
   if (await requestCancel(deps.client, batchWorkflowId(batch.id))) return { id: batch.id, status: 'cancelling' };
+  // A batch a schedule started (an agent run) has a time-suffixed workflow id: find it by its search attribute.
+  for await (const wf of deps.client.workflow.list({
+    query: `BatchId = "${batch.id}" AND WorkflowType = "batchRun" AND ExecutionStatus = "Running"`,
+  }))
+    if (await requestCancel(deps.client, wf.workflowId)) return { id: batch.id, status: 'cancelling' };
   throw conflict('batch workflow is not running', ['path', 'batchId']);
 }

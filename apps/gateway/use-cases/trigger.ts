@@ -251,6 +251,11 @@ export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: Tr
   return dataSource.transaction(async (m) => {
     const input = await prepareBatch(deps, auth, req, m, batchId);
     await insertBatchRows(m, input);
+    if (req.runIds) {
+      // A concurrent trigger may have taken a client-chosen id between the check and the insert.
+      const ours = await m.count(RunEntity, { where: { id: In(req.runIds), batchId } });
+      if (ours !== req.runIds.length) throw conflict('a run with this id already exists', ['body', 'id']);
+    }
     try {
       await client.workflow.start('batchRun', {
         taskQueue: config.taskQueue,
