@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { freePort, isAlive, isOrphan, killWhenParentDies, processInfo, sleep, tail, waitForExit } from './processes';
+import { freePort, isAlive, isOrphan, processInfo, sleep, supervise, tail, waitForExit } from './processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -215,52 +215,20 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       env: { ...process.env, LC_ALL: 'C' },
       detached: true,
     });
-    let exited: string | undefined;
-    const exit = new Promise<void>((resolve) => {
-      child.on('exit', (code, signal) => {
-        exited = `exited with ${signal ?? code}`;
-        resolve();
-      });
-      child.on('error', (err) => {
-        exited = `failed to start: ${err.message}`;
-        resolve();
-      });
-    });
-
-    const retireWatchdog = child.pid ? killWhenParentDies(child.pid, 'SIGINT') : () => undefined;
-    const stopOnExit = (): void => {
-      if (!exited) child.kill('SIGINT');
-    };
-    process.on('exit', stopOnExit);
+    const server = supervise(child, 'SIGINT', 30_000);
 
     const adminUrl = `postgres://${DB_USER}:${DB_PASSWORD}@127.0.0.1:${port}/postgres`;
     const deadline = Date.now() + 60_000;
     while (!(await canConnect(adminUrl))) {
-      if (exited || Date.now() > deadline) {
-        if (!exited) child.kill('SIGKILL');
-        process.off('exit', stopOnExit);
-        retireWatchdog();
-        throw new Error(`embedded Postgres on ${dir} ${exited ?? 'did not accept connections within 60s'}; last log lines (${logFile}):\n${tail(logFile)}`);
+      if (server.exited() || Date.now() > deadline) {
+        server.abort();
+        throw new Error(`embedded Postgres on ${dir} ${server.exited() ?? 'did not accept connections within 60s'}; last log lines (${logFile}):\n${tail(logFile)}`);
       }
       await sleep(100);
     }
     await ensureDatabase(adminUrl, database);
 
-    let stopping: Promise<void> | undefined;
-    const stop = (): Promise<void> => {
-      stopping ??= (async () => {
-        if (!exited) {
-          child.kill('SIGINT');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          await exit;
-          clearTimeout(timer);
-        }
-        process.off('exit', stopOnExit);
-        retireWatchdog();
-      })();
-      return stopping;
-    };
-    return { url: withDatabase(adminUrl, database), port, adminUrl, stop };
+    return { url: withDatabase(adminUrl, database), port, adminUrl, stop: server.stop };
   } finally {
     fs.closeSync(log);
   }

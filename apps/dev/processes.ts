@@ -1,5 +1,5 @@
 /** Small process and port helpers shared by the dev-stack launchers. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -94,5 +94,61 @@ export function killWhenParentDies(childPid: number, signal: 'SIGTERM' | 'SIGINT
   watchdog.unref();
   return () => {
     if (watchdog.exitCode === null) watchdog.kill('SIGKILL');
+  };
+}
+
+export interface SupervisedChild {
+  /** Why the child ended, or undefined while it runs. */
+  exited(): string | undefined;
+  /** Kills it now (a start that failed). */
+  abort(): void;
+  /** Stops it once: `signal`, then SIGKILL after the grace period. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Tracks a server child: how it ended, and that it is stopped when this process exits or dies.
+ * Postgres wants SIGINT (fast shutdown), Temporal SIGTERM.
+ */
+export function supervise(child: ChildProcess, signal: 'SIGTERM' | 'SIGINT', graceMs: number): SupervisedChild {
+  let exited: string | undefined;
+  const exit = new Promise<void>((resolve) => {
+    child.on('exit', (code, sig) => {
+      exited = `exited with ${sig ?? code}`;
+      resolve();
+    });
+    child.on('error', (err) => {
+      exited = `failed to start: ${err.message}`;
+      resolve();
+    });
+  });
+  const onExit = (): void => {
+    if (!exited) child.kill(signal);
+  };
+  process.on('exit', onExit);
+  const retireWatchdog = child.pid ? killWhenParentDies(child.pid, signal) : () => undefined;
+  const release = () => {
+    process.off('exit', onExit);
+    retireWatchdog();
+  };
+  let stopping: Promise<void> | undefined;
+  return {
+    exited: () => exited,
+    abort: () => {
+      if (!exited) child.kill('SIGKILL');
+      release();
+    },
+    stop: () => {
+      stopping ??= (async () => {
+        if (!exited) {
+          child.kill(signal);
+          const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          await exit;
+          clearTimeout(timer);
+        }
+        release();
+      })();
+      return stopping;
+    },
   };
 }

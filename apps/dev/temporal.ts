@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { freePort, isAlive, isOrphan, killWhenParentDies, portInUse, processInfo, sleep, tail, waitForExit } from './processes';
+import { freePort, isAlive, isOrphan, portInUse, processInfo, sleep, supervise, tail, waitForExit } from './processes';
 
 /** The CLI release the project is tested with; the cache directory is named after it. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -258,53 +258,22 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   } finally {
     if (typeof log === 'number') fs.closeSync(log);
   }
-  let exited: string | undefined;
-  const exit = new Promise<void>((resolve) => {
-    child.on('exit', (code, signal) => {
-      exited = `exited with ${signal ?? code}`;
-      resolve();
-    });
-    child.on('error', (err) => {
-      exited = `failed to start: ${err.message}`;
-      resolve();
-    });
-  });
-  const killOnExit = (): void => {
-    if (!exited) child.kill('SIGTERM');
-  };
-  process.on('exit', killOnExit);
-  const retireWatchdog = child.pid ? killWhenParentDies(child.pid, 'SIGTERM') : () => undefined;
+  const server = supervise(child, 'SIGTERM', 15_000);
 
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (exited || Date.now() > deadline) {
-      if (!exited) child.kill('SIGKILL');
-      process.off('exit', killOnExit);
-      retireWatchdog();
+    if (server.exited() || Date.now() > deadline) {
+      server.abort();
       throw new Error(
-        `Temporal dev server (${options.binary}) ${exited ?? 'did not answer in time'} on ${address}; last log lines (${options.logFile ?? 'not logged'}):\n${tail(options.logFile)}`,
+        `Temporal dev server (${options.binary}) ${server.exited() ?? 'did not answer in time'} on ${address}; last log lines (${options.logFile ?? 'not logged'}):\n${tail(options.logFile)}`,
       );
     }
     if (await answers(address, options.namespace)) break;
     await sleep(200);
   }
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exit;
-        clearTimeout(timer);
-      }
-      process.off('exit', killOnExit);
-      retireWatchdog();
-    })();
-    return stopping;
-  };
-  return { address, uiUrl, pid: child.pid ?? -1, stop };
+  return { address, uiUrl, pid: child.pid ?? -1, stop: server.stop };
 }
 
 async function answers(address: string, namespace: string): Promise<boolean> {

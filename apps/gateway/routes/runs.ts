@@ -56,6 +56,18 @@ const batchStatusResponse = z.object({
   ),
 });
 
+/** A step as seed 000's run detail and the performance artifact both show it. */
+const stepTiming = z.object({
+  step_id: z.string(),
+  name: z.string(),
+  type: z.string(),
+  status: z.string(),
+  started_at: iso,
+  finished_at: iso,
+  duration_ms: z.number().nullable(),
+  attempts: z.number(),
+});
+
 const runDetailResponse = z.object({
   id: z.string(),
   batch_id: z.string().nullable(),
@@ -87,39 +99,14 @@ const runDetailResponse = z.object({
     queued: z.number(),
     text: z.string(),
   }),
-  actions: z.array(
-    z.object({
-      step_id: z.string(),
-      name: z.string(),
-      type: z.string(),
-      status: z.string(),
-      started_at: iso,
-      finished_at: iso,
-      duration_ms: z.number().nullable(),
-      attempts: z.number(),
-      output: z.unknown(),
-      error: z.string().nullable(),
-      screenshot_url: z.null(),
-    }),
-  ),
+  actions: z.array(stepTiming.extend({ output: z.unknown(), error: z.string().nullable(), screenshot_url: z.null() })),
   artifacts: z.object({ performance_metrics_url: iso, log_url: iso, network_requests_url: iso }),
 });
 
 const performanceResponse = z.object({
   run_id: z.string(),
   duration_ms: z.number().nullable(),
-  steps: z.array(
-    z.object({
-      step_id: z.string(),
-      name: z.string(),
-      type: z.string(),
-      status: z.string(),
-      started_at: iso,
-      finished_at: iso,
-      duration_ms: z.number().nullable(),
-      attempts: z.number(),
-    }),
-  ),
+  steps: z.array(stepTiming),
   http: z.object({ requests: z.number(), failed: z.number(), total_duration_ms: z.number(), total_bytes: z.number() }),
 });
 

@@ -207,8 +207,8 @@ const startTime = (r: Run): string | null => iso(r.startedAt ?? r.createdAt);
 
 const seed004Error = (r: Run) => (r.error ? { error: { step: r.error.step, message: r.error.message } } : {});
 
-/** Seed 004 list item. */
-export function flowRunItemView(live: LiveRun, counts: StepCounts | undefined) {
+/** The fields seed 004's list item and run detail share. */
+function seed004Run(live: LiveRun) {
   const r = live.run;
   return {
     id: r.id,
@@ -218,24 +218,24 @@ export function flowRunItemView(live: LiveRun, counts: StepCounts | undefined) {
     triggerType: r.source.toUpperCase(),
     startTime: startTime(r),
     finishTime: iso(r.finishedAt),
+  };
+}
+
+/** Seed 004 list item. */
+export function flowRunItemView(live: LiveRun, counts: StepCounts | undefined) {
+  return {
+    ...seed004Run(live),
     stepsCount: counts?.total ?? 0,
     stepsSucceeded: counts?.succeeded ?? 0,
-    ...seed004Error(r),
+    ...seed004Error(live.run),
   };
 }
 
 /** Seed 004 `GET /api/v1/flows/{flowId}/runs/{runId}`. */
 export function flowRunDetailView(live: LiveRun, steps: readonly StepView[]) {
-  const r = live.run;
   return {
-    id: r.id,
-    flowId: r.flowId,
-    status: toSeed004Status(presentedStatus(live)),
-    duration: r.durationMs,
-    triggerType: r.source.toUpperCase(),
-    startTime: startTime(r),
-    finishTime: iso(r.finishedAt),
+    ...seed004Run(live),
     steps: steps.map((s) => ({ name: s.name, status: toSeed004Status(s.status), duration: s.durationMs, output: s.output })),
-    ...seed004Error(r),
+    ...seed004Error(live.run),
   };
 }
