@@ -144,19 +144,7 @@ export function runDetailView(live: LiveRun, steps: readonly StepView[], platfor
     duration_ms: r.durationMs,
     error: r.error ?? null,
     summary: summaryOf(steps),
-    actions: steps.map((s) => ({
-      step_id: s.stepId,
-      name: s.name,
-      type: s.type,
-      status: s.status,
-      started_at: s.startedAt,
-      finished_at: s.finishedAt,
-      duration_ms: s.durationMs,
-      attempts: s.attempts,
-      output: s.output,
-      error: s.error,
-      screenshot_url: null,
-    })),
+    actions: steps.map((s) => ({ ...stepTiming(s), output: s.output, error: s.error, screenshot_url: null })),
     artifacts: {
       performance_metrics_url: a.started ? artifactUrl(baseUrl, r.id, 'performance.json') : null,
       log_url: a.hasLog ? artifactUrl(baseUrl, r.id, 'log.jsonl') : null,
@@ -164,6 +152,18 @@ export function runDetailView(live: LiveRun, steps: readonly StepView[], platfor
     },
   };
 }
+
+/** A step as seed 000's actions and the performance artifact both show it. */
+const stepTiming = (s: StepView) => ({
+  step_id: s.stepId,
+  name: s.name,
+  type: s.type,
+  status: s.status,
+  started_at: s.startedAt,
+  finished_at: s.finishedAt,
+  duration_ms: s.durationMs,
+  attempts: s.attempts,
+});
 
 /** A run that has not started yet has produced no metrics. */
 export const hasStarted = (run: Run, steps: readonly StepView[]): boolean =>
@@ -188,16 +188,7 @@ export function performanceView(run: Run, steps: readonly StepView[], http: Http
   return {
     run_id: run.id,
     duration_ms: run.durationMs,
-    steps: steps.map((s) => ({
-      step_id: s.stepId,
-      name: s.name,
-      type: s.type,
-      status: s.status,
-      started_at: s.startedAt,
-      finished_at: s.finishedAt,
-      duration_ms: s.durationMs,
-      attempts: s.attempts,
-    })),
+    steps: steps.map(stepTiming),
     http: { requests: http.requests, failed: http.failed, total_duration_ms: http.totalDurationMs, total_bytes: http.totalBytes },
   };
 }
