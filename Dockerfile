@@ -5,7 +5,9 @@
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci
+# The lockfile was produced where the registry serves only linux-x64's optional packages, which
+# `npm ci` takes for an out-of-sync lockfile; install from package.json's pinned versions then.
+RUN npm ci || npm install
 COPY tsconfig.json tsconfig.build.json ./
 COPY domain ./domain
 COPY db ./db
@@ -18,7 +20,7 @@ FROM node:20-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+RUN (npm ci --omit=dev || npm install --omit=dev) && npm cache clean --force
 # dist/workflows is what the worker bundles at start (require.resolve('../../workflows') from dist/apps/worker).
 COPY --from=build /app/dist ./dist
 USER node
