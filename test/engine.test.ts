@@ -2,32 +2,18 @@
  * The engine end to end: HTTP trigger → batch workflow → flow-run children → activities →
  * Postgres projections, against a real Temporal dev server, real Postgres and a real stub HTTP server.
  */
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createWorkers } from '../apps/worker/worker';
-import { startStack, type Stack } from './harness';
+import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
 let stub: Stub;
 let key: string;
 let appId: string;
-let workerConnection: NativeConnection;
-let workers: Worker[] = [];
-let running: Promise<void>[] = [];
-
-async function startWorkers(): Promise<void> {
-  workers = await createWorkers({ config: stack.config, dataSource: stack.dataSource, connection: workerConnection });
-  running = workers.map((w) => w.run());
-}
-async function stopWorkers(): Promise<void> {
-  for (const w of workers) w.shutdown();
-  await Promise.all(running);
-}
+let workers: RunningWorkers | undefined;
 
 beforeAll(async () => {
   stack = await startStack();
-  workerConnection = await NativeConnection.connect({ address: stack.config.temporalAddress });
-  await startWorkers();
+  workers = await startWorkers(stack);
   stub = await startStub();
   ({ apiKey: key } = await stack.newAccount());
   const app = await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key);
@@ -36,8 +22,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopWorkers();
-  await workerConnection?.close();
+  await workers?.stop();
   await stub?.close();
   await stack?.stop();
 });
@@ -257,10 +242,10 @@ describe('the engine', () => {
       throw new Error('delay never started');
     };
     await waitRunning();
-    await stopWorkers();
+    await workers?.stop();
     await new Promise((r) => setTimeout(r, 3000));
     expect(stub.requests).toHaveLength(0);
-    await startWorkers();
+    workers = await startWorkers(stack);
     const status = await waitForBatch(t.body.batch_id);
     expect(status.runs[0].status).toBe('succeeded');
     expect(stub.requests.map((r) => r.url)).toEqual(['/after-restart']);

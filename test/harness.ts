@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../apps/config';
 import { startGateway } from '../apps/gateway/server';
@@ -57,14 +57,7 @@ export async function startStack(opts: { worker?: boolean } = {}): Promise<Stack
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.namespace });
 
-  let workerConnection: NativeConnection | undefined;
-  let workers: Worker[] = [];
-  let running: Promise<void>[] = [];
-  if (opts.worker) {
-    workerConnection = await NativeConnection.connect({ address: config.temporalAddress });
-    workers = await createWorkers({ config, dataSource, connection: workerConnection });
-    running = workers.map((w) => w.run());
-  }
+  const workers = opts.worker ? await startWorkers({ config, dataSource }) : undefined;
 
   const gateway = await startGateway({ config, dataSource, client, port: 0, host: '127.0.0.1' });
   const baseUrl = gateway.url;
@@ -105,11 +98,42 @@ export async function startStack(opts: { worker?: boolean } = {}): Promise<Stack
     newAccount,
     stop: async () => {
       await gateway.stop();
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await Promise.allSettled(running);
-      await workerConnection?.close();
+      await workers?.stop();
       await connection.close();
       await dataSource.destroy();
     },
   };
 }
+
+export interface RunningWorkers {
+  /** Shuts the workers down, waits for them to drain and closes their connection. */
+  stop(): Promise<void>;
+}
+
+/** Workers over a connection of their own; `overrides` change their config (an agent name, say). */
+export async function startWorkers(
+  base: { config: Config; dataSource: DataSource },
+  overrides: Partial<Config> = {},
+): Promise<RunningWorkers> {
+  const connection = await NativeConnection.connect({ address: base.config.temporalAddress });
+  const workers = await createWorkers({ config: { ...base.config, ...overrides }, dataSource: base.dataSource, connection });
+  const running = workers.map((w) => w.run());
+  return {
+    stop: async () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.all(running);
+      await connection.close();
+    },
+  };
+}
+
+/** Polls `probe` until `ok` holds or `timeoutMs` passes, and returns the last value either way. */
+export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+

@@ -10,7 +10,7 @@ import type { Batch, Run, StepRun } from '../db/entities';
 import type { RunStatus } from '../domain/statuses';
 import { RunReconciler } from '../apps/gateway/use-cases/reconcile';
 import * as reads from '../apps/gateway/use-cases/run-reads';
-import { startStack, type Stack } from './harness';
+import { eventually, startStack, type Stack } from './harness';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -75,14 +75,6 @@ async function insertSteps(runId: string, steps: Partial<StepRun>[]): Promise<vo
 
 const readRun = (id: string) => stack.dataSource.getRepository(RunEntity).findOneByOrFail({ id });
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('GET /api/v1/runs/status', () => {
   test('when a batch has finished runs, then they are listed by position with the batch status derived from them', async () => {

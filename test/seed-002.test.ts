@@ -4,7 +4,7 @@
  * runs reported by an outside executor, retagging and deleting runs the platform executes.
  */
 import { ApiKeyEntity, RunEntity, RunLogEntity } from '../db/entities';
-import { startStack, type Loose, type Stack } from './harness';
+import { eventually, startStack, type Loose, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
@@ -35,14 +35,6 @@ const transformFlow = (key: string, id: string) =>
   createFlow(key, id, [{ id: 'echo', type: 'transform', config: { expression: '{ "x": trigger.body.x }' } }]);
 const slowFlow = (key: string, id: string) => createFlow(key, id, [{ id: 'wait', name: 'Wait', type: 'delay', config: { durationMs: 120_000 } }]);
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const getRun = (key: string, id: string) => stack.call('GET', `/api/v1/flow-runs/${id}`, undefined, key);
 const untilPhase = (key: string, id: string, phases: string[]) =>

@@ -4,18 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createWorkers, workerIdentity } from '../apps/worker/worker';
-import { startStack, type Stack } from './harness';
+import { workerIdentity } from '../apps/worker/worker';
+import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
 let stub: Stub;
 let key: string;
 let appId: string;
-let agentConnection: NativeConnection;
-let agentWorkers: Worker[] = [];
-let agentRunning: Promise<void>[] = [];
+let agentWorkers: RunningWorkers | undefined;
 const agentName = `agent-a-${randomBytes(4).toString('hex')}`;
 const agentIdentity = workerIdentity(agentName);
 const defaultIdentity = workerIdentity();
@@ -23,9 +20,7 @@ const schedulesToClean: string[] = [];
 
 beforeAll(async () => {
   stack = await startStack({ worker: true });
-  agentConnection = await NativeConnection.connect({ address: stack.config.temporalAddress });
-  agentWorkers = await createWorkers({ config: { ...stack.config, agentName }, dataSource: stack.dataSource, connection: agentConnection });
-  agentRunning = agentWorkers.map((w) => w.run());
+  agentWorkers = await startWorkers(stack, { agentName });
   stub = await startStub();
   ({ apiKey: key } = await stack.newAccount());
   const app = await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key);
@@ -35,9 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of schedulesToClean) await stack.client.schedule.getHandle(id).delete().catch(() => undefined);
-  for (const w of agentWorkers) if (w.getState() === 'RUNNING') w.shutdown();
-  await Promise.allSettled(agentRunning);
-  await agentConnection?.close();
+  await agentWorkers?.stop();
   await stub?.close();
   await stack?.stop();
 });
