@@ -3,17 +3,15 @@
  * app), started as a batch of one through `triggerBatch`, read through the same reconciler
  * and step merge as seed 000, and deleted only once its workflow has stopped writing.
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Client } from '@temporalio/client';
 import { In, type DataSource } from 'typeorm';
-import { AppEntity, BatchEntity, RunEntity, RunLogEntity, StepRunEntity } from '../../../db/entities';
+import { AppEntity, RunEntity, RunLogEntity, StepRunEntity } from '../../../db/entities';
 import type { FlowDefinition } from '../../../domain/flow-types';
 import type { Run, RunLog } from '../../../db/entities';
-import { batchWorkflowId, runWorkflowId } from '../../../workflows/definitions';
 import type { GatewayDeps } from '../deps';
 import type { AuthContext } from '../http/auth';
-import { conflict, HttpError, notFound } from '../http/errors';
+import { notFound } from '../http/errors';
 import type { LiveRun, RunReconciler } from './reconcile';
+import { deleteRun } from './run-delete';
 import * as q from './run-queries';
 import { mergeSteps } from './run-views';
 import { flowRunView, type FlowRunObject } from './seed001-views';
@@ -168,49 +166,6 @@ export async function listFlowRuns(
   };
 }
 
-/** How long a cancelled workflow gets to record its end before it is terminated. */
-const STOP_GRACE_MS = 10_000;
-const TEMPORAL_CALL_MS = 5_000;
-const POLL_MS = 150;
-
-const unreachable = () => new HttpError(503, 'Temporal is not reachable right now; nothing was deleted, retry');
-
-/** The workflow's status, or null when Temporal has no such workflow. */
-async function statusOf(client: Client, workflowId: string): Promise<string | null> {
-  try {
-    const desc = await client.withDeadline(Date.now() + TEMPORAL_CALL_MS, () => client.workflow.getHandle(workflowId).describe());
-    return desc.status.name;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
-    throw unreachable();
-  }
-}
-
-/**
- * Cancels the workflows and waits until they have closed, so no activity of theirs writes to
- * rows about to be deleted; one that does not close within STOP_GRACE_MS is terminated.
- */
-async function stopWorkflows(client: Client, workflowIds: string[]): Promise<void> {
-  const open: string[] = [];
-  for (const id of workflowIds) if ((await statusOf(client, id)) === 'RUNNING') open.push(id);
-  const call = async (fn: () => Promise<unknown>) => {
-    try {
-      await client.withDeadline(Date.now() + TEMPORAL_CALL_MS, fn);
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw unreachable();
-    }
-  };
-  for (const id of open) await call(() => client.workflow.getHandle(id).cancel());
-  const deadline = Date.now() + STOP_GRACE_MS;
-  let running = open;
-  while (running.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, POLL_MS));
-    const states = await Promise.all(running.map((id) => statusOf(client, id)));
-    running = running.filter((_, i) => states[i] === 'RUNNING');
-  }
-  for (const id of running) await call(() => client.workflow.getHandle(id).terminate('flowrun deleted'));
-}
-
 /**
  * `DELETE /v1/ops/flowrun/{id}`: stops the run's workflow (and its batch, when the batch is
  * this run alone), then deletes the run with its steps, logs and requests, and the batch left empty.
@@ -219,28 +174,7 @@ export async function deleteFlowRun(deps: Seed001Deps, accountId: string, id: st
   const db = deps.dataSource;
   const run = await findFlowRun(db, accountId, id);
   if (!run) throw notFoundRun();
-  if (!run.external) {
-    const runWorkflow = run.workflowId ?? runWorkflowId(run.id);
-    const alone = run.batchId ? (await db.getRepository(RunEntity).countBy({ batchId: run.batchId })) === 1 : false;
-    const workflows = alone && run.batchId ? [runWorkflow, batchWorkflowId(run.batchId)] : [runWorkflow];
-    if (!alone && run.batchId && run.status === 'queued' && (await statusOf(deps.client, runWorkflow)) === null) {
-      const batchStatus = await statusOf(deps.client, batchWorkflowId(run.batchId));
-      if (batchStatus === 'RUNNING')
-        throw conflict(`flowrun has not started yet; cancel its batch ${run.batchId} first`, ['path', 'id']);
-    }
-    await stopWorkflows(deps.client, workflows);
-  }
-  const deleted = await db.transaction(async (m) => {
-    const res = await m.getRepository(RunEntity).delete({ id: run.id, accountId });
-    if (run.batchId)
-      await m
-        .createQueryBuilder()
-        .delete()
-        .from(BatchEntity)
-        .where('id = :batchId AND NOT EXISTS (SELECT 1 FROM runs WHERE batch_id = :batchId)', { batchId: run.batchId })
-        .execute();
-    return (res.affected ?? 0) > 0;
-  });
+  const deleted = await deleteRun(deps, accountId, run, 'flowrun');
   if (!deleted) throw notFoundRun();
   return { message: 'flowrun deleted successfully' };
 }

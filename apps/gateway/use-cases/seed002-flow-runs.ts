@@ -3,20 +3,18 @@
  * platform executes it, `external` with no batch when an outside executor reports it). Starting goes
  * through triggerBatch, reading through the reconciler, cancelling through Temporal, as on every surface.
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
 import type { EntityManager } from 'typeorm';
 import { FlowEntity, RunEntity, RunLogEntity, StepRunEntity } from '../../../db/entities';
 import type { Json, Run, RunLog, StepRun } from '../../../db/entities';
 import type { FlowType, Tag } from '../../../domain/flow-types';
-import { isTerminalRun, type RunStatus, type StepStatus } from '../../../domain/statuses';
-import { batchWorkflowId, runWorkflowId } from '../../../workflows/definitions';
+import type { RunStatus, StepStatus } from '../../../domain/statuses';
 import type { GatewayDeps } from '../deps';
 import type { AuthContext } from '../http/auth';
 import { decodeCursor, encodeCursor } from '../http/cursor';
 import { conflict, HttpError, notFound } from '../http/errors';
 import { validationError } from '../http/validation';
 import type { RunReconciler } from './reconcile';
+import { deleteRun } from './run-delete';
 import * as rq from './run-queries';
 import { mergeSteps, presentedStatus } from './run-views';
 import * as q from './seed002-queries';
@@ -30,9 +28,6 @@ export interface FlowRunDeps extends GatewayDeps {
 /** A whole page carries at most this many log lines per run; one run's object carries up to DETAIL_LOGS. */
 const LIST_LOGS = 100;
 const DETAIL_LOGS = 5000;
-/** How long DELETE waits for a cancelled workflow to close before terminating it. */
-const CANCEL_WAIT_MS = 5000;
-const TEMPORAL_TIMEOUT_MS = 5000;
 
 const runNotFound = () => notFound('flow-run', ['path', 'id']);
 
@@ -363,53 +358,9 @@ export async function upsertFlowRun(deps: FlowRunDeps, auth: AuthContext, id: st
   return getFlowRun(deps, auth.accountId, id);
 }
 
-async function closedWithin(handle: WorkflowHandle, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      if ((await handle.describe()).status.name !== 'RUNNING') return true;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return true;
-    }
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/**
- * Stops the workflow of a run still in flight, so nothing writes to its rows once deleted: the
- * batch when the run is its only one (which also covers a run not started yet), else the run's
- * own workflow. Cancelled first, so it closes cleanly; terminated if it does not close in time.
- */
-async function stopRun(deps: FlowRunDeps, run: Run): Promise<void> {
-  if (isTerminalRun(presentedStatus(await deps.reconciler.reconcileOne(run)))) return;
-  const sole = run.batchId !== null && (await deps.dataSource.getRepository(RunEntity).countBy({ batchId: run.batchId })) === 1;
-  const workflowId = sole && run.batchId ? batchWorkflowId(run.batchId) : (run.workflowId ?? runWorkflowId(run.id));
-  const { client } = deps;
-  const handle = client.workflow.getHandle(workflowId);
-  try {
-    await client.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, () => handle.cancel());
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw new HttpError(503, 'Temporal is not reachable right now; retry the deletion');
-    if (sole) return;
-    throw conflict(`flow-run has not started yet; cancel its batch ${run.batchId} first`, ['path', 'id']);
-  }
-  if (await closedWithin(handle, CANCEL_WAIT_MS)) return;
-  try {
-    await client.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, () => handle.terminate('flow-run deleted through the API'));
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw new HttpError(503, 'Temporal is not reachable right now; retry the deletion');
-  }
-}
-
 /** Deletes a run with its steps, logs and requests (cascade), and its batch when it was the batch's only run. */
 export async function deleteFlowRun(deps: FlowRunDeps, accountId: string, id: string): Promise<void> {
   const run = await rq.findRun(deps.dataSource, accountId, id);
   if (!run) throw runNotFound();
-  if (!run.external) await stopRun(deps, run);
-  await deps.dataSource.transaction(async (m) => {
-    await m.query('DELETE FROM runs WHERE id = $1 AND account_id = $2', [id, accountId]);
-    if (run.batchId)
-      await m.query('DELETE FROM batches WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM runs WHERE batch_id = $1)', [run.batchId]);
-  });
+  await deleteRun(deps, accountId, run, 'flow-run');
 }
