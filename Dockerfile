@@ -12,6 +12,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY domain ./domain
 COPY db ./db
 COPY activities ./activities
+COPY steps ./steps
 COPY workflows ./workflows
 COPY apps ./apps
 RUN npm run build

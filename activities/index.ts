@@ -5,10 +5,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
-import type { BatchRunInput, ExpressionScope, RunStatus, StepDefinition, StepType } from '../domain';
+import type { BatchRunInput, ExpressionScope, RunStatus, StepDefinition } from '../domain';
 import { insertBatchRows } from '../db/batch-rows';
-import { executeHttp } from './http-step';
 import { Projections, type StepRow } from './projections';
+import { stepType } from '../steps';
+import { UNSUPPORTED_STEP } from '../steps/step-type';
 import { createScheduleActivities } from './schedules';
 import { conditionHolds, evaluate, render } from './templating';
 
@@ -49,7 +50,7 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
       id: call.key,
       position: call.position,
       name: stepName(call.step),
-      type: call.step.type as StepType,
+      type: call.step.type,
       status: 'running',
       attempts: attempt,
       startedAt: startedAt.toISOString(),
@@ -110,31 +111,26 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
       return { skipped: false, config };
     },
 
-    /** Runs an `http` or `transform` step: one call per attempt, retried by Temporal. */
+    /** Runs a step whose type runs as an activity (steps/): one call per attempt, retried by Temporal. */
     async executeStep(call: StepCall): Promise<StepOutcome> {
       const ctx = Context.current();
       const attempt = ctx.info.attempt;
       const startedAt = clock();
       try {
+        const type = stepType(call.step.type);
+        if (type?.runsIn !== 'activity')
+          throw ApplicationFailure.nonRetryable(`step type ${call.step.type} does not run as an activity`, UNSUPPORTED_STEP);
         if (!(await conditionHolds(call.step.if, call.scope))) return { skipped: true };
         await running(call, attempt, startedAt);
-        let output: unknown;
-        if (call.step.type === 'http') {
-          const config = (await render(call.step.config, call.scope)) as typeof call.step.config;
-          const http = await executeHttp({
-            config,
-            signal: ctx.cancellationSignal,
-            attempt,
-            fetch,
-            clock,
-            record: (row) => projections.request({ ...row, runId: call.runId, stepId: call.key }),
-          });
-          output = http;
-        } else if (call.step.type === 'transform') {
-          output = (await evaluate(call.step.config.expression, call.scope)) ?? null;
-        } else {
-          throw ApplicationFailure.nonRetryable(`step type ${call.step.type} does not run as an activity`, 'UnsupportedStep');
-        }
+        const config = type.renderConfig ? await render(call.step.config, call.scope) : call.step.config;
+        const output = await type.execute(config, {
+          attempt,
+          signal: ctx.cancellationSignal,
+          fetch,
+          clock,
+          evaluate: (expression) => evaluate(expression, call.scope),
+          recordRequest: (row) => projections.request({ ...row, runId: call.runId, stepId: call.key }),
+        });
         const finishedAt = clock();
         const outcome = {
           skipped: false as const,

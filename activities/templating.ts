@@ -1,11 +1,9 @@
-/** Resolves `${env:KEY}` and `{{ expr }}` inside step configs (SPEC §4). */
+/** Resolves `${env:KEY}` and `{{ expr }}` inside step configs, and evaluates `if` conditions. */
 import { ApplicationFailure } from '@temporalio/activity';
 import jsonata from 'jsonata';
 import type { ExpressionScope } from '../domain/flow-types';
 import { ENV_REF, EXPR_REF, WHOLE_EXPR } from '../domain/templates';
-
-export const MISSING_VARIABLE = 'MissingVariable';
-export const EXPRESSION_ERROR = 'ExpressionError';
+import { EXPRESSION_ERROR, MISSING_VARIABLE } from '../steps/step-type';
 
 /** Evaluates a JSONata expression; an evaluation error fails the step without retry. */
 export async function evaluate(expression: string, scope: ExpressionScope): Promise<unknown> {

@@ -1,15 +1,15 @@
 /**
- * The flow-definition schema (SPEC §4). Saving a flow runs all of it, so a definition that
- * reaches the engine has known step types, a valid DAG and expressions that parse.
+ * The flow-definition schema. Saving a flow runs all of it, so a definition that reaches the
+ * engine has known step types (steps/), a valid DAG and expressions that parse.
  */
 import jsonata from 'jsonata';
 import { z } from 'zod';
 import { dependenciesOf, findCycle } from './dag';
 import { FLOW_TYPES, type FlowDefinition } from './flow-types';
+import { stepSchema, stepType } from '../steps';
 import { EXPR_REF, stringsIn } from './templates';
 
 export const ID_PATTERN = /^[a-z0-9_.-]+$/;
-export const STEP_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 const RESERVED_FLOW_IDS = ['run'];
 
 export const flowIdSchema = z
@@ -18,68 +18,6 @@ export const flowIdSchema = z
   .max(100)
   .regex(ID_PATTERN, 'must match ^[a-z0-9_.-]+$')
   .refine((id) => !RESERVED_FLOW_IDS.includes(id), { message: '"run" is reserved' });
-
-const retrySchema = z.object({
-  maxAttempts: z.number().int().min(1).max(100).optional(),
-  initialIntervalMs: z.number().int().min(1).max(3_600_000).optional(),
-  backoffCoefficient: z.number().min(1).max(100).optional(),
-});
-
-const stepBase = {
-  id: z.string().min(1).max(100).regex(STEP_ID_PATTERN, 'must match ^[A-Za-z0-9_-]+$'),
-  name: z.string().min(1).max(200).optional(),
-  dependsOn: z.array(z.string().min(1)).optional(),
-  if: z.string().min(1).optional(),
-  retry: retrySchema.optional(),
-};
-
-const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
-
-const httpStep = z.object({
-  ...stepBase,
-  type: z.literal('http'),
-  config: z.object({
-    method: z
-      .string()
-      .transform((m) => m.toUpperCase())
-      .pipe(z.enum(HTTP_METHODS))
-      .optional(),
-    url: z.string().min(1),
-    headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    body: z.unknown().optional(),
-    expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
-    timeoutMs: z.number().int().min(1).max(600_000).optional(),
-  }),
-});
-const transformStep = z.object({
-  ...stepBase,
-  type: z.literal('transform'),
-  config: z.object({ expression: z.string().min(1) }),
-});
-const delayStep = z.object({
-  ...stepBase,
-  type: z.literal('delay'),
-  config: z
-    .object({
-      durationMs: z.union([z.number().int().min(0).max(366 * 24 * 3_600_000), z.string().min(1)]).optional(),
-      until: z.string().min(1).optional(),
-    })
-    .refine((c) => c.durationMs !== undefined || c.until !== undefined, {
-      message: 'a delay needs durationMs or until',
-    }),
-});
-const approvalStep = z.object({
-  ...stepBase,
-  type: z.literal('approval'),
-  config: z.object({ message: z.string().optional(), timeoutMs: z.number().int().min(1).optional() }).default({}),
-});
-/** Sub-flow (`flow`) and `browser` steps are specified but not runnable yet: refused at save time, not at run time. */
-export const stepSchema = z.discriminatedUnion('type', [httpStep, transformStep, delayStep, approvalStep], {
-  error: (issue) =>
-    issue.code === 'invalid_union'
-      ? 'unknown step type: expected one of http, transform, delay, approval (flow and browser steps are not available yet)'
-      : undefined,
-});
 
 function parseError(expression: string): string | null {
   try {
@@ -124,10 +62,10 @@ export const flowInputSchema = z
         const err = parseError(step.if);
         if (err) ctx.addIssue({ code: 'custom', path: ['steps', i, 'if'], message: `expression does not parse: ${err}` });
       }
-      if (step.type === 'transform') {
-        const err = parseError(step.config.expression);
-        if (err)
-          ctx.addIssue({ code: 'custom', path: ['steps', i, 'config', 'expression'], message: `expression does not parse: ${err}` });
+      const type = stepType(step.type);
+      for (const [path, expression] of type?.expressions?.(step.config as never) ?? []) {
+        const err = parseError(expression);
+        if (err) ctx.addIssue({ code: 'custom', path: ['steps', i, 'config', ...path], message: `expression does not parse: ${err}` });
       }
       for (const [text, path] of stringsIn(step.config, ['steps', i, 'config'])) {
         for (const m of text.matchAll(EXPR_REF)) {
@@ -158,6 +96,6 @@ export function toFlowDefinition(input: FlowInput, id: string): FlowDefinition {
     ...(input.description !== undefined ? { description: input.description } : {}),
     variables: input.variables,
     configs: input.configs,
-    steps: input.steps as FlowDefinition['steps'],
+    steps: input.steps,
   };
 }

@@ -2,57 +2,13 @@
  * Plain types of a flow definition and of the workflow contracts. No runtime dependencies:
  * the workflow bundle imports this file, the gateway and the activities too.
  */
+import type { StepDefinition, StepTypeName } from '../steps';
 import type { RunSource, RunStatus, StepStatus } from './statuses';
+
+export type { StepDefinition, StepTypeName };
 
 export const FLOW_TYPES = ['automation', 'selfServiceAction', 'scorecard', 'reference'] as const;
 export type FlowType = (typeof FLOW_TYPES)[number];
-
-export const STEP_TYPES = ['http', 'transform', 'delay', 'approval', 'flow'] as const;
-export type StepType = (typeof STEP_TYPES)[number];
-
-export interface RetrySpec {
-  maxAttempts?: number;
-  initialIntervalMs?: number;
-  backoffCoefficient?: number;
-}
-
-export interface HttpStepConfig {
-  method?: string;
-  url: string;
-  headers?: Record<string, unknown>;
-  body?: unknown;
-  expectStatus?: number[];
-  timeoutMs?: number;
-}
-export interface TransformStepConfig {
-  expression: string;
-}
-export interface DelayStepConfig {
-  durationMs?: number | string;
-  until?: string;
-}
-export interface ApprovalStepConfig {
-  message?: string;
-  timeoutMs?: number;
-}
-export interface SubFlowStepConfig {
-  flowId: string;
-  data?: unknown;
-}
-
-interface StepBase {
-  id: string;
-  name?: string;
-  dependsOn?: string[];
-  if?: string;
-  retry?: RetrySpec;
-}
-export type StepDefinition =
-  | (StepBase & { type: 'http'; config: HttpStepConfig })
-  | (StepBase & { type: 'transform'; config: TransformStepConfig })
-  | (StepBase & { type: 'delay'; config: DelayStepConfig })
-  | (StepBase & { type: 'approval'; config: ApprovalStepConfig })
-  | (StepBase & { type: 'flow'; config: SubFlowStepConfig });
 
 export interface FlowConfigs {
   endOnFail?: boolean;
@@ -118,11 +74,11 @@ export interface BatchRunInput {
   maxParallel: number;
   meta: BatchMeta;
   runs: FlowRunInput[];
-  /** A temporary schedule that started this batch (seed 003 `isDelete`), deleted once every run has finished. */
+  /** A temporary schedule that started this batch (an agent run's `isDelete`), deleted once every run has finished. */
   deleteScheduleId?: string;
 }
 
-/** The expression scope of `if`, `transform` and `{{ }}` (SPEC §4). */
+/** The expression scope of `if`, `transform` and `{{ }}`. */
 export interface ExpressionScope {
   trigger: { body: unknown };
   vars: Record<string, string>;
@@ -134,7 +90,7 @@ export interface ExpressionScope {
 export interface StepState {
   id: string;
   name: string;
-  type: StepType;
+  type: StepTypeName;
   status: StepStatus;
   attempts: number;
   startedAt?: string;

@@ -1,4 +1,4 @@
-/** Run and step statuses of the platform (SPEC §5) and their spelling on each seed surface. */
+/** Run and step statuses of the platform and their spelling on each API surface (docs/api-contracts.md). */
 export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'timed_out'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 

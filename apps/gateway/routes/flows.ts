@@ -1,6 +1,7 @@
 /** `/api/v1/flows[/{flowId}]`: versioned flow definitions (SPEC §4). */
 import { z } from 'zod';
-import { flowIdSchema, flowInputSchema, stepSchema } from '../../../domain/flow-definition';
+import { flowIdSchema, flowInputSchema } from '../../../domain/flow-definition';
+import { stepSchema } from '../../../steps';
 import { FLOW_TYPES } from '../../../domain/flow-types';
 import type { GatewayDeps } from '../deps';
 import { pageQuerySchema, pageSchema } from '../http/paging';

@@ -1,0 +1,90 @@
+/**
+ * What a step type declares: its config schema (the one definition of its shape), where it runs,
+ * and the failures that must not be retried. The workflow and the activities dispatch through the
+ * registry (`steps/index.ts`). Step files import no Node built-ins and no workflow API: what they
+ * need at run time arrives in the context they are handed, so the workflow bundle can carry them.
+ */
+import type { z } from 'zod';
+
+/** Error types every step may fail with, without retry. */
+export const MISSING_VARIABLE = 'MissingVariable';
+export const EXPRESSION_ERROR = 'ExpressionError';
+export const UNSUPPORTED_STEP = 'UnsupportedStep';
+export const COMMON_NON_RETRYABLE = [MISSING_VARIABLE, EXPRESSION_ERROR, UNSUPPORTED_STEP] as const;
+
+/** One HTTP exchange of a step, as the network artifact records it. */
+export interface RequestRecord {
+  attempt: number;
+  ts: Date;
+  method: string;
+  url: string;
+  status: number;
+  resourceType: string;
+  durationMs: number;
+  responseSize: number;
+  error: string | null;
+}
+
+/** The worker's dependencies for one attempt of an activity step. */
+export interface ActivityStepContext {
+  attempt: number;
+  /** Aborted when Temporal cancels the activity. */
+  signal: AbortSignal;
+  fetch: typeof globalThis.fetch;
+  clock: () => Date;
+  /** Evaluates a JSONata expression over the run's expression scope. */
+  evaluate(expression: string): Promise<unknown>;
+  /** Records an HTTP exchange for the run's network artifact. */
+  recordRequest(row: RequestRecord): Promise<void>;
+}
+
+/** An approval decision, as the `approval` signal carries it. */
+export interface Decision {
+  approved: boolean;
+  reviewer: string;
+  comment?: string;
+}
+
+/** The workflow's durable primitives, for steps that run inside the workflow. */
+export interface WorkflowStepContext {
+  /** A durable timer. */
+  sleep(ms: number): Promise<void>;
+  /** Workflow time (deterministic). */
+  now(): number;
+  /** Shows the run as waiting, then resolves with the decision, or undefined after `timeoutMs` (none: wait forever). */
+  awaitDecision(timeoutMs: number | undefined): Promise<Decision | undefined>;
+}
+
+export interface WorkflowStepResult {
+  status: 'succeeded' | 'failed';
+  output: unknown;
+  error?: string;
+}
+
+interface StepTypeBase<T extends string, C extends z.ZodType> {
+  type: T;
+  /** Shape of `config`, validated when a flow is saved. */
+  config: C;
+  /** Error types that fail the step at once (the common ones are added by the registry). */
+  nonRetryable: readonly string[];
+  /** JSONata expressions inside the config, with their path, so a flow save can check they parse. */
+  expressions?(config: z.output<C>): [path: (string | number)[], expression: string][];
+}
+
+/** A step whose work is a side effect: one activity attempt per try, retried by Temporal. */
+export interface ActivityStepType<T extends string = string, C extends z.ZodType = z.ZodType> extends StepTypeBase<T, C> {
+  runsIn: 'activity';
+  /** False when the config holds expressions itself and must reach `execute` as written. */
+  renderConfig: boolean;
+  /** Start-to-close timeout of one attempt. */
+  attemptTimeoutMs(config: z.output<C>): number;
+  execute(config: z.output<C>, ctx: ActivityStepContext): Promise<unknown>;
+}
+
+/** A step the workflow performs itself with timers and signals; its config is rendered by an activity first. */
+export interface WorkflowStepType<T extends string = string, C extends z.ZodType = z.ZodType> extends StepTypeBase<T, C> {
+  runsIn: 'workflow';
+  run(config: Record<string, unknown>, ctx: WorkflowStepContext): Promise<WorkflowStepResult>;
+}
+
+export type StepType<T extends string = string, C extends z.ZodType = z.ZodType> = ActivityStepType<T, C> | WorkflowStepType<T, C>;

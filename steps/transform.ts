@@ -1,0 +1,17 @@
+/** `transform`: the value of a JSONata expression over the run's scope. */
+import { z } from 'zod';
+import type { ActivityStepType } from './step-type';
+
+const config = z.object({ expression: z.string().min(1) });
+
+export const transformStep: ActivityStepType<'transform', typeof config> = {
+  type: 'transform',
+  runsIn: 'activity',
+  config,
+  nonRetryable: [],
+  expressions: (c) => [[['expression'], c.expression]],
+  // The expression is evaluated as written, not rendered as a template first.
+  renderConfig: false,
+  attemptTimeoutMs: () => 60_000,
+  execute: async (c, ctx) => (await ctx.evaluate(c.expression)) ?? null,
+};

@@ -1,0 +1,55 @@
+/** Walks one phase of a run's DAG (the auth flow, then the flow): every step whose dependencies have ended starts, in parallel. */
+import { CancellationScope } from '@temporalio/workflow';
+import type { StepStatus } from '../domain/statuses';
+import { finish, type Node } from './run-graph';
+
+const ENDED: readonly StepStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
+
+/** What happens to a node whose dependencies have all ended. */
+function readiness(n: Node, byKey: Map<string, Node>): 'run' | 'skip' | 'skip-after-failure' | 'wait' {
+  const deps = n.deps.map((d) => byKey.get(d)!.state.status);
+  if (!deps.every((s) => ENDED.includes(s))) return 'wait';
+  if (deps.some((s) => s === 'failed' || s === 'cancelled')) return 'skip-after-failure';
+  if (deps.length > 0 && deps.every((s) => s === 'skipped')) return 'skip';
+  return 'run';
+}
+
+/**
+ * Runs `phase` with `runStep`. With `endOnFail`, the first failure cancels the steps in flight and
+ * skips those not started. Returns false when a failure ended the phase that way.
+ */
+export async function walk(phase: Node[], endOnFail: boolean, runStep: (n: Node) => Promise<void>): Promise<boolean> {
+  const byKey = new Map(phase.map((n) => [n.key, n]));
+  const inflight = new Map<string, { done: Promise<string>; scope: CancellationScope }>();
+  const started = new Set<string>();
+  let stopped = false;
+  for (;;) {
+    const cancelled = CancellationScope.current().consideredCancelled;
+    for (const n of phase) {
+      if (started.has(n.key) || cancelled || stopped) continue;
+      const next = readiness(n, byKey);
+      if (next === 'wait') continue;
+      started.add(n.key);
+      if (next === 'skip-after-failure') finish(n, 'skipped', { error: 'a step it depends on did not succeed' });
+      else if (next === 'skip') finish(n, 'skipped');
+      else {
+        const scope = new CancellationScope();
+        inflight.set(n.key, { scope, done: scope.run(() => runStep(n)).then(() => n.key) });
+      }
+    }
+    if (inflight.size === 0) {
+      const waiting = phase.some((n) => !started.has(n.key) && n.deps.every((d) => started.has(d)) && !cancelled && !stopped);
+      if (!waiting) break;
+      continue;
+    }
+    const key = await Promise.race([...inflight.values()].map((f) => f.done));
+    inflight.delete(key);
+    if (byKey.get(key)!.state.status === 'failed' && endOnFail && !stopped) {
+      stopped = true;
+      for (const f of inflight.values()) f.scope.cancel();
+    }
+  }
+  const final: StepStatus = CancellationScope.current().consideredCancelled ? 'cancelled' : 'skipped';
+  for (const n of phase) if (!started.has(n.key)) finish(n, final);
+  return !stopped;
+}
