@@ -1,4 +1,4 @@
-/** Activities that manage Temporal Schedules, e.g. the temporary one an agent run starts from (seed 003). */
+/** Activities that manage Temporal Schedules, e.g. the temporary one an agent run starts from. */
 import { ApplicationFailure } from '@temporalio/activity';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 

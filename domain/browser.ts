@@ -1,4 +1,4 @@
-/** Seed 000's browsers and the aliases it accepts. */
+/** Browsers a trigger may name, and the aliases CI systems spell them with. */
 export const BROWSERS = ['chrome', 'chromium', 'firefox', 'edge'] as const;
 export type Browser = (typeof BROWSERS)[number];
 

@@ -16,7 +16,7 @@ export type RunSource = (typeof RUN_SOURCES)[number];
 /** Sources a trigger request may claim; the others are set by the platform. */
 export const CLIENT_RUN_SOURCES = ['api', 'ci', 'dashboard', 'mcp'] as const;
 
-/** Seed 001 has one word for every in-flight state and none for a timeout. */
+/** FlowRun objects have one word for every in-flight state and none for a timeout. */
 export function toSeed001Status(s: RunStatus): string {
   switch (s) {
     case 'running':
@@ -31,7 +31,7 @@ export function toSeed001Status(s: RunStatus): string {
   }
 }
 
-/** Seed 004 spells statuses in upper case. */
+/** Per-flow runs spell statuses in upper case. */
 export const toSeed004Status = (s: RunStatus | StepStatus): string => s.toUpperCase();
 
 /** Overall status of a batch, derived from its runs so that it never disagrees with them. */

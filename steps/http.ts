@@ -7,8 +7,8 @@ import { z } from 'zod';
 import type { ActivityStepType } from './step-type';
 
 export const HTTP_STATUS_ERROR = 'HttpStatusError';
-export const HTTP_SERVER_ERROR = 'HttpServerError';
-export const NETWORK_ERROR = 'NetworkError';
+const HTTP_SERVER_ERROR = 'HttpServerError';
+const NETWORK_ERROR = 'NetworkError';
 export const INVALID_REQUEST = 'InvalidRequest';
 
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;

@@ -14,6 +14,7 @@ import { openDatabase } from '../../db/data-source';
 import { startGateway } from '../gateway/server';
 import { createWorkers, installRuntime } from '../worker/worker';
 import { startEmbeddedPostgres } from './postgres';
+import { writeDevStack } from './stack-file';
 import { ensureSearchAttributes } from '../search-attributes';
 import { resolveTemporalBinary, startTemporalDevServer } from './temporal';
 
@@ -155,6 +156,8 @@ async function main(): Promise<void> {
     const client = new Client({ connection: clientConnection, namespace: config.namespace });
     const gateway = await startGateway({ config: runConfig, dataSource, client });
     stopGateway.add('gateway', gateway.stop);
+    const removeStackFile = writeDevStack(config.dataDir, { databaseUrl: pg.url, temporalAddress });
+    stopGateway.add('stack file', async () => removeStackFile());
 
     const lines = [
       '',
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
       `  Temporal UI  ${uiUrl ?? `(external server at ${temporalAddress})`}`,
       `  Admin key    ${config.adminKey}${loaded.adminKey ? '' : `   (kept in ${path.join(config.dataDir, 'admin-key')})`}`,
       `  Logs         ${logsDir}`,
+      `  Agent        npm run worker -- --agent my-laptop   (in another terminal; joins this stack)`,
       `  Try          curl -H "X-API-Key: ${config.adminKey}" ${gateway.url}/api/v1/flows`,
       '',
     ];

@@ -1,7 +1,11 @@
-/** Production worker entry: `npm run start:worker [-- --agent NAME]`. */
+/**
+ * Worker entry: `npm run start:worker [-- --agent NAME]` (built) or `npm run worker [-- --agent NAME]`
+ * (from source). Without DATABASE_URL and TEMPORAL_ADDRESS it joins the running `npm run dev` stack.
+ */
 import { NativeConnection } from '@temporalio/worker';
 import { openDatabase } from '../../db/data-source';
-import { agentTaskQueue, loadConfig } from '../config';
+import { readDevStack } from '../dev/stack-file';
+import { agentTaskQueue, loadConfig, type Config } from '../config';
 import { createWorkers, installRuntime, workerIdentity } from './worker';
 
 /** `--agent NAME` or `--agent=NAME`; it wins over AGENT_NAME. */
@@ -11,11 +15,21 @@ function agentFlag(argv: string[]): string | undefined {
   return argv.find((a) => a.startsWith('--agent='))?.slice('--agent='.length);
 }
 
+/** With neither DATABASE_URL nor TEMPORAL_ADDRESS set, the stack a running `npm run dev` wrote down. */
+function joinDevStack(config: Config): Config {
+  if (config.databaseUrl || !config.temporalAddressDefaulted) return config;
+  const stack = readDevStack(config.dataDir);
+  if (!stack) return config;
+  console.log(`joining the npm run dev stack: Temporal ${stack.temporalAddress}, Postgres from ${config.dataDir}/dev-stack.json`);
+  return { ...config, databaseUrl: stack.databaseUrl, temporalAddress: stack.temporalAddress, temporalAddressDefaulted: false };
+}
+
 async function main(): Promise<void> {
   const agent = agentFlag(process.argv.slice(2));
-  const config = loadConfig(agent ? { ...process.env, AGENT_NAME: agent } : process.env);
+  const config = joinDevStack(loadConfig(agent ? { ...process.env, AGENT_NAME: agent } : process.env));
   installRuntime(config.logLevel ?? 'INFO');
-  if (!config.databaseUrl) throw new Error('DATABASE_URL is required for the worker');
+  if (!config.databaseUrl)
+    throw new Error('DATABASE_URL is required for the worker; or start `npm run dev` first and this worker joins its stack');
   const dataSource = await openDatabase(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const workers = await createWorkers({ config, dataSource, connection });
