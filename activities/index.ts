@@ -6,12 +6,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { BatchRunInput, ExpressionScope, RunStatus, StepDefinition } from '../domain';
-import { insertBatchRows } from '../db/batch-rows';
-import { Projections, type StepRow } from './projections';
+import { insertBatchRows, Projections, type StepRow } from '../db/projections';
 import { stepType } from '../steps';
 import { UNSUPPORTED_STEP } from '../steps/step-type';
 import { createScheduleActivities } from './schedules';
-import { conditionHolds, evaluate, render } from './templating';
+import { ExpressionEvaluator } from './expressions';
+import { templatingFor } from './templating';
 
 export interface ActivityDeps {
   dataSource: DataSource;
@@ -19,6 +19,8 @@ export interface ActivityDeps {
   clock?: () => Date;
   /** Temporal client, for the activities that manage schedules; the worker builds it on its connection. */
   client?: Client;
+  /** Bounded JSONata evaluator shared by the worker's activities. */
+  expressions?: ExpressionEvaluator;
 }
 
 export interface StepCall {
@@ -42,7 +44,7 @@ export interface StepFailureDetails {
 
 export const stepName = (step: StepDefinition): string => step.name ?? step.id;
 
-export function createActivities({ dataSource, fetch = globalThis.fetch, clock = () => new Date(), client }: ActivityDeps) {
+export function createActivities({ dataSource, fetch = globalThis.fetch, clock = () => new Date(), client, expressions = new ExpressionEvaluator() }: ActivityDeps) {
   const projections = new Projections(dataSource, clock);
 
   const running = async (call: StepCall, attempt: number, startedAt: Date) => {
@@ -105,8 +107,9 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
 
     /** Evaluates `if` and resolves the config of a step the workflow runs itself (delay, approval). */
     async prepareStep(call: StepCall): Promise<{ skipped: boolean; config: Record<string, unknown> }> {
-      if (!(await conditionHolds(call.step.if, call.scope))) return { skipped: true, config: {} };
-      const config = (await render(call.step.config, call.scope)) as Record<string, unknown>;
+      const t = templatingFor(expressions, call.scope, call.key);
+      if (!(await t.conditionHolds(call.step.if))) return { skipped: true, config: {} };
+      const config = (await t.render(call.step.config)) as Record<string, unknown>;
       await running(call, 1, clock());
       return { skipped: false, config };
     },
@@ -120,15 +123,16 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
         const type = stepType(call.step.type);
         if (type?.runsIn !== 'activity')
           throw ApplicationFailure.nonRetryable(`step type ${call.step.type} does not run as an activity`, UNSUPPORTED_STEP);
-        if (!(await conditionHolds(call.step.if, call.scope))) return { skipped: true };
+        const t = templatingFor(expressions, call.scope, call.key);
+        if (!(await t.conditionHolds(call.step.if))) return { skipped: true };
         await running(call, attempt, startedAt);
-        const config = type.renderConfig ? await render(call.step.config, call.scope) : call.step.config;
+        const config = type.renderConfig ? await t.render(call.step.config) : call.step.config;
         const output = await type.execute(config, {
           attempt,
           signal: ctx.cancellationSignal,
           fetch,
           clock,
-          evaluate: (expression) => evaluate(expression, call.scope),
+          evaluate: t.evaluate,
           recordRequest: (row) => projections.request({ ...row, runId: call.runId, stepId: call.key }),
         });
         const finishedAt = clock();

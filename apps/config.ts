@@ -1,6 +1,7 @@
 /** Configuration, read from the environment once at boot; every default makes `npm run dev` work. */
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../activities/expressions';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -16,6 +17,9 @@ const schema = z.object({
   AGENT_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
   MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
   LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
+  FLOWRUNS_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  FLOWRUNS_EXPRESSION_MAX_DEPTH: z.coerce.number().int().min(10).max(10_000).default(500),
+  FLOWRUNS_EXPRESSION_MEMORY_MB: z.coerce.number().int().min(16).max(4096).default(128),
 });
 
 export interface Config {
@@ -34,6 +38,8 @@ export interface Config {
   maxConcurrentActivities: number;
   /** Worker log level; unset lets each entry point pick (INFO for production, WARN for `npm run dev`). */
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Bounds of one JSONata evaluation (`if`, `transform`, `{{ }}`). */
+  expressionLimits: ExpressionLimits;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -57,6 +63,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agentName: e.AGENT_NAME,
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     logLevel: e.LOG_LEVEL,
+    expressionLimits: {
+      ...DEFAULT_EXPRESSION_LIMITS,
+      timeoutMs: e.FLOWRUNS_EXPRESSION_TIMEOUT_MS,
+      maxDepth: e.FLOWRUNS_EXPRESSION_MAX_DEPTH,
+      memoryMb: e.FLOWRUNS_EXPRESSION_MEMORY_MB,
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { dependenciesOf, findCycle } from './dag';
 import { FLOW_TYPES, type FlowDefinition } from './flow-types';
 import { stepSchema, stepType } from '../steps';
-import { EXPR_REF, stringsIn } from './templates';
+import { expressionRefs, stringsIn } from './templates';
 
 export const ID_PATTERN = /^[a-z0-9_.-]+$/;
 const RESERVED_FLOW_IDS = ['run'];
@@ -68,9 +68,9 @@ export const flowInputSchema = z
         if (err) ctx.addIssue({ code: 'custom', path: ['steps', i, 'config', ...path], message: `expression does not parse: ${err}` });
       }
       for (const [text, path] of stringsIn(step.config, ['steps', i, 'config'])) {
-        for (const m of text.matchAll(EXPR_REF)) {
-          const err = parseError(m[1]);
-          if (err) ctx.addIssue({ code: 'custom', path, message: `expression {{${m[1]}}} does not parse: ${err}` });
+        for (const { expression } of expressionRefs(text)) {
+          const err = parseError(expression);
+          if (err) ctx.addIssue({ code: 'custom', path, message: `expression {{${expression}}} does not parse: ${err}` });
         }
       }
     });

@@ -9,8 +9,10 @@ import type { z } from 'zod';
 /** Error types every step may fail with, without retry. */
 export const MISSING_VARIABLE = 'MissingVariable';
 export const EXPRESSION_ERROR = 'ExpressionError';
+/** An expression ran into its time, depth, sequence or memory limit. */
+export const EXPRESSION_LIMIT = 'ExpressionLimit';
 export const UNSUPPORTED_STEP = 'UnsupportedStep';
-export const COMMON_NON_RETRYABLE = [MISSING_VARIABLE, EXPRESSION_ERROR, UNSUPPORTED_STEP] as const;
+export const COMMON_NON_RETRYABLE = [MISSING_VARIABLE, EXPRESSION_ERROR, EXPRESSION_LIMIT, UNSUPPORTED_STEP] as const;
 
 /** One HTTP exchange of a step, as the network artifact records it. */
 export interface RequestRecord {

@@ -3,6 +3,7 @@ import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
+import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/expressions';
 import { agentTaskQueue, type Config } from '../config';
 
 export interface WorkerDeps {
@@ -17,6 +18,15 @@ export function installRuntime(level: NonNullable<Config['logLevel']>): void {
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const evaluators = new Map<string, ExpressionEvaluator>();
+
+/** One pool of expression evaluators per process (and per set of limits), shared by its workers. */
+function expressionEvaluator(limits: ExpressionLimits): ExpressionEvaluator {
+  const key = JSON.stringify(limits);
+  let evaluator = evaluators.get(key);
+  if (!evaluator) evaluators.set(key, (evaluator = new ExpressionEvaluator(limits)));
+  return evaluator;
+}
 
 /** The workflow bundle is built once per process and shared by every worker in it. */
 function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
@@ -39,7 +49,7 @@ export const workerIdentity = (agentName?: string): string =>
  */
 export async function createWorkers({ config, dataSource, connection }: WorkerDeps): Promise<Worker[]> {
   const client = new Client({ connection, namespace: config.namespace });
-  const activities = createActivities({ dataSource, client });
+  const activities = createActivities({ dataSource, client, expressions: expressionEvaluator(config.expressionLimits) });
   const agentQueue = config.agentName ? agentTaskQueue(config.agentName) : undefined;
   const queues = [config.taskQueue, ...(agentQueue ? [agentQueue] : [])];
   const code = await workflowBundle();

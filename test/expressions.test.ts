@@ -1,0 +1,127 @@
+/**
+ * Bounded expressions: a runaway JSONata expression fails its step within its limit while other
+ * runs on the same worker and the gateway carry on; template scanning is linear.
+ */
+import { ExpressionEvaluator, type ExpressionLimits } from '../activities/expressions';
+import { expressionRefs, wholeExpression } from '../domain/templates';
+import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
+
+const RUNAWAY = '($f:=function($n){$f($n+1)};$f(0))';
+const LIMITS: ExpressionLimits = { timeoutMs: 3000, maxDepth: 500, maxSequence: 100_000, memoryMb: 96 };
+
+describe('the expression evaluator', () => {
+  let evaluator: ExpressionEvaluator;
+  beforeAll(() => {
+    evaluator = new ExpressionEvaluator({ ...LIMITS, timeoutMs: 500 });
+  });
+  afterAll(() => evaluator.close());
+
+  it('when an expression is fine, then its value comes back', async () => {
+    await expect(evaluator.evaluate('a + 1', { a: 41 })).resolves.toBe(42);
+    await expect(evaluator.evaluate('missing', { a: 1 })).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['endless recursion', RUNAWAY, 'time'],
+    ['a catastrophic regex (a native call the guardrails cannot interrupt)', '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)', 'time'],
+    ['a string larger than the heap', '$pad("", 300000000)', 'memory'],
+    ['a huge sequence', '[1..5000000]', 'sequence'],
+  ])('when it runs %s, then it fails on its limit while the event loop keeps turning', async (_what, expression, limit) => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 20);
+    const started = Date.now();
+    try {
+      await expect(evaluator.evaluate(expression, {})).rejects.toMatchObject({ limit });
+    } finally {
+      clearInterval(timer);
+    }
+    // A blocked event loop would not tick at all while the expression ran.
+    expect(ticks).toBeGreaterThanOrEqual(Math.floor((Date.now() - started) / 20 / 4));
+    await expect(evaluator.evaluate('1 + 1', {})).resolves.toBe(2);
+  });
+
+  it('when more expressions run away than there are evaluators, then the queued ones still get answered', async () => {
+    const results = await Promise.allSettled([RUNAWAY, RUNAWAY, RUNAWAY, '"ok"'].map((e) => evaluator.evaluate(e, {})));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'fulfilled']);
+  });
+});
+
+describe('template scanning', () => {
+  it('when a string holds templates, then each `{{ }}` is found once, left to right', () => {
+    expect(expressionRefs('a {{ x }} b {{y}}').map((r) => r.expression)).toEqual([' x ', 'y']);
+    expect(expressionRefs('{{{x}}').map((r) => r.expression)).toEqual(['{x']);
+    expect(expressionRefs('{{}}')).toEqual([]);
+    expect(wholeExpression('  {{ x }} ')).toBe(' x ');
+    expect(wholeExpression('{{ a }}-{{ b }}')).toBeUndefined();
+  });
+
+  it('when a 900 KB string is a run of `{`, then scanning it stays linear (well under 100 ms)', () => {
+    const text = '{'.repeat(900_000);
+    const started = process.hrtime.bigint();
+    expect(expressionRefs(text)).toEqual([]);
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(100);
+  });
+});
+
+describe('runaway expressions on the real stack', () => {
+  let stack: Stack;
+  let workers: RunningWorkers;
+  let key: string;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    workers = await startWorkers(stack, { expressionLimits: LIMITS });
+    ({ apiKey: key } = await stack.newAccount());
+  });
+  afterAll(async () => {
+    await workers?.stop();
+    await stack?.stop();
+  });
+
+  async function trigger(flowId: string): Promise<string> {
+    const res = await stack.call('POST', `/api/v1/flows/${flowId}/runs`, { data: {} }, key);
+    expect(res.status).toBe(201);
+    return res.body.id;
+  }
+
+  async function finished(runId: string): Promise<any> {
+    const deadline = Date.now() + 45_000;
+    for (;;) {
+      const res = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+      if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status)) return res.body;
+      if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(res.body)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async function flow(id: string, steps: unknown[]): Promise<string> {
+    const res = await stack.call('POST', '/api/v1/flows', { id, steps }, key);
+    expect(res.status).toBe(201);
+    return id;
+  }
+
+  it.each([
+    ['a transform', [{ id: 'loop', type: 'transform', config: { expression: RUNAWAY } }]],
+    ['an if', [{ id: 'loop', type: 'delay', if: RUNAWAY, config: { durationMs: 1 } }]],
+  ])('when %s runs away, then its step fails naming the step and the limit, and a concurrent run finishes meanwhile', async (what, steps) => {
+    const slug = what.replace(/\W+/g, '-');
+    const runaway = await trigger(await flow(`runaway${slug}`, steps));
+    const quick = await trigger(
+      await flow(`quick${slug}`, [
+        { id: 'a', type: 'transform', config: { expression: '1 + 1' } },
+        { id: 'b', type: 'transform', config: { expression: 'steps.a.output * 2' } },
+      ]),
+    );
+    const health = await stack.call('GET', '/healthz', undefined, null);
+    expect(health.status).toBe(200);
+
+    const [slow, fast] = await Promise.all([finished(runaway), finished(quick)]);
+    expect(fast.status).toBe('succeeded');
+    expect(fast.actions.map((a: any) => a.output)).toEqual([2, 4]);
+    expect(slow.status).toBe('failed');
+    expect(slow.error.message).toMatch(/step loop: expression .* exceeded the time limit of 3000 ms/);
+    const loop = slow.actions.find((a: any) => a.step_id === 'loop');
+    expect(loop.attempts).toBe(1);
+    expect(new Date(fast.finished_at).getTime()).toBeLessThan(new Date(slow.finished_at).getTime());
+  });
+});
