@@ -1,0 +1,87 @@
+/**
+ * Temporal payloads encrypted with AES-256-GCM, so workflow inputs, activity arguments and
+ * results (variables, trigger data, step outputs) are ciphertext in Temporal's history. Each
+ * payload names the key it was sealed with, so keys rotate: the first key of
+ * FLOWRUNS_PAYLOAD_KEYS seals, every listed key opens. Payloads written before encryption was
+ * turned on pass through unchanged.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+const KEY_ID = 'encryption-key-id';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export interface PayloadKey {
+  id: string;
+  key: Buffer;
+}
+
+/** `id=base64key[,id=base64key…]`, each key 32 bytes; the first one seals. */
+export function parsePayloadKeys(spec: string): PayloadKey[] {
+  const keys = spec
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf('=');
+      if (eq <= 0) throw new Error('FLOWRUNS_PAYLOAD_KEYS: expected id=base64key[,id=base64key…]');
+      const id = part.slice(0, eq);
+      const key = Buffer.from(part.slice(eq + 1), 'base64');
+      if (key.length !== 32) throw new Error(`FLOWRUNS_PAYLOAD_KEYS: key ${id} must be 32 bytes (base64), got ${key.length}`);
+      return { id, key };
+    });
+  if (keys.length === 0) throw new Error('FLOWRUNS_PAYLOAD_KEYS is empty');
+  return keys;
+}
+
+/** A fresh key, in the form FLOWRUNS_PAYLOAD_KEYS takes. */
+export const generatePayloadKeys = (id = `k${Date.now().toString(36)}`): string => `${id}=${randomBytes(32).toString('base64')}`;
+
+const text = new TextEncoder();
+const untext = new TextDecoder();
+
+export class EncryptionCodec implements PayloadCodec {
+  private readonly byId: Map<string, Buffer>;
+  private readonly sealing: PayloadKey;
+
+  constructor(keys: readonly PayloadKey[]) {
+    this.sealing = keys[0];
+    this.byId = new Map(keys.map((k) => [k.id, k.key]));
+  }
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', this.sealing.key, iv);
+      const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+      const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+      return {
+        metadata: { [METADATA_ENCODING_KEY]: text.encode(ENCRYPTED_ENCODING), [KEY_ID]: text.encode(this.sealing.id) },
+        data: sealed,
+      };
+    });
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
+      if (!encoding || untext.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
+      const keyIdBytes = payload.metadata?.[KEY_ID];
+      const keyId = keyIdBytes ? untext.decode(keyIdBytes) : '';
+      const key = this.byId.get(keyId);
+      if (!key) throw new Error(`payload sealed with key ${keyId || '(none)'}, which FLOWRUNS_PAYLOAD_KEYS does not hold`);
+      const data = Buffer.from(payload.data ?? new Uint8Array());
+      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
+      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+      const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      return temporal.api.common.v1.Payload.decode(plain);
+    });
+  }
+}
+
+/** The data converter for every Temporal client and worker of the platform. */
+export const dataConverterFor = (keys: readonly PayloadKey[] | undefined) =>
+  keys && keys.length > 0 ? { payloadCodecs: [new EncryptionCodec(keys)] } : undefined;
