@@ -8,8 +8,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { readHistory, workflowTypeOf } from '../histories/history-json';
+import { installTestRuntime } from './helpers';
 
 const HISTORIES = path.resolve(__dirname, '../histories');
 const files = fs
@@ -21,7 +22,7 @@ const workflowsPath = process.env.REPLAY_WORKFLOWS_PATH ? path.resolve(process.e
 let workflowBundle: WorkflowBundleWithSourceMap;
 
 // Replay workers log every state change at INFO; only what goes wrong is worth reading here.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+installTestRuntime();
 
 beforeAll(async () => {
   workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
