@@ -7,14 +7,17 @@ import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { BatchRunInput, ExpressionScope, RunStatus, StepDefinition } from '../domain';
 import { insertBatchRows, Projections, type StepRow } from '../db/projections';
+import { redactor } from '../domain/secrets';
 import { stepType } from '../steps';
 import { UNSUPPORTED_STEP } from '../steps/step-type';
 import { createScheduleActivities } from './schedules';
 import { ExpressionEvaluator } from './expressions';
 import { templatingFor } from './templating';
+import { createEgressFetch } from './egress';
 
 export interface ActivityDeps {
   dataSource: DataSource;
+  /** The http steps' fetch; by default one under the default egress policy (public addresses only) and body cap. */
   fetch?: typeof globalThis.fetch;
   clock?: () => Date;
   /** Temporal client, for the activities that manage schedules; the worker builds it on its connection. */
@@ -30,6 +33,8 @@ export interface StepCall {
   position: number;
   step: StepDefinition;
   scope: ExpressionScope;
+  /** Names of the run's secret variables (besides those named like one). */
+  secrets?: string[];
 }
 
 export type StepOutcome =
@@ -44,7 +49,7 @@ export interface StepFailureDetails {
 
 export const stepName = (step: StepDefinition): string => step.name ?? step.id;
 
-export function createActivities({ dataSource, fetch = globalThis.fetch, clock = () => new Date(), client, expressions = new ExpressionEvaluator() }: ActivityDeps) {
+export function createActivities({ dataSource, fetch = createEgressFetch(), clock = () => new Date(), client, expressions = new ExpressionEvaluator() }: ActivityDeps) {
   const projections = new Projections(dataSource, clock);
 
   const running = async (call: StepCall, attempt: number, startedAt: Date) => {
@@ -119,6 +124,7 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
       const ctx = Context.current();
       const attempt = ctx.info.attempt;
       const startedAt = clock();
+      const redact = redactor(call.scope.vars, call.secrets);
       try {
         const type = stepType(call.step.type);
         if (type?.runsIn !== 'activity')
@@ -133,7 +139,7 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
           fetch,
           clock,
           evaluate: t.evaluate,
-          recordRequest: (row) => projections.request({ ...row, runId: call.runId, stepId: call.key }),
+          recordRequest: (row) => projections.request({ ...row, url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key }),
         });
         const finishedAt = clock();
         const outcome = {
@@ -145,7 +151,7 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
           durationMs: finishedAt.getTime() - startedAt.getTime(),
         };
         await projections.upsertSteps(call.runId, [
-          { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...outcome },
+          { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...outcome, output: redact(output) },
         ]);
         await projections.log(call.runId, [
           { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt },
@@ -153,14 +159,15 @@ export function createActivities({ dataSource, fetch = globalThis.fetch, clock =
         return outcome;
       } catch (err) {
         const details: StepFailureDetails = { attempts: attempt, startedAt: startedAt.toISOString() };
+        const message = redact((err as Error)?.message ?? String(err));
         await projections
           .log(call.runId, [
-            { key: `step.${call.key}.attempt.${attempt}.error`, level: 'warn', stepId: call.key, message: `step ${call.key} attempt ${attempt} failed: ${(err as Error).message}` },
+            { key: `step.${call.key}.attempt.${attempt}.error`, level: 'warn', stepId: call.key, message: `step ${call.key} attempt ${attempt} failed: ${message}` },
           ])
           .catch(() => undefined);
         if (err instanceof ApplicationFailure)
-          throw ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? false, details: [details] });
-        throw ApplicationFailure.create({ message: (err as Error).message ?? String(err), type: 'StepError', details: [details] });
+          throw ApplicationFailure.create({ message, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? false, details: [details] });
+        throw ApplicationFailure.create({ message, type: 'StepError', details: [details] });
       }
     },
   };

@@ -19,6 +19,9 @@ export const flowIdSchema = z
   .regex(ID_PATTERN, 'must match ^[a-z0-9_.-]+$')
   .refine((id) => !RESERVED_FLOW_IDS.includes(id), { message: '"run" is reserved' });
 
+/** Names of variables declared secret (flows, suites, apps, builds, triggers): their values show as `***`. */
+export const secretsSchema = z.array(z.string().min(1).max(200)).max(200);
+
 function parseError(expression: string): string | null {
   try {
     jsonata(expression);
@@ -36,6 +39,7 @@ export const flowInputSchema = z
     type: z.enum(FLOW_TYPES).default('automation'),
     description: z.string().max(2000).optional(),
     variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    secrets: secretsSchema.optional(),
     configs: z
       .object({
         endOnFail: z.boolean().default(true),
@@ -95,6 +99,7 @@ export function toFlowDefinition(input: FlowInput, id: string): FlowDefinition {
     type: input.type,
     ...(input.description !== undefined ? { description: input.description } : {}),
     variables: input.variables,
+    ...(input.secrets?.length ? { secrets: input.secrets } : {}),
     configs: input.configs,
     steps: input.steps,
   };

@@ -21,6 +21,8 @@ export interface FlowDefinition {
   type: FlowType;
   description?: string;
   variables: Record<string, string>;
+  /** Variables declared secret. */
+  secrets?: string[];
   configs: FlowConfigs;
   steps: StepDefinition[];
 }
@@ -51,6 +53,8 @@ export interface FlowRunInput {
   authFlow?: FlowDefinition;
   /** Resolved variables (flow < suite < build < trigger). */
   variables: Record<string, string>;
+  /** Names of the variables declared secret; their values are masked wherever the run is recorded or shown. */
+  secrets?: string[];
   trigger: { body: unknown };
   /** Task queue of the child's activities, when not the worker's default (agents). */
   taskQueue?: string;

@@ -5,6 +5,7 @@
 import { ApplicationFailure, CancellationScope, CancelledFailure, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ExpressionScope, FlowRunInput, RunProgress, RunResult } from '../domain/flow-types';
+import { redactor } from '../domain/secrets';
 import type { RunStatus } from '../domain/statuses';
 import { approvalSignal, progressQuery, type ApprovalDecision } from './definitions';
 import { finish, nodesOf, row, stepsView, type Node } from './run-graph';
@@ -54,13 +55,16 @@ export async function flowRun(input: FlowRunInput): Promise<RunResult> {
   const main = nodesOf(input.flow, '', auth.length);
   const all = [...auth, ...main];
   const decisions = new Map<string, ApprovalDecision>();
+  const secrets = input.secrets ?? [];
+  const redact = redactor(input.variables, secrets);
+  const rows = () => all.map((n) => redact(row(n)));
   let status: RunStatus = 'running';
   let error: RunError | null = null;
 
   setHandler(progressQuery, (): RunProgress => ({
     runId: input.runId,
     status: status === 'running' && all.some((n) => n.state.status === 'waiting') ? 'waiting' : status,
-    steps: all.map((n) => n.state),
+    steps: all.map((n) => redact(n.state)),
     error,
   }));
   setHandler(approvalSignal, (d) => {
@@ -75,9 +79,9 @@ export async function flowRun(input: FlowRunInput): Promise<RunResult> {
     run: { id: input.runId, batchId: input.batchId, flowId: input.flow.id },
   });
   const runPhase = (phase: Node[], isAuth: boolean) =>
-    walk(phase, endOnFail, (n) => runStep(n, { runId: input.runId, scope: scopeFor(phase, isAuth), decisionFor: (key) => decisions.get(key) }));
+    walk(phase, endOnFail, (n) => runStep(n, { runId: input.runId, scope: scopeFor(phase, isAuth), secrets, redact, decisionFor: (key) => decisions.get(key) }));
 
-  await record.recordRunStarted({ runId: input.runId, steps: all.map(row) });
+  await record.recordRunStarted({ runId: input.runId, steps: rows() });
 
   const timeoutMs = input.flow.configs.timeoutMs;
   const timedOut = await withFlowTimeout(timeoutMs, async () => {
@@ -86,9 +90,10 @@ export async function flowRun(input: FlowRunInput): Promise<RunResult> {
   });
 
   ({ status, error } = outcomeOf(all, timedOut, timeoutMs));
+  error = redact(error);
   const outputs = Object.fromEntries(main.filter((n) => n.state.status === 'succeeded').map((n) => [n.key, n.state.output ?? null]));
   await CancellationScope.nonCancellable(() =>
-    record.recordRunFinished({ runId: input.runId, status, error, outputs, steps: all.map(row) }),
+    record.recordRunFinished({ runId: input.runId, status, error, outputs: redact(outputs), steps: rows() }),
   );
 
   if (status === 'cancelled') throw new CancelledFailure('run cancelled');

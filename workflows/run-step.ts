@@ -20,6 +20,10 @@ const record = proxyActivities<Activities>({
 export interface StepRunContext {
   runId: string;
   scope: ExpressionScope;
+  /** Names of the secret variables, for the activities to mask. */
+  secrets: string[];
+  /** Masks secret values in what is recorded. */
+  redact: <T>(value: T) => T;
   /** Whether a decision for this step's key has arrived (approval signal). */
   decisionFor(key: string): Decision | undefined;
 }
@@ -52,7 +56,7 @@ async function runWorkflowStep(n: Node, type: WorkflowStepType, call: StepCall, 
   const prepared = await record.prepareStep(call);
   if (prepared.skipped) {
     finish(n, 'skipped');
-    await record.recordSteps({ runId: ctx.runId, steps: [row(n)] });
+    await record.recordSteps({ runId: ctx.runId, steps: [ctx.redact(row(n))] });
     return;
   }
   let waited = false;
@@ -62,7 +66,7 @@ async function runWorkflowStep(n: Node, type: WorkflowStepType, call: StepCall, 
     awaitDecision: async (timeoutMs) => {
       waited = true;
       n.state = { ...n.state, status: 'waiting', attempts: 1 };
-      await record.recordSteps({ runId: ctx.runId, steps: [row(n)], runStatus: 'waiting' });
+      await record.recordSteps({ runId: ctx.runId, steps: [ctx.redact(row(n))], runStatus: 'waiting' });
       const has = () => ctx.decisionFor(n.key) !== undefined;
       if (timeoutMs === undefined) await condition(has);
       else await condition(has, timeoutMs);
@@ -71,12 +75,12 @@ async function runWorkflowStep(n: Node, type: WorkflowStepType, call: StepCall, 
   });
   const extra: Partial<StepState> = { attempts: 1, output: result.output, ...(result.error ? { error: result.error } : {}) };
   finish(n, result.status, extra);
-  await record.recordSteps({ runId: ctx.runId, steps: [row(n)], ...(waited ? { runStatus: 'running' as const } : {}) });
+  await record.recordSteps({ runId: ctx.runId, steps: [ctx.redact(row(n))], ...(waited ? { runStatus: 'running' as const } : {}) });
 }
 
 /** Runs `n` to an end state; a failure is recorded on the node, never thrown, so sibling branches go on. */
 export async function runStep(n: Node, ctx: StepRunContext): Promise<void> {
-  const call: StepCall = { runId: ctx.runId, key: n.key, position: n.position, step: n.step, scope: ctx.scope };
+  const call: StepCall = { runId: ctx.runId, key: n.key, position: n.position, step: n.step, scope: ctx.scope, ...(ctx.secrets.length ? { secrets: ctx.secrets } : {}) };
   n.state = { ...n.state, status: 'running', startedAt: nowIso() };
   try {
     const type = stepType(n.step.type);
@@ -90,6 +94,6 @@ export async function runStep(n: Node, ctx: StepRunContext): Promise<void> {
     }
     const { message, details } = failureOf(err);
     finish(n, 'failed', { error: message, attempts: details?.attempts ?? Math.max(1, n.state.attempts), startedAt: details?.startedAt ?? n.state.startedAt });
-    await CancellationScope.nonCancellable(() => record.recordSteps({ runId: ctx.runId, steps: [row(n)] }));
+    await CancellationScope.nonCancellable(() => record.recordSteps({ runId: ctx.runId, steps: [ctx.redact(row(n))] }));
   }
 }
