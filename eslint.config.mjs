@@ -36,13 +36,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // Step types are bundled into the workflow too: what they need from Node arrives in their context.
+    files: ['workflows/**/*.ts', 'steps/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: NODE_BUILTINS.map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins under workflows/.' })),
-          patterns: [{ group: ['node:*'], message: 'Workflow code is deterministic: no Node built-ins under workflows/.' }],
+          paths: NODE_BUILTINS.map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins under workflows/ or steps/.' })),
+          patterns: [
+            { group: ['node:*'], message: 'Workflow code is deterministic: no Node built-ins under workflows/ or steps/.' },
+            { group: ['**/activities', '**/activities/*', '**/db/*', '**/apps/*'], message: 'Steps and workflows import no activity, database or app code (type imports aside).', allowTypeImports: true },
+          ],
         },
       ],
     },
