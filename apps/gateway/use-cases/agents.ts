@@ -6,7 +6,7 @@
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { insertBatchRows } from '../../../db/batch-rows';
+import { insertBatchRows } from '../../../db/projections';
 import type { BatchRunInput } from '../../../domain/flow-types';
 import { batchWorkflowId } from '../../../workflows/definitions';
 import { agentTaskQueue } from '../../config';

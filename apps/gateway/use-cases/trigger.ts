@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { In, IsNull, type EntityManager } from 'typeorm';
-import { insertBatchRows } from '../../../db/batch-rows';
+import { insertBatchRows } from '../../../db/projections';
 import { AppEntity, BatchEntity, BuildEntity, FlowEntity, RunEntity, SuiteEntity, type App, type Build, type Run, type Suite } from '../../../db/entities';
 import type { Actor, BatchRunInput, FlowRunInput, Tag } from '../../../domain/flow-types';
 import type { RunSource } from '../../../domain/statuses';
