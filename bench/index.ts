@@ -12,7 +12,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DataSource } from 'typeorm';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } from '../apps/dev/postgres';
-import { pageFlowRuns, runCursorKey } from '../apps/gateway/use-cases/run-queries';
+import { pageFlowRuns } from '../apps/gateway/surfaces/flow-runs/queries';
+import { timeKey } from '../db/keyset';
 import { openDatabase } from '../db/data-source';
 import { RunEntity, type Run } from '../db/entities';
 
@@ -87,13 +88,13 @@ async function main(): Promise<void> {
       skip: deep - 1,
       take: 1,
     });
-    const keyset = (after: ReturnType<typeof runCursorKey> | null) => () =>
+    const keyset = (after: ReturnType<typeof timeKey> | null) => () =>
       pageFlowRuns(db, { accountId, flowId, limit: LIMIT, after, status: null });
     const offset = (skip: number) => () =>
       db.getRepository(RunEntity).find({ where: { accountId, flowId }, order: { createdAt: 'DESC', id: 'DESC' }, skip, take: LIMIT + 1 });
 
     const k0 = await time(keyset(null));
-    const kN = await time(keyset(runCursorKey(anchor)));
+    const kN = await time(keyset(timeKey(anchor)));
     const o0 = await time(offset(0));
     const oN = await time(offset(deep));
 

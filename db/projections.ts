@@ -1,27 +1,88 @@
 /**
- * Writers of the Postgres projections of a run. Every write is keyed (run, step, attempt or
- * log key), so a retried, re-delivered or reset activity overwrites instead of duplicating.
+ * The one writer of the run projections (batches, runs, step_runs, run_logs, run_requests), for
+ * every process: the worker's activities, the gateway's trigger, runs reported by an outside
+ * executor, and read-repair. Writes are keyed (run, step, attempt or log key), so a retried,
+ * re-delivered or reset activity overwrites instead of duplicating.
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import type { BatchRunInput, StepState } from '../domain/flow-types';
 import { maskVariables } from '../domain/secrets';
-import type { RunStatus } from '../domain/statuses';
+import { isTerminalRun, RUN_STATUSES, TERMINAL_STEP_STATUSES, type RunStatus } from '../domain/statuses';
 import { BatchEntity, RunEntity, RunLogEntity, RunRequestEntity, StepRunEntity } from './entities';
 import type { Batch, Json, Run, RunLog, RunRequest, StepRun } from './entities';
 
-export interface StepRow extends StepState {
+/** Columns an upsert overwrites, per table; the rest of each row is its key. */
+const STEP_COLUMNS = ['position', 'name', 'type', 'status', 'attempts', 'started_at', 'finished_at', 'duration_ms', 'output', 'error'];
+const STEP_KEY = ['run_id', 'step_id'];
+const LOG_COLUMNS = ['ts', 'level', 'step_id', 'message'];
+const LOG_KEY = ['run_id', 'key'];
+const REQUEST_COLUMNS = ['ts', 'method', 'url', 'status', 'resource_type', 'duration_ms', 'response_size', 'error'];
+const REQUEST_KEY = ['run_id', 'step_id', 'attempt'];
+
+/** Rows per INSERT: well under Postgres' 65,535 parameters for every table. */
+const CHUNK = 500;
+const OPEN_RUN_STATUSES = RUN_STATUSES.filter((s) => !isTerminalRun(s));
+
+/** A step as recorded; times are ISO strings, as the workflow keeps them. */
+export interface StepRow extends Omit<StepState, 'type'> {
+  type: string;
   position: number;
 }
 
 export interface LogLine {
   key: string;
   level: RunLog['level'];
-  stepId?: string;
+  stepId?: string | null;
   message: string;
   ts?: Date;
 }
 
-const toDate = (iso?: string): Date | null => (iso ? new Date(iso) : null);
+/** How a run ended, as read-repair learns it from Temporal. */
+export interface RunOutcome {
+  status: RunStatus;
+  /** `step` null: the step in flight is named. */
+  error: { step: string | null; message: string } | null;
+  finishedAt: Date;
+  workflowRunId: string;
+}
+
+/** A run an outside executor reports: the run's fields, and its steps and log when sent (each replacing what was stored). */
+export interface ExternalRun {
+  id: string;
+  fields: Partial<Run>;
+  steps?: StepRow[];
+  logs?: LogLine[];
+}
+
+const toDate = (iso?: string | null): Date | null => (iso ? new Date(iso) : null);
+
+const stepRecord = (runId: string, s: StepRow): Partial<StepRun> => ({
+  runId,
+  stepId: s.id,
+  position: s.position,
+  name: s.name,
+  type: s.type,
+  status: s.status,
+  attempts: s.attempts,
+  startedAt: toDate(s.startedAt),
+  finishedAt: toDate(s.finishedAt),
+  durationMs: s.durationMs ?? null,
+  output: (s.output ?? null) as Json,
+  error: s.error ?? null,
+});
+
+const logRecord = (runId: string, l: LogLine, now: Date): RunLog => ({
+  runId,
+  key: l.key,
+  ts: l.ts ?? now,
+  level: l.level,
+  stepId: l.stepId ?? null,
+  message: l.message,
+});
+
+async function inChunks<T>(rows: readonly T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) await write(rows.slice(i, i + CHUNK));
+}
 
 /**
  * Writes a batch and its runs. The gateway calls it when it accepts a trigger and the batch
@@ -45,7 +106,6 @@ export async function insertBatchRows(manager: EntityManager, input: BatchRunInp
     requestHash: meta.requestHash,
   };
   await manager.createQueryBuilder().insert().into(BatchEntity).values(batch).orIgnore().execute();
-  if (input.runs.length === 0) return;
   const runs: Partial<Run>[] = input.runs.map((r) => ({
     id: r.runId,
     accountId: input.accountId,
@@ -70,42 +130,25 @@ export async function insertBatchRows(manager: EntityManager, input: BatchRunInp
     createdBy: meta.actor?.id ?? null,
     updatedBy: meta.actor?.id ?? null,
   }));
-  for (let i = 0; i < runs.length; i += 500)
-    await manager.createQueryBuilder().insert().into(RunEntity).values(runs.slice(i, i + 500)).orIgnore().execute();
+  await inChunks(runs, (chunk) => manager.createQueryBuilder().insert().into(RunEntity).values(chunk).orIgnore().execute());
 }
 
 export class Projections {
   constructor(
     private readonly db: DataSource,
-    private readonly clock: () => Date,
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   async upsertSteps(runId: string, steps: StepRow[], manager: EntityManager = this.db.manager): Promise<void> {
-    if (steps.length === 0) return;
-    const rows: Partial<StepRun>[] = steps.map((s) => ({
-      runId,
-      stepId: s.id,
-      position: s.position,
-      name: s.name,
-      type: s.type,
-      status: s.status,
-      attempts: s.attempts,
-      startedAt: toDate(s.startedAt),
-      finishedAt: toDate(s.finishedAt),
-      durationMs: s.durationMs ?? null,
-      output: (s.output ?? null) as Json,
-      error: s.error ?? null,
-    }));
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(StepRunEntity)
-      .values(rows)
-      .orUpdate(
-        ['position', 'name', 'type', 'status', 'attempts', 'started_at', 'finished_at', 'duration_ms', 'output', 'error'],
-        ['run_id', 'step_id'],
-      )
-      .execute();
+    await inChunks(steps, (chunk) =>
+      manager
+        .createQueryBuilder()
+        .insert()
+        .into(StepRunEntity)
+        .values(chunk.map((s) => stepRecord(runId, s)))
+        .orUpdate(STEP_COLUMNS, STEP_KEY)
+        .execute(),
+    );
   }
 
   /** Inserts the run's step list as `queued`, leaving rows that already exist alone. */
@@ -120,23 +163,22 @@ export class Projections {
       .execute();
   }
 
+  /** Appends log lines; a line whose key is already there is kept as first written. */
   async log(runId: string, lines: LogLine[], manager: EntityManager = this.db.manager): Promise<void> {
-    if (lines.length === 0) return;
     const now = this.clock();
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(RunLogEntity)
-      .values(lines.map((l) => ({ runId, key: l.key, ts: l.ts ?? now, level: l.level, stepId: l.stepId ?? null, message: l.message })))
-      .orIgnore()
-      .execute();
+    await inChunks(lines, (chunk) =>
+      manager
+        .createQueryBuilder()
+        .insert()
+        .into(RunLogEntity)
+        .values(chunk.map((l) => logRecord(runId, l, now)))
+        .orIgnore()
+        .execute(),
+    );
   }
 
   async request(row: RunRequest): Promise<void> {
-    await this.db.createQueryBuilder().insert().into(RunRequestEntity).values(row).orUpdate(
-      ['ts', 'method', 'url', 'status', 'resource_type', 'duration_ms', 'response_size', 'error'],
-      ['run_id', 'step_id', 'attempt'],
-    ).execute();
+    await this.db.createQueryBuilder().insert().into(RunRequestEntity).values(row).orUpdate(REQUEST_COLUMNS, REQUEST_KEY).execute();
   }
 
   async runStarted(runId: string, workflowRunId: string): Promise<void> {
@@ -155,7 +197,7 @@ export class Projections {
       .createQueryBuilder()
       .update(RunEntity)
       .set({ status, updatedAt: this.clock() })
-      .where('id = :runId AND status IN (:...open)', { runId, open: ['queued', 'running', 'waiting'] })
+      .where('id = :runId AND status IN (:...open)', { runId, open: OPEN_RUN_STATUSES })
       .execute();
   }
 
@@ -181,7 +223,8 @@ export class Projections {
         .setParameter('now', now)
         .where('id = :runId', { runId })
         .execute();
-      await this.log(runId, [{ key: 'run.finished', level: result.status === 'succeeded' ? 'info' : 'error', message: `run ${result.status}${result.error ? `: ${result.error.step}: ${result.error.message}` : ''}`, ts: now }], m);
+      const message = `run ${result.status}${result.error ? `: ${result.error.step}: ${result.error.message}` : ''}`;
+      await this.log(runId, [{ key: 'run.finished', level: result.status === 'succeeded' ? 'info' : 'error', message, ts: now }], m);
     });
   }
 
@@ -193,7 +236,129 @@ export class Projections {
       .createQueryBuilder()
       .update(RunEntity)
       .set({ status: 'cancelled', finishedAt: now, updatedAt: now })
-      .where('id IN (:...runIds) AND status IN (:...open)', { runIds, open: ['queued', 'running', 'waiting'] })
+      .where('id IN (:...runIds) AND status IN (:...open)', { runIds, open: OPEN_RUN_STATUSES })
       .execute();
   }
+
+  /**
+   * Creates (`existing` false) or updates a run an outside executor reports; its steps and log,
+   * when sent, replace what was stored, and its `error` names its first failed step. False when
+   * the run was created meanwhile by someone else, so nothing was written.
+   */
+  async externalRun(m: EntityManager, run: ExternalRun, existing: boolean): Promise<boolean> {
+    if (existing) await m.getRepository(RunEntity).update({ id: run.id }, run.fields);
+    else {
+      const inserted = await m.createQueryBuilder().insert().into(RunEntity).values({ ...run.fields, id: run.id }).orIgnore().execute();
+      if ((inserted.raw as unknown[]).length === 0) return false;
+    }
+    if (run.steps) await this.replaceSteps(m, run.id, run.steps);
+    if (run.logs) await this.replaceLogs(m, run.id, run.logs);
+    const status = run.fields.status;
+    const failed = status === 'failed' || status === 'timed_out' ? await firstFailedStep(m, run.id) : null;
+    const error = failed ? { step: failed.name, message: failed.error ?? `step ${status}` } : null;
+    await m.getRepository(RunEntity).update({ id: run.id }, { error: error as Json });
+    return true;
+  }
+
+  /** The run's steps become `steps`, position by position; a step no longer listed is removed. */
+  private async replaceSteps(m: EntityManager, runId: string, steps: StepRow[]): Promise<void> {
+    await m.query('DELETE FROM step_runs WHERE run_id = $1 AND NOT (step_id = ANY($2::text[]))', [runId, steps.map((s) => s.id)]);
+    await this.upsertSteps(runId, steps, m);
+  }
+
+  /** The run's log becomes `lines`: same keys overwrite, other keys are removed. */
+  private async replaceLogs(m: EntityManager, runId: string, lines: LogLine[]): Promise<void> {
+    await m.query('DELETE FROM run_logs WHERE run_id = $1 AND NOT (key = ANY($2::text[]))', [runId, lines.map((l) => l.key)]);
+    const now = this.clock();
+    await inChunks(lines, (chunk) =>
+      m
+        .createQueryBuilder()
+        .insert()
+        .into(RunLogEntity)
+        .values(chunk.map((l) => logRecord(runId, l, now)))
+        .orUpdate(LOG_COLUMNS, LOG_KEY)
+        .execute(),
+    );
+  }
+
+  async runTagged(runId: string, tags: Run['tags'], updatedBy: string): Promise<void> {
+    await this.db.getRepository(RunEntity).update({ id: runId }, { tags, updatedAt: this.clock(), updatedBy });
+  }
+
+  async runReviewed(runId: string, reviewedBy: string, reviewedAt: Date, updatedBy: string): Promise<void> {
+    await this.db.getRepository(RunEntity).update({ id: runId }, { reviewedBy, reviewedAt, updatedBy });
+  }
+
+  /**
+   * Read-repair: writes how the workflow ended and closes the steps left open, in one
+   * transaction. The update is conditional, so a projection written meanwhile by the run's own
+   * activity is not overwritten; `onlyIfQueued` limits it to a run that never started.
+   * Answers the row as it now is.
+   */
+  async runCorrected(runId: string, o: RunOutcome, onlyIfQueued: boolean): Promise<Run | null> {
+    return this.db.transaction(async (m) => {
+      const overwritable = onlyIfQueued ? ['queued'] : OPEN_RUN_STATUSES;
+      // TypeORM answers an UPDATE with [rows, rowCount].
+      const [, changed]: [unknown[], number] = await m.query(
+        `UPDATE runs SET
+            status = $2,
+            error = CASE WHEN $3::text IS NULL THEN NULL ELSE jsonb_build_object(
+              'step', coalesce($4::text,
+                (SELECT s.name FROM step_runs s WHERE s.run_id = runs.id AND s.status IN ('running', 'waiting')
+                  ORDER BY s.position LIMIT 1), ''),
+              'message', $3::text) END,
+            finished_at = $5,
+            duration_ms = CASE WHEN started_at IS NULL THEN NULL
+                               ELSE GREATEST(0, (EXTRACT(EPOCH FROM ($5::timestamptz - started_at)) * 1000)::int) END,
+            workflow_run_id = coalesce(nullif($6, ''), workflow_run_id),
+            updated_at = now(),
+            updated_by = 'temporal'
+          WHERE id = $1 AND (status = ANY($7::text[]) OR ($8::boolean AND workflow_run_id IS DISTINCT FROM nullif($6, '')))
+          RETURNING id`,
+        [runId, o.status, o.error?.message ?? null, o.error?.step ?? null, o.finishedAt, o.workflowRunId, overwritable, !onlyIfQueued],
+      );
+      if (changed > 0)
+        await m.query(
+          `UPDATE step_runs SET status = 'cancelled', finished_at = coalesce(finished_at, $2)
+            WHERE run_id = $1 AND status <> ALL($3::text[])`,
+          [runId, o.finishedAt, TERMINAL_STEP_STATUSES],
+        );
+      return m.getRepository(RunEntity).findOneBy({ id: runId });
+    });
+  }
+
+  /** Read-repair after a reset started a new workflow run: the run is open again, whatever the row said. */
+  async runReopened(runId: string, workflowRunId: string): Promise<Run | null> {
+    await this.db.query(
+      `UPDATE runs SET status = 'running', workflow_run_id = $2, finished_at = NULL, duration_ms = NULL, error = NULL,
+              updated_at = now(), updated_by = 'temporal'
+        WHERE id = $1 AND workflow_run_id IS DISTINCT FROM $2`,
+      [runId, workflowRunId],
+    );
+    return this.db.getRepository(RunEntity).findOneBy({ id: runId });
+  }
+
+  /** Deletes the run (steps, logs and requests cascade) and its batch when left empty; false when it was gone. */
+  async runDeleted(run: Pick<Run, 'id' | 'accountId' | 'batchId'>): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const res = await m.getRepository(RunEntity).delete({ id: run.id, accountId: run.accountId });
+      if (run.batchId)
+        await m
+          .createQueryBuilder()
+          .delete()
+          .from(BatchEntity)
+          .where('id = :batchId AND NOT EXISTS (SELECT 1 FROM runs WHERE batch_id = :batchId)', { batchId: run.batchId })
+          .execute();
+      return (res.affected ?? 0) > 0;
+    });
+  }
+}
+
+/** The first failed step of a run, which the run's `error` names. */
+async function firstFailedStep(m: EntityManager, runId: string): Promise<{ name: string; error: string | null } | null> {
+  const rows: { name: string; error: string | null }[] = await m.query(
+    `SELECT name, error FROM step_runs WHERE run_id = $1 AND status = 'failed' ORDER BY position, step_id LIMIT 1`,
+    [runId],
+  );
+  return rows[0] ?? null;
 }

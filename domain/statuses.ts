@@ -17,7 +17,7 @@ export type RunSource = (typeof RUN_SOURCES)[number];
 export const CLIENT_RUN_SOURCES = ['api', 'ci', 'dashboard', 'mcp'] as const;
 
 /** FlowRun objects have one word for every in-flight state and none for a timeout. */
-export function toSeed001Status(s: RunStatus): string {
+export function flowRunObjectStatus(s: RunStatus): string {
   switch (s) {
     case 'running':
     case 'waiting':
@@ -32,7 +32,7 @@ export function toSeed001Status(s: RunStatus): string {
 }
 
 /** Per-flow runs spell statuses in upper case. */
-export const toSeed004Status = (s: RunStatus | StepStatus): string => s.toUpperCase();
+export const upperCaseStatus = (s: RunStatus | StepStatus): string => s.toUpperCase();
 
 /** Overall status of a batch, derived from its runs so that it never disagrees with them. */
 export function batchStatus(runs: readonly RunStatus[]): RunStatus {

@@ -8,8 +8,8 @@ import { Client, Connection } from '@temporalio/client';
 import { AppEntity, BatchEntity, FlowEntity, RunEntity, RunLogEntity, RunRequestEntity, StepRunEntity } from '../db/entities';
 import type { Batch, Run, StepRun } from '../db/entities';
 import type { RunStatus } from '../domain/statuses';
-import { RunReconciler } from '../apps/gateway/use-cases/reconcile';
-import * as reads from '../apps/gateway/use-cases/run-reads';
+import { RunReconciler } from '../apps/gateway/runs/reconcile';
+import * as reads from '../apps/gateway/surfaces/ci-batches/use-cases';
 import { eventually, startStack, type Stack } from './harness';
 
 let stack: Stack;

@@ -3,17 +3,20 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { GatewayDeps } from './deps';
-import { bodyParsers, errorHandler, fallbackHandler, mountRoutes } from './http/router';
-import { docsAssets } from './routes/docs';
+import { docsAssets } from './definitions/docs.routes';
+import { bodyParsers, errorHandler, fallbackHandler, mountRoutes, type RouterOptions } from './http/router';
 import { allRoutes } from './routes';
 
-export function createApp(deps: GatewayDeps): express.Express {
+/** Replies are checked against their response schemas under jest (NODE_ENV=test) unless told otherwise. */
+const DEFAULT_OPTIONS: RouterOptions = { strictResponses: process.env.NODE_ENV === 'test' };
+
+export function createApp(deps: GatewayDeps, options: RouterOptions = DEFAULT_OPTIONS): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const routes = allRoutes(deps);
   app.use(bodyParsers());
-  mountRoutes(app, routes, deps);
+  mountRoutes(app, routes, deps, options);
   app.use('/docs', docsAssets());
   app.use(fallbackHandler(routes));
   app.use(errorHandler());
@@ -27,8 +30,8 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-export async function startGateway(deps: GatewayDeps & { port?: number; host?: string }): Promise<RunningGateway> {
-  const app = createApp(deps);
+export async function startGateway(deps: GatewayDeps & RouterOptions & { port?: number; host?: string }): Promise<RunningGateway> {
+  const app = createApp(deps, { strictResponses: deps.strictResponses ?? DEFAULT_OPTIONS.strictResponses });
   const host = deps.host ?? deps.config.host;
   const server = await new Promise<http.Server>((resolve, reject) => {
     const s = app.listen(deps.port ?? deps.config.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -1,21 +1,14 @@
 /**
- * API-key authentication. The seeds send keys four different ways, so all four are read;
- * keys are stored as sha256 hashes, so a database leak does not leak usable keys.
+ * API-key authentication. Clients send keys four different ways, so all four are read; keys
+ * are stored as sha256 hashes (definitions/api-keys.ts).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
 import { ApiKeyEntity } from '../../../db/entities';
-import type { AuthContext } from './auth';
+import { hashKey } from '../definitions/api-keys';
+import type { AuthContext } from '../deps';
 import { forbidden, unauthorized } from './errors';
-
-export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
-
-/** A new secret: shown once, then only its hash and prefix are kept. */
-export function generateApiKey(): { key: string; hash: string; prefix: string } {
-  const key = `fr_${randomBytes(32).toString('base64url')}`;
-  return { key, hash: hashKey(key), prefix: key.slice(0, 10) };
-}
 
 /** The key from `X-API-Key`, `AccessKey`, `Authorization: Bearer K` or a bare `Authorization: K`. */
 export function extractApiKey(req: Request): string | undefined {

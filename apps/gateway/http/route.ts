@@ -4,7 +4,8 @@
  */
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import type { AuthContext } from './auth';
+import type { AuthContext } from '../deps';
+import type { FieldLocations } from './errors';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -34,13 +35,15 @@ export interface RouteSpec<P extends z.ZodType | undefined = undefined, Q extend
   params?: P;
   query?: Q;
   body?: B;
-  /** Response schema, for the OpenAPI document only. */
+  /** Response schema: the OpenAPI document's, and what the router checks replies against when strict. */
   response?: z.ZodType;
+  /** Where the use case's inputs came from in the request, for the `loc` of its domain errors. */
+  fields?: FieldLocations;
   /** Success status (default 200). */
   status?: number;
   /** 'account' (default): any valid key; 'admin': the admin key only; 'none': public. */
   auth?: 'account' | 'admin' | 'none';
-  /** Status for validation errors: 400 by default, 422 where a seed says so. */
+  /** Status for a client's mistake (validation, or a use case's InvalidError): 400, or 422 where the contract says so. */
   validationStatus?: 400 | 422;
   handler: (ctx: HandlerContext<P, Q, B>) => Promise<HandlerResult> | HandlerResult;
 }

@@ -5,10 +5,11 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import type { z } from 'zod';
-import type { GatewayDeps } from '../deps';
-import type { AuthContext } from './auth';
+import { DomainError } from '../../../domain/errors';
+import type { AuthContext, GatewayDeps } from '../deps';
 import { authenticate } from './auth-middleware';
-import { HttpError, type ErrorDetail } from './errors';
+import { fromDomainError, HttpError, type ErrorDetail } from './errors';
+import { checkResponse } from './response-check';
 import { isReply, type AnyRoute } from './route';
 import { issuesToDetail, validationError } from './validation';
 
@@ -45,8 +46,17 @@ function nulBytes(req: Request): ErrorDetail[] {
   return found;
 }
 
-function routeHandler(spec: AnyRoute, deps: GatewayDeps): RequestHandler {
+export interface RouterOptions {
+  /** Check every JSON reply against its route's response schema made strict (tests); a mismatch is a 500. */
+  strictResponses?: boolean;
+}
+
+function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions): RequestHandler {
   const level = spec.auth ?? 'account';
+  const check = (status: number, body: unknown) => {
+    if (options.strictResponses && spec.response && status < 300 && body !== undefined)
+      checkResponse(spec.response, body, `${spec.method.toUpperCase()} ${spec.path}`);
+  };
   return async (req, res, next) => {
     try {
       const auth =
@@ -67,6 +77,7 @@ function routeHandler(spec: AnyRoute, deps: GatewayDeps): RequestHandler {
       } as Parameters<AnyRoute['handler']>[0];
       const result = await spec.handler(ctx);
       if (isReply(result)) {
+        check(result.status, result.body);
         res.status(result.status);
         if (result.headers) res.set(result.headers);
         if (result.body === undefined) res.end();
@@ -76,17 +87,18 @@ function routeHandler(spec: AnyRoute, deps: GatewayDeps): RequestHandler {
       } else if (result === undefined) {
         res.status(spec.status ?? 200).end();
       } else {
+        check(spec.status ?? 200, result);
         res.status(spec.status ?? 200).json(result);
       }
     } catch (err) {
-      next(err);
+      next(err instanceof DomainError ? fromDomainError(err, spec.fields, spec.validationStatus) : err);
     }
   };
 }
 
 /** Mounts routes in list order, so a literal segment declared first wins over a parameter. */
-export function mountRoutes(app: Express | express.Router, routes: readonly AnyRoute[], deps: GatewayDeps): void {
-  for (const spec of routes) app.route(spec.path)[spec.method](routeHandler(spec, deps));
+export function mountRoutes(app: Express | express.Router, routes: readonly AnyRoute[], deps: GatewayDeps, options: RouterOptions = {}): void {
+  for (const spec of routes) app.route(spec.path)[spec.method](routeHandler(spec, deps, options));
 }
 
 const JSON_TYPE = /^\s*(application\/(json|[\w.+-]+\+json)|text\/plain)\s*(;|$)/i;
@@ -173,6 +185,7 @@ interface ParserError {
 
 /** What a client sees for any failure; unexpected ones are logged with their stack and answered 500. */
 export function renderError(err: unknown): { status: number; body: { error: string; detail: ErrorDetail[] }; headers: Record<string, string> } {
+  if (err instanceof DomainError) return renderError(fromDomainError(err));
   if (err instanceof HttpError) return { status: err.status, body: { error: err.message, detail: err.detail }, headers: err.headers };
   const e = (err ?? {}) as ParserError;
   const status = e.status ?? e.statusCode;
@@ -203,7 +216,7 @@ export function renderError(err: unknown): { status: number; body: { error: stri
   return { status: 500, body: { error: 'internal error', detail: [] }, headers: {} };
 }
 
-/** The one error middleware: every failure leaves in the SPEC §6 shape and the process keeps running. */
+/** The one error middleware: every failure leaves in the error shape and the process keeps running. */
 export function errorHandler(): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const { status, body, headers } = renderError(err);

@@ -1,7 +1,7 @@
 /** Request fields several surfaces share. */
 import { z } from 'zod';
 
-/** Variables as `"K1=V1,K2=V2"` or `{ "K1": "V1" }` (seed 000 `env`, seed 003 schedule variables). */
+/** Variables as `"K1=V1,K2=V2"` or `{ "K1": "V1" }` (a CI batch's `env`, an agent run's schedule variables). */
 export const keyValuesSchema = z
   .union([z.string(), z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]))])
   .transform((vars, ctx) => {

@@ -1,8 +1,6 @@
-/** Turns zod issues into the SPEC §6 error shape, so every surface names the failing field the same way. */
+/** Turns zod issues into the error shape, so every surface names the failing field the same way. */
 import type { z } from 'zod';
-import { HttpError, type ErrorDetail } from './errors';
-
-export type Loc = (string | number)[];
+import { HttpError, type ErrorDetail, type Loc } from './errors';
 
 /** `body.steps[2].dependsOn[0]`: the form a human reads in the one-line `error`. */
 export function formatLoc(loc: Loc): string {

@@ -1,0 +1,50 @@
+/** `/api/v1/api-keys`: a caller manages the keys of its own account; the admin key, of any. */
+import { z } from 'zod';
+import type { GatewayDeps } from '../deps';
+import { at } from '../http/errors';
+import { pageQuerySchema, pageSchema } from '../http/paging';
+import { defineRoute, type AnyRoute } from '../http/route';
+import { apiKeySchema, createApiKey, listApiKeys, revokeApiKey } from './api-keys';
+
+const TAG = 'API keys';
+
+export const apiKeyRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/api-keys',
+    summary: 'Create an API key (the secret is shown once)',
+    tag: TAG,
+    status: 201,
+    body: z.object({
+      name: z.string().trim().min(1).max(200),
+      accountId: z.string().min(1).optional().describe('admin key only: the account the key belongs to'),
+    }),
+    response: apiKeySchema.extend({ apiKey: z.string() }),
+    fields: at('body', 'accountId'),
+    handler: ({ body, auth }) => createApiKey(dataSource, auth, body),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/api-keys',
+    summary: "List the account's API keys (never their secrets)",
+    tag: TAG,
+    query: pageQuerySchema.extend({
+      accountId: z.string().min(1).optional().describe('admin key only: another account'),
+    }),
+    response: pageSchema(apiKeySchema),
+    handler: ({ query, auth }) => {
+      const { accountId = auth.accountId, ...page } = query;
+      return listApiKeys(dataSource, auth, accountId, page);
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/api-keys/:keyId',
+    summary: 'Revoke an API key',
+    tag: TAG,
+    params: z.object({ keyId: z.string() }),
+    response: z.object({ id: z.string(), revokedAt: z.string() }),
+    fields: at('path', 'keyId'),
+    handler: ({ params, auth }) => revokeApiKey(dataSource, auth, params.keyId),
+  }),
+];

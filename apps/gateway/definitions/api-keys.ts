@@ -1,0 +1,82 @@
+/** API keys: the secret is returned once at creation; afterwards only its prefix is ever shown. */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { AccountEntity, ApiKeyEntity, type ApiKey } from '../../../db/entities';
+import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
+import { ForbiddenError, NotFoundError } from '../../../domain/errors';
+import type { AuthContext } from '../deps';
+
+/** Keys are stored as sha256 hashes, so a database leak does not leak usable keys. */
+export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+/** A new secret: shown once, then only its hash and prefix are kept. */
+export function generateApiKey(): { key: string; hash: string; prefix: string } {
+  const key = `fr_${randomBytes(32).toString('base64url')}`;
+  return { key, hash: hashKey(key), prefix: key.slice(0, 10) };
+}
+
+export const apiKeySchema = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+export type ApiKeyDto = z.infer<typeof apiKeySchema>;
+
+const toDto = (k: ApiKey): ApiKeyDto => ({
+  id: k.id,
+  accountId: k.accountId,
+  name: k.name,
+  prefix: k.keyPrefix,
+  createdAt: k.createdAt.toISOString(),
+  revokedAt: k.revokedAt ? k.revokedAt.toISOString() : null,
+});
+
+/** Stores a new key's hash inside the caller's transaction and returns the secret. */
+export async function insertApiKey(m: EntityManager, accountId: string, name: string): Promise<ApiKeyDto & { apiKey: string }> {
+  const { key, hash, prefix } = generateApiKey();
+  const row: ApiKey = { id: randomUUID(), accountId, name, keyHash: hash, keyPrefix: prefix, createdAt: new Date(), revokedAt: null };
+  await m.getRepository(ApiKeyEntity).insert(row);
+  return { ...toDto(row), apiKey: key };
+}
+
+/** Keys for the caller's own account; only the admin may name another account. */
+export async function createApiKey(
+  ds: DataSource,
+  auth: AuthContext,
+  input: { name: string; accountId?: string },
+): Promise<ApiKeyDto & { apiKey: string }> {
+  const accountId = input.accountId ?? auth.accountId;
+  if (accountId !== auth.accountId) {
+    if (!auth.isAdmin) throw new ForbiddenError('only the admin key may create keys for another account');
+    if (!(await ds.getRepository(AccountEntity).exists({ where: { id: accountId } }))) throw new NotFoundError('account', ['accountId']);
+  }
+  return insertApiKey(ds.manager, accountId, input.name);
+}
+
+/** The keys of `accountId`; only the admin may list another account's. */
+export async function listApiKeys(ds: DataSource, auth: AuthContext, accountId: string, page: PageQuery): Promise<Page<ApiKeyDto>> {
+  if (accountId !== auth.accountId && !auth.isAdmin) throw new ForbiddenError("only the admin key may list another account's keys");
+  const qb = ds.getRepository(ApiKeyEntity).createQueryBuilder('k').where('k.accountId = :accountId', { accountId });
+  return keysetPage(qb, 'k', page, toDto);
+}
+
+/** Revokes at once (the next request with it is 401); revoking twice keeps the first time. The admin may revoke any key. */
+export async function revokeApiKey(ds: DataSource, auth: AuthContext, keyId: string): Promise<{ id: string; revokedAt: string }> {
+  const repo = ds.getRepository(ApiKeyEntity);
+  const key = await repo.findOne({ where: auth.isAdmin ? { id: keyId } : { id: keyId, accountId: auth.accountId } });
+  if (!key) throw new NotFoundError('API key', ['keyId']);
+  if (!key.revokedAt) {
+    await repo
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: () => 'COALESCE(revoked_at, now())' })
+      .where('id = :id', { id: keyId })
+      .execute();
+    key.revokedAt = (await repo.findOneByOrFail({ id: keyId })).revokedAt;
+  }
+  return { id: key.id, revokedAt: (key.revokedAt as Date).toISOString() };
+}

@@ -1,0 +1,151 @@
+/**
+ * Versioned flow definitions. Every save writes the `flows` head row and its `flow_versions`
+ * row in one transaction, so a run can always load the exact definition it was started with.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { FlowEntity, FlowVersionEntity, type Flow, type FlowVersion } from '../../../db/entities';
+import { z } from 'zod';
+import { isUniqueViolation } from '../../../db/errors';
+import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
+import { ConflictError, NotFoundError } from '../../../domain/errors';
+import { toFlowDefinition, type FlowInput } from '../../../domain/flow-definition';
+import { FLOW_TYPES, type FlowDefinition } from '../../../domain/flow-types';
+import { stepSchema } from '../../../steps';
+
+export const flowSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(FLOW_TYPES),
+  description: z.string().optional(),
+  variables: z.record(z.string(), z.string()),
+  configs: z.object({ endOnFail: z.boolean().optional(), timeoutMs: z.number().optional() }),
+  steps: z.array(stepSchema),
+  version: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type FlowDto = z.infer<typeof flowSchema>;
+
+const toDto = (f: Flow): FlowDto => ({
+  ...f.definition,
+  version: f.version,
+  createdAt: f.createdAt.toISOString(),
+  updatedAt: f.updatedAt.toISOString(),
+});
+
+/** TypeORM's deep-partial insert type cannot follow the step-definition union inside the jsonb column. */
+const row = <T>(value: Partial<T>) => value as QueryDeepPartialEntity<T>;
+
+async function lockFlow(m: EntityManager, accountId: string, flowId: string): Promise<Flow | null> {
+  return m
+    .getRepository(FlowEntity)
+    .createQueryBuilder('f')
+    .setLock('pessimistic_write')
+    .where('f.accountId = :accountId AND f.id = :flowId', { accountId, flowId })
+    .getOne();
+}
+
+/** Writes version `prev + 1` (1 for a new flow); a soft-deleted flow comes back continuing its numbering. */
+async function saveVersion(m: EntityManager, accountId: string, definition: FlowDefinition, prev: Flow | null): Promise<Flow> {
+  const now = new Date();
+  const revived = prev !== null && prev.deletedAt !== null;
+  const flow: Flow = {
+    accountId,
+    id: definition.id,
+    name: definition.name,
+    type: definition.type,
+    version: (prev?.version ?? 0) + 1,
+    definition,
+    createdAt: prev && !revived ? prev.createdAt : now,
+    updatedAt: now,
+    deletedAt: null,
+  };
+  const repo = m.getRepository(FlowEntity);
+  if (prev) {
+    const { accountId: _a, id: _i, ...changes } = flow;
+    await repo.update({ accountId, id: flow.id }, row(changes));
+  } else {
+    await repo.insert(row(flow));
+  }
+  await m
+    .getRepository(FlowVersionEntity)
+    .insert(row<FlowVersion>({ accountId, flowId: flow.id, version: flow.version, definition, createdAt: now }));
+  return flow;
+}
+
+const alreadyExists = (id: string) => new ConflictError(`flow "${id}" already exists; PUT it to save a new version`, ['id']);
+
+/** Creates a flow; a conflict when a live flow already has the id. */
+export async function createFlow(ds: DataSource, accountId: string, input: FlowInput): Promise<FlowDto> {
+  const definition = toFlowDefinition(input, input.id ?? randomUUID());
+  try {
+    return toDto(
+      await ds.transaction(async (m) => {
+        const prev = await lockFlow(m, accountId, definition.id);
+        if (prev && !prev.deletedAt) throw alreadyExists(definition.id);
+        return saveVersion(m, accountId, definition, prev);
+      }),
+    );
+  } catch (err) {
+    if (isUniqueViolation(err)) throw alreadyExists(definition.id);
+    throw err;
+  }
+}
+
+/** Saves a new version of an existing flow, or creates the flow. */
+export async function putFlow(
+  ds: DataSource,
+  accountId: string,
+  flowId: string,
+  input: FlowInput,
+): Promise<{ flow: FlowDto; created: boolean }> {
+  const definition = toFlowDefinition(input, flowId);
+  const save = () =>
+    ds.transaction(async (m) => {
+      const prev = await lockFlow(m, accountId, flowId);
+      return { flow: toDto(await saveVersion(m, accountId, definition, prev)), created: !prev || prev.deletedAt !== null };
+    });
+  try {
+    return await save();
+  } catch (err) {
+    if (isUniqueViolation(err)) return save();
+    throw err;
+  }
+}
+
+/** A live flow's head, or NotFound (another account's flow included). */
+async function findFlow(m: EntityManager, accountId: string, flowId: string): Promise<Flow> {
+  const flow = await m.getRepository(FlowEntity).findOneBy({ accountId, id: flowId });
+  if (!flow || flow.deletedAt) throw new NotFoundError(`flow "${flowId}"`, ['flowId']);
+  return flow;
+}
+
+export async function getFlow(ds: DataSource, accountId: string, flowId: string, version?: number): Promise<FlowDto> {
+  const head = await findFlow(ds.manager, accountId, flowId);
+  if (version === undefined || version === head.version) return toDto(head);
+  const row = await ds.getRepository(FlowVersionEntity).findOneBy({ accountId, flowId, version });
+  if (!row) throw new NotFoundError(`version ${version} of flow "${flowId}"`, ['version']);
+  return { ...row.definition, version: row.version, createdAt: head.createdAt.toISOString(), updatedAt: row.createdAt.toISOString() };
+}
+
+export async function listFlows(ds: DataSource, accountId: string, page: PageQuery): Promise<Page<FlowDto>> {
+  const qb = ds
+    .getRepository(FlowEntity)
+    .createQueryBuilder('f')
+    .where('f.accountId = :accountId AND f.deletedAt IS NULL', { accountId });
+  return keysetPage(qb, 'f', page, toDto);
+}
+
+/** Soft delete: the flow disappears from the API while its runs keep their history and versions. */
+export async function deleteFlow(ds: DataSource, accountId: string, flowId: string): Promise<void> {
+  const res = await ds
+    .getRepository(FlowEntity)
+    .createQueryBuilder()
+    .update()
+    .set({ deletedAt: () => 'now()' })
+    .where('account_id = :accountId AND id = :flowId AND deleted_at IS NULL', { accountId, flowId })
+    .execute();
+  if (!res.affected) throw new NotFoundError(`flow "${flowId}"`, ['flowId']);
+}

@@ -1,0 +1,42 @@
+/** `/healthz` and `/readyz`: ready only when both Postgres and Temporal answer, so a balancer skips a cut-off gateway. */
+import { z } from 'zod';
+import type { GatewayDeps } from '../deps';
+import { defineRoute, reply, type AnyRoute } from '../http/route';
+
+const CHECK_TIMEOUT_MS = 3000;
+
+async function check(probe: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS}ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return 'ok';
+  } catch (err) {
+    return `error: ${(err as Error)?.message ?? String(err)}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const healthSchema = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  checks: z.object({ postgres: z.string(), temporal: z.string() }),
+});
+
+export const healthRoutes = ({ dataSource, client }: GatewayDeps): AnyRoute[] => {
+  const handler = async () => {
+    const [postgres, temporal] = await Promise.all([
+      check(() => dataSource.query('SELECT 1')),
+      check(() => client.workflowService.getSystemInfo({})),
+    ]);
+    const ok = postgres === 'ok' && temporal === 'ok';
+    return reply(ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: { postgres, temporal } });
+  };
+  return ['/healthz', '/readyz'].map((path) =>
+    defineRoute({ method: 'get', path, summary: 'Postgres and Temporal both answer', tag: 'Health', auth: 'none', response: healthSchema, handler }),
+  );
+};

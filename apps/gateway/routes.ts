@@ -1,0 +1,34 @@
+/** Every route of the gateway, in mount order: literal segments before the parameters that would swallow them. */
+import { accountRoutes } from './definitions/accounts.routes';
+import { apiKeyRoutes } from './definitions/api-keys.routes';
+import { appRoutes } from './definitions/apps.routes';
+import { docsRoutes } from './definitions/docs.routes';
+import { flowRoutes } from './definitions/flows.routes';
+import { healthRoutes } from './definitions/health.routes';
+import { suiteRoutes } from './definitions/suites.routes';
+import { runDeps, type GatewayDeps } from './deps';
+import type { AnyRoute } from './http/route';
+import { actionRunRoutes } from './surfaces/action-runs/routes';
+import { agentRunRoutes } from './surfaces/agent-runs/routes';
+import { ciBatchRoutes } from './surfaces/ci-batches/routes';
+import { flowRunRoutes } from './surfaces/flow-runs/routes';
+import { flowRunObjectRoutes } from './surfaces/flowrun-objects/routes';
+
+export function allRoutes(deps: GatewayDeps): AnyRoute[] {
+  const runs = runDeps(deps);
+  const routes: AnyRoute[] = [
+    ...healthRoutes(deps),
+    ...docsRoutes(() => routes),
+    ...accountRoutes(deps),
+    ...apiKeyRoutes(deps),
+    ...appRoutes(deps),
+    ...ciBatchRoutes(runs),
+    ...flowRunRoutes(runs),
+    ...flowRoutes(deps),
+    ...suiteRoutes(deps),
+    ...flowRunObjectRoutes(runs),
+    ...actionRunRoutes(runs),
+    ...agentRunRoutes(deps),
+  ];
+  return routes;
+}

@@ -1,0 +1,59 @@
+/**
+ * Cancelling a run or a batch is a Temporal cancellation request, nothing more: the workflow
+ * records the cancellation in its own projections, and the reconciler covers the gap until then.
+ */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import { ConflictError, NotFoundError, UnavailableError } from '../../../domain/errors';
+import { isTerminalRun } from '../../../domain/statuses';
+import { batchRun } from '../../../workflows';
+import { batchWorkflowId, runWorkflowId } from '../../../workflows/definitions';
+import type { RunDeps } from '../deps';
+import * as q from './queries';
+import { presentedStatus } from './views';
+
+export const cancellingSchema = z.object({ id: z.string(), status: z.literal('cancelling') });
+export type Cancelling = z.infer<typeof cancellingSchema>;
+
+const CANCEL_TIMEOUT_MS = 5000;
+
+/** Returns false when the workflow does not exist (never started, or closed and gone). */
+async function requestCancel(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.withDeadline(Date.now() + CANCEL_TIMEOUT_MS, () => client.workflow.getHandle(workflowId).cancel());
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw new UnavailableError('Temporal is not reachable right now; retry the cancellation');
+  }
+}
+
+/** Errors name the run as `runId`. */
+export async function cancelRun(deps: Pick<RunDeps, 'dataSource' | 'client' | 'reconciler'>, accountId: string, runId: string): Promise<Cancelling> {
+  const run = await q.findRun(deps.dataSource, accountId, runId);
+  if (!run) throw new NotFoundError('run', ['runId']);
+  if (run.external) throw new ConflictError('run was reported by an external executor; it cannot be cancelled here', ['runId']);
+  const live = await deps.reconciler.reconcileOne(run);
+  const status = presentedStatus(live);
+  if (isTerminalRun(status)) throw new ConflictError(`run already ${status}`, ['runId']);
+  if (await requestCancel(deps.client, run.workflowId ?? runWorkflowId(run.id))) return { id: run.id, status: 'cancelling' };
+  const after = presentedStatus(await deps.reconciler.reconcileOne(live.run));
+  if (isTerminalRun(after)) throw new ConflictError(`run already ${after}`, ['runId']);
+  throw new ConflictError(run.batchId ? `run has not started yet; cancel its batch ${run.batchId} instead` : 'run has not started yet', ['runId']);
+}
+
+/** Errors name the batch as `batchId`. */
+export async function cancelBatch(deps: Pick<RunDeps, 'dataSource' | 'client' | 'reconciler'>, accountId: string, batchId: string): Promise<Cancelling> {
+  const batch = await q.findBatch(deps.dataSource, accountId, batchId);
+  if (!batch) throw new NotFoundError('batch', ['batchId']);
+  const runs = await deps.reconciler.reconcileMany(await q.findBatchRuns(deps.dataSource, batch.id));
+  if (runs.length > 0 && runs.every((l) => isTerminalRun(presentedStatus(l)))) throw new ConflictError('batch already finished', ['batchId']);
+  if (await requestCancel(deps.client, batchWorkflowId(batch.id))) return { id: batch.id, status: 'cancelling' };
+  // A batch a schedule started (an agent run) has a time-suffixed workflow id: find it by its search attribute.
+  for await (const wf of deps.client.workflow.list({
+    query: `BatchId = "${batch.id}" AND WorkflowType = "${batchRun.name}" AND ExecutionStatus = "Running"`,
+  }))
+    if (await requestCancel(deps.client, wf.workflowId)) return { id: batch.id, status: 'cancelling' };
+  throw new ConflictError('batch workflow is not running', ['batchId']);
+}

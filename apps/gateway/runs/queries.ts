@@ -1,0 +1,63 @@
+/**
+ * Reads of the run projections every surface shares. Each query is scoped by account, or by a
+ * run already found in the account, so another account's batch or run is indistinguishable
+ * from one that does not exist.
+ */
+import { In, type DataSource } from 'typeorm';
+import { BatchEntity, RunEntity, RunLogEntity, StepRunEntity } from '../../../db/entities';
+import type { Batch, Run, RunLog, StepRun } from '../../../db/entities';
+
+export async function findBatch(db: DataSource, accountId: string, batchId: string): Promise<Batch | null> {
+  return db.getRepository(BatchEntity).findOneBy({ id: batchId, accountId });
+}
+
+export async function findBatchRuns(db: DataSource, batchId: string): Promise<Run[]> {
+  return db.getRepository(RunEntity).find({ where: { batchId }, order: { position: 'ASC', id: 'ASC' } });
+}
+
+export async function findRun(db: DataSource, accountId: string, runId: string): Promise<Run | null> {
+  return db.getRepository(RunEntity).findOneBy({ id: runId, accountId });
+}
+
+export async function findSteps(db: DataSource, runId: string): Promise<StepRun[]> {
+  return db.getRepository(StepRunEntity).find({ where: { runId }, order: { position: 'ASC', stepId: 'ASC' } });
+}
+
+export async function findStep(db: DataSource, runId: string, stepId: string): Promise<StepRun | null> {
+  return db.getRepository(StepRunEntity).findOneBy({ runId, stepId });
+}
+
+/** Step rows of several runs at once, in position order. */
+export async function stepsOfRuns(db: DataSource, runIds: string[]): Promise<Map<string, StepRun[]>> {
+  const out = new Map<string, StepRun[]>(runIds.map((id) => [id, []]));
+  if (runIds.length === 0) return out;
+  const rows = await db.getRepository(StepRunEntity).find({ where: { runId: In(runIds) }, order: { position: 'ASC', stepId: 'ASC' } });
+  for (const row of rows) out.get(row.runId)?.push(row);
+  return out;
+}
+
+/** Log lines of several runs in time order, the first `perRun` of each when given; one query for a whole page. */
+export async function logsOfRuns(db: DataSource, runIds: string[], perRun?: number): Promise<Map<string, RunLog[]>> {
+  const out = new Map<string, RunLog[]>(runIds.map((id) => [id, []]));
+  if (runIds.length === 0) return out;
+  if (perRun === undefined) {
+    const rows = await db.getRepository(RunLogEntity).find({ where: { runId: In(runIds) }, order: { ts: 'ASC', key: 'ASC' } });
+    for (const l of rows) out.get(l.runId)?.push(l);
+    return out;
+  }
+  const rows: { run_id: string; key: string; ts: Date; level: RunLog['level']; step_id: string | null; message: string }[] = await db.query(
+    `SELECT run_id, key, ts, level, step_id, message FROM (
+        SELECT l.*, row_number() OVER (PARTITION BY l.run_id ORDER BY l.ts, l.key) AS n
+          FROM run_logs l WHERE l.run_id = ANY($1::text[])) x
+      WHERE n <= $2 ORDER BY run_id, ts, key`,
+    [runIds, perRun],
+  );
+  for (const r of rows)
+    out.get(r.run_id)?.push({ runId: r.run_id, key: r.key, ts: new Date(r.ts), level: r.level, stepId: r.step_id, message: r.message });
+  return out;
+}
+
+/** The first `limit` log lines of one run, in time order. */
+export async function logsOfRun(db: DataSource, runId: string, limit: number): Promise<RunLog[]> {
+  return db.getRepository(RunLogEntity).find({ where: { runId }, order: { ts: 'ASC', key: 'ASC' }, take: limit });
+}

@@ -1,0 +1,202 @@
+/**
+ * Keeps the run projections true to Temporal: a run cancelled, terminated, timed out
+ * or reset from the Temporal UI or CLI writes nothing to Postgres itself, so the read side asks
+ * Temporal about every run Postgres still thinks is open and corrects the row. Temporal being
+ * unreachable never fails a read: the Postgres data is answered as it is.
+ */
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import type { DataSource } from 'typeorm';
+import type { Run } from '../../../db/entities';
+import { Projections, type RunOutcome } from '../../../db/projections';
+import type { RunProgress, RunResult } from '../../../domain/flow-types';
+import { isTerminalRun } from '../../../domain/statuses';
+import type { RunStatus } from '../../../domain/statuses';
+import { batchWorkflowId, progressQuery, runWorkflowId } from '../../../workflows/definitions';
+
+export interface ReconcileDeps {
+  dataSource: DataSource;
+  client: Client;
+  /** Where corrections are written; one over `dataSource` when absent. */
+  projections?: Projections;
+}
+
+export interface ReconcileOptions {
+  /** Upper bound of one Temporal call; past it the read answers from Postgres. */
+  timeoutMs?: number;
+  /** Upper bound of the progress query, which waits on a worker: with none polling it would hang. */
+  queryTimeoutMs?: number;
+  /** Temporal calls in flight at once for a batch or a page. */
+  concurrency?: number;
+}
+
+/** A run as the API presents it: the (possibly corrected) row and what the live workflow says. */
+export interface LiveRun {
+  run: Run;
+  /** Status of the running workflow when it is ahead of the row (e.g. started, row still queued). */
+  liveStatus: RunStatus | null;
+  /** Live step states, answered by the workflow's progress query (run detail only). */
+  progress: RunProgress | null;
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+const DEFAULT_QUERY_TIMEOUT_MS = 1000;
+const DEFAULT_CONCURRENCY = 8;
+const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'] as const;
+type ClosedStatus = (typeof CLOSED)[number];
+
+/** Runs at most `limit` tasks at once, keeping the order of the results. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export class RunReconciler {
+  private readonly timeoutMs: number;
+  private readonly queryTimeoutMs: number;
+  private readonly concurrency: number;
+  private readonly projections: Projections;
+
+  constructor(
+    private readonly deps: ReconcileDeps,
+    options: ReconcileOptions = {},
+  ) {
+    this.projections = deps.projections ?? new Projections(deps.dataSource);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? Math.min(this.timeoutMs, DEFAULT_QUERY_TIMEOUT_MS);
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  }
+
+  /**
+   * For a batch or a page of runs: only the rows Postgres says are open are checked, at most
+   * `concurrency` at a time, so a finished batch costs Temporal nothing; the queued runs of a
+   * batch still running cost one describe of the batch between them, as they are waiting their turn.
+   */
+  async reconcileMany(runs: readonly Run[]): Promise<LiveRun[]> {
+    const batches = new Map<string, Promise<WorkflowExecutionDescription | null>>();
+    const describeBatch = (batchId: string) => {
+      let p = batches.get(batchId);
+      if (!p) batches.set(batchId, (p = this.describe(batchWorkflowId(batchId)).catch(() => null)));
+      return p;
+    };
+    return mapBounded(runs, this.concurrency, async (run) => {
+      if (run.external || isTerminalRun(run.status)) return { run, liveStatus: null, progress: null };
+      if (run.status === 'queued' && run.batchId && (await describeBatch(run.batchId))?.status.name === 'RUNNING')
+        return { run, liveStatus: null, progress: null };
+      return this.check(run, describeBatch, false);
+    });
+  }
+
+  /**
+   * For one run's detail: terminal rows are checked too, since a reset of a finished run in the
+   * Temporal UI shows only as a new workflow run id; a running workflow is asked for its steps.
+   */
+  async reconcileOne(run: Run): Promise<LiveRun> {
+    if (run.external) return { run, liveStatus: null, progress: null };
+    return this.check(run, (batchId) => this.describe(batchWorkflowId(batchId)).catch(() => null), true);
+  }
+
+  private async check(
+    run: Run,
+    describeBatch: (batchId: string) => Promise<WorkflowExecutionDescription | null>,
+    withProgress: boolean,
+  ): Promise<LiveRun> {
+    const unchanged: LiveRun = { run, liveStatus: null, progress: null };
+    const workflowId = run.workflowId ?? runWorkflowId(run.id);
+    let desc: WorkflowExecutionDescription;
+    try {
+      desc = await this.describe(workflowId);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || run.status !== 'queued' || !run.batchId) return unchanged;
+      const batch = await describeBatch(run.batchId);
+      if (!batch || !isClosed(batch.status.name)) return unchanged;
+      const corrected = await this.correct(run, {
+        status: 'cancelled',
+        error: null,
+        finishedAt: batch.closeTime ?? new Date(),
+        workflowRunId: run.workflowRunId ?? '',
+      }, true);
+      return { run: corrected, liveStatus: null, progress: null };
+    }
+    const status = desc.status.name;
+    const sameRun = run.workflowRunId === null || run.workflowRunId === desc.runId;
+    if (status === 'RUNNING') {
+      let current = run;
+      if (!sameRun) current = await this.markReset(run, desc.runId);
+      const progress = withProgress ? await this.progress(workflowId, desc.runId) : null;
+      const live = progress?.status ?? (current.status === 'queued' ? 'running' : null);
+      const liveStatus = live && !isTerminalRun(live) && live !== current.status ? live : null;
+      return { run: current, liveStatus, progress };
+    }
+    if (!isClosed(status) || (isTerminalRun(run.status) && sameRun)) return unchanged;
+    try {
+      const outcome = await this.outcome(desc, status);
+      return { run: await this.correct(run, outcome, false), liveStatus: null, progress: null };
+    } catch {
+      return unchanged;
+    }
+  }
+
+  private describe(workflowId: string): Promise<WorkflowExecutionDescription> {
+    return this.deps.client.withDeadline(Date.now() + this.timeoutMs, () => this.deps.client.workflow.getHandle(workflowId).describe());
+  }
+
+  private async progress(workflowId: string, runId: string): Promise<RunProgress | null> {
+    try {
+      return await this.deps.client.withDeadline(Date.now() + this.queryTimeoutMs, () =>
+        this.deps.client.workflow.getHandle(workflowId, runId).query(progressQuery),
+      );
+    } catch {
+      return null;
+    }
+  }
+
+  /** What a closed workflow ended with; its result or failure is read from its history. */
+  private async outcome(desc: WorkflowExecutionDescription, status: ClosedStatus): Promise<RunOutcome> {
+    const base = { finishedAt: desc.closeTime ?? new Date(), workflowRunId: desc.runId };
+    const handle = this.deps.client.workflow.getHandle(desc.workflowId, desc.runId, { followRuns: false });
+    let result: unknown;
+    let failure: string | null = null;
+    try {
+      result = await this.deps.client.withDeadline(Date.now() + this.timeoutMs, () => handle.result());
+    } catch (err) {
+      if (!(err instanceof WorkflowFailedError)) throw err;
+      failure = err.cause?.message || err.message;
+    }
+    switch (status) {
+      case 'COMPLETED': {
+        const r = (result ?? {}) as Partial<RunResult>;
+        const finalStatus = r.status && isTerminalRun(r.status) ? r.status : 'succeeded';
+        return { ...base, status: finalStatus, error: r.error ?? null };
+      }
+      case 'FAILED':
+        return { ...base, status: 'failed', error: { step: null, message: failure ?? 'workflow failed' } };
+      case 'CANCELLED':
+        return { ...base, status: 'cancelled', error: null };
+      case 'TERMINATED':
+        return { ...base, status: 'cancelled', error: { step: null, message: `terminated in Temporal: ${failure ?? 'no reason given'}` } };
+      case 'TIMED_OUT':
+        return { ...base, status: 'timed_out', error: { step: null, message: 'timed out in Temporal' } };
+    }
+  }
+
+  /** Writes the outcome; a failed write leaves the row as it was, and the next read tries again. */
+  private async correct(run: Run, o: RunOutcome, onlyIfQueued: boolean): Promise<Run> {
+    return (await this.projections.runCorrected(run.id, o, onlyIfQueued).catch(() => null)) ?? run;
+  }
+
+  /** A reset started a new workflow run: the run is open again, whatever the row said. */
+  private async markReset(run: Run, workflowRunId: string): Promise<Run> {
+    return (await this.projections.runReopened(run.id, workflowRunId).catch(() => null)) ?? run;
+  }
+}
+
+const isClosed = (s: string): s is ClosedStatus => (CLOSED as readonly string[]).includes(s);

@@ -1,0 +1,280 @@
+/**
+ * Accepting a trigger: resolve flows, app, build and variables, write the batch and its runs,
+ * and start the batch workflow — all or nothing, and at most once per idempotency key.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { In, IsNull, type EntityManager } from 'typeorm';
+import { AppEntity, BatchEntity, BuildEntity, FlowEntity, RunEntity, SuiteEntity, type App, type Build, type Run, type Suite } from '../../../db/entities';
+import { insertBatchRows } from '../../../db/projections';
+import { ConflictError, IdempotencyMismatchError, InvalidError, NotFoundError, UnavailableError, type FieldPath } from '../../../domain/errors';
+import type { BatchRunInput, FlowRunInput, Tag } from '../../../domain/flow-types';
+import type { RunSource } from '../../../domain/statuses';
+import { batchRun } from '../../../workflows';
+import { batchWorkflowId } from '../../../workflows/definitions';
+import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from '../../../workflows/search-attributes';
+import { suitesOfFlow } from '../definitions/suites';
+import type { AuthContext, GatewayDeps } from '../deps';
+
+/**
+ * What to run and how. Errors name their input by these fields: `['flowIds', i]`,
+ * `['suiteIds', i]`, `['suiteOverrides', flowId]`, `['appId']`, `['bundle']`, `['buildId']`, `['runIds']`.
+ */
+export interface TriggerRequest {
+  /** Suites whose flows all run, in suite order, each with its suite's context. */
+  suiteIds?: string[];
+  flowIds: string[];
+  /**
+   * Whether a flow given by id gets its suite's auth flow and variables: true refuses a flow in
+   * several suites without an override; 'when-unambiguous' (the default) uses the suite only when
+   * there is exactly one; false never does.
+   */
+  resolveSuiteContext?: boolean | 'when-unambiguous';
+  /** `{ flowId: suiteId }` for flows in several suites. */
+  suiteOverrides?: Record<string, string>;
+  /** Run ids chosen by the client, one per flow; generated when absent. */
+  runIds?: string[];
+  /** Overrides the flows' own `configs.endOnFail`. */
+  endOnFail?: boolean;
+  /** Runs the children on this task queue (an agent's) instead of the workers' default. */
+  taskQueue?: string;
+  appId?: string;
+  bundle?: { bundleId: string; platform: string };
+  buildId?: string;
+  /** Variables over the flows', the suite's and the app's; attached to the build that runs. */
+  env?: Record<string, string>;
+  browser?: string | null;
+  /** Default 'api'. */
+  source?: RunSource;
+  tags?: Tag[];
+  /** Default 1. */
+  maxParallel?: number;
+  /** Readable by the flows as `trigger.body`. */
+  data?: unknown;
+  /** A key that makes a retried trigger answer the batch it created; `request` is what the key was sent with, and a replay must match it. */
+  idempotency?: { key: string; request: unknown };
+}
+
+export interface TriggeredBatch {
+  batchId: string;
+  createdAt: Date;
+  source: string;
+  runs: Pick<Run, 'id' | 'flowId' | 'flowName' | 'status' | 'createdAt'>[];
+  /** True when an earlier request with the same Idempotency-Key created it. */
+  replayed: boolean;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const requestHash = (request: unknown): string => sha256(JSON.stringify(request ?? null));
+
+/** A batch id derived from the key, so a retry after any crash lands on the same workflow id. */
+function idempotentId(accountId: string, key: string): string {
+  const h = sha256(`${accountId}\n${key}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+async function existingBatch(m: EntityManager, accountId: string, batchId: string): Promise<TriggeredBatch | null> {
+  const batch = await m.findOne(BatchEntity, { where: { id: batchId, accountId } });
+  if (!batch) return null;
+  const runs = await m.find(RunEntity, {
+    where: { batchId },
+    order: { position: 'ASC' },
+    select: { id: true, flowId: true, flowName: true, status: true, createdAt: true },
+  });
+  return { batchId, createdAt: batch.createdAt, source: batch.source, runs, replayed: true };
+}
+
+async function resolveApp(m: EntityManager, accountId: string, req: TriggerRequest): Promise<App | null> {
+  if (req.appId) {
+    const app = await m.findOne(AppEntity, { where: { id: req.appId, accountId } });
+    if (!app) throw new NotFoundError(`app ${req.appId}`, ['appId']);
+    return app;
+  }
+  if (req.bundle) {
+    const app = await m.findOne(AppEntity, {
+      where: { accountId, bundleId: req.bundle.bundleId, platform: req.bundle.platform as App['platform'] },
+    });
+    if (!app) throw new NotFoundError(`${req.bundle.platform} app with bundle_id ${req.bundle.bundleId}`, ['bundle']);
+    return app;
+  }
+  return null;
+}
+
+async function resolveBuild(m: EntityManager, app: App | null, req: TriggerRequest): Promise<Build | null> {
+  if (req.buildId) {
+    const build = app ? await m.findOne(BuildEntity, { where: { id: req.buildId, appId: app.id } }) : null;
+    if (!build) throw new NotFoundError(`build ${req.buildId} of this app`, ['buildId']);
+    return build;
+  }
+  if (app?.activeBuildId) return m.findOne(BuildEntity, { where: { id: app.activeBuildId, appId: app.id } });
+  return null;
+}
+
+interface PlannedRun {
+  flowId: string;
+  /** The input the flow came from, for errors. */
+  field: FieldPath;
+  suite: Suite | null;
+}
+
+/** The flows to run, each with the suite whose context it gets; a flow asked for twice runs once. */
+async function planRuns(m: EntityManager, accountId: string, req: TriggerRequest): Promise<PlannedRun[]> {
+  const planned: PlannedRun[] = [];
+  const add = (p: PlannedRun) => {
+    if (!planned.some((q) => q.flowId === p.flowId)) planned.push(p);
+  };
+  for (const [i, suiteId] of (req.suiteIds ?? []).entries()) {
+    const field = ['suiteIds', i];
+    const suite = await m.findOne(SuiteEntity, { where: { accountId, id: suiteId } });
+    if (!suite) throw new NotFoundError(`suite ${suiteId}`, field);
+    if (suite.flowIds.length === 0) throw new InvalidError(`suite ${suiteId} has no flows`, field);
+    for (const flowId of suite.flowIds) add({ flowId, field, suite });
+  }
+  const mode = req.resolveSuiteContext ?? 'when-unambiguous';
+  for (const [i, flowId] of req.flowIds.entries()) {
+    const field = ['flowIds', i];
+    if (mode === false) {
+      add({ flowId, field, suite: null });
+      continue;
+    }
+    const suites = await suitesOfFlow(m, accountId, flowId);
+    const override = req.suiteOverrides?.[flowId];
+    let suite: Suite | null = null;
+    if (override) {
+      suite = suites.find((s) => s.id === override) ?? null;
+      if (!suite) throw new InvalidError(`flow ${flowId} is not in suite ${override}`, ['suiteOverrides', flowId]);
+    } else if (suites.length === 1) {
+      suite = suites[0];
+    } else if (suites.length > 1 && mode === true) {
+      throw new InvalidError(
+        `flow ${flowId} belongs to several suites (${suites.map((s) => s.id).join(', ')}); choose one with suite_overrides`,
+        field,
+        { type: 'ambiguous_suite' },
+      );
+    }
+    add({ flowId, field, suite });
+  }
+  return planned;
+}
+
+/**
+ * Resolves a trigger into the batch workflow's input. It writes no batch or run and starts
+ * nothing; it does attach `env` to the build that runs (the build's variables), inside `m`.
+ */
+export async function prepareBatch(
+  deps: Pick<GatewayDeps, 'dataSource'>,
+  auth: AuthContext,
+  req: TriggerRequest,
+  m: EntityManager = deps.dataSource.manager,
+  batchId: string = randomUUID(),
+): Promise<BatchRunInput> {
+  const source = req.source ?? 'api';
+  const planned = await planRuns(m, auth.accountId, req);
+  const wanted = [...planned.map((p) => p.flowId), ...planned.flatMap((p) => (p.suite?.authFlowId ? [p.suite.authFlowId] : []))];
+  const flows = await m.find(FlowEntity, { where: { accountId: auth.accountId, id: In(wanted), deletedAt: IsNull() } });
+  const byId = new Map(flows.map((f) => [f.id, f]));
+  for (const p of planned) {
+    if (!byId.has(p.flowId)) throw new NotFoundError(`flow ${p.flowId}`, p.field);
+    if (p.suite?.authFlowId && !byId.has(p.suite.authFlowId))
+      throw new ConflictError(`the auth flow ${p.suite.authFlowId} of suite ${p.suite.id} no longer exists`, p.field);
+  }
+  if (req.runIds) {
+    const taken = await m.find(RunEntity, { where: { id: In(req.runIds) }, select: { id: true } });
+    if (taken.length > 0) throw new ConflictError(`run ${taken[0].id} already exists`, ['runIds']);
+  }
+
+  const app = await resolveApp(m, auth.accountId, req);
+  const build = await resolveBuild(m, app, req);
+  const env = req.env ?? {};
+  if (build && Object.keys(env).length > 0) {
+    build.variables = { ...build.variables, ...env };
+    await m.update(BuildEntity, { id: build.id }, { variables: build.variables });
+  }
+  const runs: FlowRunInput[] = planned.map(({ flowId, suite }, position) => {
+    const flow = byId.get(flowId)!;
+    const authFlow = suite?.authFlowId ? byId.get(suite.authFlowId)!.definition : undefined;
+    const definition = req.endOnFail === undefined ? flow.definition : { ...flow.definition, configs: { ...flow.definition.configs, endOnFail: req.endOnFail } };
+    const key = req.idempotency?.key;
+    const runId = req.runIds?.[position] ?? (key ? idempotentId(auth.accountId, `${key}#${position}`) : randomUUID());
+    return {
+      runId,
+      batchId,
+      accountId: auth.accountId,
+      source,
+      position,
+      flow: definition,
+      flowVersion: flow.version,
+      variables: {
+        ...authFlow?.variables,
+        ...flow.definition.variables,
+        ...suite?.variables,
+        ...app?.variables,
+        ...build?.variables,
+        ...env,
+      },
+      trigger: { body: req.data ?? null },
+      ...(suite ? { suiteId: suite.id } : {}),
+      ...(authFlow ? { authFlow } : {}),
+      ...(req.taskQueue ? { taskQueue: req.taskQueue } : {}),
+    };
+  });
+  return {
+    batchId,
+    accountId: auth.accountId,
+    source,
+    maxParallel: req.maxParallel ?? 1,
+    meta: {
+      actor: { id: auth.keyId, name: auth.keyName, type: 'user' },
+      appId: app?.id ?? null,
+      buildId: build?.id ?? null,
+      browser: app && app.platform !== 'web' ? null : (req.browser ?? null),
+      tags: req.tags ?? [],
+      idempotencyKey: req.idempotency?.key ?? null,
+      requestHash: req.idempotency ? requestHash(req.idempotency.request) : null,
+    },
+    runs,
+  };
+}
+
+/** Search attributes of a batch workflow, so operators can find it in the Temporal UI. */
+export const batchSearchAttributes = (input: BatchRunInput) => [
+  { key: BATCH_ID, value: input.batchId },
+  { key: ACCOUNT_ID, value: input.accountId },
+  { key: RUN_SOURCE, value: input.source },
+  { key: FLOW_ID, value: [...new Set(input.runs.map((r) => r.flow.id))].join(',') },
+];
+
+/** Starts a batch: its rows and its workflow together, or neither; a replayed key answers the batch it started. */
+export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: TriggerRequest): Promise<TriggeredBatch> {
+  const { dataSource, client, config } = deps;
+  const batchId = req.idempotency ? idempotentId(auth.accountId, req.idempotency.key) : randomUUID();
+
+  if (req.idempotency) {
+    const prior = await dataSource.getRepository(BatchEntity).findOne({ where: { id: batchId, accountId: auth.accountId } });
+    if (prior && prior.requestHash !== requestHash(req.idempotency.request)) throw new IdempotencyMismatchError();
+    if (prior) return (await existingBatch(dataSource.manager, auth.accountId, batchId))!;
+  }
+
+  return dataSource.transaction(async (m) => {
+    const input = await prepareBatch(deps, auth, req, m, batchId);
+    await insertBatchRows(m, input);
+    if (req.runIds) {
+      // A concurrent trigger may have taken a client-chosen id between the check and the insert.
+      const ours = await m.count(RunEntity, { where: { id: In(req.runIds), batchId } });
+      if (ours !== req.runIds.length) throw new ConflictError('a run with this id already exists', ['runIds']);
+    }
+    try {
+      await client.workflow.start(batchRun, {
+        taskQueue: config.taskQueue,
+        workflowId: batchWorkflowId(batchId),
+        args: [input],
+        typedSearchAttributes: batchSearchAttributes(input),
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError))
+        throw new UnavailableError(`could not start the run on Temporal, nothing was accepted; retry: ${(err as Error).message}`);
+    }
+    const created = await existingBatch(m, auth.accountId, batchId);
+    return { ...created!, replayed: false };
+  });
+}

@@ -1,0 +1,256 @@
+/**
+ * The CI-batch contract's responses (docs/api-contracts.md): snake_case fields and the
+ * platform's lower-case statuses. Each view returns its schema's type, so the OpenAPI document
+ * and the replies cannot drift.
+ */
+import { z } from 'zod';
+import type { Actor, App, Batch, Run, RunLog, RunRequest } from '../../../../db/entities';
+import { batchStatus, isTerminalRun, RUN_STATUSES } from '../../../../domain/statuses';
+import type { StepStatus } from '../../../../domain/statuses';
+import type { LiveRun } from '../../runs/reconcile';
+import type { TriggeredBatch } from '../../runs/trigger';
+import { iso, presentedStatus, type StepView } from '../../runs/views';
+import type { HttpTotals } from './queries';
+
+const actor = z.object({ id: z.string(), name: z.string(), type: z.enum(['user', 'system']) }).nullable();
+const runError = z.object({ step: z.string(), message: z.string() }).nullable();
+const isoOrNull = z.string().nullable();
+
+export const triggeredBatchSchema = z.object({
+  batch_id: z.string(),
+  status: z.string(),
+  source: z.string(),
+  created_at: z.string(),
+  runs: z.array(z.object({ id: z.string(), flow_id: z.string(), flow_name: z.string(), status: z.string() })),
+});
+
+export const batchStatusSchema = z.object({
+  batch_id: z.string(),
+  status: z.enum(RUN_STATUSES),
+  is_complete: z.boolean(),
+  source: z.string().nullable(),
+  actor,
+  created_at: z.string(),
+  runs: z.array(
+    z.object({
+      id: z.string(),
+      flow_id: z.string(),
+      flow_name: z.string(),
+      status: z.enum(RUN_STATUSES),
+      started_at: isoOrNull,
+      finished_at: isoOrNull,
+      duration_ms: z.number().nullable(),
+      error: runError,
+    }),
+  ),
+});
+
+/** A step as the run detail's actions and the performance artifact both show it. */
+const stepTimingSchema = z.object({
+  step_id: z.string(),
+  name: z.string(),
+  type: z.string(),
+  status: z.string(),
+  started_at: isoOrNull,
+  finished_at: isoOrNull,
+  duration_ms: z.number().nullable(),
+  attempts: z.number(),
+});
+
+const summarySchema = z.object({
+  total_actions: z.number(),
+  succeeded: z.number(),
+  failed: z.number(),
+  skipped: z.number(),
+  cancelled: z.number(),
+  running: z.number(),
+  queued: z.number(),
+  text: z.string(),
+});
+
+export const runDetailSchema = z.object({
+  id: z.string(),
+  batch_id: z.string().nullable(),
+  flow_id: z.string(),
+  flow_name: z.string(),
+  flow_version: z.number().nullable(),
+  status: z.enum(RUN_STATUSES),
+  source: z.string(),
+  actor,
+  platform: z.enum(['web', 'ios', 'android']).nullable(),
+  browser: z.string().nullable(),
+  app_id: z.string().nullable(),
+  build_id: z.string().nullable(),
+  tags: z.array(z.object({ key: z.string(), value: z.string() })),
+  trigger_data: z.unknown(),
+  variables: z.record(z.string(), z.string()),
+  created_at: z.string(),
+  started_at: isoOrNull,
+  finished_at: isoOrNull,
+  duration_ms: z.number().nullable(),
+  error: runError,
+  summary: summarySchema,
+  actions: z.array(stepTimingSchema.extend({ output: z.unknown(), error: z.string().nullable(), screenshot_url: z.null() })),
+  artifacts: z.object({ performance_metrics_url: isoOrNull, log_url: isoOrNull, network_requests_url: isoOrNull }),
+});
+
+export const performanceSchema = z.object({
+  run_id: z.string(),
+  duration_ms: z.number().nullable(),
+  steps: z.array(stepTimingSchema),
+  http: z.object({ requests: z.number(), failed: z.number(), total_duration_ms: z.number(), total_bytes: z.number() }),
+});
+
+export const decisionSchema = z.object({
+  run_id: z.string(),
+  step_id: z.string(),
+  approved: z.boolean(),
+  reviewed_by: z.string(),
+  reviewed_at: z.string(),
+});
+
+/** `POST /api/v1/flows/run`. */
+export function triggeredBatchView(b: TriggeredBatch): z.infer<typeof triggeredBatchSchema> {
+  return {
+    batch_id: b.batchId,
+    status: batchStatus(b.runs.map((r) => r.status)),
+    source: b.source,
+    created_at: b.createdAt.toISOString(),
+    runs: b.runs.map((r) => ({ id: r.id, flow_id: r.flowId, flow_name: r.flowName, status: r.status })),
+  };
+}
+
+/** `GET /api/v1/runs/status`. */
+export function batchStatusView(batch: Batch, runs: readonly LiveRun[]): z.infer<typeof batchStatusSchema> {
+  const statuses = runs.map(presentedStatus);
+  return {
+    batch_id: batch.id,
+    status: batchStatus(statuses),
+    is_complete: statuses.length > 0 && statuses.every(isTerminalRun),
+    source: batch.source ?? null,
+    actor: (batch.actor as Actor | null) ?? null,
+    created_at: batch.createdAt.toISOString(),
+    runs: runs.map((l) => ({
+      id: l.run.id,
+      flow_id: l.run.flowId,
+      flow_name: l.run.flowName,
+      status: presentedStatus(l),
+      started_at: iso(l.run.startedAt),
+      finished_at: iso(l.run.finishedAt),
+      duration_ms: l.run.durationMs,
+      error: l.run.error ?? null,
+    })),
+  };
+}
+
+/** One line a human reads in a CI log, e.g. "5 actions: 3 succeeded, 1 failed, 1 skipped". */
+function summaryOf(steps: readonly StepView[]): z.infer<typeof summarySchema> {
+  const count = (...s: StepStatus[]) => steps.filter((x) => s.includes(x.status)).length;
+  const summary = {
+    total_actions: steps.length,
+    succeeded: count('succeeded'),
+    failed: count('failed'),
+    skipped: count('skipped'),
+    cancelled: count('cancelled'),
+    running: count('running', 'waiting'),
+    queued: count('queued'),
+  };
+  const parts = (['succeeded', 'failed', 'skipped', 'cancelled', 'running', 'queued'] as const)
+    .filter((k) => summary[k] > 0)
+    .map((k) => `${summary[k]} ${k}`);
+  const text =
+    steps.length === 0 ? 'no actions recorded yet' : `${steps.length} action${steps.length === 1 ? '' : 's'}: ${parts.join(', ')}`;
+  return { ...summary, text };
+}
+
+export interface ArtifactFlags {
+  hasLog: boolean;
+  hasRequests: boolean;
+  started: boolean;
+}
+
+const artifactUrl = (baseUrl: string, runId: string, file: string): string =>
+  `${baseUrl}/api/v1/runs/${encodeURIComponent(runId)}/artifacts/${file}`;
+
+const stepTiming = (s: StepView): z.infer<typeof stepTimingSchema> => ({
+  step_id: s.stepId,
+  name: s.name,
+  type: s.type,
+  status: s.status,
+  started_at: s.startedAt,
+  finished_at: s.finishedAt,
+  duration_ms: s.durationMs,
+  attempts: s.attempts,
+});
+
+/** `GET /api/v1/runs/{run_id}`; artifact URLs are absolute, null when the artifact was not produced. */
+export function runDetailView(
+  live: LiveRun,
+  steps: readonly StepView[],
+  platform: App['platform'] | null,
+  a: ArtifactFlags,
+  baseUrl: string,
+): z.infer<typeof runDetailSchema> {
+  const r = live.run;
+  return {
+    id: r.id,
+    batch_id: r.batchId,
+    flow_id: r.flowId,
+    flow_name: r.flowName,
+    flow_version: r.flowVersion,
+    status: presentedStatus(live),
+    source: r.source,
+    actor: r.actor ?? null,
+    platform,
+    browser: r.browser,
+    app_id: r.appId,
+    build_id: r.buildId,
+    tags: r.tags ?? [],
+    trigger_data: r.triggerData ?? null,
+    variables: r.variables ?? {},
+    created_at: r.createdAt.toISOString(),
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    duration_ms: r.durationMs,
+    error: r.error ?? null,
+    summary: summaryOf(steps),
+    actions: steps.map((s) => ({ ...stepTiming(s), output: s.output, error: s.error, screenshot_url: null })),
+    artifacts: {
+      performance_metrics_url: a.started ? artifactUrl(baseUrl, r.id, 'performance.json') : null,
+      log_url: a.hasLog ? artifactUrl(baseUrl, r.id, 'log.jsonl') : null,
+      network_requests_url: a.hasRequests ? artifactUrl(baseUrl, r.id, 'network.jsonl') : null,
+    },
+  };
+}
+
+/** A line of `log.jsonl`. */
+export const logLine = (l: RunLog) => ({ timestamp: iso(l.ts), level: l.level, step: l.stepId, message: l.message });
+
+/** A line of `network.jsonl`: a request that got no response has status 0 and an `error`. */
+export const requestLine = (q: RunRequest) => ({
+  timestamp: iso(q.ts),
+  step_id: q.stepId,
+  attempt: q.attempt,
+  method: q.method,
+  url: q.url,
+  status: q.status,
+  resource_type: q.resourceType,
+  duration_ms: q.durationMs,
+  response_size: q.responseSize,
+  ...(q.error ? { error: q.error } : {}),
+});
+
+/** `performance.json`. */
+export function performanceView(run: Run, steps: readonly StepView[], http: HttpTotals): z.infer<typeof performanceSchema> {
+  return {
+    run_id: run.id,
+    duration_ms: run.durationMs,
+    steps: steps.map(stepTiming),
+    http: { requests: http.requests, failed: http.failed, total_duration_ms: http.totalDurationMs, total_bytes: http.totalBytes },
+  };
+}
+
+/** The answer to an approve or reject. */
+export function decisionView(d: { runId: string; stepId: string; approved: boolean; reviewer: string; reviewedAt: Date }): z.infer<typeof decisionSchema> {
+  return { run_id: d.runId, step_id: d.stepId, approved: d.approved, reviewed_by: d.reviewer, reviewed_at: d.reviewedAt.toISOString() };
+}

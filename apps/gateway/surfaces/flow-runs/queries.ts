@@ -1,0 +1,107 @@
+/** Reads behind a flow's runs: the keyset page, the page's step counts, and the flow's statistics, each one query. */
+import type { DataSource } from 'typeorm';
+import { FlowEntity, RunEntity } from '../../../../db/entities';
+import type { Run } from '../../../../db/entities';
+import type { TimeKey } from '../../../../db/keyset';
+import type { RunStatus } from '../../../../domain/statuses';
+
+/** A soft-deleted flow still counts: its runs stay readable. */
+export async function flowExists(db: DataSource, accountId: string, flowId: string): Promise<boolean> {
+  return db.getRepository(FlowEntity).exists({ where: { accountId, id: flowId }, withDeleted: true });
+}
+
+export interface FlowRunPage {
+  runs: Run[];
+  hasMore: boolean;
+}
+
+/**
+ * Newest first, keyset on (created_at DESC, id DESC) over the runs_flow_page index: a run
+ * inserted between two page fetches lands before the cursor, so it never shifts later pages.
+ */
+export async function pageFlowRuns(
+  db: DataSource,
+  q: { accountId: string; flowId: string; limit: number; after: TimeKey | null; status: RunStatus | null },
+): Promise<FlowRunPage> {
+  const qb = db
+    .getRepository(RunEntity)
+    .createQueryBuilder('r')
+    .where('r.account_id = :accountId AND r.flow_id = :flowId', { accountId: q.accountId, flowId: q.flowId });
+  if (q.status) qb.andWhere('r.status = :status', { status: q.status });
+  if (q.after) qb.andWhere('(r.created_at, r.id) < (:afterTs::timestamptz, :afterId)', { afterTs: q.after[0], afterId: q.after[1] });
+  const rows = await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(q.limit + 1).getMany();
+  return { runs: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
+}
+
+export interface StepCounts {
+  total: number;
+  succeeded: number;
+}
+
+/**
+ * Step counts for a whole page in one grouped query. A run whose steps are not all recorded
+ * yet counts the steps of the definition it runs, so a queued run does not claim zero steps.
+ */
+export async function stepCounts(db: DataSource, runIds: string[]): Promise<Map<string, StepCounts>> {
+  const out = new Map<string, StepCounts>();
+  if (runIds.length === 0) return out;
+  const rows: { id: string; total: number; succeeded: number }[] = await db.query(
+    `SELECT r.id,
+            GREATEST(count(s.step_id), coalesce(max(jsonb_array_length(fv.definition -> 'steps')), 0))::int AS total,
+            (count(s.step_id) FILTER (WHERE s.status = 'succeeded'))::int AS succeeded
+       FROM runs r
+       LEFT JOIN step_runs s ON s.run_id = r.id
+       LEFT JOIN flow_versions fv ON fv.account_id = r.account_id AND fv.flow_id = r.flow_id AND fv.version = r.flow_version
+      WHERE r.id = ANY($1::text[])
+      GROUP BY r.id`,
+    [runIds],
+  );
+  for (const r of rows) out.set(r.id, { total: r.total, succeeded: r.succeeded });
+  return out;
+}
+
+export interface FlowRunStats {
+  totalRuns: number;
+  succeeded: number;
+  failed: number;
+  averageDuration: number | null;
+  p50Duration: number | null;
+  p95Duration: number | null;
+  lastRun: Date | null;
+}
+
+const FINISHED = 'finished_at IS NOT NULL AND duration_ms IS NOT NULL';
+
+/** Aggregated in SQL in one pass over the flow's runs; durations only of runs that finished. */
+export async function flowRunStats(db: DataSource, accountId: string, flowId: string): Promise<FlowRunStats> {
+  const rows: {
+    total: number;
+    succeeded: number;
+    failed: number;
+    avg: number | null;
+    p50: number | null;
+    p95: number | null;
+    last_run: Date | null;
+  }[] = await db.query(
+    `SELECT count(*)::int AS total,
+            (count(*) FILTER (WHERE status = 'succeeded'))::int AS succeeded,
+            (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
+            (avg(duration_ms) FILTER (WHERE ${FINISHED}))::float8 AS avg,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE ${FINISHED}) AS p50,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE ${FINISHED}) AS p95,
+            (SELECT coalesce(n.started_at, n.created_at) FROM runs n WHERE n.account_id = $1 AND n.flow_id = $2
+              ORDER BY n.created_at DESC, n.id DESC LIMIT 1) AS last_run
+       FROM runs WHERE account_id = $1 AND flow_id = $2`,
+    [accountId, flowId],
+  );
+  const r = rows[0]!;
+  return {
+    totalRuns: r.total,
+    succeeded: r.succeeded,
+    failed: r.failed,
+    averageDuration: r.avg,
+    p50Duration: r.p50,
+    p95Duration: r.p95,
+    lastRun: r.last_run,
+  };
+}
