@@ -11,7 +11,7 @@ import type { AuthContext } from '../deps';
 export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
 /** A new secret: shown once, then only its hash and prefix are kept. */
-export function generateApiKey(): { key: string; hash: string; prefix: string } {
+function generateApiKey(): { key: string; hash: string; prefix: string } {
   const key = `fr_${randomBytes(32).toString('base64url')}`;
   return { key, hash: hashKey(key), prefix: key.slice(0, 10) };
 }

@@ -11,7 +11,7 @@ import type { AuthContext } from '../deps';
 import { forbidden, unauthorized } from './errors';
 
 /** The key from `X-API-Key`, `AccessKey`, `Authorization: Bearer K` or a bare `Authorization: K`. */
-export function extractApiKey(req: Request): string | undefined {
+function extractApiKey(req: Request): string | undefined {
   const direct = req.get('x-api-key') ?? req.get('accesskey');
   if (direct?.trim()) return direct.trim();
   const authz = req.get('authorization')?.trim();
@@ -26,7 +26,7 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-export const ADMIN_AUTH: AuthContext = { accountId: 'default', keyId: 'admin', keyName: 'admin', isAdmin: true };
+const ADMIN_AUTH: AuthContext = { accountId: 'default', keyId: 'admin', keyName: 'admin', isAdmin: true };
 
 /** Resolves the caller, or throws 401; `level: 'admin'` additionally demands the admin key (403). */
 export async function authenticate(

@@ -7,7 +7,7 @@ import type { AnyRoute } from './route';
 
 type Json = Record<string, unknown>;
 
-export const SECURITY_SCHEMES = {
+const SECURITY_SCHEMES = {
   ApiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
   BearerAuth: { type: 'http', scheme: 'bearer' },
   AuthorizationHeader: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'the bare key' },

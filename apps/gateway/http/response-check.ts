@@ -15,7 +15,7 @@ const cache = new WeakMap<z.ZodType, z.ZodType>();
  * this compares the reply's shape, the use case has already applied the rules. A transform's
  * output is not described by a schema, so it accepts anything.
  */
-export function strictSchema(schema: z.ZodType): z.ZodType {
+function strictSchema(schema: z.ZodType): z.ZodType {
   const known = cache.get(schema);
   if (known) return known;
   const out = strictOf(schema);

@@ -14,10 +14,10 @@ import { isReply, type AnyRoute } from './route';
 import { issuesToDetail, validationError } from './validation';
 
 /** Largest JSON body a client may send; larger ones are answered 413. */
-export const BODY_LIMIT = '1mb';
+const BODY_LIMIT = '1mb';
 
 /** PUBLIC_URL when configured, else what the client used to reach us. */
-export const requestBaseUrl = (req: Request, publicUrl?: string): string =>
+const requestBaseUrl = (req: Request, publicUrl?: string): string =>
   publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 
 async function parsePart(
@@ -184,7 +184,7 @@ interface ParserError {
 }
 
 /** What a client sees for any failure; unexpected ones are logged with their stack and answered 500. */
-export function renderError(err: unknown): { status: number; body: { error: string; detail: ErrorDetail[] }; headers: Record<string, string> } {
+function renderError(err: unknown): { status: number; body: { error: string; detail: ErrorDetail[] }; headers: Record<string, string> } {
   if (err instanceof DomainError) return renderError(fromDomainError(err));
   if (err instanceof HttpError) return { status: err.status, body: { error: err.message, detail: err.detail }, headers: err.headers };
   const e = (err ?? {}) as ParserError;

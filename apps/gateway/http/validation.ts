@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { HttpError, type ErrorDetail, type Loc } from './errors';
 
 /** `body.steps[2].dependsOn[0]`: the form a human reads in the one-line `error`. */
-export function formatLoc(loc: Loc): string {
+function formatLoc(loc: Loc): string {
   return loc.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part), '');
 }
 

@@ -60,8 +60,6 @@ export interface TriggeredBatch {
   createdAt: Date;
   source: string;
   runs: Pick<Run, 'id' | 'flowId' | 'flowName' | 'status' | 'createdAt'>[];
-  /** True when an earlier request with the same Idempotency-Key created it. */
-  replayed: boolean;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -81,7 +79,7 @@ async function existingBatch(m: EntityManager, accountId: string, batchId: strin
     order: { position: 'ASC' },
     select: { id: true, flowId: true, flowName: true, status: true, createdAt: true },
   });
-  return { batchId, createdAt: batch.createdAt, source: batch.source, runs, replayed: true };
+  return { batchId, createdAt: batch.createdAt, source: batch.source, runs };
 }
 
 async function resolveApp(m: EntityManager, accountId: string, req: TriggerRequest): Promise<App | null> {
@@ -274,7 +272,6 @@ export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: Tr
       if (!(err instanceof WorkflowExecutionAlreadyStartedError))
         throw new UnavailableError(`could not start the run on Temporal, nothing was accepted; retry: ${(err as Error).message}`);
     }
-    const created = await existingBatch(m, auth.accountId, batchId);
-    return { ...created!, replayed: false };
+    return (await existingBatch(m, auth.accountId, batchId))!;
   });
 }

@@ -103,7 +103,7 @@ const agentScheduleId = (runId: string): string => `agent-run-${runId}`;
  * The started workflow's id is `batch-<batchId>-<timestamp>` (Temporal appends the time to a
  * scheduled workflow's id), so reads go by the run's own workflow `run-<runId>`.
  */
-export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: AgentRunRequest): Promise<{ runId: string; scheduleId: string }> {
+export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: AgentRunRequest): Promise<{ runId: string }> {
   const { client, config, dataSource } = deps;
   const base = await prepareBatch(deps, auth, {
     flowIds: [req.flowId],
@@ -148,5 +148,5 @@ export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: 
       throw new UnavailableError(`could not schedule the run on Temporal, nothing was accepted; retry: ${(err as Error).message}`);
     }
   });
-  return { runId, scheduleId };
+  return { runId };
 }

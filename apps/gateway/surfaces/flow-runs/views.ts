@@ -11,7 +11,7 @@ import type { FlowRunStats, StepCounts } from './queries';
 
 const isoOrNull = z.string().nullable();
 
-export const flowRunItemSchema = z.object({
+const flowRunItemSchema = z.object({
   id: z.string(),
   flowId: z.string(),
   status: z.string(),
