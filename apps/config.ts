@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../activities/expressions';
+import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -20,6 +21,19 @@ const schema = z.object({
   FLOWRUNS_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   FLOWRUNS_EXPRESSION_MAX_DEPTH: z.coerce.number().int().min(10).max(10_000).default(500),
   FLOWRUNS_EXPRESSION_MEMORY_MB: z.coerce.number().int().min(16).max(4096).default(128),
+  /** Comma-separated CIDRs, addresses and host names http steps may reach besides public addresses. */
+  FLOWRUNS_EGRESS_ALLOW: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseEgressAllow(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  FLOWRUNS_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
 });
 
 export interface Config {
@@ -40,6 +54,10 @@ export interface Config {
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Bounds of one JSONata evaluation (`if`, `transform`, `{{ }}`). */
   expressionLimits: ExpressionLimits;
+  /** FLOWRUNS_EGRESS_ALLOW's entries: what http steps may reach besides public addresses (nothing by default). */
+  egressAllow: string[];
+  /** Cap of one http response body (FLOWRUNS_HTTP_MAX_BODY_BYTES). */
+  httpMaxBodyBytes: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -69,6 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDepth: e.FLOWRUNS_EXPRESSION_MAX_DEPTH,
       memoryMb: e.FLOWRUNS_EXPRESSION_MEMORY_MB,
     },
+    egressAllow: e.FLOWRUNS_EGRESS_ALLOW,
+    httpMaxBodyBytes: e.FLOWRUNS_HTTP_MAX_BODY_BYTES,
   };
 }
 

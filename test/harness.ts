@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../apps/config';
 import { startGateway } from '../apps/gateway/server';
 import { createWorkers } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
+import { LOOPBACK_ALLOW } from '../activities/egress';
 
 /** Tests read response bodies loosely by default: the shape is what they assert. */
 export type Loose = any;
@@ -52,6 +53,8 @@ export async function startStack(opts: { worker?: boolean } = {}): Promise<Stack
     TASK_QUEUE: taskQueue,
     PORT: '0',
     HOST: '127.0.0.1',
+    // Opened explicitly: the tests' stub servers listen on 127.0.0.1 (test/egress.test.ts narrows it).
+    FLOWRUNS_EGRESS_ALLOW: LOOPBACK_ALLOW.join(','),
   });
   const dataSource = await openDatabase(config.databaseUrl as string, { poolSize: 5 });
   const connection = await Connection.connect({ address: config.temporalAddress });

@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../config';
+import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from '../gateway/server';
 import { createWorkers, installRuntime } from '../worker/worker';
@@ -65,7 +66,9 @@ class Shutdown {
 }
 
 async function main(): Promise<void> {
-  const loaded = loadConfig();
+  // The dev stack's flows call services on this machine: loopback is open unless FLOWRUNS_EGRESS_ALLOW says otherwise.
+  const loaded = loadConfig({ ...process.env, FLOWRUNS_EGRESS_ALLOW: process.env.FLOWRUNS_EGRESS_ALLOW ?? LOOPBACK_ALLOW.join(',') });
+  log(describeEgress(createEgressPolicy(loaded.egressAllow)));
   // installRuntime leaves signals to this process, which drains the gateway before the workers.
   installRuntime(loaded.logLevel ?? 'WARN');
   const logsDir = path.join(loaded.dataDir, 'logs');

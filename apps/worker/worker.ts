@@ -4,6 +4,7 @@ import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Work
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
 import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/expressions';
+import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
 import { agentTaskQueue, type Config } from '../config';
 
 export interface WorkerDeps {
@@ -49,7 +50,8 @@ export const workerIdentity = (agentName?: string): string =>
  */
 export async function createWorkers({ config, dataSource, connection }: WorkerDeps): Promise<Worker[]> {
   const client = new Client({ connection, namespace: config.namespace });
-  const activities = createActivities({ dataSource, client, expressions: expressionEvaluator(config.expressionLimits) });
+  const fetch = createEgressFetch({ policy: createEgressPolicy(config.egressAllow), maxBodyBytes: config.httpMaxBodyBytes });
+  const activities = createActivities({ dataSource, client, fetch, expressions: expressionEvaluator(config.expressionLimits) });
   const agentQueue = config.agentName ? agentTaskQueue(config.agentName) : undefined;
   const queues = [config.taskQueue, ...(agentQueue ? [agentQueue] : [])];
   const code = await workflowBundle();
