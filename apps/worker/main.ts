@@ -4,6 +4,7 @@
  */
 import { NativeConnection } from '@temporalio/worker';
 import { openDatabase } from '../../db/data-source';
+import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { readDevStack } from '../dev/stack-file';
 import { agentTaskQueue, loadConfig, type Config } from '../config';
 import { createWorkers, installRuntime, workerIdentity } from './worker';
@@ -21,7 +22,9 @@ function joinDevStack(config: Config): Config {
   const stack = readDevStack(config.dataDir);
   if (!stack) return config;
   console.log(`joining the npm run dev stack: Temporal ${stack.temporalAddress}, Postgres from ${config.dataDir}/dev-stack.json`);
-  return { ...config, databaseUrl: stack.databaseUrl, temporalAddress: stack.temporalAddress, temporalAddressDefaulted: false };
+  // Like the dev stack's own worker: flows call services on this machine.
+  const egressAllow = process.env.FLOWRUNS_EGRESS_ALLOW === undefined ? [...LOOPBACK_ALLOW] : config.egressAllow;
+  return { ...config, databaseUrl: stack.databaseUrl, temporalAddress: stack.temporalAddress, temporalAddressDefaulted: false, egressAllow };
 }
 
 async function main(): Promise<void> {
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const agentQueue = config.agentName ? ` and ${agentTaskQueue(config.agentName)}` : '';
+  console.log(describeEgress(createEgressPolicy(config.egressAllow)));
   console.log(`worker ${workerIdentity(config.agentName)} polling ${config.taskQueue}${agentQueue} on ${config.temporalAddress}`);
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();
