@@ -1,6 +1,7 @@
 /** Configuration, read from the environment once at boot; every default makes `npm run dev` work. */
 import path from 'node:path';
 import { z } from 'zod';
+import { parsePayloadKeys, type PayloadKey } from './payload-codec';
 import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../activities/expressions';
 import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
 
@@ -33,6 +34,21 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  /** `id=base64key[,…]`: AES-256-GCM keys for Temporal payloads, the first one sealing. */
+  FLOWRUNS_PAYLOAD_KEYS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return undefined;
+      try {
+        return parsePayloadKeys(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** `off` runs without payload encryption when no keys are set (the gateway and worker refuse to start otherwise). */
+  FLOWRUNS_PAYLOAD_ENCRYPTION: z.enum(['on', 'off']).default('on'),
   FLOWRUNS_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
 });
 
@@ -56,6 +72,10 @@ export interface Config {
   expressionLimits: ExpressionLimits;
   /** FLOWRUNS_EGRESS_ALLOW's entries: what http steps may reach besides public addresses (nothing by default). */
   egressAllow: string[];
+  /** Keys of the Temporal payload codec; unset means payloads go to Temporal in clear. */
+  payloadKeys?: PayloadKey[];
+  /** False only when FLOWRUNS_PAYLOAD_ENCRYPTION=off: the production entries then start without keys. */
+  payloadEncryptionRequired: boolean;
   /** Cap of one http response body (FLOWRUNS_HTTP_MAX_BODY_BYTES). */
   httpMaxBodyBytes: number;
 }
@@ -81,6 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agentName: e.AGENT_NAME,
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     logLevel: e.LOG_LEVEL,
+    payloadKeys: e.FLOWRUNS_PAYLOAD_KEYS,
+    payloadEncryptionRequired: e.FLOWRUNS_PAYLOAD_ENCRYPTION === 'on',
     expressionLimits: {
       ...DEFAULT_EXPRESSION_LIMITS,
       timeoutMs: e.FLOWRUNS_EXPRESSION_TIMEOUT_MS,
@@ -94,3 +116,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** Task queue an agent's worker polls besides the default one. */
 export const agentTaskQueue = (agent: string): string => `agent-${agent}`;
+
+/** The production entries refuse to send Temporal clear payloads unless told to. */
+export function requirePayloadKeys(config: Config): void {
+  if (config.payloadKeys || !config.payloadEncryptionRequired) return;
+  throw new Error(
+    'FLOWRUNS_PAYLOAD_KEYS is required: the key that encrypts what Temporal stores (generate one with ' +
+      '`node -e "console.log(\'k1=\' + require(\'crypto\').randomBytes(32).toString(\'base64\'))"`); ' +
+      'set FLOWRUNS_PAYLOAD_ENCRYPTION=off to run without encryption',
+  );
+}

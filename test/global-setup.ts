@@ -11,6 +11,7 @@ import { openDatabase } from '../db/data-source';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase } from '../apps/dev/postgres';
 import { resolveTemporalBinary, startTemporalDevServer } from '../apps/dev/temporal';
 import { ensureSearchAttributes } from '../apps/search-attributes';
+import { generatePayloadKeys } from '../apps/payload-codec';
 import { Connection } from '@temporalio/client';
 
 export interface TestInfra {
@@ -32,6 +33,8 @@ export default async function globalSetup(): Promise<void> {
   const binary = await resolveTemporalBinary();
   process.env.FLOWRUNS_TEST_TEMPORAL_BINARY = binary;
   process.env.TEMPORAL_NAMESPACE = namespace;
+  // Every stack of the run encrypts its Temporal payloads with one key, as a deployment does.
+  process.env.FLOWRUNS_PAYLOAD_KEYS ??= generatePayloadKeys('test');
 
   const infra: TestInfra = { tmpDir, adminUrl: '', database: '' };
   globalThis.__FLOWRUNS_TEST_INFRA__ = infra;

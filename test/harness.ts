@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../apps/config';
+import { dataConverterFor } from '../apps/payload-codec';
 import { startGateway } from '../apps/gateway/server';
 import { createWorkers } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
@@ -58,7 +59,7 @@ export async function startStack(opts: { worker?: boolean } = {}): Promise<Stack
   });
   const dataSource = await openDatabase(config.databaseUrl as string, { poolSize: 5 });
   const connection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.namespace });
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
 
   const workers = opts.worker ? await startWorkers({ config, dataSource }) : undefined;
 

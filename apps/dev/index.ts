@@ -16,6 +16,7 @@ import { startGateway } from '../gateway/server';
 import { createWorkers, installRuntime } from '../worker/worker';
 import { startEmbeddedPostgres } from './postgres';
 import { writeDevStack } from './stack-file';
+import { dataConverterFor, generatePayloadKeys, parsePayloadKeys, type PayloadKey } from '../payload-codec';
 import { ensureSearchAttributes } from '../search-attributes';
 import { resolveTemporalBinary, startTemporalDevServer } from './temporal';
 
@@ -34,6 +35,14 @@ function adminKey(config: Config): string {
   const key = `fr_admin_${randomBytes(24).toString('base64url')}`;
   fs.writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
+}
+
+/** FLOWRUNS_PAYLOAD_KEYS, else a key generated on first start and kept in the data dir, so restarts read old payloads. */
+function payloadKeys(config: Config): PayloadKey[] {
+  if (config.payloadKeys) return config.payloadKeys;
+  const file = path.join(config.dataDir, 'payload-keys');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, `${generatePayloadKeys('dev1')}\n`, { mode: 0o600 });
+  return parsePayloadKeys(fs.readFileSync(file, 'utf8').trim());
 }
 
 function portOf(address: string, fallback: number): number {
@@ -73,7 +82,7 @@ async function main(): Promise<void> {
   installRuntime(loaded.logLevel ?? 'WARN');
   const logsDir = path.join(loaded.dataDir, 'logs');
   fs.mkdirSync(logsDir, { recursive: true });
-  const config: Config = { ...loaded, adminKey: adminKey(loaded) };
+  const config: Config = { ...loaded, adminKey: adminKey(loaded), payloadKeys: payloadKeys(loaded) };
 
   /** Registered as things start, run in this order: gateway, workers, connections and pool, Temporal server, Postgres. */
   const stopGateway = new Shutdown();
@@ -156,10 +165,10 @@ async function main(): Promise<void> {
 
     const clientConnection = await Connection.connect({ address: temporalAddress });
     stopConnections.add('client connection', () => clientConnection.close());
-    const client = new Client({ connection: clientConnection, namespace: config.namespace });
+    const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
     const gateway = await startGateway({ config: runConfig, dataSource, client });
     stopGateway.add('gateway', gateway.stop);
-    const removeStackFile = writeDevStack(config.dataDir, { databaseUrl: pg.url, temporalAddress });
+    const removeStackFile = writeDevStack(config.dataDir, { databaseUrl: pg.url, temporalAddress, payloadKeys: config.payloadKeys });
     stopGateway.add('stack file', async () => removeStackFile());
 
     const lines = [

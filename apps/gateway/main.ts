@@ -1,6 +1,7 @@
 /** Production entry of the gateway: configuration, Postgres (migrated), Temporal client, HTTP server. */
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../config';
+import { loadConfig, requirePayloadKeys } from '../config';
+import { dataConverterFor } from '../payload-codec';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from './server';
 import { ensureSearchAttributes } from '../search-attributes';
@@ -8,11 +9,12 @@ import { ensureSearchAttributes } from '../search-attributes';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required (e.g. postgres://user:pass@host:5432/flowruns); `npm run dev` provides one locally');
+  requirePayloadKeys(config);
   if (!config.adminKey) console.warn('[gateway] FLOWRUNS_ADMIN_KEY is not set: only account API keys will be accepted');
   const dataSource = await openDatabase(config.databaseUrl);
   const connection = await Connection.connect({ address: config.temporalAddress });
   await ensureSearchAttributes(connection, config.namespace);
-  const client = new Client({ connection, namespace: config.namespace });
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
   const gateway = await startGateway({ config, dataSource, client });
   console.log(`[gateway] listening on ${gateway.url} (docs at ${gateway.url}/docs)`);
 

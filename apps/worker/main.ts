@@ -6,7 +6,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { openDatabase } from '../../db/data-source';
 import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { readDevStack } from '../dev/stack-file';
-import { agentTaskQueue, loadConfig, type Config } from '../config';
+import { agentTaskQueue, loadConfig, requirePayloadKeys, type Config } from '../config';
 import { createWorkers, installRuntime, workerIdentity } from './worker';
 
 /** `--agent NAME` or `--agent=NAME`; it wins over AGENT_NAME. */
@@ -24,13 +24,21 @@ function joinDevStack(config: Config): Config {
   console.log(`joining the npm run dev stack: Temporal ${stack.temporalAddress}, Postgres from ${config.dataDir}/dev-stack.json`);
   // Like the dev stack's own worker: flows call services on this machine.
   const egressAllow = process.env.FLOWRUNS_EGRESS_ALLOW === undefined ? [...LOOPBACK_ALLOW] : config.egressAllow;
-  return { ...config, databaseUrl: stack.databaseUrl, temporalAddress: stack.temporalAddress, temporalAddressDefaulted: false, egressAllow };
+  return {
+    ...config,
+    databaseUrl: stack.databaseUrl,
+    temporalAddress: stack.temporalAddress,
+    temporalAddressDefaulted: false,
+    egressAllow,
+    payloadKeys: config.payloadKeys ?? stack.payloadKeys,
+  };
 }
 
 async function main(): Promise<void> {
   const agent = agentFlag(process.argv.slice(2));
   const config = joinDevStack(loadConfig(agent ? { ...process.env, AGENT_NAME: agent } : process.env));
   installRuntime(config.logLevel ?? 'INFO');
+  requirePayloadKeys(config);
   if (!config.databaseUrl)
     throw new Error('DATABASE_URL is required for the worker; or start `npm run dev` first and this worker joins its stack');
   const dataSource = await openDatabase(config.databaseUrl);

@@ -6,6 +6,7 @@ import { createActivities } from '../../activities';
 import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/expressions';
 import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
 import { agentTaskQueue, type Config } from '../config';
+import { dataConverterFor } from '../payload-codec';
 
 export interface WorkerDeps {
   config: Config;
@@ -49,7 +50,8 @@ export const workerIdentity = (agentName?: string): string =>
  * side effects of other runs, to the default workers.
  */
 export async function createWorkers({ config, dataSource, connection }: WorkerDeps): Promise<Worker[]> {
-  const client = new Client({ connection, namespace: config.namespace });
+  const dataConverter = dataConverterFor(config.payloadKeys);
+  const client = new Client({ connection, namespace: config.namespace, dataConverter });
   const fetch = createEgressFetch({ policy: createEgressPolicy(config.egressAllow), maxBodyBytes: config.httpMaxBodyBytes });
   const activities = createActivities({ dataSource, client, fetch, expressions: expressionEvaluator(config.expressionLimits) });
   const agentQueue = config.agentName ? agentTaskQueue(config.agentName) : undefined;
@@ -62,6 +64,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
         namespace: config.namespace,
         taskQueue,
         workflowBundle: code,
+        dataConverter,
         ...(agentQueue && taskQueue !== agentQueue ? {} : { activities }),
         maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
         identity: workerIdentity(config.agentName),
