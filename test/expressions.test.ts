@@ -24,7 +24,8 @@ describe('the expression evaluator', () => {
   it.each([
     ['endless recursion', RUNAWAY, 'time'],
     ['a catastrophic regex (a native call the guardrails cannot interrupt)', '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)', 'time'],
-    ['a string larger than the heap', '$pad("", 300000000)', 'memory'],
+    // The heap runs out first, unless a loaded machine lets the hard deadline come first.
+    ['a string larger than the heap', '$pad("", 300000000)', expect.stringMatching(/^(memory|time)$/)],
     ['a huge sequence', '[1..5000000]', 'sequence'],
   ])('when it runs %s, then it fails on its limit while the event loop keeps turning', async (_what, expression, limit) => {
     let ticks = 0;
