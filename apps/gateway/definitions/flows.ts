@@ -20,6 +20,7 @@ export const flowSchema = z.object({
   type: z.enum(FLOW_TYPES),
   description: z.string().optional(),
   variables: z.record(z.string(), z.string()),
+  secrets: z.array(z.string()).optional(),
   configs: z.object({ endOnFail: z.boolean().optional(), timeoutMs: z.number().optional() }),
   steps: z.array(stepSchema),
   version: z.number().int(),

@@ -6,6 +6,7 @@
  * and the trigger's fields.
  */
 import type { EntityManager } from 'typeorm';
+import type { z } from 'zod';
 import type { Json, Run, RunLog } from '../../../../db/entities';
 import { decodeCursor, encodeCursor, timeKey } from '../../../../db/keyset';
 import type { LogLine, StepRow } from '../../../../db/projections';
@@ -18,7 +19,7 @@ import { findRun, findSteps, logsOfRun, logsOfRuns, stepsOfRuns } from '../../ru
 import { triggerBatch } from '../../runs/trigger';
 import { mergeSteps, presentedStatus } from '../../runs/views';
 import * as q from './queries';
-import { actionRunView, type ActionRun } from './views';
+import { actionRunView, type ActionRun, type actionRunPageSchema } from './views';
 
 /** A whole page carries at most this many log lines per run; one run's object carries up to DETAIL_LOGS. */
 const LIST_LOGS = 100;
@@ -69,7 +70,7 @@ function decode(cursor: string): q.SlicePosition {
  * Newest first on (created_at, id). Every cursor is a keyset position plus a direction, so
  * `previous_page` walks back and no page shifts when runs are inserted meanwhile.
  */
-export async function listActionRuns(deps: RunDeps, accountId: string, query: ListQuery) {
+export async function listActionRuns(deps: RunDeps, accountId: string, query: ListQuery): Promise<z.infer<typeof actionRunPageSchema>> {
   const db = deps.dataSource;
   const filter: q.RunFilter = { accountId, flowId: query.flowId, status: query.phase };
   const pos: q.SlicePosition = query.cursor ? decode(query.cursor) : { dir: 'f', key: null, inclusive: false };

@@ -1,4 +1,5 @@
 /** Reads of one flow's runs: a reconciled keyset page, a run's detail with live steps, and statistics. Errors name `flowId`, `runId` and `cursor`. */
+import type { z } from 'zod';
 import { decodeTimeCursor, encodeCursor, timeKey } from '../../../../db/keyset';
 import { NotFoundError } from '../../../../domain/errors';
 import type { RunStatus } from '../../../../domain/statuses';
@@ -18,7 +19,7 @@ export async function listFlowRuns(
   accountId: string,
   flowId: string,
   page: { limit: number; cursor?: string; status?: RunStatus },
-) {
+): Promise<z.infer<typeof v.flowRunPageSchema>> {
   await requireFlow(deps, accountId, flowId);
   const after = page.cursor ? decodeTimeCursor(page.cursor) : null;
   const { runs, hasMore } = await q.pageFlowRuns(deps.dataSource, { accountId, flowId, limit: page.limit, after, status: page.status ?? null });
