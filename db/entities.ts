@@ -5,6 +5,7 @@
 import { EntitySchema } from 'typeorm';
 import type { Actor, FlowDefinition, Tag } from '../domain/flow-types';
 import type { RunStatus, StepStatus } from '../domain/statuses';
+import type { RequestRecord } from '../steps/step-type';
 
 /** A JSON value as stored in a jsonb column. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- jsonb holds any JSON; TypeORM's deep-partial types cannot recurse into a JSON union
@@ -145,18 +146,10 @@ export interface RunLog {
   stepId: string | null;
   message: string;
 }
-export interface RunRequest {
+/** One HTTP exchange of a step attempt, as the step records it (steps/step-type.ts). */
+export interface RunRequest extends RequestRecord {
   runId: string;
   stepId: string;
-  attempt: number;
-  ts: Date;
-  method: string;
-  url: string;
-  status: number;
-  resourceType: string;
-  durationMs: number;
-  responseSize: number;
-  error: string | null;
 }
 
 const text = { type: 'text' as const };

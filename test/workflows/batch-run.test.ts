@@ -5,10 +5,10 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { BatchRunInput, FlowRunInput } from '../../domain/flow-types';
 import type { batchRun } from '../../workflows';
-import { createWorkflowTestEnvironment, type WorkflowTestEnvironment } from './environment';
+import { setUpWorkflowTests, type WorkflowTestEnvironment } from './environment';
 import { fakeActivities, type FakeActivities } from './fake-activities';
 import { flowOf, installTestRuntime, progressUntil, runInput, uid } from './helpers';
 
@@ -17,15 +17,9 @@ installTestRuntime();
 let t: WorkflowTestEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  [t, workflowBundle] = await Promise.all([
-    createWorkflowTestEnvironment(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }),
-  ]);
-}, 120_000);
-
-afterAll(async () => {
-  await t?.env.teardown();
+setUpWorkflowTests((env, bundle) => {
+  t = env;
+  workflowBundle = bundle;
 });
 
 function batchInput(runs: FlowRunInput[], extra: Partial<BatchRunInput> = {}): BatchRunInput {

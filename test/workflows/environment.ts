@@ -10,6 +10,7 @@
  * FLOWRUNS_TIME_SKIPPING=0 forces the local server.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resolveTemporalBinary } from '../../apps/dev/temporal';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from '../../workflows/search-attributes';
 
@@ -73,4 +74,20 @@ function announce(result: WorkflowTestEnvironment, ms: number): void {
   process.stderr.write(
     `\n[workflow tests] ${result.mode === 'time-skipping' ? 'time-skipping test server' : 'local dev server, real time'}${why}; ready in ${ms}ms\n`,
   );
+}
+
+/** One environment and one workflow bundle per test file (built once), torn down after the file. */
+export function setUpWorkflowTests(ready: (t: WorkflowTestEnvironment, workflowBundle: WorkflowBundleWithSourceMap) => void): void {
+  let created: WorkflowTestEnvironment | undefined;
+  beforeAll(async () => {
+    const [t, workflowBundle] = await Promise.all([
+      createWorkflowTestEnvironment(),
+      bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }),
+    ]);
+    created = t;
+    ready(t, workflowBundle);
+  }, 120_000);
+  afterAll(async () => {
+    await created?.env.teardown();
+  });
 }

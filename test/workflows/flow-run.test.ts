@@ -6,11 +6,11 @@
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { FlowRunInput, RunResult } from '../../domain/flow-types';
 import { approvalSignal } from '../../workflows/definitions';
 import type { flowRun } from '../../workflows';
-import { createWorkflowTestEnvironment, type WorkflowTestEnvironment } from './environment';
+import { setUpWorkflowTests, type WorkflowTestEnvironment } from './environment';
 import { fakeActivities, type FakeActivities, type FakeOptions } from './fake-activities';
 import { eventsOf, flowOf, installTestRuntime, progressUntil, runInput, statusesOf, timersOf, uid, until } from './helpers';
 
@@ -19,15 +19,9 @@ installTestRuntime();
 let t: WorkflowTestEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  [t, workflowBundle] = await Promise.all([
-    createWorkflowTestEnvironment(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }),
-  ]);
-}, 120_000);
-
-afterAll(async () => {
-  await t?.env.teardown();
+setUpWorkflowTests((env, bundle) => {
+  t = env;
+  workflowBundle = bundle;
 });
 
 const DAY = 24 * 3_600_000;
