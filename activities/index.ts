@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { BatchRunInput, ExpressionScope, RunStatus, StepDefinition } from '../domain';
 import { insertBatchRows, Projections, type StepRow } from '../db/projections';
+import { isOutputRef, type OutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import { stepType } from '../steps';
 import { UNSUPPORTED_STEP } from '../steps/step-type';
@@ -24,7 +25,12 @@ export interface ActivityDeps {
   client?: Client;
   /** Bounded JSONata evaluator shared by the worker's activities. */
   expressions?: ExpressionEvaluator;
+  /** Outputs larger than this (JSON bytes) are kept in Postgres and passed on by reference. */
+  inlineOutputBytes?: number;
 }
+
+/** Well under Temporal's 2 MB payload limit, with room for the rest of a step's scope. */
+export const DEFAULT_INLINE_OUTPUT_BYTES = 256 * 1024;
 
 export interface StepCall {
   runId: string;
@@ -49,8 +55,40 @@ export interface StepFailureDetails {
 
 export const stepName = (step: StepDefinition): string => step.name ?? step.id;
 
-export function createActivities({ dataSource, fetch = createEgressFetch(), clock = () => new Date(), client, expressions = new ExpressionEvaluator() }: ActivityDeps) {
+export function createActivities({
+  dataSource,
+  fetch = createEgressFetch(),
+  clock = () => new Date(),
+  client,
+  expressions = new ExpressionEvaluator(),
+  inlineOutputBytes = DEFAULT_INLINE_OUTPUT_BYTES,
+}: ActivityDeps) {
   const projections = new Projections(dataSource, clock);
+
+  /** The scope with every large-output reference replaced by the output it stands for. */
+  const resolved = async (scope: ExpressionScope): Promise<ExpressionScope> => {
+    const entries = [...Object.values(scope.steps), ...Object.values(scope.auth)];
+    const refs = entries.map((e) => e.output).filter(isOutputRef);
+    if (refs.length === 0) return scope;
+    const loaded = await projections.loadOutputs(refs);
+    const resolve = (view: ExpressionScope['steps']) =>
+      Object.fromEntries(
+        Object.entries(view).map(([id, e]) => [
+          id,
+          isOutputRef(e.output) ? { ...e, output: loaded.get(`${e.output.$outputRef.runId}\n${e.output.$outputRef.stepId}`) ?? null } : e,
+        ]),
+      );
+    return { ...scope, steps: resolve(scope.steps), auth: resolve(scope.auth) };
+  };
+
+  /** The output itself, or, when it is too large for a Temporal payload, a reference to it kept in Postgres. */
+  const passable = async (call: StepCall, output: unknown): Promise<unknown> => {
+    const bytes = Buffer.byteLength(JSON.stringify(output ?? null));
+    if (bytes <= inlineOutputBytes) return output;
+    await projections.keepOutput(call.runId, call.key, output, bytes);
+    const ref: OutputRef = { $outputRef: { runId: call.runId, stepId: call.key, bytes } };
+    return ref;
+  };
 
   const running = async (call: StepCall, attempt: number, startedAt: Date) => {
     const row: StepRow = {
@@ -112,7 +150,7 @@ export function createActivities({ dataSource, fetch = createEgressFetch(), cloc
 
     /** Evaluates `if` and resolves the config of a step the workflow runs itself (delay, approval). */
     async prepareStep(call: StepCall): Promise<{ skipped: boolean; config: Record<string, unknown> }> {
-      const t = templatingFor(expressions, call.scope, call.key);
+      const t = templatingFor(expressions, await resolved(call.scope), call.key);
       if (!(await t.conditionHolds(call.step.if))) return { skipped: true, config: {} };
       const config = (await t.render(call.step.config)) as Record<string, unknown>;
       await running(call, 1, clock());
@@ -129,7 +167,7 @@ export function createActivities({ dataSource, fetch = createEgressFetch(), cloc
         const type = stepType(call.step.type);
         if (type?.runsIn !== 'activity')
           throw ApplicationFailure.nonRetryable(`step type ${call.step.type} does not run as an activity`, UNSUPPORTED_STEP);
-        const t = templatingFor(expressions, call.scope, call.key);
+        const t = templatingFor(expressions, await resolved(call.scope), call.key);
         if (!(await t.conditionHolds(call.step.if))) return { skipped: true };
         await running(call, attempt, startedAt);
         const config = type.renderConfig ? await t.render(call.step.config) : call.step.config;
@@ -144,7 +182,7 @@ export function createActivities({ dataSource, fetch = createEgressFetch(), cloc
         const finishedAt = clock();
         const outcome = {
           skipped: false as const,
-          output,
+          output: await passable(call, output),
           attempts: attempt,
           startedAt: startedAt.toISOString(),
           finishedAt: finishedAt.toISOString(),

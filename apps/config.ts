@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parsePayloadKeys, type PayloadKey } from './payload-codec';
 import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../activities/expressions';
+import { DEFAULT_INLINE_OUTPUT_BYTES } from '../activities';
 import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
 
 const schema = z.object({
@@ -49,7 +50,13 @@ const schema = z.object({
     }),
   /** `off` runs without payload encryption when no keys are set (the gateway and worker refuse to start otherwise). */
   FLOWRUNS_PAYLOAD_ENCRYPTION: z.enum(['on', 'off']).default('on'),
+  FLOWRUNS_OUTPUT_INLINE_BYTES: z.coerce.number().int().min(1024).max(1_500_000).default(DEFAULT_INLINE_OUTPUT_BYTES),
   FLOWRUNS_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
+  /** Comma-separated origins (the Temporal UI's) allowed to call the codec endpoint from a browser. */
+  FLOWRUNS_CODEC_CORS_ORIGINS: z
+    .string()
+    .default('http://localhost:8233,http://127.0.0.1:8233')
+    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean)),
 });
 
 export interface Config {
@@ -76,8 +83,12 @@ export interface Config {
   payloadKeys?: PayloadKey[];
   /** False only when FLOWRUNS_PAYLOAD_ENCRYPTION=off: the production entries then start without keys. */
   payloadEncryptionRequired: boolean;
+  /** Step outputs larger than this travel between steps by reference to Postgres, not through Temporal. */
+  inlineOutputBytes: number;
   /** Cap of one http response body (FLOWRUNS_HTTP_MAX_BODY_BYTES). */
   httpMaxBodyBytes: number;
+  /** Browser origins (the Temporal UI's) the codec endpoint answers with CORS headers (FLOWRUNS_CODEC_CORS_ORIGINS). */
+  codecCorsOrigins: string[];
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -102,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     logLevel: e.LOG_LEVEL,
     payloadKeys: e.FLOWRUNS_PAYLOAD_KEYS,
+    inlineOutputBytes: e.FLOWRUNS_OUTPUT_INLINE_BYTES,
     payloadEncryptionRequired: e.FLOWRUNS_PAYLOAD_ENCRYPTION === 'on',
     expressionLimits: {
       ...DEFAULT_EXPRESSION_LIMITS,
@@ -111,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     egressAllow: e.FLOWRUNS_EGRESS_ALLOW,
     httpMaxBodyBytes: e.FLOWRUNS_HTTP_MAX_BODY_BYTES,
+    codecCorsOrigins: e.FLOWRUNS_CODEC_CORS_ORIGINS,
   };
 }
 

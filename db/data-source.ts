@@ -3,8 +3,10 @@ import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities';
 import { InitialSchema1732300000000 } from './migrations/1732300000000-initial-schema';
 import { Suites1732400000000 } from './migrations/1732400000000-suites';
+import { Secrets1732600000000 } from './migrations/1732600000000-secrets';
+import { StepOutputs1732650000000 } from './migrations/1732650000000-step-outputs';
 
-export const MIGRATIONS = [InitialSchema1732300000000, Suites1732400000000];
+export const MIGRATIONS = [InitialSchema1732300000000, Suites1732400000000, Secrets1732600000000, StepOutputs1732650000000];
 
 export function createDataSource(url: string, options: { poolSize?: number } = {}): DataSource {
   return new DataSource({

@@ -4,8 +4,9 @@
  * executor, and read-repair. Writes are keyed (run, step, attempt or log key), so a retried,
  * re-delivered or reset activity overwrites instead of duplicating.
  */
-import type { DataSource, EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { BatchRunInput, StepState } from '../domain/flow-types';
+import { isOutputRef, type OutputRef } from '../domain/output-refs';
 import { maskVariables } from '../domain/secrets';
 import { isTerminalRun, RUN_STATUSES, TERMINAL_STEP_STATUSES, type RunStatus } from '../domain/statuses';
 import { BatchEntity, RunEntity, RunLogEntity, RunRequestEntity, StepRunEntity } from './entities';
@@ -123,7 +124,7 @@ export async function insertBatchRows(manager: EntityManager, input: BatchRunInp
     buildId: meta.buildId,
     browser: meta.browser,
     triggerData: (r.trigger.body ?? null) as Json,
-    variables: maskVariables(r.variables),
+    variables: maskVariables(r.variables, r.secrets),
     tags: meta.tags,
     external: false,
     workflowId: `run-${r.runId}`,
@@ -139,14 +140,46 @@ export class Projections {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
+  /**
+   * Steps whose output is a reference to a large output keep the output already recorded (the
+   * activity wrote it whole, masked); the others are written as they are.
+   */
   async upsertSteps(runId: string, steps: StepRow[], manager: EntityManager = this.db.manager): Promise<void> {
+    const byRef = steps.filter((s) => isOutputRef(s.output));
+    if (byRef.length === 0) return this.writeSteps(runId, steps, STEP_COLUMNS, manager);
+    await this.writeSteps(runId, steps.filter((s) => !isOutputRef(s.output)), STEP_COLUMNS, manager);
+    await this.writeSteps(runId, byRef, STEP_COLUMNS.filter((c) => c !== 'output'), manager);
+  }
+
+  /** Keeps a large output whole, for later steps to read through its reference. */
+  async keepOutput(runId: string, stepId: string, output: unknown, bytes: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO step_outputs (run_id, step_id, output, bytes) VALUES ($1, $2, $3::jsonb, $4)
+       ON CONFLICT (run_id, step_id) DO UPDATE SET output = EXCLUDED.output, bytes = EXCLUDED.bytes`,
+      [runId, stepId, JSON.stringify(output ?? null), bytes],
+    );
+  }
+
+  /** The outputs behind references, keyed `runId\nstepId`. */
+  async loadOutputs(refs: readonly OutputRef[]): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    if (refs.length === 0) return out;
+    const rows: { run_id: string; step_id: string; output: unknown }[] = await this.db.query(
+      `SELECT run_id, step_id, output FROM step_outputs WHERE (run_id, step_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [refs.map((r) => r.$outputRef.runId), refs.map((r) => r.$outputRef.stepId)],
+    );
+    for (const r of rows) out.set(`${r.run_id}\n${r.step_id}`, r.output);
+    return out;
+  }
+
+  private async writeSteps(runId: string, steps: StepRow[], columns: string[], manager: EntityManager): Promise<void> {
     await inChunks(steps, (chunk) =>
       manager
         .createQueryBuilder()
         .insert()
         .into(StepRunEntity)
         .values(chunk.map((s) => stepRecord(runId, s)))
-        .orUpdate(STEP_COLUMNS, STEP_KEY)
+        .orUpdate(columns, STEP_KEY)
         .execute(),
     );
   }
@@ -208,13 +241,14 @@ export class Projections {
     const now = this.clock();
     await this.db.transaction(async (m) => {
       await this.upsertSteps(runId, result.steps, m);
+      const outputs = await this.outputsRecorded(m, runId, result.outputs);
       await m
         .createQueryBuilder()
         .update(RunEntity)
         .set({
           status: result.status,
           error: result.error as Json,
-          outputs: (result.outputs ?? null) as Json,
+          outputs: (outputs ?? null) as Json,
           startedAt: () => `COALESCE(started_at, :now)`,
           finishedAt: now,
           durationMs: () => `GREATEST(0, (EXTRACT(EPOCH FROM (:now::timestamptz - COALESCE(started_at, :now::timestamptz))) * 1000)::int)`,
@@ -226,6 +260,17 @@ export class Projections {
       const message = `run ${result.status}${result.error ? `: ${result.error.step}: ${result.error.message}` : ''}`;
       await this.log(runId, [{ key: 'run.finished', level: result.status === 'succeeded' ? 'info' : 'error', message, ts: now }], m);
     });
+  }
+
+  /** A run's outputs with each large-output reference replaced by the step's recorded (masked) output. */
+  private async outputsRecorded(m: EntityManager, runId: string, outputs: unknown): Promise<unknown> {
+    if (!outputs || typeof outputs !== 'object') return outputs;
+    const entries = Object.entries(outputs as Record<string, unknown>);
+    const refs = entries.filter(([, v]) => isOutputRef(v)).map(([k]) => k);
+    if (refs.length === 0) return outputs;
+    const rows = await m.getRepository(StepRunEntity).find({ where: { runId, stepId: In(refs) }, select: { stepId: true, output: true } });
+    const recorded = new Map(rows.map((r) => [r.stepId, r.output]));
+    return Object.fromEntries(entries.map(([k, v]) => [k, isOutputRef(v) ? (recorded.get(k) ?? null) : v]));
   }
 
   /** Runs of a cancelled batch that never started. */

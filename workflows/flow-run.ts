@@ -5,6 +5,7 @@
 import { ApplicationFailure, CancellationScope, CancelledFailure, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ExpressionScope, FlowRunInput, RunProgress, RunResult } from '../domain/flow-types';
+import { isOutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import type { RunStatus } from '../domain/statuses';
 import { approvalSignal, progressQuery, type ApprovalDecision } from './definitions';
@@ -64,7 +65,8 @@ export async function flowRun(input: FlowRunInput): Promise<RunResult> {
   setHandler(progressQuery, (): RunProgress => ({
     runId: input.runId,
     status: status === 'running' && all.some((n) => n.state.status === 'waiting') ? 'waiting' : status,
-    steps: all.map((n) => redact(n.state)),
+    // A large output travels as a reference; readers take the recorded output instead.
+    steps: all.map((n) => redact(isOutputRef(n.state.output) ? { ...n.state, output: undefined } : n.state)),
     error,
   }));
   setHandler(approvalSignal, (d) => {

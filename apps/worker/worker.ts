@@ -53,7 +53,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
   const dataConverter = dataConverterFor(config.payloadKeys);
   const client = new Client({ connection, namespace: config.namespace, dataConverter });
   const fetch = createEgressFetch({ policy: createEgressPolicy(config.egressAllow), maxBodyBytes: config.httpMaxBodyBytes });
-  const activities = createActivities({ dataSource, client, fetch, expressions: expressionEvaluator(config.expressionLimits) });
+  const activities = createActivities({ dataSource, client, fetch, expressions: expressionEvaluator(config.expressionLimits), inlineOutputBytes: config.inlineOutputBytes });
   const agentQueue = config.agentName ? agentTaskQueue(config.agentName) : undefined;
   const queues = [config.taskQueue, ...(agentQueue ? [agentQueue] : [])];
   const code = await workflowBundle();

@@ -1,0 +1,11 @@
+/**
+ * A step output too large to travel through Temporal (whose payloads stop at 2 MB) is kept in
+ * Postgres and passed between steps as a reference; activities resolve it before expressions read
+ * it. Pure: the workflow bundle imports this file too.
+ */
+export interface OutputRef {
+  $outputRef: { runId: string; stepId: string; bytes: number };
+}
+
+export const isOutputRef = (v: unknown): v is OutputRef =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as OutputRef).$outputRef === 'object';

@@ -1,0 +1,56 @@
+/**
+ * A step output larger than a Temporal payload may be (2 MB) is kept in Postgres and passed on by
+ * reference: the run succeeds, later steps read the whole output, and the API shows it.
+ */
+import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
+import { startStub, type Stub } from './stub-server';
+
+let stack: Stack;
+let workers: RunningWorkers;
+let stub: Stub;
+
+beforeAll(async () => {
+  stack = await startStack();
+  workers = await startWorkers(stack);
+  stub = await startStub();
+});
+afterAll(async () => {
+  await workers?.stop();
+  await stub?.close();
+  await stack?.stop();
+});
+
+async function finished(runId: string): Promise<any> {
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const res = await stack.call('GET', `/api/v1/runs/${runId}`);
+    if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status)) return res.body;
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(res.body).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+it('when a step returns a 3 MB body, then later steps read all of it and the run succeeds', async () => {
+  const items = Array.from({ length: 30_000 }, (_, i) => ({ id: i, label: `item number ${i} padded to a hundred bytes or so`, ok: i % 2 === 0 }));
+  stub.setHandler(() => ({ body: items }));
+  const flow = await stack.call('POST', '/api/v1/flows', {
+    id: 'big-output',
+    variables: { U: stub.url },
+    steps: [
+      { id: 'big', type: 'http', config: { url: '${env:U}/items' } },
+      { id: 'count', type: 'transform', config: { expression: '$count(steps.big.output.body[ok])' } },
+      { id: 'again', type: 'transform', config: { expression: 'steps.big.output.body[-1].id' } },
+    ],
+  });
+  expect(flow.status).toBe(201);
+  const trigger = await stack.call('POST', '/api/v1/flows/big-output/runs', { data: {} });
+  expect(trigger.status).toBe(201);
+
+  const run = await finished(trigger.body.id);
+  expect(run.status).toBe('succeeded');
+  const actions = Object.fromEntries(run.actions.map((a: any) => [a.step_id, a]));
+  expect(actions.count.output).toBe(15_000);
+  expect(actions.again.output).toBe(29_999);
+  expect(actions.big.output.body).toHaveLength(30_000);
+  expect(JSON.stringify(run)).not.toContain('$outputRef');
+});
