@@ -34,6 +34,8 @@ export interface App {
   bundleId: string | null;
   baseUrl: string | null;
   variables: Record<string, string>;
+  /** Names of the variables declared secret. */
+  secrets: string[];
   activeBuildId: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -44,6 +46,8 @@ export interface Build {
   appId: string;
   version: string | null;
   variables: Record<string, string>;
+  /** Names of the variables declared secret. */
+  secrets: string[];
   createdAt: Date;
 }
 export interface Flow {
@@ -72,6 +76,8 @@ export interface Suite {
   flowIds: string[];
   authFlowId: string | null;
   variables: Record<string, string>;
+  /** Names of the variables declared secret. */
+  secrets: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -156,6 +162,7 @@ const text = { type: 'text' as const };
 const textNull = { type: 'text' as const, nullable: true };
 const jsonb = { type: 'jsonb' as const };
 const jsonbNull = { type: 'jsonb' as const, nullable: true };
+const textArray = { type: 'text' as const, array: true, default: () => "'{}'" };
 const ts = (name: string) => ({ type: 'timestamptz' as const, precision: 3, name });
 const tsNull = (name: string) => ({ ...ts(name), nullable: true });
 const int = { type: 'integer' as const };
@@ -192,6 +199,7 @@ export const AppEntity = new EntitySchema<App>({
     bundleId: { ...textNull, name: 'bundle_id' },
     baseUrl: { ...textNull, name: 'base_url' },
     variables: jsonb,
+    secrets: textArray,
     activeBuildId: { ...textNull, name: 'active_build_id' },
     createdAt: { ...ts('created_at'), createDate: true },
     updatedAt: { ...ts('updated_at'), updateDate: true },
@@ -207,6 +215,7 @@ export const BuildEntity = new EntitySchema<Build>({
     appId: { ...text, name: 'app_id' },
     version: textNull,
     variables: jsonb,
+    secrets: textArray,
     createdAt: { ...ts('created_at'), createDate: true },
   },
 });
@@ -249,6 +258,7 @@ export const SuiteEntity = new EntitySchema<Suite>({
     flowIds: { ...jsonb, name: 'flow_ids' },
     authFlowId: { ...textNull, name: 'auth_flow_id' },
     variables: jsonb,
+    secrets: textArray,
     createdAt: { ...ts('created_at'), createDate: true },
     updatedAt: { ...ts('updated_at'), updateDate: true },
   },

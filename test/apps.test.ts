@@ -26,6 +26,7 @@ describe('apps and builds', () => {
       bundleId: null,
       baseUrl: 'https://shop.example.com',
       variables: { LOCALE: 'en' },
+      secrets: [],
       activeBuildId: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
@@ -69,6 +70,7 @@ describe('apps and builds', () => {
       appId: app.body.id,
       version: '1.0.0',
       variables: { API: 'v1' },
+      secrets: [],
       active: true,
       createdAt: expect.any(String),
     });

@@ -144,15 +144,21 @@ describe('suites', () => {
 });
 
 describe('builds and browsers on seed 000 triggers', () => {
-  it('when app_build_id pins a build, then its variables are used and env is persisted on it; another app\'s build is 404', async () => {
+  it('when app_build_id pins a build, then its variables are used and env applies to that batch only, saved on the build only with save_env; another app\'s build is 404', async () => {
     const pinned = await stack.call('POST', `/api/v1/apps/${appId}/builds`, { version: 'rc1', variables: { REGION: 'pinned' }, activate: false }, key);
     await stack.call('POST', `/api/v1/apps/${appId}/builds`, { version: 'live', variables: { REGION: 'active' } }, key);
     const f = await flow({ steps: [{ id: 'call', type: 'http', config: { url: '${env:U}/b?region=${env:REGION}&extra=${env:EXTRA}' } }] });
     const res = await runToEnd({ flow_ids: [f], app_build_id: pinned.body.id, env: { EXTRA: 'x1' } });
     expect(res.status.status).toBe('succeeded');
     expect(stub.requests.map((r) => r.url)).toEqual(['/b?region=pinned&extra=x1']);
+    const pinnedVars = async () =>
+      (await stack.call('GET', `/api/v1/apps/${appId}/builds`, undefined, key)).body.data.find((b: any) => b.id === pinned.body.id).variables;
+    expect(await pinnedVars()).toEqual({ REGION: 'pinned' });
+
+    const saved = await runToEnd({ flow_ids: [f], app_build_id: pinned.body.id, env: { EXTRA: 'x3' }, save_env: true });
+    expect(saved.status.status).toBe('succeeded');
     const builds = await stack.call('GET', `/api/v1/apps/${appId}/builds`, undefined, key);
-    expect(builds.body.data.find((b: any) => b.id === pinned.body.id).variables).toEqual({ REGION: 'pinned', EXTRA: 'x1' });
+    expect(builds.body.data.find((b: any) => b.id === pinned.body.id).variables).toEqual({ REGION: 'pinned', EXTRA: 'x3' });
     expect(builds.body.data.find((b: any) => b.version === 'live').variables).toEqual({ REGION: 'active' });
 
     stub.requests.length = 0;

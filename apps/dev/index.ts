@@ -137,6 +137,8 @@ async function main(): Promise<void> {
         dbFile: path.join(config.dataDir, 'temporal.db'),
         namespace: config.namespace,
         logFile: path.join(logsDir, 'temporal.log'),
+        // The gateway starts after Temporal, on PORT: its codec endpoint is known already (unless PORT=0).
+        ...(config.publicUrl || config.port ? { codecEndpoint: `${config.publicUrl ?? `http://127.0.0.1:${config.port}`}/api/v1/codec` } : {}),
       });
       stopServices.add('Temporal dev server', server.stop);
       temporalAddress = server.address;
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
       'Flow Runs is up.',
       `  API          ${gateway.url}   (docs ${gateway.url}/docs)`,
       `  Temporal UI  ${uiUrl ?? `(external server at ${temporalAddress})`}`,
+      `  Histories    temporal workflow show -w run-<runId> --address ${temporalAddress} --codec-endpoint ${gateway.url}/api/v1/codec --codec-auth "Bearer $FLOWRUNS_ADMIN_KEY"`,
       `  Admin key    ${config.adminKey}${loaded.adminKey ? '' : `   (kept in ${path.join(config.dataDir, 'admin-key')})`}`,
       `  Logs         ${logsDir}`,
       `  Agent        npm run worker -- --agent my-laptop   (in another terminal; joins this stack)`,

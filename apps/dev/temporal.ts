@@ -192,6 +192,8 @@ export interface DevServerOptions {
   logFile?: string;
   /** How long to wait for the frontend to answer. */
   startTimeoutMs?: number;
+  /** The UI's remote codec (the gateway's `/api/v1/codec`), so it can offer to decode payloads. Ignored when headless. */
+  codecEndpoint?: string;
 }
 
 export interface RunningDevServer {
@@ -241,6 +243,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   } else {
     const uiPort = options.uiPort || (await freePort());
     args.push('--ui-port', String(uiPort));
+    if (options.codecEndpoint) args.push('--ui-codec-endpoint', options.codecEndpoint);
     uiUrl = `http://127.0.0.1:${uiPort}`;
   }
   if (options.dbFile) args.push('--db-filename', path.resolve(options.dbFile));

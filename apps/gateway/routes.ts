@@ -1,4 +1,5 @@
 /** Every route of the gateway, in mount order: literal segments before the parameters that would swallow them. */
+import { codecRoutes } from './codec/routes';
 import { accountRoutes } from './definitions/accounts.routes';
 import { apiKeyRoutes } from './definitions/api-keys.routes';
 import { appRoutes } from './definitions/apps.routes';
@@ -29,6 +30,7 @@ export function allRoutes(deps: GatewayDeps): AnyRoute[] {
     ...flowRunObjectRoutes(runs),
     ...actionRunRoutes(runs),
     ...agentRunRoutes(deps),
+    ...codecRoutes(deps),
   ];
   return routes;
 }

@@ -2,6 +2,8 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { codecBodyParser, codecCors } from './codec/cors';
+import { CODEC_PATH } from './codec/routes';
 import type { GatewayDeps } from './deps';
 import { docsAssets } from './definitions/docs.routes';
 import { bodyParsers, errorHandler, fallbackHandler, mountRoutes, type RouterOptions } from './http/router';
@@ -15,6 +17,7 @@ export function createApp(deps: GatewayDeps, options: RouterOptions = DEFAULT_OP
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const routes = allRoutes(deps);
+  app.use(CODEC_PATH, codecCors(deps.config.codecCorsOrigins), codecBodyParser());
   app.use(bodyParsers());
   mountRoutes(app, routes, deps, options);
   app.use('/docs', docsAssets());

@@ -1,5 +1,6 @@
 /** `/api/v1/apps` and their builds. */
 import { z } from 'zod';
+import { secretsSchema } from '../../../domain/flow-definition';
 import type { GatewayDeps } from '../deps';
 import { at } from '../http/errors';
 import { pageQuerySchema, pageSchema } from '../http/paging';
@@ -16,6 +17,8 @@ const appInputSchema = z
     bundleId: z.string().trim().min(1).max(300).optional(),
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
     variables: variablesSchema.default({}),
+    /** Names of secret variables: their values show as `***`. */
+    secrets: secretsSchema.optional(),
   })
   .superRefine((app, ctx) => {
     if (app.platform !== 'web' && !app.bundleId)
@@ -66,6 +69,7 @@ export const appRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
     body: z.object({
       version: z.string().trim().min(1).max(200).optional(),
       variables: variablesSchema.default({}),
+      secrets: secretsSchema.optional(),
       activate: z.boolean().default(true),
     }),
     response: buildSchema,

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AppEntity, BuildEntity, type App, type Build } from '../../../db/entities';
 import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
 import { ConflictError, NotFoundError } from '../../../domain/errors';
+import { secretNames, shownVariables } from './secret-variables';
 
 export const PLATFORMS = ['web', 'ios', 'android'] as const;
 export type Platform = App['platform'];
@@ -15,11 +16,13 @@ export interface AppInput {
   bundleId?: string;
   baseUrl?: string;
   variables: Record<string, string>;
+  secrets?: string[];
 }
 
 export interface BuildInput {
   version?: string;
   variables: Record<string, string>;
+  secrets?: string[];
   activate: boolean;
 }
 
@@ -29,7 +32,9 @@ export const appSchema = z.object({
   platform: z.enum(PLATFORMS),
   bundleId: z.string().nullable(),
   baseUrl: z.string().nullable(),
+  /** Secret variables' values show as `***`. */
   variables: z.record(z.string(), z.string()),
+  secrets: z.array(z.string()),
   activeBuildId: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -40,7 +45,9 @@ export const buildSchema = z.object({
   id: z.string(),
   appId: z.string(),
   version: z.string().nullable(),
+  /** Secret variables' values show as `***`. */
   variables: z.record(z.string(), z.string()),
+  secrets: z.array(z.string()),
   active: z.boolean(),
   createdAt: z.string(),
 });
@@ -52,7 +59,8 @@ const toAppDto = (a: App): AppDto => ({
   platform: a.platform,
   bundleId: a.bundleId,
   baseUrl: a.baseUrl,
-  variables: a.variables,
+  variables: shownVariables(a.variables, a.secrets),
+  secrets: a.secrets,
   activeBuildId: a.activeBuildId,
   createdAt: a.createdAt.toISOString(),
   updatedAt: a.updatedAt.toISOString(),
@@ -62,7 +70,8 @@ const toBuildDto = (b: Build, activeBuildId: string | null): BuildDto => ({
   id: b.id,
   appId: b.appId,
   version: b.version,
-  variables: b.variables,
+  variables: shownVariables(b.variables, b.secrets),
+  secrets: b.secrets,
   active: b.id === activeBuildId,
   createdAt: b.createdAt.toISOString(),
 });
@@ -77,6 +86,7 @@ export async function createApp(ds: DataSource, accountId: string, input: AppInp
     bundleId: input.bundleId ?? null,
     baseUrl: input.baseUrl ?? null,
     variables: input.variables,
+    secrets: secretNames(input.secrets),
     activeBuildId: null,
     createdAt: now,
     updatedAt: now,
@@ -114,6 +124,7 @@ export async function createBuild(ds: DataSource, accountId: string, appId: stri
       appId,
       version: input.version ?? null,
       variables: input.variables,
+      secrets: secretNames(input.secrets),
       createdAt: new Date(),
     };
     await m.getRepository(BuildEntity).insert(build);

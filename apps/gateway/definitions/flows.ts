@@ -13,6 +13,7 @@ import { ConflictError, NotFoundError } from '../../../domain/errors';
 import { toFlowDefinition, type FlowInput } from '../../../domain/flow-definition';
 import { FLOW_TYPES, type FlowDefinition } from '../../../domain/flow-types';
 import { stepSchema } from '../../../steps';
+import { keepMaskedSecrets, secretNames, shownVariables } from './secret-variables';
 
 export const flowSchema = z.object({
   id: z.string(),
@@ -29,8 +30,11 @@ export const flowSchema = z.object({
 });
 export type FlowDto = z.infer<typeof flowSchema>;
 
+/** A definition as responses show it: secret variables' values as `***`. */
+const shown = (d: FlowDefinition): FlowDefinition => ({ ...d, variables: shownVariables(d.variables, d.secrets) });
+
 const toDto = (f: Flow): FlowDto => ({
-  ...f.definition,
+  ...shown(f.definition),
   version: f.version,
   createdAt: f.createdAt.toISOString(),
   updatedAt: f.updatedAt.toISOString(),
@@ -95,17 +99,29 @@ export async function createFlow(ds: DataSource, accountId: string, input: FlowI
   }
 }
 
-/** Saves a new version of an existing flow, or creates the flow. */
+/**
+ * A new version over the stored one: `secrets` left out keeps the stored list, and a secret
+ * variable sent back as `***` keeps its stored value.
+ */
+function withStoredSecrets(next: FlowDefinition, keepList: boolean, stored: FlowDefinition | undefined): FlowDefinition {
+  if (!stored) return next;
+  const secrets = keepList ? secretNames(stored.secrets) : secretNames(next.secrets);
+  const variables = keepMaskedSecrets(next.variables, stored.variables, secretNames(secrets, stored.secrets));
+  const { secrets: _s, ...rest } = next;
+  return { ...rest, variables, ...(secrets.length ? { secrets } : {}) };
+}
+
+/** Saves a new version of an existing flow, or creates the flow; see withStoredSecrets for secrets sent back masked. */
 export async function putFlow(
   ds: DataSource,
   accountId: string,
   flowId: string,
   input: FlowInput,
 ): Promise<{ flow: FlowDto; created: boolean }> {
-  const definition = toFlowDefinition(input, flowId);
   const save = () =>
     ds.transaction(async (m) => {
       const prev = await lockFlow(m, accountId, flowId);
+      const definition = withStoredSecrets(toFlowDefinition(input, flowId), input.secrets === undefined, prev?.definition);
       return { flow: toDto(await saveVersion(m, accountId, definition, prev)), created: !prev || prev.deletedAt !== null };
     });
   try {
@@ -128,7 +144,7 @@ export async function getFlow(ds: DataSource, accountId: string, flowId: string,
   if (version === undefined || version === head.version) return toDto(head);
   const row = await ds.getRepository(FlowVersionEntity).findOneBy({ accountId, flowId, version });
   if (!row) throw new NotFoundError(`version ${version} of flow "${flowId}"`, ['version']);
-  return { ...row.definition, version: row.version, createdAt: head.createdAt.toISOString(), updatedAt: row.createdAt.toISOString() };
+  return { ...shown(row.definition), version: row.version, createdAt: head.createdAt.toISOString(), updatedAt: row.createdAt.toISOString() };
 }
 
 export async function listFlows(ds: DataSource, accountId: string, page: PageQuery): Promise<Page<FlowDto>> {

@@ -1,6 +1,6 @@
 /** `/api/v1/suites`: ordered flows, an optional auth flow and suite-scoped variables. */
 import { z } from 'zod';
-import { flowIdSchema } from '../../../domain/flow-definition';
+import { flowIdSchema, secretsSchema } from '../../../domain/flow-definition';
 import type { GatewayDeps } from '../deps';
 import { at, badRequest } from '../http/errors';
 import { pageQuerySchema, pageSchema } from '../http/paging';
@@ -15,6 +15,8 @@ const suiteInput = z.object({
   flowIds: z.array(z.string().min(1)).max(500).default([]),
   authFlowId: z.string().min(1).nullable().optional(),
   variables: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  /** Names of secret variables: their values show as `***`; left out of a PUT, the stored list stays. */
+  secrets: secretsSchema.optional(),
 });
 
 const params = z.object({ suiteId: z.string().min(1) });

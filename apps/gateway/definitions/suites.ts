@@ -9,6 +9,7 @@ import { FlowEntity, SuiteEntity, type Suite } from '../../../db/entities';
 import { isUniqueViolation } from '../../../db/errors';
 import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
 import { ConflictError, InvalidError, NotFoundError } from '../../../domain/errors';
+import { keepMaskedSecrets, secretNames, shownVariables } from './secret-variables';
 
 export interface SuiteInput {
   id?: string;
@@ -16,6 +17,8 @@ export interface SuiteInput {
   flowIds: string[];
   authFlowId?: string | null;
   variables: Record<string, string>;
+  /** Variables declared secret; on a replace, left out keeps the stored list. */
+  secrets?: string[];
 }
 
 export const suiteSchema = z.object({
@@ -23,7 +26,9 @@ export const suiteSchema = z.object({
   name: z.string(),
   flowIds: z.array(z.string()),
   authFlowId: z.string().nullable(),
+  /** Secret variables' values show as `***`. */
   variables: z.record(z.string(), z.string()),
+  secrets: z.array(z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -34,7 +39,8 @@ const toDto = (s: Suite): SuiteDto => ({
   name: s.name,
   flowIds: s.flowIds,
   authFlowId: s.authFlowId,
-  variables: s.variables,
+  variables: shownVariables(s.variables, s.secrets),
+  secrets: s.secrets,
   createdAt: s.createdAt.toISOString(),
   updatedAt: s.updatedAt.toISOString(),
 });
@@ -66,6 +72,7 @@ export async function createSuite(db: DataSource, accountId: string, input: Suit
       flowIds: input.flowIds,
       authFlowId: input.authFlowId ?? null,
       variables: input.variables,
+      secrets: secretNames(input.secrets),
       createdAt: new Date(),
       updatedAt: new Date(),
     };
@@ -92,7 +99,10 @@ export async function replaceSuite(db: DataSource, accountId: string, suiteId: s
   return db.transaction(async (m) => {
     const suite = await findSuite(m, accountId, suiteId);
     await checkFlows(m, accountId, input);
-    Object.assign(suite, { name: input.name, flowIds: input.flowIds, authFlowId: input.authFlowId ?? null, variables: input.variables, updatedAt: new Date() });
+    const secrets = secretNames(input.secrets ?? suite.secrets);
+    // A secret sent back as `***` (what a GET shows) keeps its stored value.
+    const variables = keepMaskedSecrets(input.variables, suite.variables, secretNames(secrets, suite.secrets));
+    Object.assign(suite, { name: input.name, flowIds: input.flowIds, authFlowId: input.authFlowId ?? null, variables, secrets, updatedAt: new Date() });
     await m.getRepository(SuiteEntity).save(suite);
     return toDto(suite);
   });

@@ -13,6 +13,7 @@ import type { RunSource } from '../../../domain/statuses';
 import { batchRun } from '../../../workflows';
 import { batchWorkflowId } from '../../../workflows/definitions';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from '../../../workflows/search-attributes';
+import { secretNames } from '../definitions/secret-variables';
 import { suitesOfFlow } from '../definitions/suites';
 import type { AuthContext, GatewayDeps } from '../deps';
 
@@ -41,8 +42,12 @@ export interface TriggerRequest {
   appId?: string;
   bundle?: { bundleId: string; platform: string };
   buildId?: string;
-  /** Variables over the flows', the suite's and the app's; attached to the build that runs. */
+  /** Variables over the flows', the suite's, the app's and the build's, for this batch only. */
   env?: Record<string, string>;
+  /** Also save `env` (and the trigger's secrets among it) on the build that runs; default false. */
+  saveEnv?: boolean;
+  /** Names of variables declared secret by the trigger, besides those the flow, suite, app and build declare. */
+  secrets?: string[];
   browser?: string | null;
   /** Default 'api'. */
   source?: RunSource;
@@ -157,7 +162,7 @@ async function planRuns(m: EntityManager, accountId: string, req: TriggerRequest
 
 /**
  * Resolves a trigger into the batch workflow's input. It writes no batch or run and starts
- * nothing; it does attach `env` to the build that runs (the build's variables), inside `m`.
+ * nothing; only with `saveEnv` does it write `env` onto the build that runs, inside `m`.
  */
 export async function prepareBatch(
   deps: Pick<GatewayDeps, 'dataSource'>,
@@ -184,9 +189,10 @@ export async function prepareBatch(
   const app = await resolveApp(m, auth.accountId, req);
   const build = await resolveBuild(m, app, req);
   const env = req.env ?? {};
-  if (build && Object.keys(env).length > 0) {
-    build.variables = { ...build.variables, ...env };
-    await m.update(BuildEntity, { id: build.id }, { variables: build.variables });
+  if (req.saveEnv && build && Object.keys(env).length > 0) {
+    const variables = { ...build.variables, ...env };
+    const secrets = secretNames(build.secrets, req.secrets?.filter((name) => Object.hasOwn(env, name)));
+    await m.update(BuildEntity, { id: build.id }, { variables, secrets });
   }
   const runs: FlowRunInput[] = planned.map(({ flowId, suite }, position) => {
     const flow = byId.get(flowId)!;
@@ -194,6 +200,7 @@ export async function prepareBatch(
     const definition = req.endOnFail === undefined ? flow.definition : { ...flow.definition, configs: { ...flow.definition.configs, endOnFail: req.endOnFail } };
     const key = req.idempotency?.key;
     const runId = req.runIds?.[position] ?? (key ? idempotentId(auth.accountId, `${key}#${position}`) : randomUUID());
+    const secrets = secretNames(authFlow?.secrets, flow.definition.secrets, suite?.secrets, app?.secrets, build?.secrets, req.secrets);
     return {
       runId,
       batchId,
@@ -210,6 +217,7 @@ export async function prepareBatch(
         ...build?.variables,
         ...env,
       },
+      ...(secrets.length ? { secrets } : {}),
       trigger: { body: req.data ?? null },
       ...(suite ? { suiteId: suite.id } : {}),
       ...(authFlow ? { authFlow } : {}),

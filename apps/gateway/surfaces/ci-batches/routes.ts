@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { BROWSERS, normalizeBrowser } from '../../../../domain/browser';
+import { secretsSchema } from '../../../../domain/flow-definition';
 import { CLIENT_RUN_SOURCES } from '../../../../domain/statuses';
 import type { RunDeps } from '../../deps';
 import { at, type FieldLocations } from '../../http/errors';
@@ -53,6 +54,10 @@ const runFlowsBody = z
     resolve_suite_context: z.boolean().default(true),
     suite_overrides: z.record(z.string(), z.string()).optional(),
     env: keyValuesSchema.optional(),
+    /** Save `env` on the build that runs (for later triggers); otherwise it applies to this batch only. */
+    save_env: z.boolean().default(false),
+    /** Names of variables declared secret for this batch: their values show as `***`. */
+    secrets: secretsSchema.optional(),
     browser: browserSchema.optional(),
     source: z.enum(CLIENT_RUN_SOURCES).default('api'),
     tags: tagsSchema.optional(),
@@ -100,6 +105,8 @@ export const ciBatchRoutes = (deps: RunDeps): AnyRoute[] => [
         bundle: body.bundle_id && body.platform ? { bundleId: body.bundle_id, platform: body.platform } : undefined,
         buildId: body.app_build_id,
         env: body.env,
+        saveEnv: body.save_env,
+        secrets: body.secrets,
         browser: body.browser,
         source: body.source,
         tags: body.tags,
