@@ -51,6 +51,8 @@ const schema = z.object({
   /** `off` runs without payload encryption when no keys are set (the gateway and worker refuse to start otherwise). */
   FLOWRUNS_PAYLOAD_ENCRYPTION: z.enum(['on', 'off']).default('on'),
   FLOWRUNS_OUTPUT_INLINE_BYTES: z.coerce.number().int().min(1024).max(1_500_000).default(DEFAULT_INLINE_OUTPUT_BYTES),
+  /** Requests a minute per API key (a token bucket in each gateway); 0 turns the limit off. */
+  FLOWRUNS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(1200),
   FLOWRUNS_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
   /** Comma-separated origins (the Temporal UI's) allowed to call the codec endpoint from a browser. */
   FLOWRUNS_CODEC_CORS_ORIGINS: z
@@ -85,6 +87,8 @@ export interface Config {
   payloadEncryptionRequired: boolean;
   /** Step outputs larger than this travel between steps by reference to Postgres, not through Temporal. */
   inlineOutputBytes: number;
+  /** Requests a minute per API key; 0: unlimited. */
+  rateLimitPerMinute: number;
   /** Cap of one http response body (FLOWRUNS_HTTP_MAX_BODY_BYTES). */
   httpMaxBodyBytes: number;
   /** Browser origins (the Temporal UI's) the codec endpoint answers with CORS headers (FLOWRUNS_CODEC_CORS_ORIGINS). */
@@ -114,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     payloadKeys: e.FLOWRUNS_PAYLOAD_KEYS,
     inlineOutputBytes: e.FLOWRUNS_OUTPUT_INLINE_BYTES,
+    rateLimitPerMinute: e.FLOWRUNS_RATE_LIMIT_PER_MINUTE,
     payloadEncryptionRequired: e.FLOWRUNS_PAYLOAD_ENCRYPTION === 'on',
     expressionLimits: {
       ...DEFAULT_EXPRESSION_LIMITS,

@@ -23,7 +23,10 @@ export interface ApiKey {
   name: string;
   keyHash: string;
   keyPrefix: string;
+  /** `read`, `run` and/or `admin`. */
+  scopes: string[];
   createdAt: Date;
+  expiresAt: Date | null;
   revokedAt: Date | null;
 }
 export interface App {
@@ -183,7 +186,9 @@ export const ApiKeyEntity = new EntitySchema<ApiKey>({
     name: text,
     keyHash: { ...text, name: 'key_hash' },
     keyPrefix: { ...text, name: 'key_prefix' },
+    scopes: { type: 'text' as const, array: true },
     createdAt: { ...ts('created_at'), createDate: true },
+    expiresAt: tsNull('expires_at'),
     revokedAt: tsNull('revoked_at'),
   },
 });

@@ -43,7 +43,8 @@ function env(name: string): string {
   return value;
 }
 
-export async function startStack(opts: { worker?: boolean } = {}): Promise<Stack> {
+/** `env` overrides the stack's configuration variables. */
+export async function startStack(opts: { worker?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
   const adminKey = `admin-${randomBytes(16).toString('hex')}`;
   const taskQueue = `flows-test-${randomBytes(6).toString('hex')}`;
   const config = loadConfig({
@@ -54,8 +55,11 @@ export async function startStack(opts: { worker?: boolean } = {}): Promise<Stack
     TASK_QUEUE: taskQueue,
     PORT: '0',
     HOST: '127.0.0.1',
+    // Tests send many requests with one key; test/keys.test.ts turns the limit on for itself.
+    FLOWRUNS_RATE_LIMIT_PER_MINUTE: '0',
     // Opened explicitly: the tests' stub servers listen on 127.0.0.1 (test/egress.test.ts narrows it).
     FLOWRUNS_EGRESS_ALLOW: LOOPBACK_ALLOW.join(','),
+    ...opts.env,
   });
   const dataSource = await openDatabase(config.databaseUrl as string, { poolSize: 5 });
   const connection = await Connection.connect({ address: config.temporalAddress });

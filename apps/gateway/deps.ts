@@ -32,4 +32,10 @@ export interface AuthContext {
   keyId: string;
   keyName: string;
   isAdmin: boolean;
+  /** What the key may do; the admin key may do everything. */
+  scopes: readonly Scope[];
 }
+
+/** `read`: GET; `run`: start, stop and change runs; `admin`: definitions and keys. */
+export const SCOPES = ['read', 'run', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];

@@ -1,6 +1,6 @@
 /** `/api/v1/api-keys`: a caller manages the keys of its own account; the admin key, of any. */
 import { z } from 'zod';
-import type { GatewayDeps } from '../deps';
+import { SCOPES, type GatewayDeps } from '../deps';
 import { at } from '../http/errors';
 import { pageQuerySchema, pageSchema } from '../http/paging';
 import { defineRoute, type AnyRoute } from '../http/route';
@@ -18,9 +18,12 @@ export const apiKeyRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
     body: z.object({
       name: z.string().trim().min(1).max(200),
       accountId: z.string().min(1).optional().describe('admin key only: the account the key belongs to'),
+      scopes: z.array(z.enum(SCOPES)).min(1).optional().describe('read, run and/or admin; default all three'),
+      expiresAt: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional().describe('after this time the key is refused (401)'),
     }),
     response: apiKeySchema.extend({ apiKey: z.string() }),
-    fields: at('body', 'accountId'),
+    scope: 'admin',
+    fields: at('body', 'accountId', 'expiresAt'),
     handler: ({ body, auth }) => createApiKey(dataSource, auth, body),
   }),
   defineRoute({
@@ -28,6 +31,7 @@ export const apiKeyRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
     path: '/api/v1/api-keys',
     summary: "List the account's API keys (never their secrets)",
     tag: TAG,
+    scope: 'admin',
     query: pageQuerySchema.extend({
       accountId: z.string().min(1).optional().describe('admin key only: another account'),
     }),
@@ -42,6 +46,7 @@ export const apiKeyRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
     path: '/api/v1/api-keys/:keyId',
     summary: 'Revoke an API key',
     tag: TAG,
+    scope: 'admin',
     params: z.object({ keyId: z.string() }),
     response: z.object({ id: z.string(), revokedAt: z.string() }),
     fields: at('path', 'keyId'),

@@ -4,8 +4,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { AccountEntity, ApiKeyEntity, type ApiKey } from '../../../db/entities';
 import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
-import { ForbiddenError, NotFoundError } from '../../../domain/errors';
-import type { AuthContext } from '../deps';
+import { ForbiddenError, InvalidError, NotFoundError } from '../../../domain/errors';
+import { SCOPES, type AuthContext, type Scope } from '../deps';
 
 /** Keys are stored as sha256 hashes, so a database leak does not leak usable keys. */
 export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -21,7 +21,9 @@ export const apiKeySchema = z.object({
   accountId: z.string(),
   name: z.string(),
   prefix: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
   createdAt: z.string(),
+  expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
 });
 export type ApiKeyDto = z.infer<typeof apiKeySchema>;
@@ -31,14 +33,32 @@ const toDto = (k: ApiKey): ApiKeyDto => ({
   accountId: k.accountId,
   name: k.name,
   prefix: k.keyPrefix,
+  scopes: k.scopes as Scope[],
   createdAt: k.createdAt.toISOString(),
+  expiresAt: k.expiresAt ? k.expiresAt.toISOString() : null,
   revokedAt: k.revokedAt ? k.revokedAt.toISOString() : null,
 });
 
+export interface KeyOptions {
+  /** Default: every scope. */
+  scopes?: readonly Scope[];
+  expiresAt?: Date;
+}
+
 /** Stores a new key's hash inside the caller's transaction and returns the secret. */
-export async function insertApiKey(m: EntityManager, accountId: string, name: string): Promise<ApiKeyDto & { apiKey: string }> {
+export async function insertApiKey(m: EntityManager, accountId: string, name: string, options: KeyOptions = {}): Promise<ApiKeyDto & { apiKey: string }> {
   const { key, hash, prefix } = generateApiKey();
-  const row: ApiKey = { id: randomUUID(), accountId, name, keyHash: hash, keyPrefix: prefix, createdAt: new Date(), revokedAt: null };
+  const row: ApiKey = {
+    id: randomUUID(),
+    accountId,
+    name,
+    keyHash: hash,
+    keyPrefix: prefix,
+    scopes: [...new Set(options.scopes ?? SCOPES)],
+    createdAt: new Date(),
+    expiresAt: options.expiresAt ?? null,
+    revokedAt: null,
+  };
   await m.getRepository(ApiKeyEntity).insert(row);
   return { ...toDto(row), apiKey: key };
 }
@@ -47,14 +67,15 @@ export async function insertApiKey(m: EntityManager, accountId: string, name: st
 export async function createApiKey(
   ds: DataSource,
   auth: AuthContext,
-  input: { name: string; accountId?: string },
+  input: { name: string; accountId?: string } & KeyOptions,
 ): Promise<ApiKeyDto & { apiKey: string }> {
   const accountId = input.accountId ?? auth.accountId;
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new InvalidError('expiresAt must be in the future', ['expiresAt']);
   if (accountId !== auth.accountId) {
     if (!auth.isAdmin) throw new ForbiddenError('only the admin key may create keys for another account');
     if (!(await ds.getRepository(AccountEntity).exists({ where: { id: accountId } }))) throw new NotFoundError('account', ['accountId']);
   }
-  return insertApiKey(ds.manager, accountId, input.name);
+  return insertApiKey(ds.manager, accountId, input.name, input);
 }
 
 /** The keys of `accountId`; only the admin may list another account's. */

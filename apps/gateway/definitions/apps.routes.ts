@@ -30,6 +30,7 @@ const appParams = z.object({ appId: z.string() });
 export const appRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
   defineRoute({
     method: 'post',
+    scope: 'admin',
     path: '/api/v1/apps',
     summary: 'Create an app',
     tag: TAG,
@@ -60,6 +61,7 @@ export const appRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
   }),
   defineRoute({
     method: 'post',
+    scope: 'admin',
     path: '/api/v1/apps/:appId/builds',
     summary: 'Add a build to an app (activated unless activate is false)',
     tag: TAG,
@@ -88,6 +90,7 @@ export const appRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
   }),
   defineRoute({
     method: 'post',
+    scope: 'admin',
     path: '/api/v1/apps/:appId/builds/:buildId/activate',
     summary: "Make a build the app's active one",
     tag: TAG,

@@ -14,6 +14,7 @@ const flowParams = z.object({ flowId: z.string() });
 export const flowRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
   defineRoute({
     method: 'post',
+    scope: 'admin',
     path: '/api/v1/flows',
     summary: 'Create a flow (version 1; the id is generated when absent)',
     tag: TAG,
@@ -45,6 +46,7 @@ export const flowRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
   }),
   defineRoute({
     method: 'put',
+    scope: 'admin',
     path: '/api/v1/flows/:flowId',
     summary: 'Save a new version of a flow (201 when it creates the flow)',
     tag: TAG,
@@ -60,6 +62,7 @@ export const flowRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
   }),
   defineRoute({
     method: 'delete',
+    scope: 'admin',
     path: '/api/v1/flows/:flowId',
     summary: 'Delete a flow (its runs keep their history)',
     tag: TAG,

@@ -25,6 +25,7 @@ const bodyFields = at('body', 'id', 'flowIds', 'authFlowId');
 export const suiteRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
   defineRoute({
     method: 'post',
+    scope: 'admin',
     path: '/api/v1/suites',
     tag: TAG,
     summary: 'Create a suite',
@@ -55,6 +56,7 @@ export const suiteRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
   }),
   defineRoute({
     method: 'put',
+    scope: 'admin',
     path: '/api/v1/suites/:suiteId',
     tag: TAG,
     summary: 'Replace a suite',
@@ -69,6 +71,7 @@ export const suiteRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
   }),
   defineRoute({
     method: 'delete',
+    scope: 'admin',
     path: '/api/v1/suites/:suiteId',
     tag: TAG,
     summary: 'Delete a suite (its runs keep their history)',

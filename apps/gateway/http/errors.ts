@@ -28,6 +28,8 @@ export const badRequest = (message: string, loc: Loc = [], type = 'value_error')
   new HttpError(400, message, loc.length ? [{ loc, msg: message, type }] : []);
 export const unauthorized = (message = 'missing or invalid API key'): HttpError => new HttpError(401, message);
 export const forbidden = (message: string): HttpError => new HttpError(403, message);
+export const tooManyRequests = (message: string, retryAfterSeconds: number): HttpError =>
+  new HttpError(429, message, [], { 'Retry-After': String(retryAfterSeconds) });
 
 /**
  * Where a use case's input came from in the request, by the first segment of a domain error's

@@ -104,6 +104,11 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { title: string;
     if (r.params || r.query || r.body) responses[String(r.validationStatus ?? 400)] = errorResponse('invalid request');
     if ((r.auth ?? 'account') !== 'none') responses['401'] = errorResponse('missing, unknown or revoked API key');
     if (r.auth === 'admin') responses['403'] = errorResponse('not the admin key');
+    else if ((r.auth ?? 'account') !== 'none') {
+      const scope = r.scope ?? (r.method === 'get' ? 'read' : 'run');
+      responses['403'] = errorResponse(`the key lacks the "${scope}" scope`);
+      responses['429'] = errorResponse("over the key's rate limit; retry after Retry-After seconds");
+    }
     if (r.params) responses['404'] = errorResponse('not found');
     const op: Json = {
       summary: r.summary,

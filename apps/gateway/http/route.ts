@@ -4,7 +4,7 @@
  */
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
-import type { AuthContext } from '../deps';
+import type { AuthContext, Scope } from '../deps';
 import type { FieldLocations } from './errors';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -43,6 +43,8 @@ export interface RouteSpec<P extends z.ZodType | undefined = undefined, Q extend
   status?: number;
   /** 'account' (default): any valid key; 'admin': the admin key only; 'none': public. */
   auth?: 'account' | 'admin' | 'none';
+  /** The key scope the route needs: by default `read` for GET, `run` for the rest. */
+  scope?: Scope;
   /** Status for a client's mistake (validation, or a use case's InvalidError): 400, or 422 where the contract says so. */
   validationStatus?: 400 | 422;
   handler: (ctx: HandlerContext<P, Q, B>) => Promise<HandlerResult> | HandlerResult;

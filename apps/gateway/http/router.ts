@@ -7,7 +7,7 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Req
 import type { z } from 'zod';
 import { DomainError } from '../../../domain/errors';
 import type { AuthContext, GatewayDeps } from '../deps';
-import { authenticate } from './auth-middleware';
+import { authenticate, RateLimiter } from './auth-middleware';
 import { fromDomainError, HttpError, type ErrorDetail } from './errors';
 import { checkResponse } from './response-check';
 import { isReply, type AnyRoute } from './route';
@@ -51,8 +51,9 @@ export interface RouterOptions {
   strictResponses?: boolean;
 }
 
-function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions): RequestHandler {
+function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions, limiter: RateLimiter): RequestHandler {
   const level = spec.auth ?? 'account';
+  const scope = spec.scope ?? (spec.method === 'get' ? 'read' : 'run');
   const check = (status: number, body: unknown) => {
     if (options.strictResponses && spec.response && status < 300 && body !== undefined)
       checkResponse(spec.response, body, `${spec.method.toUpperCase()} ${spec.path}`);
@@ -60,7 +61,8 @@ function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions)
   return async (req, res, next) => {
     try {
       const auth =
-        level === 'none' ? undefined : await authenticate(req, deps.dataSource, deps.config.adminKey, level);
+        level === 'none' ? undefined : await authenticate(req, deps.dataSource, deps.config.adminKey, level, scope);
+      if (auth) limiter.take(auth.keyId);
       const detail: ErrorDetail[] = nulBytes(req);
       const params = await parsePart(spec.params, { ...req.params }, 'path', detail);
       const query = await parsePart(spec.query, { ...(req.query as object) }, 'query', detail);
@@ -98,7 +100,8 @@ function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions)
 
 /** Mounts routes in list order, so a literal segment declared first wins over a parameter. */
 export function mountRoutes(app: Express | express.Router, routes: readonly AnyRoute[], deps: GatewayDeps, options: RouterOptions = {}): void {
-  for (const spec of routes) app.route(spec.path)[spec.method](routeHandler(spec, deps, options));
+  const limiter = new RateLimiter(deps.config.rateLimitPerMinute);
+  for (const spec of routes) app.route(spec.path)[spec.method](routeHandler(spec, deps, options, limiter));
 }
 
 const JSON_TYPE = /^\s*(application\/(json|[\w.+-]+\+json)|text\/plain)\s*(;|$)/i;
