@@ -2,10 +2,11 @@
  * Accepting a trigger: resolve flows, app, build and variables, write the batch and its runs,
  * and start the batch workflow — all or nothing, and at most once per idempotency key.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { AppEntity, BatchEntity, BuildEntity, FlowEntity, RunEntity, SuiteEntity, type App, type Build, type Run, type Suite } from '../../../db/entities';
+import { platformSecret } from '../../../db/data-source';
 import { insertBatchRows } from '../../../db/projections';
 import { ConflictError, IdempotencyMismatchError, InvalidError, NotFoundError, UnavailableError, type FieldPath } from '../../../domain/errors';
 import type { BatchRunInput, FlowRunInput, Tag } from '../../../domain/flow-types';
@@ -71,8 +72,9 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const requestHash = (request: unknown): string => sha256(JSON.stringify(request ?? null));
 
 /** A batch id derived from the key, so a retry after any crash lands on the same workflow id. */
-function idempotentId(accountId: string, key: string): string {
-  const h = sha256(`${accountId}\n${key}`);
+/** Keyed by a platform secret, so another account cannot compute the id in advance and claim it. */
+function idempotentId(secret: string, accountId: string, key: string): string {
+  const h = createHmac('sha256', secret).update(`${accountId}\n${key}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -172,6 +174,7 @@ export async function prepareBatch(
   batchId: string = randomUUID(),
 ): Promise<BatchRunInput> {
   const source = req.source ?? 'api';
+  const idSecret = await platformSecret(deps.dataSource, 'derived-ids');
   const planned = await planRuns(m, auth.accountId, req);
   const wanted = [...planned.map((p) => p.flowId), ...planned.flatMap((p) => (p.suite?.authFlowId ? [p.suite.authFlowId] : []))];
   const flows = await m.find(FlowEntity, { where: { accountId: auth.accountId, id: In(wanted), deletedAt: IsNull() } });
@@ -199,7 +202,7 @@ export async function prepareBatch(
     const authFlow = suite?.authFlowId ? byId.get(suite.authFlowId)!.definition : undefined;
     const definition = req.endOnFail === undefined ? flow.definition : { ...flow.definition, configs: { ...flow.definition.configs, endOnFail: req.endOnFail } };
     const key = req.idempotency?.key;
-    const runId = req.runIds?.[position] ?? (key ? idempotentId(auth.accountId, `${key}#${position}`) : randomUUID());
+    const runId = req.runIds?.[position] ?? (key ? idempotentId(idSecret, auth.accountId, `${key}#${position}`) : randomUUID());
     const secrets = secretNames(authFlow?.secrets, flow.definition.secrets, suite?.secrets, app?.secrets, build?.secrets, req.secrets);
     return {
       runId,
@@ -253,7 +256,7 @@ export const batchSearchAttributes = (input: BatchRunInput) => [
 /** Starts a batch: its rows and its workflow together, or neither; a replayed key answers the batch it started. */
 export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: TriggerRequest): Promise<TriggeredBatch> {
   const { dataSource, client, config } = deps;
-  const batchId = req.idempotency ? idempotentId(auth.accountId, req.idempotency.key) : randomUUID();
+  const batchId = req.idempotency ? idempotentId(await platformSecret(dataSource, 'derived-ids'), auth.accountId, req.idempotency.key) : randomUUID();
 
   if (req.idempotency) {
     const prior = await dataSource.getRepository(BatchEntity).findOne({ where: { id: batchId, accountId: auth.accountId } });
