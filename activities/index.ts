@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { BatchRunInput, ExpressionScope, RunStatus, StepDefinition } from '../domain';
 import { insertBatchRows, Projections, type StepRow } from '../db/projections';
-import { isOutputRef, type OutputRef } from '../domain/output-refs';
+import { DEFAULT_INLINE_OUTPUT_BYTES, isOutputRef, type OutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import { stepType } from '../steps';
 import { UNSUPPORTED_STEP } from '../steps/step-type';
@@ -28,9 +28,6 @@ export interface ActivityDeps {
   /** Outputs larger than this (JSON bytes) are kept in Postgres and passed on by reference. */
   inlineOutputBytes?: number;
 }
-
-/** Well under Temporal's 2 MB payload limit, with room for the rest of a step's scope. */
-export const DEFAULT_INLINE_OUTPUT_BYTES = 256 * 1024;
 
 export interface StepCall {
   runId: string;

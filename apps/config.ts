@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parsePayloadKeys, type PayloadKey } from './payload-codec';
 import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../activities/expressions';
-import { DEFAULT_INLINE_OUTPUT_BYTES } from '../activities';
+import { DEFAULT_INLINE_OUTPUT_BYTES } from '../domain/output-refs';
 import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
 
 const schema = z.object({

@@ -3,6 +3,9 @@
  * Postgres and passed between steps as a reference; activities resolve it before expressions read
  * it. Pure: the workflow bundle imports this file too.
  */
+/** Well under Temporal's 2 MB payload limit, with room for the rest of a step's scope. */
+export const DEFAULT_INLINE_OUTPUT_BYTES = 256 * 1024;
+
 export interface OutputRef {
   $outputRef: { runId: string; stepId: string; bytes: number };
 }
