@@ -9,19 +9,13 @@ import {
   ChildWorkflowFailure,
   executeChild,
   isCancellation,
-  proxyActivities,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { BatchRunInput, FlowRunInput, RunResult } from '../domain/flow-types';
 import type { RunStatus } from '../domain/statuses';
 import { runWorkflowId } from './definitions';
 import { flowRun } from './flow-run';
+import { record } from './record';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from './search-attributes';
-
-const record = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
 
 export interface BatchResult {
   batchId: string;

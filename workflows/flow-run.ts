@@ -2,23 +2,19 @@
  * One flow run: walks the step DAG (a suite's auth flow first), parallel where the graph allows,
  * keeps its live state queryable and records its end. Deterministic: every side effect is an activity.
  */
-import { ApplicationFailure, CancellationScope, CancelledFailure, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, CancellationScope, CancelledFailure, setHandler, sleep } from '@temporalio/workflow';
 import type { ExpressionScope, FlowRunInput, RunProgress, RunResult } from '../domain/flow-types';
 import { isOutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import type { RunStatus } from '../domain/statuses';
 import { approvalSignal, progressQuery, type ApprovalDecision } from './definitions';
+import { record } from './record';
 import { finish, nodesOf, row, stepsView, type Node } from './run-graph';
 import { runStep } from './run-step';
 import { walk } from './walk';
 
 type RunError = NonNullable<RunResult['error']>;
 
-const record = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
 
 /** Runs `body` under the flow's timeout, if it has one; true when the timeout cut it short. */
 async function withFlowTimeout(timeoutMs: number | undefined, body: () => Promise<void>): Promise<boolean> {

@@ -8,14 +8,11 @@ import type { Activities, StepCall, StepFailureDetails, StepOutcome } from '../a
 import type { ExpressionScope, StepState } from '../domain/flow-types';
 import { nonRetryableErrors, stepType } from '../steps';
 import type { ActivityStepType, Decision, WorkflowStepType } from '../steps/step-type';
+import { record } from './record';
 import { finish, nowIso, row, type Node } from './run-graph';
 
 const DEFAULT_RETRY = { maxAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2 };
 
-const record = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
 
 export interface StepRunContext {
   runId: string;
