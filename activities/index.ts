@@ -4,15 +4,23 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { DataSource } from 'typeorm';
-import type { BatchRunInput, ExpressionScope, RunStatus, StepDefinition } from '../domain';
-import { insertBatchRows, Projections, type StepRow } from '../db/projections';
+import { IsNull, type DataSource } from 'typeorm';
+import type { BatchRunInput, ExpressionScope, FlowRunInput, RunStatus, StepDefinition } from '../domain';
+import { FlowEntity } from '../db/entities';
+import { insertBatchRows, insertRunRows, Projections, type StepRow } from '../db/projections';
+import { MAX_FLOW_DEPTH } from '../steps/flow';
+import { stepType } from '../steps';
+import { queueLag, runsFinished, stepDuration } from '../apps/metrics';
+import { workerLog } from '../apps/log';
+import { derivedId } from '../domain/derived-ids';
 import { DEFAULT_INLINE_OUTPUT_BYTES, isOutputRef, type OutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
-import { stepType } from '../steps';
-import { UNSUPPORTED_STEP } from '../steps/step-type';
+import type { AgentAttempt } from './agent';
+import { createScheduledActivities } from './scheduled';
 import { createScheduleActivities } from './schedules';
+import { createWebhookActivities } from './webhooks';
 import { ExpressionEvaluator } from './expressions';
+import { attemptStep, heartbeating, type StepRuntime } from './step-attempt';
 import { templatingFor } from './templating';
 import { createEgressFetch } from './egress';
 
@@ -27,6 +35,8 @@ export interface ActivityDeps {
   expressions?: ExpressionEvaluator;
   /** Outputs larger than this (JSON bytes) are kept in Postgres and passed on by reference. */
   inlineOutputBytes?: number;
+  /** The gateway's public URL, for the links in webhooks. */
+  publicUrl?: string;
 }
 
 export interface StepCall {
@@ -44,6 +54,14 @@ export type StepOutcome =
   | { skipped: true }
   | { skipped: false; output: unknown; attempts: number; startedAt: string; finishedAt: string; durationMs: number };
 
+/** The step a record is about. */
+type StepRef = Pick<StepCall, 'runId' | 'key' | 'position' | 'step'>;
+
+/** What recording an agent's attempt needs of its call: not the scope, only the variables to mask by. */
+export interface RecordedCall extends StepRef, Pick<StepCall, 'secrets'> {
+  vars: Record<string, string>;
+}
+
 /** Details attached to a step's failure, so the workflow can report attempts and timing. */
 export interface StepFailureDetails {
   attempts: number;
@@ -59,8 +77,10 @@ export function createActivities({
   client,
   expressions = new ExpressionEvaluator(),
   inlineOutputBytes = DEFAULT_INLINE_OUTPUT_BYTES,
+  publicUrl = 'http://127.0.0.1:3000',
 }: ActivityDeps) {
   const projections = new Projections(dataSource, clock);
+  const runtime: StepRuntime = { fetch, clock, expressions };
 
   /** The scope with every large-output reference replaced by the output it stands for. */
   const resolved = async (scope: ExpressionScope): Promise<ExpressionScope> => {
@@ -79,7 +99,7 @@ export function createActivities({
   };
 
   /** The output itself, or, when it is too large for a Temporal payload, a reference to it kept in Postgres. */
-  const passable = async (call: StepCall, output: unknown): Promise<unknown> => {
+  const passable = async (call: StepRef, output: unknown): Promise<unknown> => {
     const bytes = Buffer.byteLength(JSON.stringify(output ?? null));
     if (bytes <= inlineOutputBytes) return output;
     await projections.keepOutput(call.runId, call.key, output, bytes);
@@ -87,7 +107,7 @@ export function createActivities({
     return ref;
   };
 
-  const running = async (call: StepCall, attempt: number, startedAt: Date) => {
+  const running = async (call: StepRef, attempt: number, startedAt: Date) => {
     const row: StepRow = {
       id: call.key,
       position: call.position,
@@ -103,8 +123,27 @@ export function createActivities({
     ]);
   };
 
+  const timing = (attempt: number, startedAt: Date, finishedAt: Date) => ({
+    attempts: attempt,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+  });
+
+  const succeeded = async (call: StepRef, fields: Omit<StepRow, 'id' | 'position' | 'name' | 'type' | 'status'>, finishedAt: Date) => {
+    await projections.upsertSteps(call.runId, [{ id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...fields }]);
+    await projections.log(call.runId, [{ key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt }]);
+  };
+
+  const attemptFailed = (call: StepRef, attempt: number, message: string) =>
+    projections.log(call.runId, [
+      { key: `step.${call.key}.attempt.${attempt}.error`, level: 'warn', stepId: call.key, message: `step ${call.key} attempt ${attempt} failed: ${message}` },
+    ]);
+
   return {
     ...createScheduleActivities(client),
+    ...createWebhookActivities({ dataSource, fetch, publicUrl }),
+    ...createScheduledActivities(dataSource),
 
     async recordBatch(input: BatchRunInput): Promise<void> {
       await dataSource.transaction((m) => insertBatchRows(m, input));
@@ -139,6 +178,12 @@ export function createActivities({
       steps: StepRow[];
     }): Promise<void> {
       await projections.runFinished(input.runId, input);
+      runsFinished.inc({ status: input.status });
+      workerLog.info({ runId: input.runId, status: input.status, ...(input.error ? { failedStep: input.error.step } : {}) }, `run ${input.status}`);
+      // Steps the workflow ran itself, and every failed or cancelled one, end here.
+      for (const s of input.steps)
+        if (s.durationMs !== undefined && (s.status !== 'succeeded' || stepType(s.type)?.runsIn === 'workflow'))
+          stepDuration.observe({ type: s.type, status: s.status }, s.durationMs / 1000);
     },
 
     async recordRunsCancelled(input: { runIds: string[] }): Promise<void> {
@@ -158,52 +203,89 @@ export function createActivities({
     async executeStep(call: StepCall): Promise<StepOutcome> {
       const ctx = Context.current();
       const attempt = ctx.info.attempt;
+      queueLag.observe({ queue: ctx.info.taskQueue }, Math.max(0, Date.now() - ctx.info.currentAttemptScheduledTimestampMs) / 1000);
       const startedAt = clock();
       const redact = redactor(call.scope.vars, call.secrets);
       try {
-        const type = stepType(call.step.type);
-        if (type?.runsIn !== 'activity')
-          throw ApplicationFailure.nonRetryable(`step type ${call.step.type} does not run as an activity`, UNSUPPORTED_STEP);
-        const t = templatingFor(expressions, await resolved(call.scope), call.key);
-        if (!(await t.conditionHolds(call.step.if))) return { skipped: true };
-        await running(call, attempt, startedAt);
-        const config = type.renderConfig ? await t.render(call.step.config) : call.step.config;
-        const output = await type.execute(config, {
-          attempt,
-          signal: ctx.cancellationSignal,
-          fetch,
-          clock,
-          evaluate: t.evaluate,
-          recordRequest: (row) => projections.request({ ...row, url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key }),
-        });
-        const finishedAt = clock();
-        const outcome = {
-          skipped: false as const,
-          output: await passable(call, output),
-          attempts: attempt,
-          startedAt: startedAt.toISOString(),
-          finishedAt: finishedAt.toISOString(),
-          durationMs: finishedAt.getTime() - startedAt.getTime(),
-        };
-        await projections.upsertSteps(call.runId, [
-          { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...outcome, output: redact(output) },
-        ]);
-        await projections.log(call.runId, [
-          { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt },
-        ]);
+        const scope = await resolved(call.scope);
+        const result = await heartbeating(() =>
+          attemptStep(call, scope, attempt, ctx.cancellationSignal, runtime, {
+            started: (at) => running(call, attempt, at),
+            recordRequest: (row) => projections.request({ ...row, url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key }),
+          }),
+        );
+        if (result.skipped) return { skipped: true };
+        stepDuration.observe({ type: call.step.type, status: 'succeeded' }, (result.finishedAt.getTime() - result.startedAt.getTime()) / 1000);
+        const outcome = { skipped: false as const, output: await passable(call, result.output), ...timing(attempt, result.startedAt, result.finishedAt) };
+        await succeeded(call, { ...outcome, output: redact(result.output) }, result.finishedAt);
         return outcome;
       } catch (err) {
         const details: StepFailureDetails = { attempts: attempt, startedAt: startedAt.toISOString() };
         const message = redact((err as Error)?.message ?? String(err));
-        await projections
-          .log(call.runId, [
-            { key: `step.${call.key}.attempt.${attempt}.error`, level: 'warn', stepId: call.key, message: `step ${call.key} attempt ${attempt} failed: ${message}` },
-          ])
-          .catch(() => undefined);
+        await attemptFailed(call, attempt, message).catch(() => undefined);
+        workerLog.warn({ runId: call.runId, stepId: call.key, stepType: call.step.type, attempt }, `step attempt failed: ${message}`);
         if (err instanceof ApplicationFailure)
           throw ApplicationFailure.create({ message, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? false, details: [details] });
         throw ApplicationFailure.create({ message, type: 'StepError', details: [details] });
       }
+    },
+
+    /**
+     * The child run of a `flow` step: the flow's current version, recorded as a run of the account
+     * (outside any batch). Its id derives from the parent's and the step's, so a retry finds it.
+     */
+    async prepareSubFlow(input: { parent: FlowRunInput; stepKey: string; flowId: string; data: unknown }): Promise<FlowRunInput> {
+      const { parent, stepKey, flowId } = input;
+      const ancestry = [...(parent.ancestry ?? []), parent.flow.id];
+      if (ancestry.includes(flowId))
+        throw ApplicationFailure.nonRetryable(`flow ${flowId} is already running above this step (${[...ancestry, flowId].join(' → ')}); a flow may not run itself`, 'FlowCycle');
+      if (ancestry.length >= MAX_FLOW_DEPTH)
+        throw ApplicationFailure.nonRetryable(`sub-flows nest at most ${MAX_FLOW_DEPTH} deep (${[...ancestry, flowId].join(' → ')})`, 'FlowDepth');
+      const flow = await dataSource.getRepository(FlowEntity).findOneBy({ accountId: parent.accountId, id: flowId, deletedAt: IsNull() });
+      if (!flow) throw ApplicationFailure.nonRetryable(`flow ${flowId} does not exist in this account`, 'FlowNotFound');
+      const child: FlowRunInput = {
+        runId: derivedId('sub-flow', parent.runId, stepKey),
+        batchId: parent.batchId,
+        accountId: parent.accountId,
+        source: parent.source,
+        position: 0,
+        flow: flow.definition,
+        flowVersion: flow.version,
+        variables: flow.definition.variables,
+        ...(flow.definition.secrets?.length ? { secrets: flow.definition.secrets } : {}),
+        trigger: { body: input.data ?? null },
+        ancestry,
+        ...(parent.agent ? { agent: parent.agent } : {}),
+      };
+      const actor = { id: parent.publicId ?? parent.runId, name: `flow step ${stepKey} of run ${parent.publicId ?? parent.runId}`, type: 'system' as const };
+      const meta = { actor, appId: null, buildId: null, browser: null, tags: [], idempotencyKey: null, requestHash: null };
+      await dataSource.transaction((m) => insertRunRows(m, { accountId: parent.accountId, source: parent.source, meta, runs: [child] }, null));
+      return child;
+    },
+
+    /** The scope with its large outputs loaded, for a step that runs on an agent (which has no database). */
+    async resolveScope(scope: ExpressionScope): Promise<ExpressionScope> {
+      return resolved(scope);
+    },
+
+    /**
+     * Records one attempt an agent made (activities/agent.ts) as a platform worker records its own:
+     * the step row, its requests and log lines; a large output is kept here and passed on by reference.
+     */
+    async recordAgentAttempt({ call, attempt, result }: { call: RecordedCall; attempt: number; result: AgentAttempt }): Promise<{ output: unknown }> {
+      if (result.status === 'skipped') return { output: null };
+      const redact = redactor(call.vars, call.secrets);
+      const startedAt = new Date(result.startedAt);
+      const finishedAt = new Date(result.finishedAt);
+      await running(call, attempt, startedAt);
+      for (const row of result.requests) await projections.request({ ...row, ts: new Date(row.ts), url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key });
+      if (result.status === 'failed') {
+        await attemptFailed(call, attempt, redact(result.error));
+        return { output: null };
+      }
+      const output = await passable(call, result.output);
+      await succeeded(call, { ...timing(attempt, startedAt, finishedAt), output: redact(result.output) }, finishedAt);
+      return { output };
     },
   };
 }

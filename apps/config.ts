@@ -17,7 +17,11 @@ const schema = z.object({
   TASK_QUEUE: z.string().default('flows'),
   FLOWRUNS_ADMIN_KEY: z.string().min(8, 'FLOWRUNS_ADMIN_KEY must be at least 8 characters').optional(),
   FLOWRUNS_DATA_DIR: z.string().default('.data'),
-  AGENT_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  AGENT_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _ . - (at most 100)').optional(),
+  /** The gateway an agent registers with (`npm run worker -- --agent NAME`). */
+  FLOWRUNS_URL: z.string().url().optional(),
+  /** The account key an agent registers with; its runs are that account's. */
+  FLOWRUNS_API_KEY: z.string().optional(),
   MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
   LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
   FLOWRUNS_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
@@ -54,6 +58,12 @@ const schema = z.object({
   /** Requests a minute per API key (a token bucket in each gateway); 0 turns the limit off. */
   FLOWRUNS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(1200),
   FLOWRUNS_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
+  /** Where the dashboard links a run's workflow: the Temporal UI. */
+  FLOWRUNS_TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
+  /** A worker serves Prometheus `/metrics` on this port; 0: not served (the gateway serves its own at /metrics). */
+  FLOWRUNS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /** How often an idle event stream (`…/events`) sends a keep-alive comment. */
+  FLOWRUNS_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** Comma-separated origins (the Temporal UI's) allowed to call the codec endpoint from a browser. */
   FLOWRUNS_CODEC_CORS_ORIGINS: z
     .string()
@@ -74,6 +84,9 @@ export interface Config {
   adminKey?: string;
   dataDir: string;
   agentName?: string;
+  /** Where an agent registers (FLOWRUNS_URL) and with which account key (FLOWRUNS_API_KEY). */
+  gatewayUrl?: string;
+  apiKey?: string;
   maxConcurrentActivities: number;
   /** Worker log level; unset lets each entry point pick (INFO for production, WARN for `npm run dev`). */
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -93,6 +106,12 @@ export interface Config {
   httpMaxBodyBytes: number;
   /** Browser origins (the Temporal UI's) the codec endpoint answers with CORS headers (FLOWRUNS_CODEC_CORS_ORIGINS). */
   codecCorsOrigins: string[];
+  /** Keep-alive interval of the event streams (FLOWRUNS_SSE_HEARTBEAT_MS). */
+  sseHeartbeatMs: number;
+  /** Port of a worker's own `/metrics` (FLOWRUNS_METRICS_PORT); 0: none. */
+  metricsPort: number;
+  /** The Temporal UI the dashboard links to (FLOWRUNS_TEMPORAL_UI_URL). */
+  temporalUiUrl: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -114,6 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminKey: e.FLOWRUNS_ADMIN_KEY,
     dataDir: path.resolve(e.FLOWRUNS_DATA_DIR),
     agentName: e.AGENT_NAME,
+    gatewayUrl: e.FLOWRUNS_URL?.replace(/\/+$/, ''),
+    apiKey: e.FLOWRUNS_API_KEY,
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     logLevel: e.LOG_LEVEL,
     payloadKeys: e.FLOWRUNS_PAYLOAD_KEYS,
@@ -129,11 +150,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     egressAllow: e.FLOWRUNS_EGRESS_ALLOW,
     httpMaxBodyBytes: e.FLOWRUNS_HTTP_MAX_BODY_BYTES,
     codecCorsOrigins: e.FLOWRUNS_CODEC_CORS_ORIGINS,
+    sseHeartbeatMs: e.FLOWRUNS_SSE_HEARTBEAT_MS,
+    metricsPort: e.FLOWRUNS_METRICS_PORT,
+    temporalUiUrl: e.FLOWRUNS_TEMPORAL_UI_URL.replace(/\/+$/, ''),
   };
 }
 
-/** Task queue an agent's worker polls besides the default one. */
-export const agentTaskQueue = (agent: string): string => `agent-${agent}`;
+/** The task queue of an account's agent: the steps of runs sent to it, nothing else. */
+export const agentTaskQueue = (accountId: string, agent: string): string => `agent-${accountId}-${agent}`;
 
 /** The production entries refuse to send Temporal clear payloads unless told to. */
 export function requirePayloadKeys(config: Config): void {

@@ -37,21 +37,25 @@ async function time(fn: () => Promise<unknown>, repeat = REPEAT): Promise<number
   return median(samples);
 }
 
-const runRow = (accountId: string, flowId: string, i: number): Partial<Run> => ({
-  id: randomUUID(),
-  accountId,
-  flowId,
-  flowName: flowId,
-  flowType: 'automation',
-  status: i % 10 === 0 ? 'failed' : 'succeeded',
-  source: 'api',
-  position: 0,
-  variables: {},
-  tags: [],
-  external: false,
-  createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000),
-  durationMs: 100 + (i % 50),
-});
+const runRow = (accountId: string, flowId: string, i: number): Partial<Run> => {
+  const id = randomUUID();
+  return {
+    id,
+    publicId: id,
+    accountId,
+    flowId,
+    flowName: flowId,
+    flowType: 'automation',
+    status: i % 10 === 0 ? 'failed' : 'succeeded',
+    source: 'api',
+    position: 0,
+    variables: {},
+    tags: [],
+    external: false,
+    createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000),
+    durationMs: 100 + (i % 50),
+  };
+};
 
 async function insertRows(db: DataSource, rows: Partial<Run>[], batch: number): Promise<void> {
   for (let i = 0; i < rows.length; i += batch)

@@ -1,4 +1,5 @@
 /** The TypeORM data source. Migrations run at start; the schema is never synchronized. */
+import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities';
 import { InitialSchema1732300000000 } from './migrations/1732300000000-initial-schema';
@@ -7,8 +8,14 @@ import { Secrets1732600000000 } from './migrations/1732600000000-secrets';
 import { StepOutputs1732650000000 } from './migrations/1732650000000-step-outputs';
 import { KeyScopes1732700000000 } from './migrations/1732700000000-key-scopes';
 import { PlatformSecrets1732800000000 } from './migrations/1732800000000-platform-secrets';
+import { RunPublicIds1732900000000 } from './migrations/1732900000000-run-public-ids';
+import { Agents1733000000000 } from './migrations/1733000000000-agents';
+import { RunLineage1733300000000 } from './migrations/1733300000000-run-lineage';
+import { WebhookSecrets1733400000000 } from './migrations/1733400000000-webhook-secrets';
+import { RunLogSequence1733500000000 } from './migrations/1733500000000-run-log-sequence';
+import { BatchSchedule1733600000000 } from './migrations/1733600000000-batch-schedule';
 
-export const MIGRATIONS = [InitialSchema1732300000000, Suites1732400000000, Secrets1732600000000, StepOutputs1732650000000, KeyScopes1732700000000, PlatformSecrets1732800000000];
+export const MIGRATIONS = [InitialSchema1732300000000, Suites1732400000000, Secrets1732600000000, StepOutputs1732650000000, KeyScopes1732700000000, PlatformSecrets1732800000000, RunPublicIds1732900000000, Agents1733000000000, RunLineage1733300000000, WebhookSecrets1733400000000, RunLogSequence1733500000000, BatchSchedule1733600000000];
 
 export function createDataSource(url: string, options: { poolSize?: number } = {}): DataSource {
   return new DataSource({
@@ -55,4 +62,16 @@ export function platformSecret(ds: DataSource, name: string): Promise<string> {
     byName.set(name, value);
   }
   return value;
+}
+
+/** The account's webhook signing key, created on first use (concurrent first uses agree on one). */
+export async function webhookSecret(ds: DataSource, accountId: string): Promise<string> {
+  const fresh = `whsec_${randomBytes(24).toString('base64url')}`;
+  const rows = (await ds.query(
+    `UPDATE accounts SET webhook_secret = COALESCE(webhook_secret, $2) WHERE id = $1 RETURNING webhook_secret`,
+    [accountId, fresh],
+  )) as [{ webhook_secret: string }[], number];
+  const secret = rows[0]?.[0]?.webhook_secret;
+  if (!secret) throw new Error(`account ${accountId} does not exist`);
+  return secret;
 }

@@ -97,10 +97,15 @@ export interface Batch {
   maxParallel: number;
   idempotencyKey: string | null;
   requestHash: string | null;
+  /** The schedule that started it (source `schedule`). */
+  scheduleId: string | null;
   createdAt: Date;
 }
 export interface Run {
+  /** Internal id: workflow ids, step, log and request rows use it. */
   id: string;
+  /** The id clients see and address the run by, unique within its account (a client may choose it). */
+  publicId: string;
   accountId: string;
   batchId: string | null;
   position: number;
@@ -132,6 +137,18 @@ export interface Run {
   updatedBy: string | null;
   reviewedAt: Date | null;
   reviewedBy: string | null;
+  /** The run this one repeats (public id): a rerun of it, or a resume from its failed step. */
+  rerunOf: string | null;
+  resumedFrom: string | null;
+}
+export interface Agent {
+  accountId: string;
+  name: string;
+  /** The queue its worker polls, `agent-<account>-<name>`; the platform routes the steps of its runs there. */
+  taskQueue: string;
+  registeredBy: string | null;
+  createdAt: Date;
+  registeredAt: Date;
 }
 export interface StepRun {
   runId: string;
@@ -285,6 +302,7 @@ export const BatchEntity = new EntitySchema<Batch>({
     maxParallel: { ...int, name: 'max_parallel' },
     idempotencyKey: { ...textNull, name: 'idempotency_key' },
     requestHash: { ...textNull, name: 'request_hash' },
+    scheduleId: { ...textNull, name: 'schedule_id' },
     createdAt: { ...ts('created_at'), createDate: true },
   },
 });
@@ -294,6 +312,7 @@ export const RunEntity = new EntitySchema<Run>({
   tableName: 'runs',
   columns: {
     id: { ...text, primary: true },
+    publicId: { ...text, name: 'public_id' },
     accountId: { ...text, name: 'account_id' },
     batchId: { ...textNull, name: 'batch_id' },
     position: int,
@@ -325,6 +344,8 @@ export const RunEntity = new EntitySchema<Run>({
     updatedBy: { ...textNull, name: 'updated_by' },
     reviewedAt: tsNull('reviewed_at'),
     reviewedBy: { ...textNull, name: 'reviewed_by' },
+    rerunOf: { ...textNull, name: 'rerun_of' },
+    resumedFrom: { ...textNull, name: 'resumed_from' },
   },
 });
 
@@ -378,7 +399,21 @@ export const RunRequestEntity = new EntitySchema<RunRequest>({
   },
 });
 
+export const AgentEntity = new EntitySchema<Agent>({
+  name: 'Agent',
+  tableName: 'agents',
+  columns: {
+    accountId: { ...text, name: 'account_id', primary: true },
+    name: { ...text, primary: true },
+    taskQueue: { ...text, name: 'task_queue' },
+    registeredBy: { ...textNull, name: 'registered_by' },
+    createdAt: { ...ts('created_at'), createDate: true },
+    registeredAt: ts('registered_at'),
+  },
+});
+
 export const ENTITIES = [
+  AgentEntity,
   AccountEntity,
   ApiKeyEntity,
   AppEntity,

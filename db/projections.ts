@@ -105,12 +105,20 @@ export async function insertBatchRows(manager: EntityManager, input: BatchRunInp
     maxParallel: input.maxParallel,
     idempotencyKey: meta.idempotencyKey,
     requestHash: meta.requestHash,
+    scheduleId: meta.scheduleId ?? null,
   };
   await manager.createQueryBuilder().insert().into(BatchEntity).values(batch).orIgnore().execute();
+  await insertRunRows(manager, input, input.batchId);
+}
+
+/** Writes runs (no-ops when they exist); `batchId` null for runs outside any batch (a sub-flow's). */
+export async function insertRunRows(manager: EntityManager, input: Pick<BatchRunInput, 'accountId' | 'source' | 'meta' | 'runs'>, batchId: string | null): Promise<void> {
+  const { meta } = input;
   const runs: Partial<Run>[] = input.runs.map((r) => ({
     id: r.runId,
+    publicId: r.publicId ?? r.runId,
     accountId: input.accountId,
-    batchId: input.batchId,
+    batchId,
     position: r.position,
     suiteId: r.suiteId ?? null,
     flowId: r.flow.id,
@@ -128,6 +136,8 @@ export async function insertBatchRows(manager: EntityManager, input: BatchRunInp
     tags: meta.tags,
     external: false,
     workflowId: `run-${r.runId}`,
+    rerunOf: r.rerunOf ?? null,
+    resumedFrom: r.resumedFrom ?? null,
     createdBy: meta.actor?.id ?? null,
     updatedBy: meta.actor?.id ?? null,
   }));
@@ -259,7 +269,26 @@ export class Projections {
         .execute();
       const message = `run ${result.status}${result.error ? `: ${result.error.step}: ${result.error.message}` : ''}`;
       await this.log(runId, [{ key: 'run.finished', level: result.status === 'succeeded' ? 'info' : 'error', message, ts: now }], m);
+      await this.batchFinishedIfLast(m, runId);
     });
+  }
+
+  /**
+   * Logs `batch.finished` on the run that ended its batch: the batch row is locked first, so of
+   * runs ending at once exactly one sees every run of the batch ended (the event streams close on it).
+   */
+  private async batchFinishedIfLast(m: EntityManager, runId: string): Promise<void> {
+    const [run] = (await m.query(`SELECT batch_id FROM runs WHERE id = $1`, [runId])) as { batch_id: string | null }[];
+    if (!run?.batch_id) return;
+    await m.query(`SELECT 1 FROM batches WHERE id = $1 FOR UPDATE`, [run.batch_id]);
+    await m.query(
+      `INSERT INTO run_logs (run_id, key, ts, level, message)
+       SELECT $1, 'batch.finished', now(), 'info', 'batch finished'
+        WHERE NOT EXISTS (SELECT 1 FROM runs WHERE batch_id = $2 AND status = ANY($3::text[]))
+          AND NOT EXISTS (SELECT 1 FROM run_logs l JOIN runs r ON r.id = l.run_id WHERE r.batch_id = $2 AND l.key = 'batch.finished')
+       ON CONFLICT DO NOTHING`,
+      [runId, run.batch_id, OPEN_RUN_STATUSES],
+    );
   }
 
   /** A run's outputs with each large-output reference replaced by the step's recorded (masked) output. */
@@ -277,12 +306,16 @@ export class Projections {
   async runsCancelled(runIds: string[]): Promise<void> {
     if (runIds.length === 0) return;
     const now = this.clock();
-    await this.db
-      .createQueryBuilder()
-      .update(RunEntity)
-      .set({ status: 'cancelled', finishedAt: now, updatedAt: now })
-      .where('id IN (:...runIds) AND status IN (:...open)', { runIds, open: OPEN_RUN_STATUSES })
-      .execute();
+    await this.db.transaction(async (m) => {
+      await m
+        .createQueryBuilder()
+        .update(RunEntity)
+        .set({ status: 'cancelled', finishedAt: now, updatedAt: now })
+        .where('id IN (:...runIds) AND status IN (:...open)', { runIds, open: OPEN_RUN_STATUSES })
+        .execute();
+      for (const runId of runIds) await this.log(runId, [{ key: 'run.finished', level: 'error', message: 'run cancelled before it started', ts: now }], m);
+      await this.batchFinishedIfLast(m, runIds[0]!);
+    });
   }
 
   /**
@@ -362,12 +395,16 @@ export class Projections {
           RETURNING id`,
         [runId, o.status, o.error?.message ?? null, o.error?.step ?? null, o.finishedAt, o.workflowRunId, overwritable, !onlyIfQueued],
       );
-      if (changed > 0)
+      if (changed > 0) {
         await m.query(
           `UPDATE step_runs SET status = 'cancelled', finished_at = coalesce(finished_at, $2)
             WHERE run_id = $1 AND status <> ALL($3::text[])`,
           [runId, o.finishedAt, TERMINAL_STEP_STATUSES],
         );
+        const message = `run ${o.status}${o.error?.message ? `: ${o.error.message}` : ''}`;
+        await this.log(runId, [{ key: 'run.finished', level: o.status === 'succeeded' ? 'info' : 'error', message, ts: o.finishedAt }], m);
+        await this.batchFinishedIfLast(m, runId);
+      }
       return m.getRepository(RunEntity).findOneBy({ id: runId });
     });
   }

@@ -8,6 +8,7 @@ import { dependenciesOf, findCycle } from './dag';
 import { FLOW_TYPES, type FlowDefinition } from './flow-types';
 import { stepSchema, stepType } from '../steps';
 import { expressionRefs, stringsIn } from './templates';
+import { WEBHOOK_EVENTS } from './webhooks';
 
 export const ID_PATTERN = /^[a-z0-9_.-]+$/;
 const RESERVED_FLOW_IDS = ['run'];
@@ -18,6 +19,16 @@ export const flowIdSchema = z
   .max(100)
   .regex(ID_PATTERN, 'must match ^[a-z0-9_.-]+$')
   .refine((id) => !RESERVED_FLOW_IDS.includes(id), { message: '"run" is reserved' });
+
+/** Webhooks called when a run (on a flow) or a batch (on a trigger) finishes. */
+export const notifySchema = z
+  .array(
+    z.object({
+      url: z.string().max(2000).url().refine((u) => /^https?:\/\//i.test(u), { message: 'must be an http or https URL' }),
+      on: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(3).default(['finished']),
+    }),
+  )
+  .max(10);
 
 /** Names of variables declared secret (flows, suites, apps, builds, triggers): their values show as `***`. */
 export const secretsSchema = z.array(z.string().min(1).max(200)).max(200);
@@ -40,6 +51,7 @@ export const flowInputSchema = z
     description: z.string().max(2000).optional(),
     variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
     secrets: secretsSchema.optional(),
+    notify: notifySchema.optional(),
     configs: z
       .object({
         endOnFail: z.boolean().default(true),
@@ -100,6 +112,7 @@ export function toFlowDefinition(input: FlowInput, id: string): FlowDefinition {
     ...(input.description !== undefined ? { description: input.description } : {}),
     variables: input.variables,
     ...(input.secrets?.length ? { secrets: input.secrets } : {}),
+    ...(input.notify?.length ? { notify: input.notify } : {}),
     configs: input.configs,
     steps: input.steps,
   };

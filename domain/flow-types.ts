@@ -4,6 +4,7 @@
  */
 import type { StepDefinition, StepTypeName } from '../steps';
 import type { RunSource, RunStatus, StepStatus } from './statuses';
+import type { WebhookTarget } from './webhooks';
 
 export type { StepDefinition, StepTypeName };
 
@@ -23,6 +24,8 @@ export interface FlowDefinition {
   variables: Record<string, string>;
   /** Variables declared secret. */
   secrets?: string[];
+  /** Webhooks called when a run of the flow finishes. */
+  notify?: WebhookTarget[];
   configs: FlowConfigs;
   steps: StepDefinition[];
 }
@@ -40,6 +43,8 @@ export interface Tag {
 /** What a flow-run workflow receives: everything it needs, resolved at trigger time. */
 export interface FlowRunInput {
   runId: string;
+  /** The id the client chose for the run, when it did; `runId` is then an internal one. */
+  publicId?: string;
   batchId: string;
   accountId: string;
   source: RunSource;
@@ -56,9 +61,21 @@ export interface FlowRunInput {
   /** Names of the variables declared secret; their values are masked wherever the run is recorded or shown. */
   secrets?: string[];
   trigger: { body: unknown };
-  /** Task queue of the child's activities, when not the worker's default (agents). */
+  /** Task queue of the child workflow; set only by runs started before agents ran steps alone (kept for their replay). */
   taskQueue?: string;
+  /** The agent the run's activity steps run on: its task queue; the workflow and its records stay on the platform. */
+  agent?: { name: string; taskQueue: string };
+  /** Lineage, for the records: the public id of the run this one reruns or resumes. */
+  rerunOf?: string;
+  resumedFrom?: string;
+  /** Ids of the flows whose `flow` steps started this run, outermost first (a sub-flow's run). */
+  ancestry?: string[];
+  /** Steps that passed in the run this one resumes: they start succeeded with these results, not executed again. */
+  reused?: Record<string, ReusedStep>;
 }
+
+/** A passed step's result, carried into a resumed run. */
+export type ReusedStep = Pick<StepState, 'output' | 'attempts' | 'startedAt' | 'finishedAt' | 'durationMs'>;
 
 /** Who and what a batch was triggered with, recorded with its rows. */
 export interface BatchMeta {
@@ -69,6 +86,8 @@ export interface BatchMeta {
   tags: Tag[];
   idempotencyKey: string | null;
   requestHash: string | null;
+  /** The schedule that started the batch. */
+  scheduleId?: string;
 }
 
 export interface BatchRunInput {
@@ -80,6 +99,8 @@ export interface BatchRunInput {
   runs: FlowRunInput[];
   /** A temporary schedule that started this batch (an agent run's `isDelete`), deleted once every run has finished. */
   deleteScheduleId?: string;
+  /** Webhooks the trigger named, called when the batch finishes. */
+  notify?: WebhookTarget[];
 }
 
 /** The expression scope of `if`, `transform` and `{{ }}`. */
@@ -116,4 +137,6 @@ export interface RunResult {
   runId: string;
   status: RunStatus;
   error?: { step: string; message: string } | null;
+  /** Outputs of the steps that succeeded (a parent's `flow` step reads them). */
+  outputs?: Record<string, unknown>;
 }

@@ -12,3 +12,7 @@ export interface OutputRef {
 
 export const isOutputRef = (v: unknown): v is OutputRef =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as OutputRef).$outputRef === 'object';
+
+/** Whether any step output the scope shows is a reference still to be loaded. */
+export const scopeHasRefs = (scope: { steps: Record<string, { output?: unknown }>; auth: Record<string, { output?: unknown }> }): boolean =>
+  [...Object.values(scope.steps), ...Object.values(scope.auth)].some((e) => isOutputRef(e.output));

@@ -6,14 +6,15 @@
 import { z } from 'zod';
 import { approvalStep } from './approval';
 import { delayStep } from './delay';
+import { flowStep } from './flow';
 import { httpStep } from './http';
 import { COMMON_NON_RETRYABLE, type ActivityStepType, type StepType, type WorkflowStepType } from './step-type';
 import { transformStep } from './transform';
 
-export const STEPS = [httpStep, transformStep, delayStep, approvalStep] as const;
+export const STEPS = [httpStep, transformStep, delayStep, approvalStep, flowStep] as const;
 
 /** Step types specified but not runnable yet: a flow using one is refused when saved. */
-export const PLANNED_STEP_TYPES = ['flow', 'browser'] as const;
+export const PLANNED_STEP_TYPES = ['browser'] as const;
 
 export const STEP_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 

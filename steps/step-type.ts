@@ -55,6 +55,16 @@ export interface WorkflowStepContext {
   now(): number;
   /** Shows the run as waiting, then resolves with the decision, or undefined after `timeoutMs` (none: wait forever). */
   awaitDecision(timeoutMs: number | undefined): Promise<Decision | undefined>;
+  /** Runs a flow of the account as a child run with `data` as its trigger body, and waits for its end. */
+  runFlow(flowId: string, data: unknown): Promise<SubFlowResult>;
+}
+
+/** How a child run ended, as a `flow` step's output. */
+export interface SubFlowResult {
+  runId: string;
+  status: 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+  outputs: Record<string, unknown>;
+  error?: string;
 }
 
 export interface WorkflowStepResult {

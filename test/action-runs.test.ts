@@ -136,7 +136,7 @@ describe('POST /api/v1/flow-runs', () => {
     expect(done.body.startTime).toMatch(ISO);
     expect(done.body.endTime).toMatch(ISO);
     expect(done.body.logs.length).toBeGreaterThan(0);
-    const row = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ id: 'greet-1' });
+    const row = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ publicId: 'greet-1' });
     expect(row.external).toBe(false);
     expect(row.batchId).not.toBeNull();
   });
@@ -307,7 +307,7 @@ describe('PUT /api/v1/flow-runs/{id} by an outside executor', () => {
       { timestamp: '2026-04-21T09:00:01.000Z', message: 'extracting', level: 'info', action: 'extract' },
       { timestamp: '2026-04-21T09:00:04.000Z', message: 'slow load', level: 'warn', action: 'load' },
     ]);
-    const row = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ id: 'etl-2026-04-20' });
+    const row = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ publicId: 'etl-2026-04-20' });
     expect(row).toMatchObject({ external: true, batchId: null, status: 'succeeded', durationMs: 5000 });
 
     expect((await getRun(key, 'etl-2026-04-20')).body).toEqual(res.body);
@@ -335,7 +335,8 @@ describe('PUT /api/v1/flow-runs/{id} by an outside executor', () => {
     expect(again.status).toBe(200);
     expect(again.body.phase).toBe('succeeded');
     expect(again.body.logs).toHaveLength(2);
-    expect(await stack.dataSource.getRepository(RunLogEntity).countBy({ runId: 'again-1' })).toBe(2);
+    const { id: internalId } = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ publicId: 'again-1' });
+    expect(await stack.dataSource.getRepository(RunLogEntity).countBy({ runId: internalId })).toBe(2);
 
     const shorter = await stack.call(
       'PUT',
@@ -349,7 +350,7 @@ describe('PUT /api/v1/flow-runs/{id} by an outside executor', () => {
     expect(seed000.body.error).toEqual({ step: 'extract', message: 'source down' });
   });
 
-  test('when the body id differs from the path, or the id belongs to another account, then 422 and 409', async () => {
+  test('when the body id differs from the path, then 422; when another account uses the same id, then that is its own run', async () => {
     const { key } = await account();
     const { key: otherKey } = await account();
     await stack.call('PUT', '/api/v1/flow-runs/mine-1', report, key);
@@ -359,8 +360,9 @@ describe('PUT /api/v1/flow-runs/{id} by an outside executor', () => {
 
     expect(mismatch.status).toBe(422);
     expect(mismatch.body.detail[0].loc).toEqual(['body', 'id']);
-    expect(foreign.status).toBe(409);
+    expect(foreign.status).toBe(200);
     expect((await getRun(key, 'mine-1')).body.tags).toEqual(report.tags);
+    expect(await stack.dataSource.getRepository(RunEntity).countBy({ publicId: 'mine-1' })).toBe(2);
   });
 });
 
@@ -389,7 +391,7 @@ describe('a run the platform executes', () => {
     const flow = await stack.call('PUT', '/api/v1/flow-runs/slow-1', { flowId: 'other', flowType: 'automation' }, key);
     expect(flow.status).toBe(409);
 
-    const row = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ id: 'slow-1' });
+    const row = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ publicId: 'slow-1' });
     const del = await stack.call('DELETE', '/api/v1/flow-runs/slow-1', undefined, key);
     expect(del.status).toBe(200);
     expect(del.body).toEqual({});
@@ -406,7 +408,8 @@ describe('a run the platform executes', () => {
     await stack.call('POST', '/api/v1/flow-runs', { id: 'slow-2', flowId: 'slow' }, key);
     await untilPhase(key, 'slow-2', ['running']);
 
-    await stack.client.workflow.getHandle('run-slow-2').cancel();
+    const { workflowId } = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ publicId: 'slow-2' });
+    await stack.client.workflow.getHandle(workflowId!).cancel();
 
     const after = await untilPhase(key, 'slow-2', ['cancelled']);
     expect(after.body.phase).toBe('cancelled');

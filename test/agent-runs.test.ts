@@ -1,28 +1,33 @@
 /**
- * Seed 003 — run a flow on a named agent: agents seen through Temporal's pollers, the seed's PUT
- * answered with a RunId, the run executed by the agent's worker through a temporary schedule.
+ * Seed 003 — run a flow on a named agent: agents of an account, seen through Temporal's pollers,
+ * the seed's PUT answered with a RunId, the run's steps executed by the agent (a process of its
+ * own with no database credentials) through a temporary schedule, and recorded by the platform.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { workerIdentity } from '../apps/worker/worker';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
+import { startAgent, startStack, type RunningAgent, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
 let stub: Stub;
 let key: string;
 let appId: string;
-let agentWorkers: RunningWorkers | undefined;
+let accountId: string;
+let agent: RunningAgent | undefined;
 const agentName = `agent-a-${randomBytes(4).toString('hex')}`;
-const agentIdentity = workerIdentity(agentName);
+let agentIdentity: string;
 const defaultIdentity = workerIdentity();
 const schedulesToClean: string[] = [];
 
 beforeAll(async () => {
   stack = await startStack({ worker: true });
-  agentWorkers = await startWorkers(stack, { agentName });
   stub = await startStub();
-  ({ apiKey: key } = await stack.newAccount());
+  ({ apiKey: key, accountId } = await stack.newAccount());
+  agent = await startAgent(stack, agentName, key);
+  agentIdentity = agent.identity;
+  expect(agentIdentity).toMatch(new RegExp(`^agent:${agentName}@${os.hostname()}:\\d+$`));
   const app = await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key);
   expect(app.status).toBe(201);
   appId = app.body.id;
@@ -30,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of schedulesToClean) await stack.client.schedule.getHandle(id).delete().catch(() => undefined);
-  await agentWorkers?.stop();
+  await agent?.stop();
   await stub?.close();
   await stack?.stop();
 });
@@ -63,17 +68,26 @@ async function waitForRun(runId: string): Promise<any> {
   });
 }
 
-/** Who completed the run's workflow tasks and started its activities, from its Temporal history. */
-async function executorsOf(runId: string): Promise<{ workflowTasks: Set<string>; activities: Set<string> }> {
+/** Who completed the run's workflow tasks, and who ran each activity type, from its Temporal history. */
+async function executorsOf(runId: string): Promise<{ workflowTasks: Set<string>; activities: Map<string, Set<string>> }> {
   const history = await stack.client.workflow.getHandle(`run-${runId}`).fetchHistory();
   const workflowTasks = new Set<string>();
-  const activities = new Set<string>();
+  const scheduled = new Map<string, string>();
+  const activities = new Map<string, Set<string>>();
   for (const e of history.events ?? []) {
     if (e.workflowTaskCompletedEventAttributes?.identity) workflowTasks.add(e.workflowTaskCompletedEventAttributes.identity);
-    if (e.activityTaskStartedEventAttributes?.identity) activities.add(e.activityTaskStartedEventAttributes.identity);
+    if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    const started = e.activityTaskStartedEventAttributes;
+    if (started?.identity) {
+      const type = scheduled.get(String(started.scheduledEventId)) ?? '?';
+      activities.set(type, new Set([...(activities.get(type) ?? []), started.identity]));
+    }
   }
   return { workflowTasks, activities };
 }
+
+/** The identities that ran any activity of the run. */
+const anyActivity = (m: Map<string, Set<string>>): string[] => [...new Set([...m.values()].flatMap((s) => [...s]))].sort();
 
 /** The seed's curl, replayed with fetch: `curl -X PUT --header 'Accept: application/json' --header 'AccessKey: K' <url>`. */
 async function seedCurl(flowId: string, agentId: string, opts: { query?: string; body?: unknown; accessKey?: string | null; method?: string } = {}) {
@@ -105,16 +119,16 @@ describe('seed 003: run a flow on an agent', () => {
     stub.requests.length = 0;
   });
 
-  it('when a worker is started with an agent name, then GET /api/v1/agents lists it online with a recent poll', async () => {
-    const agent = await eventually('the agent to be listed', async () => {
+  it('when a worker is started with an agent name and the account key, then GET /api/v1/agents lists it online with a recent poll', async () => {
+    const listed = await eventually('the agent to be listed', async () => {
       const res = await stack.call('GET', '/api/v1/agents', undefined, key);
       expect(res.status).toBe(200);
       return res.body.data.find((a: any) => a.id === agentName);
     });
-    expect(agent).toMatchObject({ id: agentName, name: agentName, taskQueue: `agent-${agentName}`, online: true });
-    expect(Date.now() - Date.parse(agent.lastPollTime)).toBeLessThan(2 * 60_000);
-    expect(agent.pollers.map((p: any) => p.identity)).toEqual([agentIdentity]);
-    expect(Date.parse(agent.pollers[0].lastAccessTime)).toBe(Date.parse(agent.lastPollTime));
+    expect(listed).toMatchObject({ id: agentName, name: agentName, taskQueue: `agent-${accountId}-${agentName}`, online: true });
+    expect(Date.now() - Date.parse(listed.lastPollTime)).toBeLessThan(2 * 60_000);
+    expect(listed.pollers.map((p: any) => p.identity)).toEqual([agentIdentity]);
+    expect(Date.parse(listed.pollers[0].lastAccessTime)).toBe(Date.parse(listed.lastPollTime));
   });
 
   it("when the seed's curl is replayed, then it answers the RunId and the run executes on the agent's worker, its schedule kept", async () => {
@@ -138,9 +152,11 @@ describe('seed 003: run a flow on an agent', () => {
     expect(run.actions.find((a: any) => a.step_id === 'hello').output).toBe('hello');
     const batch = await stack.call('GET', `/api/v1/runs/status?batch_id=${run.batch_id}`, undefined, key);
     expect(batch.body).toMatchObject({ is_complete: true, status: 'succeeded', source: 'agent', runs: [{ id: runId, status: 'succeeded' }] });
+    // The agent ran the step, the platform everything else: the workflow and the records.
     const { workflowTasks, activities } = await executorsOf(runId);
-    expect([...workflowTasks]).toEqual([agentIdentity]);
-    expect([...activities]).toEqual([agentIdentity]);
+    expect([...workflowTasks]).toEqual([defaultIdentity]);
+    expect([...(activities.get('runStepOnAgent') ?? [])]).toEqual([agentIdentity]);
+    for (const [type, who] of activities) if (type !== 'runStepOnAgent') expect([type, [...who]]).toEqual([type, [defaultIdentity]]);
 
     const schedule = await stack.client.schedule.getHandle(`agent-run-${runId}`).describe();
     expect(schedule.state.paused).toBe(true);
@@ -153,8 +169,7 @@ describe('seed 003: run a flow on an agent', () => {
     expect(t.status).toBe(200);
     const runId: string = t.body.runs[0].id;
     expect((await waitForRun(runId)).status).toBe('succeeded');
-    const { activities } = await executorsOf(runId);
-    expect([...activities]).toEqual([defaultIdentity]);
+    expect(anyActivity((await executorsOf(runId)).activities)).toEqual([defaultIdentity]);
   });
 
   it('when schedule variables are sent with isDelete=true, then the flow reads them as ${env:...} and the schedule is gone after the run', async () => {
@@ -167,7 +182,11 @@ describe('seed 003: run a flow on an agent', () => {
     const runId: string = res.body.RunId;
     expect((await waitForRun(runId)).status).toBe('succeeded');
     expect(stub.requests.map((r) => r.url)).toEqual(['/agent?var1=val1&var2=val2']);
-    expect([...(await executorsOf(runId)).activities]).toEqual([agentIdentity]);
+    expect([...((await executorsOf(runId)).activities.get('runStepOnAgent') ?? [])]).toEqual([agentIdentity]);
+    // What the agent did is recorded by the platform: the request is in the run's network artifact.
+    const network = await fetch(`${stack.baseUrl}/api/v1/runs/${runId}/artifacts/network.jsonl`, { headers: { 'X-API-Key': key } });
+    expect(network.status).toBe(200);
+    expect((await network.text()).trim().split('\n').map((l) => JSON.parse(l).url)).toEqual([`${stub.url}/agent?var1=val1&var2=val2`]);
     await eventually('the schedule to be deleted', async () => ((await scheduleExists(`agent-run-${runId}`)) ? undefined : true));
     await expect(stack.client.schedule.getHandle(`agent-run-${runId}`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
   });
@@ -181,6 +200,47 @@ describe('seed 003: run a flow on an agent', () => {
     expect((await waitForRun(runId)).status).toBe('succeeded');
     await new Promise((r) => setTimeout(r, 1000));
     expect(await scheduleExists(`agent-run-${runId}`)).toBe(true);
+  });
+
+  it('when a step fails on the agent, then the flow\'s retries run there and every attempt is recorded by the platform', async () => {
+    stub.setHandler((req) => (req.url.startsWith('/down') ? { status: 503, body: { down: true } } : { status: 200, body: { ok: true } }));
+    try {
+      const flowId = await createFlow({
+        steps: [{ id: 'call', type: 'http', config: { url: `${stub.url}/down`, expectStatus: [200] }, retry: { maxAttempts: 2, initialIntervalMs: 100 } }],
+      });
+      const res = await seedCurl(flowId, agentName, { query: '?isDelete=true' });
+      const run = await waitForRun(res.body.RunId);
+      expect(run.status).toBe('failed');
+      expect(run.error.message).toMatch(/503/);
+      expect(run.actions.find((a: any) => a.step_id === 'call')).toMatchObject({ status: 'failed', attempts: 2 });
+      expect(stub.requests.filter((r) => r.url === '/down')).toHaveLength(2);
+      const network = await fetch(`${stack.baseUrl}/api/v1/runs/${res.body.RunId}/artifacts/network.jsonl`, { headers: { 'X-API-Key': key } });
+      expect((await network.text()).trim().split('\n').map((l) => [JSON.parse(l).attempt, JSON.parse(l).status])).toEqual([
+        [1, 503],
+        [2, 503],
+      ]);
+    } finally {
+      stub.setHandler(() => ({ status: 200, body: { ok: true } }));
+    }
+  });
+
+  it("when another account looks for the agent, then it is not there: not listed, not runnable, its name free for that account's own agent", async () => {
+    const other = await stack.newAccount();
+    const listed = await stack.call('GET', '/api/v1/agents', undefined, other.apiKey);
+    expect(listed.status).toBe(200);
+    expect(listed.body.data).toEqual([]);
+    const flow = await stack.call('POST', '/api/v1/flows', { id: 'theirs', name: 'theirs', ...transformFlow }, other.apiKey);
+    expect(flow.status).toBe(201);
+    const sent = await seedCurl('theirs', agentName, { accessKey: other.apiKey });
+    expect(sent.status).toBe(404);
+    expect(sent.body.detail[0].loc).toEqual(['path', 'agentId']);
+    expect((await stack.call('DELETE', `/api/v1/agents/${agentName}`, undefined, other.apiKey)).status).toBe(404);
+
+    const own = await stack.call('PUT', `/api/v1/agents/${agentName}`, undefined, other.apiKey);
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ id: agentName, taskQueue: `agent-${other.accountId}-${agentName}`, online: false, pollers: [] });
+    const ours = await stack.call('GET', '/api/v1/agents', undefined, key);
+    expect(ours.body.data).toEqual([expect.objectContaining({ id: agentName, taskQueue: `agent-${accountId}-${agentName}`, online: true })]);
   });
 
   it('when the flow is unknown, then 404 names path.flowId', async () => {

@@ -5,6 +5,7 @@ import { errorHandler, fallbackHandler, mountRoutes } from '../apps/gateway/http
 import { toOpenApiPath } from '../apps/gateway/http/openapi';
 import { allRoutes } from '../apps/gateway/routes';
 import { startStack, type Stack } from './harness';
+import { gatewayLog } from '../apps/log';
 
 const http = (id: string, config: Record<string, unknown> = { url: 'https://example.com' }, extra: Record<string, unknown> = {}) => ({
   id,
@@ -202,12 +203,12 @@ describe('bad input and the HTTP surface', () => {
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const spy = jest.spyOn(gatewayLog, 'error').mockImplementation(() => undefined);
     try {
       const boom = await fetch(`${url}/boom`);
       expect(boom.status).toBe(500);
       expect(await boom.json()).toEqual({ error: 'internal error', detail: [] });
-      expect(String(spy.mock.calls[0]?.[1])).toContain('kaput');
+      expect(spy).toHaveBeenCalledWith(expect.objectContaining({ err: expect.objectContaining({ message: 'kaput' }), method: 'GET', url: '/boom' }), 'request failed');
       const fine = await fetch(`${url}/fine`);
       expect(await fine.json()).toEqual({ ok: true });
     } finally {

@@ -35,6 +35,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEMPORAL_NAMESPACE = namespace;
   // Every stack of the run encrypts its Temporal payloads with one key, as a deployment does.
   process.env.FLOWRUNS_PAYLOAD_KEYS ??= generatePayloadKeys('test');
+  // Structured logs at warn and above only, so a test run's output stays readable.
+  process.env.LOG_LEVEL ??= 'WARN';
 
   const infra: TestInfra = { tmpDir, adminUrl: '', database: '' };
   globalThis.__FLOWRUNS_TEST_INFRA__ = infra;

@@ -3,7 +3,9 @@
  * (from the jest global setup), a random admin key and, when asked, workers on a task queue of
  * their own, so files never steal each other's tasks.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
@@ -131,6 +133,55 @@ export async function startWorkers(
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.all(running);
       await connection.close();
+    },
+  };
+}
+
+export interface RunningAgent {
+  /** The identity its pollers show in Temporal, as it printed it. */
+  identity: string;
+  /** Everything the agent printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real agent: `tsx apps/worker/main.ts --agent NAME` in a process of its own, registering with
+ * the stack's gateway under `apiKey`'s account. Its environment has no DATABASE_URL, as on a
+ * machine the platform does not trust with its database.
+ */
+export async function startAgent(stack: Stack, name: string, apiKey: string, env: Record<string, string> = {}): Promise<RunningAgent> {
+  const { DATABASE_URL: _db, ...inherited } = process.env;
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '../apps/worker/main.ts'), '--agent', name], {
+    env: {
+      ...inherited,
+      TEMPORAL_ADDRESS: stack.config.temporalAddress,
+      FLOWRUNS_URL: stack.baseUrl,
+      FLOWRUNS_API_KEY: apiKey,
+      FLOWRUNS_EGRESS_ALLOW: LOOPBACK_ALLOW.join(','),
+      LOG_LEVEL: 'WARN',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('registered with')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`agent ${name} did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    identity: /agent (agent:\S+) registered/.exec(output)![1],
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
     },
   };
 }

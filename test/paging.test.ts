@@ -44,8 +44,10 @@ async function insertRun(
   const createdAt = fields.createdAt ?? nextCreatedAt();
   const finished = !['queued', 'running', 'waiting'].includes(status);
   const durationMs = fields.durationMs !== undefined ? fields.durationMs : finished ? 1000 : null;
+  const id = randomUUID();
   const run: Partial<Run> = {
-    id: randomUUID(),
+    id,
+    publicId: id,
     accountId,
     batchId: null,
     position: 0,

@@ -24,6 +24,8 @@ export type StubHandler = (req: RecordedRequest) => StubResponse | Promise<StubR
 export interface Stub {
   url: string;
   requests: RecordedRequest[];
+  /** Requests whose client went away before the answer was sent, with when. */
+  aborted: { url: string; at: number }[];
   setHandler(handler: StubHandler): void;
   close(): Promise<void>;
 }
@@ -33,7 +35,11 @@ const defaultHandler: StubHandler = () => ({ status: 200, body: { ok: true } });
 export async function startStub(handler: StubHandler = defaultHandler): Promise<Stub> {
   let current = handler;
   const requests: RecordedRequest[] = [];
+  const aborted: Stub['aborted'] = [];
   const server = http.createServer((req, res) => {
+    res.on('close', () => {
+      if (!res.writableFinished) aborted.push({ url: req.url ?? '/', at: Date.now() });
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -69,6 +75,7 @@ export async function startStub(handler: StubHandler = defaultHandler): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    aborted,
     setHandler: (h) => {
       current = h;
     },

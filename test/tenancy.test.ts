@@ -105,12 +105,11 @@ it('when another account calls every endpoint of the OpenAPI document with the f
   }
   for (const c of calls) {
     if (c.method === 'delete') continue;
-    if (c.method === 'put' && c.path.startsWith('/api/v1/flow-runs/')) continue; // the known gap, pinned by the test below
     const res = await stack.call(c.method.toUpperCase(), c.path, c.method === 'get' ? undefined : body, b.apiKey);
     const what = `${c.method} ${c.path} → ${res.status}`;
     expect([what, res.status < 500]).toEqual([what, true]);
     expect([what, JSON.stringify(res.body ?? '').includes(secret)]).toEqual([what, false]);
-    // A PUT upserts in B's own namespace (flow ids are per account): it may create, never touch A's.
+    // A PUT upserts in B's own namespace (flow and run ids are per account): it may create, never touch A's.
     const allowed = c.method === 'put' ? [200, 201, 400, 403, 404, 422] : [400, 403, 404, 422];
     if (c.aimed) expect([what, allowed.includes(res.status)]).toEqual([what, true]);
   }
@@ -120,17 +119,28 @@ it('when another account calls every endpoint of the OpenAPI document with the f
   expect((await stack.call('GET', '/api/v1/flows/a-flow', undefined, a.apiKey)).status).toBe(200);
 });
 
-// Known gap: client-chosen action-run ids share one namespace across accounts, so a PUT of an id
-// another account holds answers 409 where a free id would be created. Platform run ids are random
-// or keyed by a platform secret, so they cannot be guessed; this pins the remaining difference and
-// starts failing (by passing) once ids are namespaced per account.
-it.failing('when another account PUTs an action run under an id the first account holds, then the answer is the same as for a free id', async () => {
+// Client-chosen run ids are the account's own: the same id in two accounts names two runs, and
+// neither account learns from any answer that the other uses it.
+it('when another account PUTs or POSTs an action run under an id the first account holds, then it gets its own run and the first is untouched', async () => {
   const a = await stack.newAccount();
   const b = await stack.newAccount();
   const id = `shared-${Date.now()}`;
-  const body = { flowId: 'f', flowType: 'automation', phase: 'succeeded' };
+  const body = { flowId: 'f', flowType: 'automation', phase: 'succeeded', outputs: { owner: 'a' } };
   expect((await stack.call('PUT', `/api/v1/flow-runs/${id}`, body, a.apiKey)).status).toBeLessThan(300);
-  const taken = await stack.call('PUT', `/api/v1/flow-runs/${id}`, body, b.apiKey);
+  const taken = await stack.call('PUT', `/api/v1/flow-runs/${id}`, { ...body, phase: 'failed', outputs: { owner: 'b' } }, b.apiKey);
   const free = await stack.call('PUT', `/api/v1/flow-runs/${id}-free`, body, b.apiKey);
   expect(taken.status).toBe(free.status);
+  expect(taken.body).toMatchObject({ id, phase: 'failed', outputs: { owner: 'b' } });
+
+  const seenByA = await stack.call('GET', `/api/v1/flow-runs/${id}`, undefined, a.apiKey);
+  expect(seenByA.body).toMatchObject({ id, phase: 'succeeded', outputs: { owner: 'a' } });
+
+  // A platform-executed run under a client-chosen id another account holds: created, not a conflict.
+  await stack.call('POST', '/api/v1/flows', { id: 'chosen', name: 'chosen', type: 'automation', steps: [{ id: 't', type: 'transform', config: { expression: '1' } }] }, b.apiKey);
+  const started = await stack.call('POST', '/api/v1/flow-runs', { id: `${id}-run`, flowId: 'chosen' }, b.apiKey);
+  expect((await stack.call('PUT', `/api/v1/flow-runs/${id}-run`, body, a.apiKey)).status).toBe(free.status);
+  const again = await stack.call('POST', '/api/v1/flow-runs', { id: `${id}-run`, flowId: 'chosen' }, b.apiKey);
+  expect(started.status).toBeLessThan(300);
+  expect(started.body).toMatchObject({ id: `${id}-run` });
+  expect(again.status).toBe(409);
 });

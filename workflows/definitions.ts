@@ -14,5 +14,8 @@ export interface ApprovalDecision {
 }
 export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');
 
+/** Cancels runs of a batch (internal run ids): a running one is cancelled, one not started yet never starts. */
+export const cancelRunsSignal = defineSignal<[{ runIds: string[] }]>('cancelRuns');
+
 export const batchWorkflowId = (batchId: string): string => `batch-${batchId}`;
 export const runWorkflowId = (runId: string): string => `run-${runId}`;

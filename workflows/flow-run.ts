@@ -10,6 +10,7 @@ import type { RunStatus } from '../domain/statuses';
 import { approvalSignal, progressQuery, type ApprovalDecision } from './definitions';
 import { record } from './record';
 import { finish, nodesOf, row, stepsView, type Node } from './run-graph';
+import { notify } from './notify';
 import { runStep } from './run-step';
 import { walk } from './walk';
 
@@ -51,6 +52,11 @@ export async function flowRun(input: FlowRunInput): Promise<RunResult> {
   const auth = input.authFlow ? nodesOf(input.authFlow, 'auth.', 0) : [];
   const main = nodesOf(input.flow, '', auth.length);
   const all = [...auth, ...main];
+  // A resumed run starts with the steps that passed before: succeeded, with their results.
+  for (const n of all) {
+    const reused = input.reused?.[n.key];
+    if (reused) n.state = { ...n.state, ...reused, status: 'succeeded' };
+  }
   const decisions = new Map<string, ApprovalDecision>();
   const secrets = input.secrets ?? [];
   const redact = redactor(input.variables, secrets);
@@ -74,10 +80,10 @@ export async function flowRun(input: FlowRunInput): Promise<RunResult> {
     vars: input.variables,
     steps: stepsView(phase, isAuth ? 'auth.' : ''),
     auth: stepsView(auth, 'auth.'),
-    run: { id: input.runId, batchId: input.batchId, flowId: input.flow.id },
+    run: { id: input.publicId ?? input.runId, batchId: input.batchId, flowId: input.flow.id },
   });
   const runPhase = (phase: Node[], isAuth: boolean) =>
-    walk(phase, endOnFail, (n) => runStep(n, { runId: input.runId, scope: scopeFor(phase, isAuth), secrets, redact, decisionFor: (key) => decisions.get(key) }));
+    walk(phase, endOnFail, (n) => runStep(n, { runId: input.runId, scope: scopeFor(phase, isAuth), secrets, redact, decisionFor: (key) => decisions.get(key), agent: input.agent, run: input }));
 
   await record.recordRunStarted({ runId: input.runId, steps: rows() });
 
@@ -93,9 +99,16 @@ export async function flowRun(input: FlowRunInput): Promise<RunResult> {
   await CancellationScope.nonCancellable(() =>
     record.recordRunFinished({ runId: input.runId, status, error, outputs: redact(outputs), steps: rows() }),
   );
+  await notify(`notify-run-${input.runId}`, input.accountId, input.runId, input.flow.notify, {
+    event: 'run.finished',
+    batch_id: input.batchId,
+    run_id: input.publicId ?? input.runId,
+    status,
+    error,
+  });
 
   if (status === 'cancelled') throw new CancelledFailure('run cancelled');
   if (status === 'failed') throw ApplicationFailure.create({ message: `${error?.step}: ${error?.message}`, type: 'RunFailed', nonRetryable: true });
   if (status === 'timed_out') throw ApplicationFailure.create({ message: error?.message ?? 'timed out', type: 'RunTimedOut', nonRetryable: true });
-  return { runId: input.runId, status, error: null };
+  return { runId: input.runId, status, error: null, outputs };
 }

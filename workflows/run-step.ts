@@ -3,16 +3,26 @@
  * one activity with the step's retry policy; a workflow step (delay, approval) runs here on
  * timers and signals, its config rendered by an activity first.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities, StepCall, StepFailureDetails, StepOutcome } from '../activities';
-import type { ExpressionScope, StepState } from '../domain/flow-types';
+import type { AgentActivities } from '../activities/agent';
+import type { ExpressionScope, FlowRunInput, StepState } from '../domain/flow-types';
+import { scopeHasRefs } from '../domain/output-refs';
 import { nonRetryableErrors, stepType } from '../steps';
-import type { ActivityStepType, Decision, WorkflowStepType } from '../steps/step-type';
+import type { ActivityStepType, Decision, SubFlowResult, WorkflowStepType } from '../steps/step-type';
+import { runWorkflowId } from './definitions';
+import type { flowRun } from './flow-run';
+import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from './search-attributes';
 import { record } from './record';
 import { finish, nowIso, row, type Node } from './run-graph';
 
 const DEFAULT_RETRY = { maxAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2 };
-
+/** Steps heartbeat every second (activities/step-attempt.ts): one whose worker died is retried after this. */
+const HEARTBEAT_TIMEOUT = '30 seconds';
+/** A step waits this long for its agent to pick it up; then it fails, naming the agent. */
+const AGENT_PICKUP_TIMEOUT = '5 minutes';
+/** An agent that dies in a step (its attempt timed out) is given this many tries in all. */
+const AGENT_LOST_ATTEMPTS = 3;
 
 export interface StepRunContext {
   runId: string;
@@ -23,6 +33,33 @@ export interface StepRunContext {
   redact: <T>(value: T) => T;
   /** Whether a decision for this step's key has arrived (approval signal). */
   decisionFor(key: string): Decision | undefined;
+  /** The agent the run's activity steps run on, if any. */
+  agent?: FlowRunInput['agent'];
+  /** The run itself, for the `flow` steps that start child runs. */
+  run: FlowRunInput;
+}
+
+/** A `flow` step's child run: recorded by an activity, run as a child workflow, its end as the step's output. */
+async function runSubFlow(parent: FlowRunInput, stepKey: string, flowId: string, data: unknown): Promise<SubFlowResult> {
+  const child = await record.prepareSubFlow({ parent, stepKey, flowId, data });
+  try {
+    const result = await executeChild<typeof flowRun>('flowRun', {
+      workflowId: runWorkflowId(child.runId),
+      args: [child],
+      typedSearchAttributes: [
+        { key: FLOW_ID, value: flowId },
+        { key: BATCH_ID, value: child.batchId },
+        { key: ACCOUNT_ID, value: child.accountId },
+        { key: RUN_SOURCE, value: child.source },
+      ],
+    });
+    return { runId: child.runId, status: 'succeeded', outputs: result.outputs ?? {} };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
+    const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+    return { runId: child.runId, status: type === 'RunTimedOut' ? 'timed_out' : 'failed', outputs: {}, error: (cause as Error)?.message ?? String(cause) };
+  }
 }
 
 function failureOf(err: unknown): { message: string; details?: StepFailureDetails } {
@@ -36,6 +73,7 @@ async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall):
   const retry = { ...DEFAULT_RETRY, ...n.step.retry };
   const acts = proxyActivities<Activities>({
     startToCloseTimeout: type.attemptTimeoutMs(n.step.config),
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: {
       maximumAttempts: retry.maxAttempts,
       initialInterval: retry.initialIntervalMs,
@@ -47,6 +85,46 @@ async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall):
   if (outcome.skipped) return finish(n, 'skipped');
   const { skipped: _s, ...rest } = outcome;
   n.state = { ...n.state, ...rest, status: 'succeeded' };
+}
+
+/**
+ * An activity step on an agent: each attempt runs there and hands back what it did; a platform
+ * worker records it. Retries are the workflow's, so every attempt's requests are recorded.
+ */
+async function runAgentStep(n: Node, type: ActivityStepType, call: StepCall, agent: NonNullable<FlowRunInput['agent']>): Promise<void> {
+  const retry = { ...DEFAULT_RETRY, ...n.step.retry };
+  const onAgent = proxyActivities<AgentActivities>({
+    taskQueue: agent.taskQueue,
+    startToCloseTimeout: type.attemptTimeoutMs(n.step.config),
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    scheduleToStartTimeout: AGENT_PICKUP_TIMEOUT,
+    retry: { maximumAttempts: AGENT_LOST_ATTEMPTS },
+  });
+  const scope = scopeHasRefs(call.scope) ? await record.resolveScope(call.scope) : call.scope;
+  const recorded = { runId: call.runId, key: call.key, position: call.position, step: call.step, vars: call.scope.vars, ...(call.secrets ? { secrets: call.secrets } : {}) };
+  for (let attempt = 1; ; attempt++) {
+    let result;
+    try {
+      result = await onAgent.runStepOnAgent({ ...call, scope, attempt });
+    } catch (err) {
+      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START')
+        throw ApplicationFailure.nonRetryable(`agent ${agent.name} did not pick the step up within ${AGENT_PICKUP_TIMEOUT}: is a worker started with --agent ${agent.name} running?`, 'AgentOffline');
+      throw err;
+    }
+    const { output } = await record.recordAgentAttempt({ call: recorded, attempt, result });
+    if (result.status === 'skipped') return finish(n, 'skipped');
+    if (result.status === 'succeeded') {
+      const finishedAt = Date.parse(result.finishedAt);
+      n.state = { ...n.state, output, attempts: attempt, startedAt: result.startedAt, finishedAt: result.finishedAt, durationMs: finishedAt - Date.parse(result.startedAt), status: 'succeeded' };
+      return;
+    }
+    const fatal = result.nonRetryable || (result.errorType !== undefined && nonRetryableErrors(type).includes(result.errorType));
+    if (fatal || attempt >= retry.maxAttempts) {
+      const details: StepFailureDetails = { attempts: attempt, startedAt: result.startedAt };
+      throw ApplicationFailure.create({ message: result.error, type: result.errorType, nonRetryable: true, details: [details] });
+    }
+    await sleep(retry.initialIntervalMs * retry.backoffCoefficient ** (attempt - 1));
+  }
 }
 
 async function runWorkflowStep(n: Node, type: WorkflowStepType, call: StepCall, ctx: StepRunContext): Promise<void> {
@@ -69,6 +147,7 @@ async function runWorkflowStep(n: Node, type: WorkflowStepType, call: StepCall, 
       else await condition(has, timeoutMs);
       return ctx.decisionFor(n.key);
     },
+    runFlow: (flowId, data) => runSubFlow(ctx.run, n.key, flowId, data),
   });
   const extra: Partial<StepState> = { attempts: 1, output: result.output, ...(result.error ? { error: result.error } : {}) };
   finish(n, result.status, extra);
@@ -82,7 +161,7 @@ export async function runStep(n: Node, ctx: StepRunContext): Promise<void> {
   try {
     const type = stepType(n.step.type);
     if (!type) throw ApplicationFailure.nonRetryable(`step type ${n.step.type} is not supported by this engine version`);
-    if (type.runsIn === 'activity') await runActivityStep(n, type, call);
+    if (type.runsIn === 'activity') await (ctx.agent ? runAgentStep(n, type, call, ctx.agent) : runActivityStep(n, type, call));
     else await runWorkflowStep(n, type, call, ctx);
   } catch (err) {
     if (isCancellation(err)) {

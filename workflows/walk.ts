@@ -21,7 +21,8 @@ function readiness(n: Node, byKey: Map<string, Node>): 'run' | 'skip' | 'skip-af
 export async function walk(phase: Node[], endOnFail: boolean, runStep: (n: Node) => Promise<void>): Promise<boolean> {
   const byKey = new Map(phase.map((n) => [n.key, n]));
   const inflight = new Map<string, { done: Promise<string>; scope: CancellationScope }>();
-  const started = new Set<string>();
+  // Steps that ended before the walk (reused by a resumed run) count as done.
+  const started = new Set(phase.filter((n) => ENDED.includes(n.state.status)).map((n) => n.key));
   let stopped = false;
   for (;;) {
     const cancelled = CancellationScope.current().consideredCancelled;

@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
     const gateway = await startGateway({ config: runConfig, dataSource, client });
     stopGateway.add('gateway', gateway.stop);
-    const removeStackFile = writeDevStack(config.dataDir, { databaseUrl: pg.url, temporalAddress, payloadKeys: config.payloadKeys });
+    const removeStackFile = writeDevStack(config.dataDir, { databaseUrl: pg.url, temporalAddress, payloadKeys: config.payloadKeys, gatewayUrl: gateway.url, adminKey: runConfig.adminKey });
     stopGateway.add('stack file', async () => removeStackFile());
 
     const lines = [

@@ -11,6 +11,9 @@ export interface DevStack {
   temporalAddress: string;
   /** The payload keys in force, so a joining worker reads and writes the same payloads. */
   payloadKeys?: PayloadKey[];
+  /** The gateway and its admin key (account `default`), which a joining agent registers with. */
+  gatewayUrl?: string;
+  adminKey?: string;
 }
 
 const fileOf = (dataDir: string): string => path.join(dataDir, 'dev-stack.json');
@@ -31,6 +34,8 @@ export function readDevStack(dataDir: string): DevStack | undefined {
         databaseUrl: parsed.databaseUrl,
         temporalAddress: parsed.temporalAddress,
         ...(parsed.payloadKeys ? { payloadKeys: parsePayloadKeys(parsed.payloadKeys) } : {}),
+        ...(typeof parsed.gatewayUrl === 'string' ? { gatewayUrl: parsed.gatewayUrl } : {}),
+        ...(typeof parsed.adminKey === 'string' ? { adminKey: parsed.adminKey } : {}),
       };
   } catch {
     // no stack file: nothing to join

@@ -8,6 +8,7 @@ import { flowRoutes } from './definitions/flows.routes';
 import { healthRoutes } from './definitions/health.routes';
 import { suiteRoutes } from './definitions/suites.routes';
 import { runDeps, type GatewayDeps } from './deps';
+import { scheduleRoutes } from './schedules/routes';
 import type { AnyRoute } from './http/route';
 import { actionRunRoutes } from './surfaces/action-runs/routes';
 import { agentRunRoutes } from './surfaces/agent-runs/routes';
@@ -30,6 +31,7 @@ export function allRoutes(deps: GatewayDeps): AnyRoute[] {
     ...flowRunObjectRoutes(runs),
     ...actionRunRoutes(runs),
     ...agentRunRoutes(deps),
+    ...scheduleRoutes(deps),
     ...codecRoutes(deps),
   ];
   return routes;

@@ -4,10 +4,14 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { codecBodyParser, codecCors } from './codec/cors';
 import { CODEC_PATH } from './codec/routes';
-import type { GatewayDeps } from './deps';
+import { runDeps, type GatewayDeps } from './deps';
+import { dashboard } from './ui/dashboard';
+import { gatewayLog } from '../log';
 import { docsAssets } from './definitions/docs.routes';
 import { bodyParsers, errorHandler, fallbackHandler, mountRoutes, type RouterOptions } from './http/router';
 import { allRoutes } from './routes';
+import { RunReconciler } from './runs/reconcile';
+import { watchTemporal } from './runs/watch';
 
 /** Replies are checked against their response schemas under jest (NODE_ENV=test) unless told otherwise. */
 const DEFAULT_OPTIONS: RouterOptions = { strictResponses: process.env.NODE_ENV === 'test' };
@@ -21,6 +25,7 @@ export function createApp(deps: GatewayDeps, options: RouterOptions = DEFAULT_OP
   app.use(bodyParsers());
   mountRoutes(app, routes, deps, options);
   app.use('/docs', docsAssets());
+  app.use('/ui', dashboard(runDeps(deps)));
   app.use(fallbackHandler(routes));
   app.use(errorHandler());
   return app;
@@ -40,16 +45,29 @@ export async function startGateway(deps: GatewayDeps & RouterOptions & { port?: 
     const s = app.listen(deps.port ?? deps.config.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const port = (server.address() as AddressInfo).port;
+  let quietUntil = 0;
+  const watcher = watchTemporal(
+    { client: deps.client, dataSource: deps.dataSource, reconciler: new RunReconciler({ dataSource: deps.dataSource, client: deps.client }) },
+    {
+      onError: (err) => {
+        if (Date.now() < quietUntil) return;
+        quietUntil = Date.now() + 60_000;
+        gatewayLog.warn({ err }, 'watching Temporal for terminated and reset runs failed; retrying every second');
+      },
+    },
+  );
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}`,
     port,
     server,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    stop: async () => {
+      await watcher.stop();
+      await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5000).unref();
-      }),
+      });
+    },
   };
 }

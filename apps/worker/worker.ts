@@ -3,9 +3,11 @@ import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
+import { createAgentActivities } from '../../activities/agent';
 import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/expressions';
 import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
-import { agentTaskQueue, type Config } from '../config';
+import type { Config } from '../config';
+import { idsOfWorkflow, logger, workerLog } from '../log';
 import { dataConverterFor } from '../payload-codec';
 
 export interface WorkerDeps {
@@ -16,7 +18,13 @@ export interface WorkerDeps {
 
 /** Sets the worker's log level; must run before the first connection. Signals stay the caller's to handle. */
 export function installRuntime(level: NonNullable<Config['logLevel']>): void {
-  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
+  logger.level = level.toLowerCase();
+  // The SDK's own log lines, as JSON with the run or batch they are about.
+  const sdkLogger = new DefaultLogger(level, (entry) => {
+    const method = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+    workerLog[method]({ ...entry.meta, ...idsOfWorkflow(entry.meta?.workflowId) }, entry.message);
+  });
+  Runtime.install({ logger: sdkLogger, shutdownSignals: [] });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -36,39 +44,57 @@ function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-/**
- * The identity the worker's pollers show in Temporal. An agent's is `agent:<name>@<host>:<pid>`:
- * the gateway finds agents by parsing it out of the default task queue's pollers (`GET /api/v1/agents`).
- */
+/** The identity the worker's pollers show in Temporal: `agent:<name>@<host>:<pid>` for an agent. */
 export const workerIdentity = (agentName?: string): string =>
   `${agentName ? `agent:${agentName}` : 'worker'}@${os.hostname()}:${process.pid}`;
 
-/**
- * Builds the worker for the default task queue and, with an agent name, one for `agent-<name>`.
- * An agent runs only its own runs: on the default queue it polls workflow tasks alone (so it
- * shows among that queue's pollers, where agents are discovered) and leaves activities, the
- * side effects of other runs, to the default workers.
- */
+/** Heartbeats reach Temporal at least every second, so a cancellation reaches a step within about a second. */
+const HEARTBEATS = { defaultHeartbeatThrottleInterval: '1 second', maxHeartbeatThrottleInterval: '1 second' } as const;
+
+/** The http steps' fetch under the configured egress policy and body cap. */
+const egressFetch = (config: Config) => createEgressFetch({ policy: createEgressPolicy(config.egressAllow), maxBodyBytes: config.httpMaxBodyBytes });
+
+/** The platform's worker on the default task queue: workflows, steps and every record. */
 export async function createWorkers({ config, dataSource, connection }: WorkerDeps): Promise<Worker[]> {
   const dataConverter = dataConverterFor(config.payloadKeys);
   const client = new Client({ connection, namespace: config.namespace, dataConverter });
-  const fetch = createEgressFetch({ policy: createEgressPolicy(config.egressAllow), maxBodyBytes: config.httpMaxBodyBytes });
-  const activities = createActivities({ dataSource, client, fetch, expressions: expressionEvaluator(config.expressionLimits), inlineOutputBytes: config.inlineOutputBytes });
-  const agentQueue = config.agentName ? agentTaskQueue(config.agentName) : undefined;
-  const queues = [config.taskQueue, ...(agentQueue ? [agentQueue] : [])];
-  const code = await workflowBundle();
-  return Promise.all(
-    queues.map((taskQueue) =>
-      Worker.create({
-        connection,
-        namespace: config.namespace,
-        taskQueue,
-        workflowBundle: code,
-        dataConverter,
-        ...(agentQueue && taskQueue !== agentQueue ? {} : { activities }),
-        maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
-        identity: workerIdentity(config.agentName),
-      }),
-    ),
-  );
+  const activities = createActivities({
+    dataSource,
+    client,
+    fetch: egressFetch(config),
+    expressions: expressionEvaluator(config.expressionLimits),
+    inlineOutputBytes: config.inlineOutputBytes,
+    publicUrl: config.publicUrl ?? `http://127.0.0.1:${config.port}`,
+  });
+  return [
+    await Worker.create({
+      connection,
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      workflowBundle: await workflowBundle(),
+      dataConverter,
+      activities,
+      maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+      ...HEARTBEATS,
+      identity: workerIdentity(),
+    }),
+  ];
+}
+
+/**
+ * An agent's worker: the activity steps of its account's runs sent to it, on its own queue, and
+ * nothing else: no workflows (they run on the platform), no database (the platform records what
+ * it hands back).
+ */
+export async function createAgentWorker(config: Config, connection: NativeConnection, taskQueue: string): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: config.namespace,
+    taskQueue,
+    dataConverter: dataConverterFor(config.payloadKeys),
+    activities: createAgentActivities({ fetch: egressFetch(config), clock: () => new Date(), expressions: expressionEvaluator(config.expressionLimits) }),
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+    ...HEARTBEATS,
+    identity: workerIdentity(config.agentName),
+  });
 }

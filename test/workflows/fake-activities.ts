@@ -88,6 +88,25 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
     async deleteSchedule(input) {
       calls.push({ name: 'deleteSchedule', input });
     },
+    async prepareScheduledBatch(input) {
+      calls.push({ name: 'prepareScheduledBatch', input });
+      throw ApplicationFailure.nonRetryable('schedules are tested end to end (test/schedules.test.ts)');
+    },
+    async deliverWebhook(input) {
+      calls.push({ name: 'deliverWebhook', input });
+    },
+    async prepareSubFlow(input) {
+      calls.push({ name: 'prepareSubFlow', input });
+      throw ApplicationFailure.nonRetryable('sub-flows are tested end to end (test/sub-flows.test.ts)');
+    },
+    async resolveScope(scope) {
+      calls.push({ name: 'resolveScope', input: scope });
+      return scope;
+    },
+    async recordAgentAttempt(input) {
+      calls.push({ name: 'recordAgentAttempt', input });
+      return { output: input.result.status === 'succeeded' ? input.result.output : null };
+    },
     async prepareStep(call: StepCall) {
       calls.push({ name: 'prepareStep', input: call });
       stepCalls.push(call.key);

@@ -85,7 +85,7 @@ describe('flowRun: the DAG walk', () => {
     );
     const ran = await runFlow(input, fakes);
 
-    expect(ran.result).toEqual({ runId: input.runId, status: 'succeeded', error: null });
+    expect(ran.result).toEqual({ runId: input.runId, status: 'succeeded', error: null, outputs: { a: 'A', b: 'B', c: 'C', d: 'D' } });
     const span = (k: string) => fakes.spans.get(k)!;
     expect([...fakes.stepCalls.slice(0, 2)].sort()).toEqual(['a', 'c']);
     expect(fakes.stepCalls.slice(2)).toEqual(['b', 'd']);

@@ -1,5 +1,10 @@
-/** `/api/v1/api-keys`: a caller manages the keys of its own account; the admin key, of any. */
+/**
+ * `/api/v1/api-keys`: a caller manages the keys of its own account; the admin key, of any. And
+ * `/api/v1/webhook-secret`: the account's key for verifying its webhooks' signatures.
+ */
 import { z } from 'zod';
+import { webhookSecret } from '../../../db/data-source';
+import { SIGNATURE_HEADER } from '../../../domain/webhooks';
 import { SCOPES, type GatewayDeps } from '../deps';
 import { at } from '../http/errors';
 import { pageQuerySchema, pageSchema } from '../http/paging';
@@ -9,6 +14,15 @@ import { apiKeySchema, createApiKey, listApiKeys, revokeApiKey } from './api-key
 const TAG = 'API keys';
 
 export const apiKeyRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/webhook-secret',
+    summary: `The account's webhook secret: each webhook carries ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the body> keyed by it`,
+    tag: TAG,
+    scope: 'admin',
+    response: z.object({ secret: z.string(), header: z.string(), algorithm: z.literal('sha256') }),
+    handler: async ({ auth }) => ({ secret: await webhookSecret(dataSource, auth.accountId), header: SIGNATURE_HEADER, algorithm: 'sha256' as const }),
+  }),
   defineRoute({
     method: 'post',
     path: '/api/v1/api-keys',

@@ -3,15 +3,16 @@
  * row in one transaction, so a run can always load the exact definition it was started with.
  */
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { FlowEntity, FlowVersionEntity, type Flow, type FlowVersion } from '../../../db/entities';
 import { z } from 'zod';
 import { isUniqueViolation } from '../../../db/errors';
 import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
-import { ConflictError, NotFoundError } from '../../../domain/errors';
+import { ConflictError, InvalidError, NotFoundError } from '../../../domain/errors';
 import { toFlowDefinition, type FlowInput } from '../../../domain/flow-definition';
 import { FLOW_TYPES, type FlowDefinition } from '../../../domain/flow-types';
+import { WEBHOOK_EVENTS } from '../../../domain/webhooks';
 import { stepSchema } from '../../../steps';
 import { keepMaskedSecrets, secretNames, shownVariables } from './secret-variables';
 
@@ -22,6 +23,7 @@ export const flowSchema = z.object({
   description: z.string().optional(),
   variables: z.record(z.string(), z.string()),
   secrets: z.array(z.string()).optional(),
+  notify: z.array(z.object({ url: z.string(), on: z.array(z.enum(WEBHOOK_EVENTS)) })).optional(),
   configs: z.object({ endOnFail: z.boolean().optional(), timeoutMs: z.number().optional() }),
   steps: z.array(stepSchema),
   version: z.number().int(),
@@ -52,8 +54,50 @@ async function lockFlow(m: EntityManager, accountId: string, flowId: string): Pr
     .getOne();
 }
 
+/** The flows a definition's `flow` steps run, with the step's index. */
+const subFlowsOf = (d: FlowDefinition): { index: number; flowId: string }[] =>
+  d.steps.flatMap((s, index) => (s.type === 'flow' ? [{ index, flowId: String((s.config as { flowId: unknown }).flowId) }] : []));
+
+/**
+ * A flow's `flow` steps must name flows of the account, and no chain of them may lead back to the
+ * flow itself (the engine also stops at a nesting depth, for cycles made by later saves elsewhere).
+ */
+async function checkSubFlows(m: EntityManager, accountId: string, definition: FlowDefinition): Promise<void> {
+  const refs = subFlowsOf(definition);
+  const at = (index: number) => ['body', 'steps', index, 'config', 'flowId'];
+  /** For each flow reached: the path to it from the flow being saved, and the step it started from. */
+  const paths = new Map<string, { path: string[]; index: number }>();
+  let frontier: string[] = [];
+  for (const r of refs) {
+    if (r.flowId === definition.id) throw new InvalidError('a flow cannot run itself', at(r.index));
+    if (!paths.has(r.flowId)) {
+      paths.set(r.flowId, { path: [definition.id, r.flowId], index: r.index });
+      frontier.push(r.flowId);
+    }
+  }
+  for (let level = 0; frontier.length > 0 && paths.size <= 1000; level++) {
+    const found = await m.getRepository(FlowEntity).find({ where: { accountId, id: In(frontier), deletedAt: IsNull() }, select: { id: true, definition: true } });
+    if (level === 0)
+      for (const id of frontier)
+        if (!found.some((f) => f.id === id)) throw new InvalidError(`flow ${id} does not exist in this account`, at(paths.get(id)!.index));
+    frontier = [];
+    for (const flow of found) {
+      const via = paths.get(flow.id)!;
+      for (const r of subFlowsOf(flow.definition)) {
+        if (r.flowId === definition.id)
+          throw new InvalidError(`flows would run each other in a cycle: ${[...via.path, definition.id].join(' → ')}`, at(via.index));
+        if (!paths.has(r.flowId)) {
+          paths.set(r.flowId, { path: [...via.path, r.flowId], index: via.index });
+          frontier.push(r.flowId);
+        }
+      }
+    }
+  }
+}
+
 /** Writes version `prev + 1` (1 for a new flow); a soft-deleted flow comes back continuing its numbering. */
 async function saveVersion(m: EntityManager, accountId: string, definition: FlowDefinition, prev: Flow | null): Promise<Flow> {
+  await checkSubFlows(m, accountId, definition);
   const now = new Date();
   const revived = prev !== null && prev.deletedAt !== null;
   const flow: Flow = {

@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import type { z } from 'zod';
 import { DomainError } from '../../../domain/errors';
+import { gatewayLog } from '../../log';
+import { httpDuration, httpRequests } from '../../metrics';
 import type { AuthContext, GatewayDeps } from '../deps';
 import { authenticate, RateLimiter } from './auth-middleware';
 import { fromDomainError, HttpError, type ErrorDetail } from './errors';
@@ -59,9 +61,18 @@ function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions,
       checkResponse(spec.response, body, `${spec.method.toUpperCase()} ${spec.path}`);
   };
   return async (req, res, next) => {
+    const started = process.hrtime.bigint();
+    let accountId: string | undefined;
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      httpRequests.inc({ route: spec.path, status: String(res.statusCode) });
+      httpDuration.observe({ route: spec.path }, seconds);
+      gatewayLog.debug({ method: spec.method.toUpperCase(), route: spec.path, status: res.statusCode, ms: Math.round(seconds * 1000), accountId, ...req.params }, 'request');
+    });
     try {
       const auth =
         level === 'none' ? undefined : await authenticate(req, deps.dataSource, deps.config.adminKey, level, scope);
+      accountId = auth?.accountId;
       if (auth) limiter.take(auth.keyId);
       const detail: ErrorDetail[] = nulBytes(req);
       const params = await parsePart(spec.params, { ...req.params }, 'path', detail);
@@ -223,7 +234,7 @@ function renderError(err: unknown): { status: number; body: { error: string; det
 export function errorHandler(): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const { status, body, headers } = renderError(err);
-    if (status >= 500) console.error(`[gateway] ${req.method} ${req.originalUrl} failed:`, (err as Error)?.stack ?? err);
+    if (status >= 500) gatewayLog.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
     if (res.headersSent) {
       res.end();
       return;

@@ -1,6 +1,7 @@
 /**
  * Cancelling a run or a batch is a Temporal cancellation request, nothing more: the workflow
  * records the cancellation in its own projections, and the reconciler covers the gap until then.
+ * A run of a batch that has not started yet is cancelled by its batch (the `cancelRuns` signal).
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
@@ -8,7 +9,7 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, UnavailableError } from '../../../domain/errors';
 import { isTerminalRun } from '../../../domain/statuses';
 import { batchRun } from '../../../workflows';
-import { batchWorkflowId, runWorkflowId } from '../../../workflows/definitions';
+import { batchWorkflowId, cancelRunsSignal, runWorkflowId } from '../../../workflows/definitions';
 import type { RunDeps } from '../deps';
 import * as q from './queries';
 import { presentedStatus } from './views';
@@ -37,10 +38,33 @@ export async function cancelRun(deps: Pick<RunDeps, 'dataSource' | 'client' | 'r
   const live = await deps.reconciler.reconcileOne(run);
   const status = presentedStatus(live);
   if (isTerminalRun(status)) throw new ConflictError(`run already ${status}`, ['runId']);
-  if (await requestCancel(deps.client, run.workflowId ?? runWorkflowId(run.id))) return { id: run.id, status: 'cancelling' };
+  if (await requestCancel(deps.client, run.workflowId ?? runWorkflowId(run.id))) return { id: run.publicId, status: 'cancelling' };
+  // Not started yet: its batch skips it (or cancels it, if it started meanwhile).
+  if (run.batchId && (await signalBatch(deps.client, run.batchId, run.id))) return { id: run.publicId, status: 'cancelling' };
   const after = presentedStatus(await deps.reconciler.reconcileOne(live.run));
   if (isTerminalRun(after)) throw new ConflictError(`run already ${after}`, ['runId']);
-  throw new ConflictError(run.batchId ? `run has not started yet; cancel its batch ${run.batchId} instead` : 'run has not started yet', ['runId']);
+  throw new ConflictError('run has not started and its batch is not running', ['runId']);
+}
+
+/** Running workflow ids of a batch: `batch-<id>`, or a schedule-started one found by its search attribute. */
+async function* batchWorkflows(client: Client, batchId: string): AsyncGenerator<string> {
+  yield batchWorkflowId(batchId);
+  for await (const wf of client.workflow.list({
+    query: `BatchId = "${batchId}" AND WorkflowType = "${batchRun.name}" AND ExecutionStatus = "Running"`,
+  }))
+    yield wf.workflowId;
+}
+
+async function signalBatch(client: Client, batchId: string, runId: string): Promise<boolean> {
+  for await (const workflowId of batchWorkflows(client, batchId)) {
+    try {
+      await client.withDeadline(Date.now() + CANCEL_TIMEOUT_MS, () => client.workflow.getHandle(workflowId).signal(cancelRunsSignal, { runIds: [runId] }));
+      return true;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw new UnavailableError('Temporal is not reachable right now; retry the cancellation');
+    }
+  }
+  return false;
 }
 
 /** Errors name the batch as `batchId`. */
@@ -49,11 +73,8 @@ export async function cancelBatch(deps: Pick<RunDeps, 'dataSource' | 'client' | 
   if (!batch) throw new NotFoundError('batch', ['batchId']);
   const runs = await deps.reconciler.reconcileMany(await q.findBatchRuns(deps.dataSource, batch.id));
   if (runs.length > 0 && runs.every((l) => isTerminalRun(presentedStatus(l)))) throw new ConflictError('batch already finished', ['batchId']);
-  if (await requestCancel(deps.client, batchWorkflowId(batch.id))) return { id: batch.id, status: 'cancelling' };
-  // A batch a schedule started (an agent run) has a time-suffixed workflow id: find it by its search attribute.
-  for await (const wf of deps.client.workflow.list({
-    query: `BatchId = "${batch.id}" AND WorkflowType = "${batchRun.name}" AND ExecutionStatus = "Running"`,
-  }))
-    if (await requestCancel(deps.client, wf.workflowId)) return { id: batch.id, status: 'cancelling' };
+  // A batch a schedule started (an agent run) has a time-suffixed workflow id, found by its search attribute.
+  for await (const workflowId of batchWorkflows(deps.client, batch.id))
+    if (await requestCancel(deps.client, workflowId)) return { id: batch.id, status: 'cancelling' };
   throw new ConflictError('batch workflow is not running', ['batchId']);
 }

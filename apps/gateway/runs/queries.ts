@@ -15,8 +15,9 @@ export async function findBatchRuns(db: DataSource, batchId: string): Promise<Ru
   return db.getRepository(RunEntity).find({ where: { batchId }, order: { position: 'ASC', id: 'ASC' } });
 }
 
+/** A run by the id its account knows it by (its public id). */
 export async function findRun(db: DataSource, accountId: string, runId: string): Promise<Run | null> {
-  return db.getRepository(RunEntity).findOneBy({ id: runId, accountId });
+  return db.getRepository(RunEntity).findOneBy({ publicId: runId, accountId });
 }
 
 export async function findSteps(db: DataSource, runId: string): Promise<StepRun[]> {

@@ -181,11 +181,21 @@ export class RunReconciler {
         return { ...base, status: 'failed', error: { step: null, message: failure ?? 'workflow failed' } };
       case 'CANCELLED':
         return { ...base, status: 'cancelled', error: null };
-      case 'TERMINATED':
-        return { ...base, status: 'cancelled', error: { step: null, message: `terminated in Temporal: ${failure ?? 'no reason given'}` } };
+      case 'TERMINATED': {
+        const by = await this.terminatedBy(handle).catch(() => null);
+        const reason = by?.reason || failure || 'no reason given';
+        return { ...base, status: 'cancelled', error: { step: null, message: `terminated in Temporal${by?.identity ? ` by ${by.identity}` : ''}: ${reason}` } };
+      }
       case 'TIMED_OUT':
         return { ...base, status: 'timed_out', error: { step: null, message: 'timed out in Temporal' } };
     }
+  }
+
+  /** Who terminated the workflow and why, from its last history event. */
+  private async terminatedBy(handle: ReturnType<Client['workflow']['getHandle']>): Promise<{ identity?: string; reason?: string } | null> {
+    const history = await this.deps.client.withDeadline(Date.now() + this.timeoutMs, () => handle.fetchHistory());
+    const last = history.events?.[history.events.length - 1]?.workflowExecutionTerminatedEventAttributes;
+    return last ? { identity: last.identity ?? undefined, reason: last.reason ?? undefined } : null;
   }
 
   /** Writes the outcome; a failed write leaves the row as it was, and the next read tries again. */

@@ -9,7 +9,8 @@ import { AppEntity, BatchEntity, BuildEntity, FlowEntity, RunEntity, SuiteEntity
 import { platformSecret } from '../../../db/data-source';
 import { insertBatchRows } from '../../../db/projections';
 import { ConflictError, IdempotencyMismatchError, InvalidError, NotFoundError, UnavailableError, type FieldPath } from '../../../domain/errors';
-import type { BatchRunInput, FlowRunInput, Tag } from '../../../domain/flow-types';
+import type { WebhookTarget } from '../../../domain/webhooks';
+import type { Actor, BatchRunInput, FlowRunInput, Tag } from '../../../domain/flow-types';
 import type { RunSource } from '../../../domain/statuses';
 import { batchRun } from '../../../workflows';
 import { batchWorkflowId } from '../../../workflows/definitions';
@@ -38,13 +39,19 @@ export interface TriggerRequest {
   runIds?: string[];
   /** Overrides the flows' own `configs.endOnFail`. */
   endOnFail?: boolean;
-  /** Runs the children on this task queue (an agent's) instead of the workers' default. */
-  taskQueue?: string;
+  /** Runs the flows' activity steps on this agent of the account; the workflows stay on the platform. */
+  agent?: FlowRunInput['agent'];
   appId?: string;
   bundle?: { bundleId: string; platform: string };
   buildId?: string;
   /** Variables over the flows', the suite's, the app's and the build's, for this batch only. */
   env?: Record<string, string>;
+  /** Webhooks called when the batch finishes. */
+  notify?: WebhookTarget[];
+  /** Who the batch is recorded as started by; the caller's key by default. */
+  actor?: Actor;
+  /** The schedule that fires this trigger. */
+  scheduleId?: string;
   /** Also save `env` (and the trigger's secrets among it) on the build that runs; default false. */
   saveEnv?: boolean;
   /** Names of variables declared secret by the trigger, besides those the flow, suite, app and build declare. */
@@ -84,9 +91,9 @@ async function existingBatch(m: EntityManager, accountId: string, batchId: strin
   const runs = await m.find(RunEntity, {
     where: { batchId },
     order: { position: 'ASC' },
-    select: { id: true, flowId: true, flowName: true, status: true, createdAt: true },
+    select: { publicId: true, flowId: true, flowName: true, status: true, createdAt: true },
   });
-  return { batchId, createdAt: batch.createdAt, source: batch.source, runs };
+  return { batchId, createdAt: batch.createdAt, source: batch.source, runs: runs.map(({ publicId, ...r }) => ({ ...r, id: publicId })) };
 }
 
 async function resolveApp(m: EntityManager, accountId: string, req: TriggerRequest): Promise<App | null> {
@@ -185,8 +192,8 @@ export async function prepareBatch(
       throw new ConflictError(`the auth flow ${p.suite.authFlowId} of suite ${p.suite.id} no longer exists`, p.field);
   }
   if (req.runIds) {
-    const taken = await m.find(RunEntity, { where: { id: In(req.runIds) }, select: { id: true } });
-    if (taken.length > 0) throw new ConflictError(`run ${taken[0].id} already exists`, ['runIds']);
+    const taken = await m.find(RunEntity, { where: { accountId: auth.accountId, publicId: In(req.runIds) }, select: { publicId: true } });
+    if (taken.length > 0) throw new ConflictError(`run ${taken[0].publicId} already exists`, ['runIds']);
   }
 
   const app = await resolveApp(m, auth.accountId, req);
@@ -202,10 +209,13 @@ export async function prepareBatch(
     const authFlow = suite?.authFlowId ? byId.get(suite.authFlowId)!.definition : undefined;
     const definition = req.endOnFail === undefined ? flow.definition : { ...flow.definition, configs: { ...flow.definition.configs, endOnFail: req.endOnFail } };
     const key = req.idempotency?.key;
-    const runId = req.runIds?.[position] ?? (key ? idempotentId(idSecret, auth.accountId, `${key}#${position}`) : randomUUID());
+    // A client-chosen id is the run's public id within the account; internally the run gets an id of its own.
+    const chosen = req.runIds?.[position];
+    const runId = chosen ? randomUUID() : key ? idempotentId(idSecret, auth.accountId, `${key}#${position}`) : randomUUID();
     const secrets = secretNames(authFlow?.secrets, flow.definition.secrets, suite?.secrets, app?.secrets, build?.secrets, req.secrets);
     return {
       runId,
+      ...(chosen ? { publicId: chosen } : {}),
       batchId,
       accountId: auth.accountId,
       source,
@@ -224,7 +234,7 @@ export async function prepareBatch(
       trigger: { body: req.data ?? null },
       ...(suite ? { suiteId: suite.id } : {}),
       ...(authFlow ? { authFlow } : {}),
-      ...(req.taskQueue ? { taskQueue: req.taskQueue } : {}),
+      ...(req.agent ? { agent: req.agent } : {}),
     };
   });
   return {
@@ -233,15 +243,17 @@ export async function prepareBatch(
     source,
     maxParallel: req.maxParallel ?? 1,
     meta: {
-      actor: { id: auth.keyId, name: auth.keyName, type: 'user' },
+      actor: req.actor ?? { id: auth.keyId, name: auth.keyName, type: 'user' },
       appId: app?.id ?? null,
       buildId: build?.id ?? null,
       browser: app && app.platform !== 'web' ? null : (req.browser ?? null),
       tags: req.tags ?? [],
       idempotencyKey: req.idempotency?.key ?? null,
       requestHash: req.idempotency ? requestHash(req.idempotency.request) : null,
+      ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
     },
     runs,
+    ...(req.notify?.length ? { notify: req.notify } : {}),
   };
 }
 
@@ -255,7 +267,7 @@ export const batchSearchAttributes = (input: BatchRunInput) => [
 
 /** Starts a batch: its rows and its workflow together, or neither; a replayed key answers the batch it started. */
 export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: TriggerRequest): Promise<TriggeredBatch> {
-  const { dataSource, client, config } = deps;
+  const { dataSource } = deps;
   const batchId = req.idempotency ? idempotentId(await platformSecret(dataSource, 'derived-ids'), auth.accountId, req.idempotency.key) : randomUUID();
 
   if (req.idempotency) {
@@ -269,20 +281,25 @@ export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: Tr
     await insertBatchRows(m, input);
     if (req.runIds) {
       // A concurrent trigger may have taken a client-chosen id between the check and the insert.
-      const ours = await m.count(RunEntity, { where: { id: In(req.runIds), batchId } });
+      const ours = await m.count(RunEntity, { where: { accountId: auth.accountId, publicId: In(req.runIds), batchId } });
       if (ours !== req.runIds.length) throw new ConflictError('a run with this id already exists', ['runIds']);
     }
-    try {
-      await client.workflow.start(batchRun, {
-        taskQueue: config.taskQueue,
-        workflowId: batchWorkflowId(batchId),
-        args: [input],
-        typedSearchAttributes: batchSearchAttributes(input),
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError))
-        throw new UnavailableError(`could not start the run on Temporal, nothing was accepted; retry: ${(err as Error).message}`);
-    }
+    await startBatchWorkflow(deps, input);
     return (await existingBatch(m, auth.accountId, batchId))!;
   });
+}
+
+/** Starts the batch's workflow; one already started (a retry) is success. Call it inside the transaction that wrote the batch's rows. */
+export async function startBatchWorkflow(deps: Pick<GatewayDeps, 'client' | 'config'>, input: BatchRunInput): Promise<void> {
+  try {
+    await deps.client.workflow.start(batchRun, {
+      taskQueue: deps.config.taskQueue,
+      workflowId: batchWorkflowId(input.batchId),
+      args: [input],
+      typedSearchAttributes: batchSearchAttributes(input),
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError))
+      throw new UnavailableError(`could not start the run on Temporal, nothing was accepted; retry: ${(err as Error).message}`);
+  }
 }

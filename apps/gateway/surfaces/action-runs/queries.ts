@@ -58,8 +58,8 @@ export async function countRuns(db: DataSource, f: RunFilter): Promise<number> {
 }
 
 /** The run, locked until the transaction ends, so concurrent reports of one run apply one after the other. */
-export async function lockRun(m: EntityManager, id: string): Promise<Run | null> {
-  return m.getRepository(RunEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+export async function lockRun(m: EntityManager, accountId: string, publicId: string): Promise<Run | null> {
+  return m.getRepository(RunEntity).findOne({ where: { accountId, publicId }, lock: { mode: 'pessimistic_write' } });
 }
 
 /** The flow's name, a deleted flow's included; the id when the account has no such flow. */

@@ -5,6 +5,7 @@
  * core's delete, as on every surface. Errors name `id`, `flowId`, `flowType`, `phase`, `cursor`
  * and the trigger's fields.
  */
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import type { Json, Run, RunLog } from '../../../../db/entities';
@@ -202,7 +203,7 @@ const logOf = (l: LogInput, i: number, now: Date): LogLine => ({
  * Writes a run an outside executor reports. A field left out of the body keeps its stored value,
  * so an executor may report progress piece by piece; `actions` and `logs`, when sent, replace.
  */
-async function writeExternal(deps: RunDeps, m: EntityManager, auth: AuthContext, id: string, body: UpsertInput, existing: Run | null): Promise<boolean> {
+async function writeExternal(deps: RunDeps, m: EntityManager, auth: AuthContext, publicId: string, body: UpsertInput, existing: Run | null): Promise<boolean> {
   const now = new Date();
   const startedAt = body.startTime !== undefined ? toDate(body.startTime) : (existing?.startedAt ?? null);
   const finishedAt = body.endTime !== undefined ? toDate(body.endTime) : (existing?.finishedAt ?? null);
@@ -225,6 +226,7 @@ async function writeExternal(deps: RunDeps, m: EntityManager, auth: AuthContext,
     outputs: null,
     tags: [],
     ...fields,
+    publicId,
     accountId: auth.accountId,
     batchId: null,
     position: 0,
@@ -241,7 +243,7 @@ async function writeExternal(deps: RunDeps, m: EntityManager, auth: AuthContext,
   return deps.projections.externalRun(
     m,
     {
-      id,
+      id: existing?.id ?? randomUUID(),
       fields: existing ? fields : created,
       steps: body.actions?.map(stepOf),
       logs: body.logs?.map((l, i) => logOf(l, i, now)),
@@ -257,28 +259,28 @@ async function writeExternal(deps: RunDeps, m: EntityManager, auth: AuthContext,
  * outputs, logs) are ignored, as the workflow's own records are authoritative.
  */
 async function updatePlatformRun(deps: RunDeps, auth: AuthContext, run: Run, body: UpsertInput): Promise<void> {
-  if (body.flowId !== run.flowId) throw new ConflictError(`flow-run ${run.id} runs flow ${run.flowId}; its flowId cannot change`, ['flowId']);
+  if (body.flowId !== run.flowId) throw new ConflictError(`flow-run ${run.publicId} runs flow ${run.flowId}; its flowId cannot change`, ['flowId']);
   if (body.flowType !== run.flowType)
-    throw new ConflictError(`flow-run ${run.id} is of type ${run.flowType}; its flowType cannot change`, ['flowType']);
+    throw new ConflictError(`flow-run ${run.publicId} is of type ${run.flowType}; its flowType cannot change`, ['flowType']);
   const phase = presentedStatus(await deps.reconciler.reconcileOne(run));
   if (body.phase != null && body.phase !== phase)
-    throw new ConflictError(`flow-run ${run.id} is executed by the platform and is ${phase}; its phase cannot be set`, ['phase']);
+    throw new ConflictError(`flow-run ${run.publicId} is executed by the platform and is ${phase}; its phase cannot be set`, ['phase']);
   if (body.tags !== undefined) await deps.projections.runTagged(run.id, body.tags, auth.keyId);
 }
 
 /**
  * Creates or updates a run reported by an outside executor (external, no batch), or retags a
- * run the platform executes. An id held by another account is taken, as on create: a conflict.
+ * run the platform executes. Ids are the account's own: another account's run of the same id is
+ * neither seen nor touched.
  */
 export async function upsertActionRun(deps: RunDeps, auth: AuthContext, id: string, body: UpsertInput): Promise<ActionRun> {
   const platformRun = await deps.dataSource.transaction(async (m) => {
-    let existing = await q.lockRun(m, id);
+    let existing = await q.lockRun(m, auth.accountId, id);
     if (!existing) {
       if (await writeExternal(deps, m, auth, id, body, null)) return null;
-      existing = await q.lockRun(m, id);
+      existing = await q.lockRun(m, auth.accountId, id);
       if (!existing) throw new ConflictError(`flow-run ${id} was deleted meanwhile; retry`, ['id']);
     }
-    if (existing.accountId !== auth.accountId) throw new ConflictError(`flow-run id ${id} is already in use`, ['id']);
     if (!existing.external) return existing;
     await writeExternal(deps, m, auth, id, body, existing);
     return null;

@@ -54,7 +54,7 @@ export const actionRunPageSchema = z.object({
 export function actionRunView(live: LiveRun, steps: readonly StepView[], logs: readonly RunLog[]): ActionRun {
   const r = live.run;
   return {
-    id: r.id,
+    id: r.publicId,
     flowId: r.flowId,
     flowType: r.flowType,
     args: r.triggerData ?? null,

@@ -1,14 +1,14 @@
 /**
- * Serves the agent-runs contract (seed 003, docs/api-contracts.md): the agents that are polling,
- * and a flow run on a chosen agent through a temporary Temporal schedule.
+ * Serves the agent-runs contract (seed 003, docs/api-contracts.md): the account's agents, their
+ * registration, and a flow run on a chosen agent through a temporary Temporal schedule.
  */
 import { z } from 'zod';
 import type { GatewayDeps } from '../../deps';
 import { at, badRequest } from '../../http/errors';
 import { defineRoute, type AnyRoute } from '../../http/route';
 import { keyValuesSchema } from '../../http/schemas';
-import { listAgents, runFlowOnAgent } from './use-cases';
-import { agentListSchema, agentListView, agentRunSchema, agentRunView } from './views';
+import { listAgents, registerAgent, removeAgent, runFlowOnAgent } from './use-cases';
+import { agentListSchema, agentListView, agentRunSchema, agentRunView, agentSchema } from './views';
 
 const TAG = 'Agent runs';
 
@@ -23,14 +23,40 @@ const isDeleteSchema = z.union([
     .transform((s) => s === 'true'),
 ]);
 
+/** Agent names as `--agent NAME` accepts them. */
+const agentParams = z.object({ agentId: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _ . - (at most 100)') });
+
 export const agentRunRoutes = (deps: GatewayDeps): AnyRoute[] => [
   defineRoute({
     method: 'get',
     path: '/api/v1/agents',
     tag: TAG,
-    summary: "Workers started with an agent name, as Temporal's task-queue pollers show them; online when one polled in the last 2 minutes",
+    summary: "The account's agents, with their workers as Temporal's task-queue pollers show them; online when one polled in the last 2 minutes",
     response: agentListSchema,
-    handler: async () => agentListView(await listAgents(deps)),
+    handler: async ({ auth }) => agentListView(await listAgents(deps, auth)),
+  }),
+  defineRoute({
+    method: 'put',
+    path: '/api/v1/agents/:agentId',
+    tag: TAG,
+    summary: 'Register an agent of this account (its worker does this at start, with the account key); answers the task queue it polls',
+    params: agentParams,
+    response: agentSchema,
+    fields: at('path', 'agentId'),
+    handler: ({ params, auth }) => registerAgent(deps, auth, params.agentId),
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/agents/:agentId',
+    tag: TAG,
+    summary: 'Forget an agent of this account',
+    params: agentParams,
+    response: z.object({}),
+    fields: at('path', 'agentId'),
+    handler: async ({ params, auth }) => {
+      await removeAgent(deps, auth, params.agentId);
+      return {};
+    },
   }),
   defineRoute({
     method: 'put',

@@ -1,11 +1,13 @@
 /**
- * Agents are workers started with an agent name. They are not stored anywhere: Temporal's
- * task-queue pollers are the truth, so a worker that stops polling goes offline by itself and a
- * new one appears as soon as it polls. Errors name `flowId` and `agentId`.
+ * Agents are workers an account registers (with one of its keys) under a name: each gets a task
+ * queue of its own, and Temporal's pollers of that queue tell whether it is online. An agent runs
+ * the activity steps of the runs sent to it and nothing else; the workflows and every record stay
+ * on the platform. Errors name `flowId` and `agentId`.
  */
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
+import { AgentEntity, type Agent as AgentRow } from '../../../../db/entities';
 import { insertBatchRows } from '../../../../db/projections';
 import { NotFoundError, UnavailableError } from '../../../../domain/errors';
 import type { BatchRunInput } from '../../../../domain/flow-types';
@@ -20,17 +22,10 @@ import type { Agent, Poller } from './views';
 const AGENT_ONLINE_WINDOW_MS = 2 * 60_000;
 const TEMPORAL_TIMEOUT_MS = 5000;
 
-/** The worker writes agent identities as `agent:<name>@<host>:<pid>` (apps/worker/worker.ts `workerIdentity`). */
-const AGENT_IDENTITY = /^agent:([A-Za-z0-9_.-]+)@/;
-/** Agent names as AGENT_NAME accepts them (apps/config.ts). */
-const AGENT_NAME = /^[A-Za-z0-9_.-]+$/;
+/** Activity pollers: an agent's worker polls its queue for activity tasks only. */
+const QUEUE_TYPES = [temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY];
 
-const QUEUE_TYPES = [
-  temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-  temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-];
-
-/** Pollers of a task queue, workflow and activity types together, one entry per identity (its latest poll). */
+/** Pollers of a task queue, one entry per identity (its latest poll). */
 async function pollersOf(deps: Pick<GatewayDeps, 'client' | 'config'>, taskQueue: string): Promise<Poller[]> {
   const { client, config } = deps;
   let answers;
@@ -61,26 +56,41 @@ async function pollersOf(deps: Pick<GatewayDeps, 'client' | 'config'>, taskQueue
     .map(([identity, at]) => ({ identity, lastAccessTime: at.toISOString() }));
 }
 
-async function describeAgent(deps: Pick<GatewayDeps, 'client' | 'config'>, name: string, now = Date.now()): Promise<Agent> {
-  const taskQueue = agentTaskQueue(name);
-  const pollers = await pollersOf(deps, taskQueue);
+async function describeAgent(deps: Pick<GatewayDeps, 'client' | 'config'>, row: AgentRow, now = Date.now()): Promise<Agent> {
+  const pollers = await pollersOf(deps, row.taskQueue);
   const last = pollers.reduce<string | null>((max, p) => (max === null || p.lastAccessTime > max ? p.lastAccessTime : max), null);
   const online = last !== null && now - Date.parse(last) <= AGENT_ONLINE_WINDOW_MS;
-  return { id: name, name, taskQueue, lastPollTime: last, online, pollers };
+  return { id: row.name, name: row.name, taskQueue: row.taskQueue, lastPollTime: last, online, pollers };
+}
+
+const findAgent = (deps: Pick<GatewayDeps, 'dataSource'>, accountId: string, name: string) =>
+  deps.dataSource.getRepository(AgentEntity).findOneBy({ accountId, name });
+
+/** The account's agents, registered ones whether or not a worker polls for them now. */
+export async function listAgents(deps: Pick<GatewayDeps, 'client' | 'config' | 'dataSource'>, auth: AuthContext): Promise<Agent[]> {
+  const rows = await deps.dataSource.getRepository(AgentEntity).find({ where: { accountId: auth.accountId }, order: { name: 'ASC' } });
+  return Promise.all(rows.map((row) => describeAgent(deps, row)));
 }
 
 /**
- * Every agent Temporal still remembers (it keeps pollers for a few minutes after their last poll):
- * names come from the identities polling the default task queue, state from each agent's own queue.
+ * Registers (or re-registers) an agent of the caller's account; its worker calls this at start
+ * (`npm run worker -- --agent NAME` with the account's key) and learns the queue to poll.
  */
-export async function listAgents(deps: Pick<GatewayDeps, 'client' | 'config'>): Promise<Agent[]> {
-  const names = new Set<string>();
-  for (const p of await pollersOf(deps, deps.config.taskQueue)) {
-    const name = AGENT_IDENTITY.exec(p.identity)?.[1];
-    if (name) names.add(name);
-  }
-  const agents = await Promise.all([...names].sort().map((name) => describeAgent(deps, name)));
-  return agents.filter((a) => a.pollers.length > 0);
+export async function registerAgent(deps: Pick<GatewayDeps, 'client' | 'config' | 'dataSource'>, auth: AuthContext, name: string): Promise<Agent> {
+  await deps.dataSource
+    .createQueryBuilder()
+    .insert()
+    .into(AgentEntity)
+    .values({ accountId: auth.accountId, name, taskQueue: agentTaskQueue(auth.accountId, name), registeredBy: auth.keyId, registeredAt: new Date() })
+    .orUpdate(['registered_by', 'registered_at'], ['account_id', 'name'])
+    .execute();
+  return describeAgent(deps, (await findAgent(deps, auth.accountId, name))!);
+}
+
+/** Forgets an agent of the caller's account; runs already sent to it keep waiting for its queue. */
+export async function removeAgent(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext, name: string): Promise<void> {
+  const res = await deps.dataSource.getRepository(AgentEntity).delete({ accountId: auth.accountId, name });
+  if (!res.affected) throw new NotFoundError(`agent ${name}`, ['agentId']);
 }
 
 export interface AgentRunRequest {
@@ -105,15 +115,16 @@ const agentScheduleId = (runId: string): string => `agent-run-${runId}`;
  */
 export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: AgentRunRequest): Promise<{ runId: string }> {
   const { client, config, dataSource } = deps;
+  const agent = await findAgent(deps, auth.accountId, req.agentId);
   const base = await prepareBatch(deps, auth, {
     flowIds: [req.flowId],
-    taskQueue: agentTaskQueue(req.agentId),
+    ...(agent ? { agent: { name: agent.name, taskQueue: agent.taskQueue } } : {}),
     env: req.variables,
     source: 'agent',
     data: null,
   });
-  if (!AGENT_NAME.test(req.agentId) || !(await describeAgent(deps, req.agentId)).online)
-    throw new NotFoundError(`agent ${req.agentId} (no worker started with this agent name is polling)`, ['agentId']);
+  if (!agent || !(await describeAgent(deps, agent)).online)
+    throw new NotFoundError(`agent ${req.agentId} (none of this account's agents of this name is polling)`, ['agentId']);
 
   const runId = base.runs[0].runId;
   const scheduleId = agentScheduleId(runId);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 const pollerSchema = z.object({ identity: z.string(), lastAccessTime: z.string() });
 export type Poller = z.infer<typeof pollerSchema>;
 
-const agentSchema = z.object({
+export const agentSchema = z.object({
   id: z.string(),
   name: z.string(),
   taskQueue: z.string(),

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { BROWSERS, normalizeBrowser } from '../../../../domain/browser';
-import { secretsSchema } from '../../../../domain/flow-definition';
+import { notifySchema, secretsSchema } from '../../../../domain/flow-definition';
 import { CLIENT_RUN_SOURCES } from '../../../../domain/statuses';
 import type { RunDeps } from '../../deps';
 import { at, type FieldLocations } from '../../http/errors';
@@ -13,7 +13,9 @@ import { idempotencyOf, sendJsonl } from '../../http/request';
 import { defineRoute, type AnyRoute } from '../../http/route';
 import { keyValuesSchema } from '../../http/schemas';
 import { cancelBatch, cancellingSchema, cancelRun } from '../../runs/cancel';
-import { triggerBatch } from '../../runs/trigger';
+import { batchEvents, runEvents } from '../../runs/events';
+import { rerunBatch, rerunRun, rerunSchema, resumeRun, resumeSchema } from '../../runs/rerun';
+import { triggerBatch, type TriggerRequest } from '../../runs/trigger';
 import { batchStatus, decideApproval, logLines, networkLines, performance, runDetail } from './use-cases';
 import { batchStatusSchema, decisionSchema, performanceSchema, runDetailSchema, triggeredBatchSchema, triggeredBatchView } from './views';
 
@@ -43,7 +45,8 @@ const browserSchema = z.string().transform((b, ctx) => {
 
 const idList = z.array(z.string().min(1).max(100)).max(500);
 
-const runFlowsBody = z
+/** The body of `POST /api/v1/flows/run` (a schedule's `trigger` too). */
+export const runFlowsBody = z
   .object({
     app_id: z.string().min(1).optional(),
     bundle_id: z.string().min(1).optional(),
@@ -58,6 +61,7 @@ const runFlowsBody = z
     save_env: z.boolean().default(false),
     /** Names of variables declared secret for this batch: their values show as `***`. */
     secrets: secretsSchema.optional(),
+    notify: notifySchema.optional(),
     browser: browserSchema.optional(),
     source: z.enum(CLIENT_RUN_SOURCES).default('api'),
     tags: tagsSchema.optional(),
@@ -73,8 +77,30 @@ const runFlowsBody = z
       ctx.addIssue({ code: 'custom', path: ['flow_ids'], message: 'at least one of suite_ids or flow_ids is required' });
   });
 
+/** The trigger a body of `POST /api/v1/flows/run` asks for. */
+export function triggerRequestOf(body: z.output<typeof runFlowsBody>): TriggerRequest {
+  return {
+    suiteIds: body.suite_ids,
+    flowIds: body.flow_ids ?? [],
+    resolveSuiteContext: body.resolve_suite_context,
+    suiteOverrides: body.resolve_suite_context ? body.suite_overrides : undefined,
+    appId: body.app_id,
+    bundle: body.bundle_id && body.platform ? { bundleId: body.bundle_id, platform: body.platform } : undefined,
+    buildId: body.app_build_id,
+    env: body.env,
+    saveEnv: body.save_env,
+    secrets: body.secrets,
+    notify: body.notify,
+    browser: body.browser,
+    source: body.source,
+    tags: body.tags,
+    maxParallel: body.max_parallel,
+    data: body.data,
+  };
+}
+
 /** Where the trigger's inputs are in this contract's body. */
-const TRIGGER_FIELDS: FieldLocations = {
+export const TRIGGER_FIELDS: FieldLocations = {
   suiteIds: ['body', 'suite_ids'],
   flowIds: ['body', 'flow_ids'],
   suiteOverrides: ['body', 'suite_overrides'],
@@ -96,24 +122,7 @@ export const ciBatchRoutes = (deps: RunDeps): AnyRoute[] => [
     response: triggeredBatchSchema,
     fields: TRIGGER_FIELDS,
     handler: async ({ body, auth, req }) => {
-      const batch = await triggerBatch(deps, auth, {
-        suiteIds: body.suite_ids,
-        flowIds: body.flow_ids ?? [],
-        resolveSuiteContext: body.resolve_suite_context,
-        suiteOverrides: body.resolve_suite_context ? body.suite_overrides : undefined,
-        appId: body.app_id,
-        bundle: body.bundle_id && body.platform ? { bundleId: body.bundle_id, platform: body.platform } : undefined,
-        buildId: body.app_build_id,
-        env: body.env,
-        saveEnv: body.save_env,
-        secrets: body.secrets,
-        browser: body.browser,
-        source: body.source,
-        tags: body.tags,
-        maxParallel: body.max_parallel,
-        data: body.data,
-        idempotency: idempotencyOf(req),
-      });
+      const batch = await triggerBatch(deps, auth, { ...triggerRequestOf(body), idempotency: idempotencyOf(req) });
       return triggeredBatchView(batch);
     },
   }),
@@ -186,6 +195,60 @@ export const ciBatchRoutes = (deps: RunDeps): AnyRoute[] => [
     response: cancellingSchema,
     fields: at('path', 'batchId'),
     handler: ({ params, auth }) => cancelBatch(deps, auth.accountId, params.batchId),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/runs/:runId/events',
+    summary:
+      'Live progress of the run as Server-Sent Events (run.started, step.started, step.finished, run.waiting, run.finished, log); resumes after Last-Event-ID; ends after run.finished',
+    tag: OPERATIONS,
+    params: runParams,
+    fields: runFields,
+    handler: ({ params, auth, req, res }) => runEvents(deps, req, res, auth, params.runId, { heartbeatMs: deps.config.sseHeartbeatMs }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/batches/:batchId/events',
+    summary: "Live progress of the batch's runs as Server-Sent Events, as for a run, plus batch.finished, after which the stream ends",
+    tag: OPERATIONS,
+    params: z.object({ batchId: z.string().min(1) }),
+    fields: at('path', 'batchId'),
+    handler: ({ params, auth, req, res }) => batchEvents(deps, req, res, auth, params.batchId, { heartbeatMs: deps.config.sseHeartbeatMs }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/runs/:runId/rerun',
+    summary: 'Run it again as a new batch: same flow version, inputs and variables (source rerun, rerun_of)',
+    tag: OPERATIONS,
+    params: runParams,
+    status: 202,
+    response: rerunSchema,
+    fields: runFields,
+    handler: ({ params, auth }) => rerunRun(deps, auth, params.runId),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/batches/:batchId/rerun',
+    summary: 'Rerun a finished batch as a new one: only its failed, cancelled and timed-out runs (only: failed, the default) or all',
+    tag: OPERATIONS,
+    params: z.object({ batchId: z.string().min(1) }),
+    body: z.object({ only: z.enum(['failed', 'all']).optional() }),
+    status: 202,
+    response: rerunSchema,
+    fields: at('path', 'batchId'),
+    handler: ({ params, body, auth }) => rerunBatch(deps, auth, params.batchId, body.only ?? 'failed'),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/runs/:runId/resume',
+    summary: 'Continue a failed, cancelled or timed-out run from where it stopped: passed steps keep their recorded outputs and are not executed again; env changes variables',
+    tag: OPERATIONS,
+    params: runParams,
+    body: z.object({ env: keyValuesSchema.optional() }),
+    status: 202,
+    response: resumeSchema,
+    fields: { ...runFields, env: ['body', 'env'] },
+    handler: ({ params, body, auth }) => resumeRun(deps, auth, params.runId, body.env ?? {}),
   }),
   ...(['approve', 'reject'] as const).map((verb) =>
     defineRoute({

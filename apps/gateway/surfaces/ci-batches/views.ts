@@ -29,6 +29,7 @@ export const batchStatusSchema = z.object({
   status: z.enum(RUN_STATUSES),
   is_complete: z.boolean(),
   source: z.string().nullable(),
+  schedule_id: z.string().nullable(),
   actor,
   created_at: z.string(),
   runs: z.array(
@@ -77,6 +78,8 @@ export const runDetailSchema = z.object({
   status: z.enum(RUN_STATUSES),
   source: z.string(),
   actor,
+  rerun_of: z.string().nullable(),
+  resumed_from: z.string().nullable(),
   platform: z.enum(['web', 'ios', 'android']).nullable(),
   browser: z.string().nullable(),
   app_id: z.string().nullable(),
@@ -128,10 +131,11 @@ export function batchStatusView(batch: Batch, runs: readonly LiveRun[]): z.infer
     status: batchStatus(statuses),
     is_complete: statuses.length > 0 && statuses.every(isTerminalRun),
     source: batch.source ?? null,
+    schedule_id: batch.scheduleId ?? null,
     actor: (batch.actor as Actor | null) ?? null,
     created_at: batch.createdAt.toISOString(),
     runs: runs.map((l) => ({
-      id: l.run.id,
+      id: l.run.publicId,
       flow_id: l.run.flowId,
       flow_name: l.run.flowName,
       status: presentedStatus(l),
@@ -193,7 +197,7 @@ export function runDetailView(
 ): z.infer<typeof runDetailSchema> {
   const r = live.run;
   return {
-    id: r.id,
+    id: r.publicId,
     batch_id: r.batchId,
     flow_id: r.flowId,
     flow_name: r.flowName,
@@ -201,6 +205,8 @@ export function runDetailView(
     status: presentedStatus(live),
     source: r.source,
     actor: r.actor ?? null,
+    rerun_of: r.rerunOf ?? null,
+    resumed_from: r.resumedFrom ?? null,
     platform,
     browser: r.browser,
     app_id: r.appId,
@@ -216,9 +222,9 @@ export function runDetailView(
     summary: summaryOf(steps),
     actions: steps.map((s) => ({ ...stepTiming(s), output: s.output, error: s.error, screenshot_url: null })),
     artifacts: {
-      performance_metrics_url: a.started ? artifactUrl(baseUrl, r.id, 'performance.json') : null,
-      log_url: a.hasLog ? artifactUrl(baseUrl, r.id, 'log.jsonl') : null,
-      network_requests_url: a.hasRequests ? artifactUrl(baseUrl, r.id, 'network.jsonl') : null,
+      performance_metrics_url: a.started ? artifactUrl(baseUrl, r.publicId, 'performance.json') : null,
+      log_url: a.hasLog ? artifactUrl(baseUrl, r.publicId, 'log.jsonl') : null,
+      network_requests_url: a.hasRequests ? artifactUrl(baseUrl, r.publicId, 'network.jsonl') : null,
     },
   };
 }
@@ -243,7 +249,7 @@ export const requestLine = (q: RunRequest) => ({
 /** `performance.json`. */
 export function performanceView(run: Run, steps: readonly StepView[], http: HttpTotals): z.infer<typeof performanceSchema> {
   return {
-    run_id: run.id,
+    run_id: run.publicId,
     duration_ms: run.durationMs,
     steps: steps.map(stepTiming),
     http: { requests: http.requests, failed: http.failed, total_duration_ms: http.totalDurationMs, total_bytes: http.totalBytes },

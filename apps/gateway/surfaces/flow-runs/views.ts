@@ -57,7 +57,7 @@ const errorOf = (r: Run) => (r.error ? { error: { step: r.error.step, message: r
 function common(live: LiveRun) {
   const r = live.run;
   return {
-    id: r.id,
+    id: r.publicId,
     flowId: r.flowId,
     status: upperCaseStatus(presentedStatus(live)),
     duration: r.durationMs,

@@ -8,8 +8,9 @@ import { z } from 'zod';
 import type { RunLog } from '../../../../db/entities';
 import { dependenciesOf } from '../../../../domain/dag';
 import type { FlowDefinition, StepDefinition } from '../../../../domain/flow-types';
-import { flowRunObjectStatus, isTerminalStep } from '../../../../domain/statuses';
+import { flowRunObjectStatus, isTerminalRun, isTerminalStep } from '../../../../domain/statuses';
 import type { RunStatus, StepStatus } from '../../../../domain/statuses';
+import { wants } from '../../../../domain/webhooks';
 import type { LiveRun } from '../../runs/reconcile';
 import { presentedStatus, type StepView } from '../../runs/views';
 
@@ -195,6 +196,55 @@ function nodeOf(p: Placed, row: StepView | undefined, runStatus: RunStatus, endO
   return { id: p.id, data, type: 'basic', measured: { ...MEASURED }, parentId: p.parentId, position: p.position };
 }
 
+/**
+ * The flow's `notify` webhooks as the seed's `slack` nodes, after the steps that end the run; their
+ * state is read from the delivery lines in the run's log.
+ */
+function notifyNodes(definition: FlowDefinition | null, placed: Placed[], logs: readonly RunLog[], runStatus: RunStatus): { nodes: z.infer<typeof nodeSchema>[]; edges: { source: string; target: string }[] } {
+  const targets = definition?.notify ?? [];
+  if (targets.length === 0) return { nodes: [], edges: [] };
+  const sinks = placed.filter((p) => !placed.some((q) => q.parents.includes(p.id))).map((p) => p.id);
+  const y = Math.max(0, ...placed.map((p) => p.position.y)) + LEVEL_HEIGHT;
+  const nodes = targets.map((t, i) => {
+    const id = `notify-${i + 1}`;
+    const lines = logs.filter((l) => l.message.startsWith(`webhook run.finished to ${t.url}:`));
+    const last = lines[lines.length - 1];
+    const status: StepStatus = last
+      ? last.message.includes(': delivered')
+        ? 'succeeded'
+        : last.message.includes('giving up')
+          ? 'failed'
+          : 'running'
+      : isTerminalRun(runStatus) && !wants(t, runStatus)
+        ? 'skipped'
+        : 'queued';
+    const position = { x: i * SIBLING_WIDTH, y };
+    const data = {
+      ...EDITOR_FIELDS,
+      id,
+      name: `Notify ${t.url}`,
+      uri: t.url,
+      status: nodeStatus(status),
+      configs: { url: t.url, on: t.on },
+      headers: '{}',
+      message: last?.message ?? '',
+      payload: '{}',
+      parentId: sinks[0] ?? null,
+      position,
+      start_if: null,
+      finalized: isTerminalStep(status),
+      task_type: 'slack',
+      request_type: 'POST',
+      attempts: lines.length,
+      output: null,
+      time_started: lines[0]?.ts.toISOString() ?? null,
+      time_completed: last && status !== 'running' ? last.ts.toISOString() : null,
+    };
+    return { id, data, type: 'basic' as const, measured: { ...MEASURED }, parentId: sinks[0] ?? null, position };
+  });
+  return { nodes, edges: nodes.flatMap((n) => sinks.map((source) => ({ source, target: n.id }))) };
+}
+
 /** `2024-11-15 18:01:32.833712`: log timestamps are UTC without a zone, to the microsecond. */
 const logTimestamp = (d: Date): string => d.toISOString().replace('T', ' ').replace('Z', '000');
 
@@ -227,17 +277,23 @@ export function flowRunView(parts: FlowRunParts): FlowRunObject {
   const placed = layout(parts.definition, parts.steps);
   // The run's own lines ("system starting up…") are filed under its first node.
   const firstNode = placed[0]?.id ?? null;
-  const edges = placed
-    .flatMap((p) => p.parents.map((source) => ({ source, target: p.id })))
-    .map((e, i) => ({ id: String(i + 1), type: 'smoothstep' as const, style: null, source: e.source, target: e.target, animated: false }));
+  const notify = notifyNodes(parts.definition, placed, parts.logs, runStatus);
+  const edges = [...placed.flatMap((p) => p.parents.map((source) => ({ source, target: p.id }))), ...notify.edges].map((e, i) => ({
+    id: String(i + 1),
+    type: 'smoothstep' as const,
+    style: null,
+    source: e.source,
+    target: e.target,
+    animated: false,
+  }));
   return {
-    id: r.id,
+    id: r.publicId,
     user: r.actor?.name ?? null,
     account: r.accountId,
     flow: r.flowId,
     time_created: r.createdAt.toISOString(),
     title: r.flowName,
-    nodes: placed.map((p) => nodeOf(p, rows.get(p.id), runStatus, endOnFail)),
+    nodes: [...placed.map((p) => nodeOf(p, rows.get(p.id), runStatus, endOnFail)), ...notify.nodes],
     edges,
     status: flowRunObjectStatus(runStatus) as FlowRunObject['status'],
     time_completed: r.finishedAt ? r.finishedAt.toISOString() : null,

@@ -1,0 +1,154 @@
+/**
+ * Live progress as Server-Sent Events, for a batch (`/api/v1/batches/{id}/events`) or a run
+ * (`/api/v1/runs/{id}/events`). The events are the run log lines, in the order they were written
+ * (each line's platform-wide sequence number is its event id), named by what they record:
+ * `run.started`, `step.started`, `step.finished`, `run.waiting`, `run.finished`, `batch.finished`,
+ * and `log` for every other line. A stream replays from the start (or after `Last-Event-ID`), then
+ * follows, and ends after `batch.finished` (`run.finished` for a run).
+ */
+import type { Request, Response } from 'express';
+import type { DataSource } from 'typeorm';
+import { NotFoundError } from '../../../domain/errors';
+import type { RunDeps } from '../deps';
+import { tooManyRequests } from '../http/errors';
+import * as q from './queries';
+
+export const EVENT_NAMES = ['run.started', 'step.started', 'step.finished', 'run.waiting', 'run.finished', 'batch.finished', 'log'] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+
+export interface StreamOptions {
+  /** A comment line this often keeps proxies from closing an idle stream. */
+  heartbeatMs?: number;
+  /** How often an open stream looks for new lines. */
+  pollMs?: number;
+}
+
+/**
+ * A line is delivered once it is this old: a line's sequence number is taken when it is written,
+ * and a transaction still open could commit an earlier number after a later one was read.
+ */
+const SETTLE_MS = 250;
+const PAGE = 500;
+const MAX_STREAMS_PER_KEY = 20;
+const open = new Map<string, number>();
+
+interface LogRow {
+  seq: string;
+  run_id: string;
+  public_id: string;
+  batch_id: string | null;
+  key: string;
+  ts: Date;
+  level: string;
+  step_id: string | null;
+  message: string;
+  run_status: string;
+}
+
+const STEP_FINISHED = /^step\.(.+)\.(succeeded|failed|skipped|cancelled)$/;
+const STEP_STARTED = /^step\.(.+)\.attempt\.(\d+)$/;
+const STEP_WAITING = /^step\.(.+)\.waiting$/;
+
+/** The event a log line stands for, and what it carries besides the line itself. */
+function eventOf(row: LogRow): { name: EventName; extra: Record<string, unknown> } {
+  if (row.key === 'run.started') return { name: 'run.started', extra: {} };
+  if (row.key === 'run.finished') return { name: 'run.finished', extra: { status: row.run_status } };
+  if (row.key === 'batch.finished') return { name: 'batch.finished', extra: {} };
+  let m = STEP_FINISHED.exec(row.key);
+  if (m) return { name: 'step.finished', extra: { status: m[2] } };
+  m = STEP_STARTED.exec(row.key);
+  if (m) return { name: 'step.started', extra: { attempt: Number(m[2]) } };
+  if (STEP_WAITING.test(row.key)) return { name: 'run.waiting', extra: {} };
+  return { name: 'log', extra: {} };
+}
+
+async function linesAfter(db: DataSource, scope: { batchId: string } | { runId: string }, after: bigint): Promise<LogRow[]> {
+  const where = 'batchId' in scope ? 'r.batch_id = $1' : 'r.id = $1';
+  return db.query(
+    `SELECT l.seq, l.run_id, r.public_id, r.batch_id, l.key, l.ts, l.level, l.step_id, l.message, r.status AS run_status
+       FROM run_logs l JOIN runs r ON r.id = l.run_id
+      WHERE ${where} AND l.seq > $2 AND l.inserted_at < clock_timestamp() - make_interval(secs => $3)
+      ORDER BY l.seq LIMIT ${PAGE}`,
+    ['batchId' in scope ? scope.batchId : scope.runId, after.toString(), SETTLE_MS / 1000],
+  );
+}
+
+/** `Last-Event-ID` as a sequence number; anything else starts from the beginning. */
+function resumeAfter(req: Request): bigint {
+  const raw = req.get('last-event-id')?.trim() ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : '');
+  return /^\d{1,19}$/.test(raw) ? BigInt(raw) : 0n;
+}
+
+async function stream(deps: RunDeps, req: Request, res: Response, keyId: string, scope: { batchId: string } | { runId: string }, endsWith: EventName, options: StreamOptions): Promise<undefined> {
+  const count = open.get(keyId) ?? 0;
+  if (count >= MAX_STREAMS_PER_KEY) throw tooManyRequests(`at most ${MAX_STREAMS_PER_KEY} event streams per key at once; close one first`, 5);
+  open.set(keyId, count + 1);
+  let closed = false;
+  const wake: { fn?: () => void } = {};
+  req.on('close', () => {
+    closed = true;
+    wake.fn?.();
+  });
+  res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.flushHeaders();
+  res.write(`retry: 2000\n\n`);
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const pollMs = options.pollMs ?? 250;
+  let after = resumeAfter(req);
+  let lastBeat = Date.now();
+  try {
+    while (!closed) {
+      const rows = await linesAfter(deps.dataSource, scope, after);
+      let ended = false;
+      for (const row of rows) {
+        after = BigInt(row.seq);
+        const { name, extra } = eventOf(row);
+        const data = {
+          run_id: row.public_id,
+          batch_id: row.batch_id,
+          step_id: row.step_id,
+          timestamp: row.ts.toISOString(),
+          level: row.level,
+          message: row.message,
+          ...extra,
+        };
+        res.write(`id: ${row.seq}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+        if (name === endsWith) {
+          ended = true;
+          break;
+        }
+      }
+      if (ended) break;
+      if (rows.length === PAGE) continue;
+      if (Date.now() - lastBeat >= heartbeatMs) {
+        res.write(`: keep-alive\n\n`);
+        lastBeat = Date.now();
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, pollMs);
+        wake.fn = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    open.set(keyId, (open.get(keyId) ?? 1) - 1);
+    res.end();
+  }
+  return undefined;
+}
+
+/** `GET /api/v1/batches/{batchId}/events`; errors name `batchId`. */
+export async function batchEvents(deps: RunDeps, req: Request, res: Response, auth: { accountId: string; keyId: string }, batchId: string, options: StreamOptions = {}): Promise<undefined> {
+  const batch = await q.findBatch(deps.dataSource, auth.accountId, batchId);
+  if (!batch) throw new NotFoundError('batch', ['batchId']);
+  return stream(deps, req, res, auth.keyId, { batchId: batch.id }, 'batch.finished', options);
+}
+
+/** `GET /api/v1/runs/{runId}/events`; errors name `runId`. */
+export async function runEvents(deps: RunDeps, req: Request, res: Response, auth: { accountId: string; keyId: string }, runId: string, options: StreamOptions = {}): Promise<undefined> {
+  const run = await q.findRun(deps.dataSource, auth.accountId, runId);
+  if (!run) throw new NotFoundError('run', ['runId']);
+  return stream(deps, req, res, auth.keyId, { runId: run.id }, 'run.finished', options);
+}

@@ -1,0 +1,176 @@
+/**
+ * Live progress over Server-Sent Events, read with a raw HTTP client: every event of a batch once,
+ * in order, with ids; a reconnect with Last-Event-ID loses and repeats nothing; a step's end is on
+ * the stream within a second of being recorded; approvals show as run.waiting; keep-alives flow.
+ */
+import http from 'node:http';
+import { RunEntity, StepRunEntity } from '../db/entities';
+import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
+import { startStub, type Stub } from './stub-server';
+
+let stack: Stack;
+let workers: RunningWorkers;
+let stub: Stub;
+let key: string;
+let appId: string;
+
+beforeAll(async () => {
+  stack = await startStack({ env: { FLOWRUNS_SSE_HEARTBEAT_MS: '300' } });
+  workers = await startWorkers(stack);
+  stub = await startStub((req) => (req.url === '/slow' ? { delayMs: 600, body: { n: 3 } } : { body: { ok: true } }));
+  ({ apiKey: key } = await stack.newAccount());
+  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
+  await stack.call(
+    'POST',
+    '/api/v1/flows',
+    {
+      id: 'two-steps',
+      name: 'two steps',
+      steps: [
+        { id: 'fetch', type: 'http', config: { url: `${stub.url}/slow` } },
+        { id: 'count', type: 'transform', config: { expression: 'steps.fetch.output.body.n' } },
+      ],
+    },
+    key,
+  );
+});
+
+afterAll(async () => {
+  await workers?.stop();
+  await stub?.close();
+  await stack?.stop();
+});
+
+interface Frame {
+  id?: string;
+  event?: string;
+  data?: Loose;
+  at: number;
+}
+
+interface Stream {
+  status: number;
+  frames: Frame[];
+  comments: number;
+  ended: Promise<void>;
+  close(): void;
+  /** Resolves when a frame satisfying `ok` has arrived. */
+  until(ok: (f: Frame) => boolean, timeoutMs?: number): Promise<Frame>;
+}
+
+function open(path: string, apiKey: string, lastEventId?: string): Promise<Stream> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${stack.baseUrl}${path}`, { headers: { 'X-API-Key': apiKey, Accept: 'text/event-stream', ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) } }, (res) => {
+      const frames: Frame[] = [];
+      let comments = 0;
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const frame: Frame = { at: Date.now() };
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) comments++;
+            else if (line.startsWith('id: ')) frame.id = line.slice(4);
+            else if (line.startsWith('event: ')) frame.event = line.slice(7);
+            else if (line.startsWith('data: ')) frame.data = JSON.parse(line.slice(6));
+          }
+          if (frame.event) frames.push(frame);
+        }
+      });
+      const ended = new Promise<void>((done) => res.on('end', () => done()).on('close', () => done()));
+      resolve({
+        status: res.statusCode ?? 0,
+        frames,
+        get comments() {
+          return comments;
+        },
+        ended,
+        close: () => req.destroy(),
+        until: async (ok, timeoutMs = 20_000) => {
+          const deadline = Date.now() + timeoutMs;
+          for (;;) {
+            const f = frames.find(ok);
+            if (f) return f;
+            if (Date.now() > deadline) throw new Error(`no such event within ${timeoutMs} ms; got ${frames.map((x) => x.event).join(', ')}`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        },
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+async function trigger(flowId: string): Promise<{ batchId: string; runId: string }> {
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flowId] }, key);
+  expect(t.status).toBe(200);
+  return { batchId: t.body.batch_id, runId: t.body.runs[0].id };
+}
+
+const summary = (frames: Frame[]) => frames.filter((f) => f.event !== 'log').map((f) => [f.event, f.data?.step_id ?? null, f.data?.status ?? null]);
+
+it('when a batch is followed, then its events arrive in order with increasing ids, a step end within a second, and the stream ends after batch.finished', async () => {
+  const { batchId, runId } = await trigger('two-steps');
+  const stream = await open(`/api/v1/batches/${batchId}/events`, key);
+  expect(stream.status).toBe(200);
+  await stream.ended;
+
+  expect(summary(stream.frames)).toEqual([
+    ['run.started', null, null],
+    ['step.started', 'fetch', null],
+    ['step.finished', 'fetch', 'succeeded'],
+    ['step.started', 'count', null],
+    ['step.finished', 'count', 'succeeded'],
+    ['run.finished', null, 'succeeded'],
+    ['batch.finished', null, null],
+  ]);
+  const ids = stream.frames.map((f) => BigInt(f.id!));
+  expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
+  expect(stream.frames.every((f) => f.data.run_id === runId && f.data.batch_id === batchId)).toBe(true);
+
+  const run = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ publicId: runId });
+  const fetchRow = await stack.dataSource.getRepository(StepRunEntity).findOneByOrFail({ runId: run.id, stepId: 'fetch' });
+  const seen = stream.frames.find((f) => f.event === 'step.finished' && f.data.step_id === 'fetch')!;
+  expect(seen.at - fetchRow.finishedAt!.getTime()).toBeLessThan(1000);
+});
+
+it('when a client reconnects with Last-Event-ID, then it gets every remaining event exactly once', async () => {
+  const { batchId } = await trigger('two-steps');
+  const first = await open(`/api/v1/batches/${batchId}/events`, key);
+  const cut = await first.until((f) => f.event === 'step.finished');
+  first.close();
+  const got = first.frames.slice(0, first.frames.indexOf(cut) + 1);
+
+  const rest = await open(`/api/v1/batches/${batchId}/events`, key, cut.id);
+  await rest.ended;
+  const replay = await open(`/api/v1/batches/${batchId}/events`, key);
+  await replay.ended;
+  expect([...got, ...rest.frames].map((f) => f.id)).toEqual(replay.frames.map((f) => f.id));
+  expect(rest.frames[0] && BigInt(rest.frames[0].id!)).toBeGreaterThan(BigInt(cut.id!));
+});
+
+it('when a run waits for approval, then its stream says run.waiting, keeps alive, and ends after run.finished once approved', async () => {
+  await stack.call('POST', '/api/v1/flows', { id: 'gated', name: 'gated', steps: [{ id: 'ok', type: 'approval', config: { message: 'ship it?' } }] }, key);
+  const { runId } = await trigger('gated');
+  const stream = await open(`/api/v1/runs/${runId}/events`, key);
+  await stream.until((f) => f.event === 'run.waiting');
+  await new Promise((r) => setTimeout(r, 800));
+  expect(stream.comments).toBeGreaterThanOrEqual(1);
+  expect((await stack.call('POST', `/api/v1/runs/${runId}/steps/ok/approve`, {}, key)).status).toBe(202);
+  await stream.ended;
+  expect(summary(stream.frames).map(([e]) => e)).toEqual(['run.started', 'step.started', 'run.waiting', 'step.finished', 'run.finished']);
+});
+
+it("when another account asks for the streams, then 404 at once", async () => {
+  const { batchId, runId } = await trigger('two-steps');
+  const other = (await stack.newAccount()).apiKey;
+  for (const path of [`/api/v1/batches/${batchId}/events`, `/api/v1/runs/${runId}/events`]) {
+    const s = await open(path, other);
+    expect(s.status).toBe(404);
+    await s.ended;
+  }
+});
