@@ -23,6 +23,13 @@ import { ExpressionEvaluator } from './expressions';
 import { attemptStep, heartbeating, type StepRuntime } from './step-attempt';
 import { templatingFor } from './templating';
 import { createEgressFetch } from './egress';
+import type { ArtifactStore } from '../db/artifact-store';
+import type { BrowserRuntime } from '../steps/step-type';
+import type { BrowserPool } from './browser/pool';
+import { createBrowserRuntime } from './browser/runtime';
+
+/** Step types that drive the worker's browser. */
+const BROWSER_STEP_TYPES = new Set(['browser', 'scan']);
 
 export interface ActivityDeps {
   dataSource: DataSource;
@@ -35,8 +42,10 @@ export interface ActivityDeps {
   expressions?: ExpressionEvaluator;
   /** Outputs larger than this (JSON bytes) are kept in Postgres and passed on by reference. */
   inlineOutputBytes?: number;
-  /** The gateway's public URL, for the links in webhooks. */
+  /** The gateway's public URL, for the links in webhooks and artifacts. */
   publicUrl?: string;
+  /** The worker's browsers and the artifact store their screenshots go to; without them browser and scan steps fail. */
+  browsers?: { pool: BrowserPool; store: ArtifactStore };
 }
 
 export interface StepCall {
@@ -78,6 +87,7 @@ export function createActivities({
   expressions = new ExpressionEvaluator(),
   inlineOutputBytes = DEFAULT_INLINE_OUTPUT_BYTES,
   publicUrl = 'http://127.0.0.1:3000',
+  browsers,
 }: ActivityDeps) {
   const projections = new Projections(dataSource, clock);
   const runtime: StepRuntime = { fetch, clock, expressions };
@@ -121,6 +131,17 @@ export function createActivities({
     await projections.log(call.runId, [
       { key: `step.${call.key}.attempt.${attempt}`, level: 'info', stepId: call.key, message: `step ${call.key} started (attempt ${attempt})`, ts: startedAt },
     ]);
+  };
+
+  /** A browser bound to one attempt of a browser or scan step (the run's account and browser read from its row). */
+  const browserFor = async (call: StepCall, attempt: number, signal: AbortSignal, redact: <T>(v: T) => T): Promise<BrowserRuntime | undefined> => {
+    if (!browsers || !BROWSER_STEP_TYPES.has(call.step.type)) return undefined;
+    const rows: { account_id: string; browser: string | null }[] = await dataSource.query('SELECT account_id, browser FROM runs WHERE id = $1', [call.runId]);
+    if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, 'RunGone');
+    return createBrowserRuntime(
+      { ...browsers, projections, dataSource, fetch, publicUrl },
+      { runId: call.runId, publicRunId: call.scope.run.id, accountId: rows[0].account_id, flowId: call.scope.run.flowId, stepKey: call.key, attempt, browser: rows[0].browser ?? undefined, signal, redact },
+    );
   };
 
   const timing = (attempt: number, startedAt: Date, finishedAt: Date) => ({
@@ -208,10 +229,12 @@ export function createActivities({
       const redact = redactor(call.scope.vars, call.secrets);
       try {
         const scope = await resolved(call.scope);
+        const browser = await browserFor(call, attempt, ctx.cancellationSignal, redact);
         const result = await heartbeating(() =>
           attemptStep(call, scope, attempt, ctx.cancellationSignal, runtime, {
             started: (at) => running(call, attempt, at),
             recordRequest: (row) => projections.request({ ...row, url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key }),
+            ...(browser ? { browser } : {}),
           }),
         );
         if (result.skipped) return { skipped: true };

@@ -6,7 +6,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ExpressionScope } from '../domain';
 import { stepType } from '../steps';
-import { UNSUPPORTED_STEP, type RequestRecord } from '../steps/step-type';
+import { UNSUPPORTED_STEP, type BrowserRuntime, type RequestRecord } from '../steps/step-type';
 import type { ExpressionEvaluator } from './expressions';
 import { templatingFor } from './templating';
 import type { StepCall } from './index';
@@ -22,6 +22,8 @@ export interface AttemptHooks {
   /** The step passed its `if` and is about to run. */
   started(startedAt: Date): Promise<void>;
   recordRequest(row: RequestRecord): Promise<void>;
+  /** The worker's browser bound to this attempt, for browser and scan steps; none on an agent. */
+  browser?: BrowserRuntime;
 }
 
 export type AttemptResult = { skipped: true } | { skipped: false; output: unknown; startedAt: Date; finishedAt: Date };
@@ -60,6 +62,6 @@ export async function attemptStep(
   const startedAt = rt.clock();
   await hooks.started(startedAt);
   const config = type.renderConfig ? await t.render(call.step.config) : call.step.config;
-  const output = await type.execute(config, { attempt, signal, fetch: rt.fetch, clock: rt.clock, evaluate: t.evaluate, recordRequest: hooks.recordRequest });
+  const output = await type.execute(config, { attempt, signal, fetch: rt.fetch, clock: rt.clock, evaluate: t.evaluate, recordRequest: hooks.recordRequest, browser: hooks.browser });
   return { skipped: false, output, startedAt, finishedAt: rt.clock() };
 }

@@ -64,6 +64,14 @@ const schema = z.object({
   FLOWRUNS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   /** How often an idle event stream (`…/events`) sends a keep-alive comment. */
   FLOWRUNS_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  /** Where screenshots, diff images and rendered pages are kept; `<FLOWRUNS_DATA_DIR>/artifacts` by default. */
+  FLOWRUNS_ARTIFACTS_DIR: z.string().optional(),
+  /** Another Chromium or Chrome for browser steps instead of the one in @sparticuz/chromium. */
+  CHROMIUM_PATH: z.string().optional(),
+  /** A Playwright-compatible Firefox; without it, runs that ask for firefox are refused. */
+  FIREFOX_PATH: z.string().optional(),
+  /** Browser pages a worker drives at once; further browser steps wait their turn. */
+  FLOWRUNS_BROWSER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** Comma-separated origins (the Temporal UI's) allowed to call the codec endpoint from a browser. */
   FLOWRUNS_CODEC_CORS_ORIGINS: z
     .string()
@@ -112,6 +120,12 @@ export interface Config {
   metricsPort: number;
   /** The Temporal UI the dashboard links to (FLOWRUNS_TEMPORAL_UI_URL). */
   temporalUiUrl: string;
+  /** The artifact store's directory (FLOWRUNS_ARTIFACTS_DIR). */
+  artifactsDir: string;
+  chromiumPath?: string;
+  firefoxPath?: string;
+  /** Browser pages per worker at once (FLOWRUNS_BROWSER_CONCURRENCY). */
+  browserConcurrency: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -153,6 +167,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sseHeartbeatMs: e.FLOWRUNS_SSE_HEARTBEAT_MS,
     metricsPort: e.FLOWRUNS_METRICS_PORT,
     temporalUiUrl: e.FLOWRUNS_TEMPORAL_UI_URL.replace(/\/+$/, ''),
+    artifactsDir: path.resolve(e.FLOWRUNS_ARTIFACTS_DIR ?? path.join(e.FLOWRUNS_DATA_DIR, 'artifacts')),
+    chromiumPath: e.CHROMIUM_PATH,
+    firefoxPath: e.FIREFOX_PATH,
+    browserConcurrency: e.FLOWRUNS_BROWSER_CONCURRENCY,
   };
 }
 

@@ -163,6 +163,8 @@ export interface StepRun {
   durationMs: number | null;
   output: Json;
   error: string | null;
+  /** What a browser or scan step did, action by action (steps/browser.ts `BrowserDetails`). */
+  details?: Json;
 }
 export interface RunLog {
   runId: string;
@@ -171,6 +173,8 @@ export interface RunLog {
   level: 'debug' | 'info' | 'warn' | 'error';
   stepId: string | null;
   message: string;
+  /** `console` for a page's console lines; null for the platform's own. */
+  source?: string | null;
 }
 /** One HTTP exchange of a step attempt, as the step records it (steps/step-type.ts). */
 export interface RunRequest extends RequestRecord {
@@ -365,6 +369,7 @@ export const StepRunEntity = new EntitySchema<StepRun>({
     durationMs: { ...intNull, name: 'duration_ms' },
     output: jsonbNull,
     error: textNull,
+    details: jsonbNull,
   },
 });
 
@@ -378,6 +383,7 @@ export const RunLogEntity = new EntitySchema<RunLog>({
     level: text,
     stepId: { ...textNull, name: 'step_id' },
     message: text,
+    source: textNull,
   },
 });
 
@@ -388,6 +394,7 @@ export const RunRequestEntity = new EntitySchema<RunRequest>({
     runId: { ...text, name: 'run_id', primary: true },
     stepId: { ...text, name: 'step_id', primary: true },
     attempt: { ...int, primary: true },
+    seq: { ...int, primary: true, default: 0 },
     ts: ts('ts'),
     method: text,
     url: text,

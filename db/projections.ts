@@ -18,7 +18,23 @@ const STEP_KEY = ['run_id', 'step_id'];
 const LOG_COLUMNS = ['ts', 'level', 'step_id', 'message'];
 const LOG_KEY = ['run_id', 'key'];
 const REQUEST_COLUMNS = ['ts', 'method', 'url', 'status', 'resource_type', 'duration_ms', 'response_size', 'error'];
-const REQUEST_KEY = ['run_id', 'step_id', 'attempt'];
+const REQUEST_KEY = ['run_id', 'step_id', 'attempt', 'seq'];
+
+/** A file of a run in the artifact store, as `run_artifacts` lists it. */
+export interface ArtifactRow {
+  runId: string;
+  stepId: string;
+  /** Unique in the step: `home.png`, `home.diff.png`, `page.html`. */
+  name: string;
+  kind: 'screenshot' | 'diff' | 'html';
+  storageKey: string;
+  contentType: string;
+  bytes: number;
+  meta?: Record<string, unknown>;
+}
+
+/** duration_ms is an integer column: a run started (as a client reported it) decades ago is capped, not an error. */
+const MAX_INT = 2_147_483_647;
 
 /** Rows per INSERT: well under Postgres' 65,535 parameters for every table. */
 const CHUNK = 500;
@@ -36,6 +52,8 @@ export interface LogLine {
   stepId?: string | null;
   message: string;
   ts?: Date;
+  /** `console` for a page's console lines. */
+  source?: string;
 }
 
 /** How a run ended, as read-repair learns it from Temporal. */
@@ -79,6 +97,7 @@ const logRecord = (runId: string, l: LogLine, now: Date): RunLog => ({
   level: l.level,
   stepId: l.stepId ?? null,
   message: l.message,
+  source: l.source ?? null,
 });
 
 async function inChunks<T>(rows: readonly T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
@@ -221,7 +240,29 @@ export class Projections {
   }
 
   async request(row: RunRequest): Promise<void> {
-    await this.db.createQueryBuilder().insert().into(RunRequestEntity).values(row).orUpdate(REQUEST_COLUMNS, REQUEST_KEY).execute();
+    await this.requests([row]);
+  }
+
+  /** A page's requests, in multi-row inserts; a retried attempt's rows replace the earlier ones. */
+  async requests(rows: RunRequest[]): Promise<void> {
+    await inChunks(rows, (chunk) =>
+      this.db.createQueryBuilder().insert().into(RunRequestEntity).values(chunk).orUpdate(REQUEST_COLUMNS, REQUEST_KEY).execute(),
+    );
+  }
+
+  /** What a browser or scan step did, action by action; written whether the attempt passed or not. */
+  async stepDetails(runId: string, stepId: string, details: unknown): Promise<void> {
+    await this.db.query(`UPDATE step_runs SET details = $3::jsonb WHERE run_id = $1 AND step_id = $2`, [runId, stepId, JSON.stringify(details)]);
+  }
+
+  /** Lists a file a step put in the artifact store (the same name again replaces it: the last attempt's wins). */
+  async artifact(a: ArtifactRow): Promise<void> {
+    await this.db.query(
+      `INSERT INTO run_artifacts (run_id, step_id, name, kind, storage_key, content_type, bytes, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+       ON CONFLICT (run_id, step_id, name) DO UPDATE SET kind = EXCLUDED.kind, storage_key = EXCLUDED.storage_key,
+         content_type = EXCLUDED.content_type, bytes = EXCLUDED.bytes, meta = EXCLUDED.meta, created_at = now()`,
+      [a.runId, a.stepId, a.name, a.kind, a.storageKey, a.contentType, a.bytes, JSON.stringify(a.meta ?? null)],
+    );
   }
 
   async runStarted(runId: string, workflowRunId: string): Promise<void> {
@@ -261,7 +302,7 @@ export class Projections {
           outputs: (outputs ?? null) as Json,
           startedAt: () => `COALESCE(started_at, :now)`,
           finishedAt: now,
-          durationMs: () => `GREATEST(0, (EXTRACT(EPOCH FROM (:now::timestamptz - COALESCE(started_at, :now::timestamptz))) * 1000)::int)`,
+          durationMs: () => `LEAST(GREATEST(0, EXTRACT(EPOCH FROM (:now::timestamptz - COALESCE(started_at, :now::timestamptz))) * 1000), ${MAX_INT})::int`,
           updatedAt: now,
         })
         .setParameter('now', now)
@@ -387,7 +428,7 @@ export class Projections {
               'message', $3::text) END,
             finished_at = $5,
             duration_ms = CASE WHEN started_at IS NULL THEN NULL
-                               ELSE GREATEST(0, (EXTRACT(EPOCH FROM ($5::timestamptz - started_at)) * 1000)::int) END,
+                               ELSE LEAST(GREATEST(0, EXTRACT(EPOCH FROM ($5::timestamptz - started_at)) * 1000), ${MAX_INT})::int END,
             workflow_run_id = coalesce(nullif($6, ''), workflow_run_id),
             updated_at = now(),
             updated_by = 'temporal'

@@ -5,16 +5,15 @@
  */
 import { z } from 'zod';
 import { approvalStep } from './approval';
+import { browserStep } from './browser';
 import { delayStep } from './delay';
 import { flowStep } from './flow';
 import { httpStep } from './http';
 import { COMMON_NON_RETRYABLE, type ActivityStepType, type StepType, type WorkflowStepType } from './step-type';
+import { scanStep } from './scan';
 import { transformStep } from './transform';
 
-export const STEPS = [httpStep, transformStep, delayStep, approvalStep, flowStep] as const;
-
-/** Step types specified but not runnable yet: a flow using one is refused when saved. */
-export const PLANNED_STEP_TYPES = ['browser'] as const;
+export const STEPS = [httpStep, transformStep, delayStep, approvalStep, flowStep, browserStep, scanStep] as const;
 
 export const STEP_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 
@@ -44,7 +43,7 @@ const typeNames = STEPS.map((s) => s.type).join(', ');
 export const stepSchema = z.discriminatedUnion('type', STEPS.map(stepObject) as unknown as StepObjects<typeof STEPS>, {
   error: (issue) =>
     issue.code === 'invalid_union'
-      ? `unknown step type: expected one of ${typeNames} (${PLANNED_STEP_TYPES.join(' and ')} steps are not available yet)`
+      ? `unknown step type: expected one of ${typeNames}`
       : undefined,
 });
 

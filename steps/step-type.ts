@@ -5,6 +5,8 @@
  * need at run time arrives in the context they are handed, so the workflow bundle can carry them.
  */
 import type { z } from 'zod';
+import type { BrowserConfig, BrowserOutput } from './browser';
+import type { ScanConfig, ScanOutput } from './scan';
 
 /** Error types every step may fail with, without retry. */
 export const MISSING_VARIABLE = 'MissingVariable';
@@ -17,6 +19,8 @@ export const COMMON_NON_RETRYABLE = [MISSING_VARIABLE, EXPRESSION_ERROR, EXPRESS
 /** One HTTP exchange of a step, as the network artifact records it. */
 export interface RequestRecord {
   attempt: number;
+  /** Which request of the attempt: 0 for an http step's one, 1… for a page's many. */
+  seq?: number;
   ts: Date;
   method: string;
   url: string;
@@ -38,6 +42,14 @@ export interface ActivityStepContext {
   evaluate(expression: string): Promise<unknown>;
   /** Records an HTTP exchange for the run's network artifact. */
   recordRequest(row: RequestRecord): Promise<void>;
+  /** The worker's browser, bound to this step of this run; absent where no browser runs (an agent). */
+  browser?: BrowserRuntime;
+}
+
+/** What `browser` and `scan` steps drive (activities/browser/). */
+export interface BrowserRuntime {
+  browse(config: BrowserConfig): Promise<BrowserOutput>;
+  scan(config: ScanConfig): Promise<ScanOutput>;
 }
 
 /** An approval decision, as the `approval` signal carries it. */

@@ -12,7 +12,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../apps/config';
 import { dataConverterFor } from '../apps/payload-codec';
 import { startGateway } from '../apps/gateway/server';
-import { createWorkers } from '../apps/worker/worker';
+import { closeBrowsers, createWorkers } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
 import { LOOPBACK_ALLOW } from '../activities/egress';
 
@@ -132,6 +132,7 @@ export async function startWorkers(
     stop: async () => {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.all(running);
+      await closeBrowsers();
       await connection.close();
     },
   };

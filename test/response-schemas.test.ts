@@ -9,6 +9,7 @@ import type { GatewayDeps } from '../apps/gateway/deps';
 import { defineRoute, type AnyRoute } from '../apps/gateway/http/route';
 import { errorHandler, mountRoutes, type RouterOptions } from '../apps/gateway/http/router';
 import { ConflictError, NotFoundError } from '../domain/errors';
+import { gatewayLog } from '../apps/log';
 
 /** Serves `routes` on port 0 for one test; no route here authenticates, so no service is needed. */
 async function serve(routes: AnyRoute[], options: RouterOptions, run: (url: string) => Promise<void>): Promise<void> {
@@ -30,7 +31,7 @@ const reply = (body: unknown) =>
   defineRoute({ method: 'get', path: '/thing', summary: 's', tag: 't', auth: 'none', response: z.object({ items: z.array(item) }), handler: () => body });
 
 async function getThing(body: unknown, options: RouterOptions): Promise<{ status: number; logged: string }> {
-  const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  const spy = jest.spyOn(gatewayLog, 'error').mockImplementation(() => undefined);
   try {
     let status = 0;
     await serve([reply(body)], options, async (url) => {
@@ -38,7 +39,7 @@ async function getThing(body: unknown, options: RouterOptions): Promise<{ status
       status = res.status;
       await res.arrayBuffer();
     });
-    return { status, logged: spy.mock.calls.map((c) => c.map(String).join(' ')).join('\n') };
+    return { status, logged: spy.mock.calls.map((c) => JSON.stringify(c, (_k, v: unknown) => (v instanceof Error ? { message: v.message } : v))).join('\n') };
   } finally {
     spy.mockRestore();
   }

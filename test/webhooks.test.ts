@@ -89,12 +89,12 @@ it('when runs and their batch finish, then the flow and trigger webhooks that wa
   const bad001 = await objects(badRun);
   const slack = bad001.nodes.filter((n: Loose) => n.data.task_type === 'slack');
   expect(slack.map((n: Loose) => [n.data.uri, n.data.status, n.data.attempts])).toEqual([
-    [`${stub.url}/on-failure`, 'succeeded', 1],
-    [`${stub.url}/always`, 'succeeded', 1],
+    [`${stub.url}/on-failure`, 'passed', 1],
+    [`${stub.url}/always`, 'passed', 1],
   ]);
   expect(bad001.edges).toEqual(expect.arrayContaining([expect.objectContaining({ source: 'call', target: slack[0].id })]));
   const ok001 = await objects(okRun);
-  expect(ok001.nodes.filter((n: Loose) => n.data.task_type === 'slack').map((n: Loose) => n.data.status)).toEqual(['skipped', 'succeeded']);
+  expect(ok001.nodes.filter((n: Loose) => n.data.task_type === 'slack').map((n: Loose) => n.data.status)).toEqual(['skipped', 'passed']);
 });
 
 it('when a receiver fails, then the webhook is retried with backoff and each attempt is in the run log', async () => {

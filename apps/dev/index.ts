@@ -13,7 +13,7 @@ import { loadConfig, type Config } from '../config';
 import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from '../gateway/server';
-import { createWorkers, installRuntime } from '../worker/worker';
+import { closeBrowsers, createWorkers, installRuntime } from '../worker/worker';
 import { startEmbeddedPostgres } from './postgres';
 import { writeDevStack } from './stack-file';
 import { dataConverterFor, generatePayloadKeys, parsePayloadKeys, type PayloadKey } from '../payload-codec';
@@ -163,6 +163,7 @@ async function main(): Promise<void> {
     stopWorkers.add(`${workers.length} worker(s)`, async () => {
       for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await Promise.all(running);
+      await closeBrowsers();
     });
 
     const clientConnection = await Connection.connect({ address: temporalAddress });

@@ -12,7 +12,7 @@ import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activi
 import { readDevStack } from '../dev/stack-file';
 import { loadConfig, requirePayloadKeys, type Config } from '../config';
 import { serveMetrics } from '../metrics';
-import { createAgentWorker, createWorkers, installRuntime, workerIdentity } from './worker';
+import { closeBrowsers, createAgentWorker, createWorkers, installRuntime, workerIdentity } from './worker';
 
 /** `--agent NAME` or `--agent=NAME`; it wins over AGENT_NAME. */
 function agentFlag(argv: string[]): string | undefined {
@@ -86,6 +86,7 @@ async function runPlatformWorker(config: Config): Promise<void> {
   console.log(describeEgress(createEgressPolicy(config.egressAllow)));
   console.log(`worker ${workerIdentity()} polling ${config.taskQueue} on ${config.temporalAddress}`);
   await Promise.all(workers.map((w) => w.run()));
+  await closeBrowsers();
   await stopMetrics?.();
   await connection.close();
   await dataSource.destroy();

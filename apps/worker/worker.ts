@@ -6,6 +6,8 @@ import { createActivities } from '../../activities';
 import { createAgentActivities } from '../../activities/agent';
 import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/expressions';
 import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
+import { BrowserPool } from '../../activities/browser/pool';
+import { directoryStore } from '../../db/artifact-store';
 import type { Config } from '../config';
 import { idsOfWorkflow, logger, workerLog } from '../log';
 import { dataConverterFor } from '../payload-codec';
@@ -29,6 +31,22 @@ export function installRuntime(level: NonNullable<Config['logLevel']>): void {
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 const evaluators = new Map<string, ExpressionEvaluator>();
+const browserPools = new Map<string, BrowserPool>();
+
+/** One browser pool per process (and per set of browser settings), shared by its workers; launched on first use. */
+function browserPool(config: Config): BrowserPool {
+  const key = JSON.stringify([config.chromiumPath, config.firefoxPath, config.browserConcurrency]);
+  let pool = browserPools.get(key);
+  if (!pool) browserPools.set(key, (pool = new BrowserPool({ chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath }, config.browserConcurrency)));
+  return pool;
+}
+
+/** Closes the browsers this process launched (a worker's shutdown). */
+export async function closeBrowsers(): Promise<void> {
+  const pools = [...browserPools.values()];
+  browserPools.clear();
+  await Promise.all(pools.map((p) => p.close()));
+}
 
 /** One pool of expression evaluators per process (and per set of limits), shared by its workers. */
 function expressionEvaluator(limits: ExpressionLimits): ExpressionEvaluator {
@@ -65,6 +83,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
     expressions: expressionEvaluator(config.expressionLimits),
     inlineOutputBytes: config.inlineOutputBytes,
     publicUrl: config.publicUrl ?? `http://127.0.0.1:${config.port}`,
+    browsers: { pool: browserPool(config), store: directoryStore(config.artifactsDir) },
   });
   return [
     await Worker.create({

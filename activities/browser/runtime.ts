@@ -1,0 +1,557 @@
+/**
+ * Drives `browser` and `scan` steps (steps/browser.ts, steps/scan.ts): one attempt in a fresh
+ * context of the worker's browser. Every request the page makes goes out through the worker's
+ * egress-guarded fetch (the page is served what that fetch got, so the egress policy, its
+ * rebinding check and its body cap hold for pages as for http steps) and is recorded for
+ * `network.jsonl`; console lines go to the run log (`source: "console"`); each action is
+ * recorded with its timing, error and screenshot in `step_runs.details`, also when the attempt
+ * fails; screenshots go to the artifact store, compared with their baseline when they ask for it.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { devices, type BrowserContext, type BrowserContextOptions, type Page, type Request, type Route } from 'playwright-core';
+import type { DataSource } from 'typeorm';
+import { artifactKey, type ArtifactStore } from '../../db/artifact-store';
+import type { LogLine, Projections } from '../../db/projections';
+import { normalizeBrowser, type Browser as BrowserName } from '../../domain/browser';
+import {
+  BROWSER_UNAVAILABLE,
+  DEFAULT_BROWSER_TIMEOUT_MS,
+  EXPECTATION_FAILED,
+  VISUAL_MISMATCH,
+  type ActionRecord,
+  type BrowserAction,
+  type BrowserConfig,
+  type BrowserDetails,
+  type BrowserOutput,
+  type PagePerformance,
+  type Viewport,
+  type VrtResult,
+} from '../../steps/browser';
+import { EGRESS_DENIED } from '../../steps/http';
+import type { ConsoleLine, ScanConfig, ScanOutput } from '../../steps/scan';
+import { LIGHTHOUSE_TIMEOUT_MS } from '../../steps/scan';
+import type { BrowserRuntime, RequestRecord } from '../../steps/step-type';
+import { engineOf } from './engines';
+import { lighthouseScores } from './lighthouse';
+import type { BrowserPool } from './pool';
+import { compareScreenshots, pngSize } from './vrt';
+
+export interface BrowserRuntimeDeps {
+  pool: BrowserPool;
+  store: ArtifactStore;
+  projections: Projections;
+  dataSource: DataSource;
+  /** The worker's egress-guarded fetch: every request of every page goes through it. */
+  fetch: typeof globalThis.fetch;
+  /** The gateway's public URL, for the artifact links in outputs. */
+  publicUrl: string;
+}
+
+/** The step attempt the runtime is bound to. */
+export interface PageJob {
+  runId: string;
+  publicRunId: string;
+  accountId: string;
+  flowId: string;
+  stepKey: string;
+  attempt: number;
+  /** The browser the run asked for (chromium when it named none). */
+  browser: string | undefined;
+  signal: AbortSignal;
+  /** Masks secret values in what is recorded. */
+  redact: <T>(value: T) => T;
+}
+
+const DEFAULT_VIEWPORT: Viewport = { width: 1280, height: 800 };
+/** Seed 001's device names for a desktop browser. */
+const DEVICE_ALIASES: Record<string, string> = { 'windows 10 pc': 'Desktop Chrome', desktop: 'Desktop Chrome', 'mac os pc': 'Desktop Chrome' };
+/** Longest console line kept, and most console lines and requests kept per attempt. */
+const MAX_CONSOLE_TEXT = 2000;
+const MAX_CONSOLE_LINES = 1000;
+const MAX_REQUESTS = 2000;
+const MAX_HTML_BYTES = 2 * 1024 * 1024;
+/** Headers a browser sends that fetch sets itself or refuses. */
+const HOP_HEADERS = new Set(['host', 'connection', 'content-length', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'proxy-connection', 'te', 'trailer']);
+/** Headers of an answer that no longer hold once fetch has decoded the body. */
+const DECODED_HEADERS = new Set(['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+const VITALS_SCRIPT = `(() => {
+  const v = (window.__flowrunsVitals = { lcp: null, cls: 0 });
+  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) v.lcp = e.startTime; }).observe({ type: 'largest-contentful-paint', buffered: true }); } catch {}
+  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) v.cls += e.value; }).observe({ type: 'layout-shift', buffered: true }); } catch {}
+})();`;
+
+/** Read in the page: the vitals the init script observed, paint and navigation timings, the JS heap. */
+const MEASURE_SCRIPT = `(() => {
+  const v = window.__flowrunsVitals;
+  const nav = performance.getEntriesByType('navigation')[0];
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  return {
+    lcp: v ? v.lcp : null,
+    cls: v ? v.cls : null,
+    fcp: fcp ? fcp.startTime : null,
+    ttfb: nav ? nav.responseStart : null,
+    dcl: nav ? nav.domContentLoadedEventEnd : null,
+    load: nav && nav.loadEventEnd > 0 ? nav.loadEventEnd : null,
+    heap: performance.memory ? performance.memory.usedJSHeapSize : null,
+  };
+})()`;
+
+const level = (type: string): ConsoleLine['level'] =>
+  type === 'error' || type === 'assert' ? 'error' : type === 'warning' ? 'warn' : type === 'debug' || type === 'trace' ? 'debug' : 'info';
+
+const round = (n: unknown): number | null => (typeof n === 'number' && Number.isFinite(n) ? Math.round(n * 100) / 100 : null);
+
+class ActionFailure extends Error {
+  constructor(
+    message: string,
+    readonly type: string | undefined,
+    readonly nonRetryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Polls `probe` until it holds or the action's timeout ends; answers the last value seen. */
+async function until<T>(probe: () => Promise<T>, holds: (v: T) => boolean, timeoutMs: number): Promise<{ ok: boolean; value: T }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (holds(value)) return { ok: true, value };
+    if (Date.now() >= deadline) return { ok: false, value };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One attempt of a browser or scan step. */
+class PageAttempt {
+  readonly actions: ActionRecord[] = [];
+  readonly screenshots: BrowserDetails['screenshots'] = [];
+  readonly console: ConsoleLine[] = [];
+  private readonly requests: RequestRecord[] = [];
+  private readonly denied = new Map<string, string>();
+  performance: PagePerformance | null = null;
+  page!: Page;
+
+  constructor(
+    private readonly deps: BrowserRuntimeDeps,
+    private readonly job: PageJob,
+    readonly browserName: BrowserName,
+    readonly viewport: Viewport,
+    readonly device: string | null,
+    readonly timeoutMs: number,
+    private readonly disableAnimations: boolean,
+  ) {}
+
+  /** Serves every http(s) request of the page through the egress-guarded fetch, and records it. */
+  async route(route: Route, request: Request): Promise<void> {
+    const url = request.url();
+    if (!/^https?:/i.test(url)) return route.continue();
+    const started = new Date();
+    const seq = this.requests.length + 1;
+    const record = (status: number, responseSize: number, error: string | null) => {
+      if (this.requests.length < MAX_REQUESTS)
+        this.requests.push({ attempt: this.job.attempt, seq, ts: started, method: request.method(), url, status, resourceType: request.resourceType(), durationMs: Date.now() - started.getTime(), responseSize, error });
+    };
+    try {
+      const headers = Object.fromEntries(Object.entries(await request.allHeaders()).filter(([k]) => !k.startsWith(':') && !HOP_HEADERS.has(k.toLowerCase())));
+      const res = await this.deps.fetch(url, { method: request.method(), headers, body: request.postDataBuffer() ?? undefined, redirect: 'manual', signal: this.job.signal });
+      const body = Buffer.from(await res.arrayBuffer());
+      const answer: Record<string, string> = {};
+      res.headers.forEach((v, k) => {
+        if (!DECODED_HEADERS.has(k) && k !== 'set-cookie') answer[k] = v;
+      });
+      const cookies = res.headers.getSetCookie();
+      if (cookies.length) answer['set-cookie'] = cookies.join('\n');
+      record(res.status, body.byteLength, null);
+      await route.fulfill({ status: res.status, headers: answer, body });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const reason = e.name === EGRESS_DENIED ? e.message : (e.cause?.code ?? e.cause?.message ?? e.message);
+      if (e.name === EGRESS_DENIED) this.denied.set(url, reason);
+      record(0, 0, reason);
+      await route.abort(e.name === EGRESS_DENIED ? 'blockedbyclient' : 'failed').catch(() => undefined);
+    }
+  }
+
+  listen(page: Page): void {
+    this.page = page;
+    page.on('console', (m) => {
+      if (this.console.length >= MAX_CONSOLE_LINES) return;
+      const loc = m.location();
+      this.console.push({ ts: new Date().toISOString(), level: level(m.type()), text: m.text().slice(0, MAX_CONSOLE_TEXT), location: loc.url ? `${loc.url}:${loc.lineNumber}:${loc.columnNumber}` : null });
+    });
+    page.on('pageerror', (err) => {
+      if (this.console.length < MAX_CONSOLE_LINES) this.console.push({ ts: new Date().toISOString(), level: 'error', text: `Uncaught ${err.message}`.slice(0, MAX_CONSOLE_TEXT), location: null });
+    });
+  }
+
+  /** Runs one action, recording it; a failure is recorded (with a screenshot) and thrown. */
+  async step(action: BrowserAction | { action: 'load'; url: string }, body: () => Promise<string | null | void>): Promise<void> {
+    const index = this.actions.length;
+    const rec: ActionRecord = {
+      index,
+      action: action.action,
+      selector: 'selector' in action && action.selector !== undefined ? action.selector : null,
+      status: 'succeeded',
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      duration_ms: null,
+      error: null,
+      screenshot: null,
+    };
+    this.actions.push(rec);
+    const t0 = Date.now();
+    try {
+      const shot = await body();
+      if (shot) rec.screenshot = shot;
+    } catch (err) {
+      rec.status = 'failed';
+      const navigated = action.action === 'load' || action.action === 'goto' ? action.url : undefined;
+      const deniedReason = navigated ? this.deniedFor(navigated) : undefined;
+      const failure =
+        err instanceof ActionFailure
+          ? err
+          : deniedReason
+            ? new ActionFailure(`loading ${navigated} refused: ${deniedReason}`, EGRESS_DENIED, true)
+            : new ActionFailure((err as Error).message.split('\n')[0] ?? String(err), undefined, false);
+      rec.error = this.job.redact(failure.message);
+      if (!this.job.signal.aborted) rec.screenshot = await this.screenshot(`failure-${index}`, { fullPage: false }).then((s) => s.name, () => null);
+      throw failure;
+    } finally {
+      rec.finished_at = new Date().toISOString();
+      rec.duration_ms = Date.now() - t0;
+    }
+  }
+
+  private deniedFor(url: string): string | undefined {
+    for (const [u, reason] of this.denied) if (u === url || u.startsWith(url)) return reason;
+    return undefined;
+  }
+
+  skipRest(actions: readonly BrowserAction[]): void {
+    for (const a of actions)
+      this.actions.push({ index: this.actions.length, action: a.action, selector: 'selector' in a && a.selector !== undefined ? a.selector : null, status: 'skipped', started_at: null, finished_at: null, duration_ms: null, error: null, screenshot: null });
+  }
+
+  /** Takes a screenshot into the artifact store; with `vrt`, compares it with the baseline. */
+  async screenshot(name: string, o: { fullPage?: boolean; selector?: string; mask?: string[]; vrt?: { threshold: number } }): Promise<{ name: string; vrt: VrtResult | null }> {
+    const options = { mask: (o.mask ?? []).map((s) => this.page.locator(s)), animations: this.disableAnimations ? ('disabled' as const) : ('allow' as const), timeout: this.timeoutMs };
+    const png = o.selector ? await this.page.locator(o.selector).screenshot(options) : await this.page.screenshot({ ...options, fullPage: o.fullPage ?? false });
+    const size = pngSize(png);
+    await this.keep(`${name}.png`, 'screenshot', png, { ...size, browser: this.browserName, viewport: this.viewportKey(), flowId: this.job.flowId });
+    const vrt = o.vrt ? await this.compare(name, png, size, o.vrt.threshold) : null;
+    const again = this.screenshots.findIndex((s) => s.name === name);
+    if (again >= 0) this.screenshots.splice(again, 1);
+    this.screenshots.push({ name, ...size, vrt });
+    return { name, vrt };
+  }
+
+  viewportKey(): string {
+    return `${this.viewport.width}x${this.viewport.height}`;
+  }
+
+  /** Puts a file in the store and lists it for the run. */
+  async keep(name: string, kind: 'screenshot' | 'diff' | 'html', data: Buffer, meta: Record<string, unknown> = {}): Promise<string> {
+    const storageKey = artifactKey('runs', this.job.runId, this.job.stepKey, name);
+    await this.deps.store.put(storageKey, data);
+    const contentType = kind === 'html' ? 'text/html; charset=utf-8' : 'image/png';
+    await this.deps.projections.artifact({ runId: this.job.runId, stepId: this.job.stepKey, name, kind, storageKey, contentType, bytes: data.byteLength, meta: { ...meta, attempt: this.job.attempt } });
+    return storageKey;
+  }
+
+  /** The public URL of one of the step's files. */
+  url(name: string): string {
+    return `${this.deps.publicUrl}/api/v1/runs/${encodeURIComponent(this.job.publicRunId)}/artifacts/screenshots/${encodeURIComponent(this.job.stepKey)}/${encodeURIComponent(name)}`;
+  }
+
+  private async compare(name: string, png: Buffer, size: { width: number; height: number }, threshold: number): Promise<VrtResult> {
+    const key = [this.job.accountId, this.job.flowId, this.job.stepKey, name, this.browserName, this.viewportKey()];
+    const rows: { storage_key: string; run_id: string }[] = await this.deps.dataSource.query(
+      `SELECT storage_key, run_id FROM visual_baselines WHERE account_id = $1 AND flow_id = $2 AND step_id = $3 AND name = $4 AND browser = $5 AND viewport = $6`,
+      key,
+    );
+    const baseline = rows[0] ? await this.deps.store.get(rows[0].storage_key) : null;
+    if (!rows[0] || !baseline) {
+      // The first screenshot of its kind becomes the baseline (a concurrent first run may win instead).
+      const storageKey = artifactKey('baselines', this.job.accountId, `${randomUUID()}.png`);
+      await this.deps.store.put(storageKey, png);
+      await this.deps.dataSource.query(
+        `INSERT INTO visual_baselines (account_id, flow_id, step_id, name, browser, viewport, storage_key, run_id, width, height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (account_id, flow_id, step_id, name, browser, viewport) DO UPDATE SET storage_key = EXCLUDED.storage_key, run_id = EXCLUDED.run_id,
+           width = EXCLUDED.width, height = EXCLUDED.height, created_at = now()`,
+        [...key, storageKey, this.job.publicRunId, size.width, size.height],
+      );
+      return { similarity: 100, threshold, passed: true, baseline_run_id: this.job.publicRunId, diff: null };
+    }
+    const { similarity, diff } = compareScreenshots(baseline, png);
+    const diffName = `${name}.diff.png`;
+    await this.keep(diffName, 'diff', diff, { similarity, baselineRunId: rows[0].run_id });
+    return { similarity, threshold, passed: similarity >= threshold, baseline_run_id: rows[0].run_id, diff: diffName };
+  }
+
+  /** Web vitals, timings, JS heap and (Chromium) CPU time of the page as it is now. */
+  async measure(context: BrowserContext): Promise<void> {
+    const page = this.page;
+    const inPage = (await page.evaluate(MEASURE_SCRIPT).catch(() => null)) as {
+      lcp: number | null;
+      cls: number | null;
+      fcp: number | null;
+      ttfb: number | null;
+      dcl: number | null;
+      load: number | null;
+      heap: number | null;
+    } | null;
+    let cpu: number | null = null;
+    let heap = inPage?.heap ?? null;
+    if (engineOf(this.browserName) === 'chromium') {
+      const cdp = await context.newCDPSession(page).catch(() => null);
+      if (cdp) {
+        const metrics = await cdp
+          .send('Performance.enable')
+          .then(() => cdp.send('Performance.getMetrics'))
+          .catch(() => null);
+        const get = (n: string) => metrics?.metrics.find((m) => m.name === n)?.value;
+        const task = get('TaskDuration');
+        if (typeof task === 'number') cpu = task * 1000;
+        heap ??= get('JSHeapUsedSize') ?? null;
+        await cdp.detach().catch(() => undefined);
+      }
+    }
+    this.performance = {
+      lcp_ms: round(inPage?.lcp),
+      fcp_ms: round(inPage?.fcp),
+      cls: round(inPage?.cls),
+      ttfb_ms: round(inPage?.ttfb),
+      dom_content_loaded_ms: round(inPage?.dcl),
+      load_ms: round(inPage?.load),
+      js_heap_bytes: typeof heap === 'number' ? Math.round(heap) : null,
+      cpu_time_ms: round(cpu),
+    };
+  }
+
+  /** Writes what the attempt did: requests, console lines, details. Runs whether it passed or not. */
+  async flush(version: string): Promise<void> {
+    const { projections } = this.deps;
+    const { runId, stepKey, attempt, redact } = this.job;
+    await projections.requests(this.requests.map((r) => ({ ...r, url: redact(r.url), error: redact(r.error), runId, stepId: stepKey })));
+    const lines: LogLine[] = this.console.map((c, i) => ({
+      key: `step.${stepKey}.attempt.${attempt}.console.${i}`,
+      level: c.level,
+      stepId: stepKey,
+      message: redact(c.location ? `${c.text} (${c.location})` : c.text),
+      ts: new Date(c.ts),
+      source: 'console',
+    }));
+    await projections.log(runId, lines);
+    const details: BrowserDetails = {
+      browser: { name: this.browserName, engine: engineOf(this.browserName), version },
+      viewport: this.viewport,
+      device: this.device,
+      attempt,
+      actions: this.actions,
+      screenshots: this.screenshots,
+      performance: this.performance,
+    };
+    await projections.stepDetails(runId, stepKey, redact(details));
+  }
+}
+
+export function createBrowserRuntime(deps: BrowserRuntimeDeps, job: PageJob): BrowserRuntime {
+  /** Sets up a context for the step's page options and runs `fn` in it; details are written whatever happens. */
+  async function withPage<T>(
+    o: { url: string; viewport?: Viewport; device?: string; disableAnimations?: boolean; timeoutMs?: number },
+    fn: (a: PageAttempt, context: BrowserContext) => Promise<T>,
+  ): Promise<T> {
+    const browserName = job.browser ? normalizeBrowser(job.browser) : 'chromium';
+    if (!browserName) throw ApplicationFailure.nonRetryable(`unknown browser ${job.browser}`, BROWSER_UNAVAILABLE);
+    const engine = engineOf(browserName);
+    if (engine === 'firefox' && !deps.pool.paths.firefoxPath)
+      throw ApplicationFailure.nonRetryable('browser firefox is not available on this worker (FIREFOX_PATH is not set); no other browser is substituted', BROWSER_UNAVAILABLE);
+    let preset: BrowserContextOptions = {};
+    let deviceName: string | null = null;
+    if (o.device) {
+      deviceName = DEVICE_ALIASES[o.device.toLowerCase()] ?? o.device;
+      const d = devices[deviceName];
+      if (!d) throw ApplicationFailure.nonRetryable(`unknown device "${o.device}": a Playwright device name such as "Desktop Chrome", "iPhone 13" or "Pixel 7"`, BROWSER_UNAVAILABLE);
+      // A device's engine is the run's browser, not the one the preset was recorded with.
+      const { defaultBrowserType: _b, ...rest } = d;
+      preset = engine === 'firefox' ? { ...rest, isMobile: undefined } : rest;
+    }
+    const viewport = o.viewport ?? preset.viewport ?? DEFAULT_VIEWPORT;
+    const timeoutMs = o.timeoutMs ?? DEFAULT_BROWSER_TIMEOUT_MS;
+    const options: BrowserContextOptions = {
+      ...preset,
+      viewport,
+      serviceWorkers: 'block',
+      ...(o.disableAnimations ? { reducedMotion: 'reduce' as const } : {}),
+    };
+    return deps.pool.withContext(engine, options, job.signal, async (context, browser) => {
+      const a = new PageAttempt(deps, job, browserName, viewport, deviceName, timeoutMs, o.disableAnimations ?? false);
+      await context.route('**/*', (route, request) => a.route(route, request));
+      await context.addInitScript(VITALS_SCRIPT);
+      const page = await context.newPage();
+      page.setDefaultTimeout(timeoutMs);
+      page.setDefaultNavigationTimeout(timeoutMs);
+      a.listen(page);
+      try {
+        return await fn(a, context);
+      } catch (err) {
+        if (job.signal.aborted) throw err;
+        if (a.performance === null) await a.measure(context).catch(() => undefined);
+        if (err instanceof ActionFailure)
+          throw err.nonRetryable ? ApplicationFailure.nonRetryable(err.message, err.type) : ApplicationFailure.retryable(err.message, err.type ?? 'BrowserActionFailed');
+        throw err;
+      } finally {
+        await a.flush(browser.version()).catch(() => undefined);
+      }
+    });
+  }
+
+  const load = (a: PageAttempt, url: string) => a.step({ action: 'load', url }, async () => void (await a.page.goto(url, { waitUntil: 'load' })));
+
+  return {
+    async browse(c: BrowserConfig): Promise<BrowserOutput> {
+      return withPage(c, async (a, context) => {
+        const extracted: Record<string, string | null> = {};
+        const taken: string[] = [];
+        await load(a, c.url).catch((err) => {
+          a.skipRest(c.actions);
+          throw err;
+        });
+        for (const [i, action] of c.actions.entries()) {
+          try {
+            await a.step(action, () => perform(a, action, extracted, taken));
+          } catch (err) {
+            a.skipRest(c.actions.slice(i + 1));
+            throw err;
+          }
+        }
+        await a.measure(context);
+        return { url: a.page.url(), title: await a.page.title(), extracted, screenshots: taken };
+      });
+    },
+
+    async scan(c: ScanConfig): Promise<ScanOutput> {
+      return withPage(c, async (a, context) => {
+        await load(a, c.url);
+        await a.page.waitForLoadState('networkidle', { timeout: Math.min(c.timeoutMs ?? DEFAULT_BROWSER_TIMEOUT_MS, 10_000) }).catch(() => undefined);
+        const out: ScanOutput = { url: a.page.url(), title: await a.page.title() };
+        if (c.types.includes('vrt')) {
+          let shot: { name: string; vrt: VrtResult | null } | undefined;
+          await a.step({ action: 'screenshot', name: 'scan', fullPage: c.fullPage, mask: c.mask, vrt: { threshold: c.threshold } }, async () => {
+            shot = await a.screenshot('scan', { fullPage: c.fullPage, mask: c.mask, vrt: { threshold: c.threshold } });
+            return shot.name;
+          });
+          const v = shot!.vrt!;
+          out.vrt = { similarity: v.similarity, threshold: v.threshold, passed: v.passed, baseline_run_id: v.baseline_run_id, diff_url: v.diff ? a.url(v.diff) : null, screenshot_url: a.url('scan.png') };
+        }
+        if (c.types.includes('html')) {
+          const html = await a.page.content();
+          const bytes = Buffer.from(html);
+          await a.keep('page.html', 'html', bytes);
+          out.html = bytes.byteLength > MAX_HTML_BYTES ? bytes.subarray(0, MAX_HTML_BYTES).toString() : html;
+        }
+        await a.measure(context);
+        if (c.types.includes('performance')) out.performance = a.performance!;
+        if (c.types.includes('logs')) out.logs = a.console.map((l) => ({ ...l, text: job.redact(l.text) }));
+        if (c.types.includes('lighthouse')) {
+          await a.step({ action: 'load', url: `lighthouse ${c.url}` }, async () => {
+            out.lighthouse = await lighthouseScores(a.page.url(), deps.pool.paths, LIGHTHOUSE_TIMEOUT_MS, job.signal);
+          });
+        }
+        if (out.vrt && !out.vrt.passed)
+          throw new ActionFailure(`scan of ${c.url}: ${out.vrt.similarity}% similar to the baseline of run ${out.vrt.baseline_run_id}, below the threshold of ${c.threshold}%`, VISUAL_MISMATCH, true);
+        return out;
+      });
+    },
+  };
+}
+
+const expectation = (what: string, expected: unknown, actual: unknown) =>
+  new ActionFailure(`expected ${what} ${JSON.stringify(expected)}, found ${JSON.stringify(actual)}`, EXPECTATION_FAILED, true);
+
+/** Performs one action; answers the name of the screenshot it took, if any. */
+async function perform(a: PageAttempt, action: BrowserAction, extracted: Record<string, string | null>, taken: string[]): Promise<string | void> {
+  const page = a.page;
+  switch (action.action) {
+    case 'goto':
+      await page.goto(action.url, { waitUntil: 'load' });
+      return;
+    case 'click':
+      await page.locator(action.selector).click();
+      return;
+    case 'fill':
+      await page.locator(action.selector).fill(action.value);
+      return;
+    case 'select':
+      await page.locator(action.selector).selectOption(action.value);
+      return;
+    case 'press':
+      if (action.selector) await page.locator(action.selector).press(action.key);
+      else await page.keyboard.press(action.key);
+      return;
+    case 'hover':
+      await page.locator(action.selector).hover();
+      return;
+    case 'scroll':
+      if (action.selector) await page.locator(action.selector).scrollIntoViewIfNeeded();
+      else await page.mouse.wheel(0, action.y ?? 0);
+      return;
+    case 'waitFor':
+      if (action.selector) await page.locator(action.selector).first().waitFor({ state: 'visible' });
+      else if (action.text) await page.getByText(action.text).first().waitFor({ state: 'visible' });
+      else if (action.url) await page.waitForURL((u) => u.href.includes(action.url!));
+      else await page.waitForLoadState('networkidle');
+      return;
+    case 'expect':
+      return expectOn(a, action);
+    case 'extract': {
+      const el = page.locator(action.selector).first();
+      extracted[action.as] = action.attribute ? await el.getAttribute(action.attribute) : ((await el.textContent()) ?? '').trim();
+      return;
+    }
+    case 'screenshot': {
+      const shot = await a.screenshot(action.name, action);
+      taken.push(action.name);
+      if (shot.vrt && !shot.vrt.passed)
+        throw new ActionFailure(
+          `screenshot ${action.name}: ${shot.vrt.similarity}% similar to the baseline of run ${shot.vrt.baseline_run_id}, below the threshold of ${shot.vrt.threshold}%`,
+          VISUAL_MISMATCH,
+          true,
+        );
+      return shot.name;
+    }
+  }
+}
+
+/** `expect`: polls until the page shows what was expected or the action's timeout ends. */
+async function expectOn(a: PageAttempt, e: Extract<BrowserAction, { action: 'expect' }>): Promise<void> {
+  const page = a.page;
+  const timeout = a.timeoutMs;
+  if (e.selector === undefined) {
+    if (e.url !== undefined) {
+      const r = await until(async () => page.url(), (u) => u.includes(e.url!), timeout);
+      if (!r.ok) throw expectation('the URL to contain', e.url, r.value);
+    } else {
+      const r = await until(() => page.title(), (t) => t.includes(e.title!), timeout);
+      if (!r.ok) throw expectation('the title to contain', e.title, r.value);
+    }
+    return;
+  }
+  const loc = page.locator(e.selector);
+  if (e.text !== undefined) {
+    const r = await until(async () => (await loc.count()) > 0 ? ((await loc.first().innerText().catch(() => null)) ?? null) : null, (t) => t !== null && t.includes(e.text!), timeout);
+    if (!r.ok) throw expectation(`${e.selector} to contain the text`, e.text, r.value ?? `no element matches ${e.selector}`);
+  } else if (e.visible) {
+    const r = await until(() => loc.first().isVisible(), (v) => v, timeout);
+    if (!r.ok) throw expectation(`${e.selector} to be`, 'visible', 'not visible');
+  } else if (e.hidden) {
+    const r = await until(() => loc.first().isVisible(), (v) => !v, timeout);
+    if (!r.ok) throw expectation(`${e.selector} to be`, 'hidden', 'visible');
+  } else if (e.count !== undefined) {
+    const r = await until(() => loc.count(), (n) => n === e.count, timeout);
+    if (!r.ok) throw expectation(`the number of ${e.selector} to be`, e.count, r.value);
+  }
+}
