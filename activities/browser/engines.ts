@@ -44,7 +44,8 @@ export function packagedChromium(): Promise<{ path: string; args: string[] }> {
 export async function chromiumExecutable(paths: EnginePaths): Promise<{ path: string; args: string[] }> {
   if (paths.chromiumPath) return { path: paths.chromiumPath, args: ['--no-sandbox', '--disable-gpu', ...QUIET] };
   const p = await packagedChromium();
-  return { path: p.path, args: [...p.args, ...QUIET] };
+  // The package's flags are for one page per process (AWS Lambda); a worker opens a context per step, which `--single-process` crashes on.
+  return { path: p.path, args: [...p.args.filter((a) => a !== '--single-process'), ...QUIET] };
 }
 
 export async function launchEngine(engine: Engine, paths: EnginePaths): Promise<Browser> {

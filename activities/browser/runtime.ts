@@ -130,6 +130,7 @@ class PageAttempt {
   readonly screenshots: BrowserDetails['screenshots'] = [];
   readonly console: ConsoleLine[] = [];
   private readonly requests: RequestRecord[] = [];
+  private requestCount = 0;
   private readonly denied = new Map<string, string>();
   performance: PagePerformance | null = null;
   page!: Page;
@@ -149,7 +150,7 @@ class PageAttempt {
     const url = request.url();
     if (!/^https?:/i.test(url)) return route.continue();
     const started = new Date();
-    const seq = this.requests.length + 1;
+    const seq = ++this.requestCount;
     const record = (status: number, responseSize: number, error: string | null) => {
       if (this.requests.length < MAX_REQUESTS)
         this.requests.push({ attempt: this.job.attempt, seq, ts: started, method: request.method(), url, status, resourceType: request.resourceType(), durationMs: Date.now() - started.getTime(), responseSize, error });

@@ -9,6 +9,7 @@ import { healthRoutes } from './definitions/health.routes';
 import { suiteRoutes } from './definitions/suites.routes';
 import { runDeps, type GatewayDeps } from './deps';
 import { scheduleRoutes } from './schedules/routes';
+import { visualRoutes } from './visual/routes';
 import type { AnyRoute } from './http/route';
 import { actionRunRoutes } from './surfaces/action-runs/routes';
 import { agentRunRoutes } from './surfaces/agent-runs/routes';
@@ -32,6 +33,7 @@ export function allRoutes(deps: GatewayDeps): AnyRoute[] {
     ...actionRunRoutes(runs),
     ...agentRunRoutes(deps),
     ...scheduleRoutes(deps),
+    ...visualRoutes(deps),
     ...codecRoutes(deps),
   ];
   return routes;

@@ -265,6 +265,15 @@ export const batchSearchAttributes = (input: BatchRunInput) => [
   { key: FLOW_ID, value: [...new Set(input.runs.map((r) => r.flow.id))].join(',') },
 ];
 
+/** Browser steps of a run that asks for Firefox run only where a Firefox is configured; nothing is substituted. */
+function refuseMissingBrowser(config: GatewayDeps['config'], input: BatchRunInput): void {
+  if (input.meta.browser !== 'firefox' || config.firefoxPath) return;
+  const usesBrowser = (f: FlowRunInput) => [...f.flow.steps, ...(f.authFlow?.steps ?? [])].some((s) => s.type === 'browser' || s.type === 'scan');
+  const flow = input.runs.find(usesBrowser);
+  if (flow)
+    throw new InvalidError(`browser firefox is not available on this platform (no FIREFOX_PATH), and flow ${flow.flow.id} has browser steps; use chrome, chromium or edge`, ['browser']);
+}
+
 /** Starts a batch: its rows and its workflow together, or neither; a replayed key answers the batch it started. */
 export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: TriggerRequest): Promise<TriggeredBatch> {
   const { dataSource } = deps;
@@ -278,6 +287,7 @@ export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: Tr
 
   return dataSource.transaction(async (m) => {
     const input = await prepareBatch(deps, auth, req, m, batchId);
+    refuseMissingBrowser(deps.config, input);
     await insertBatchRows(m, input);
     if (req.runIds) {
       // A concurrent trigger may have taken a client-chosen id between the check and the insert.

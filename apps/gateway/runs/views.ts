@@ -21,6 +21,8 @@ export interface StepView {
   durationMs: number | null;
   output: Json;
   error: string | null;
+  /** What a browser or scan step did, action by action (steps/browser.ts `BrowserDetails`). */
+  details?: Json;
 }
 
 /**
@@ -39,6 +41,7 @@ export function mergeSteps(rows: readonly StepRun[], progress: RunProgress | nul
     durationMs: r.durationMs,
     output: r.output ?? null,
     error: r.error,
+    details: r.details ?? null,
   });
   if (!progress) return rows.map(fromRow);
   const byId = new Map(rows.map((r) => [r.stepId, r]));
@@ -55,6 +58,7 @@ export function mergeSteps(rows: readonly StepRun[], progress: RunProgress | nul
       durationMs: s.durationMs ?? row?.durationMs ?? null,
       output: s.output ?? row?.output ?? null,
       error: s.error ?? row?.error ?? null,
+      details: row?.details ?? null,
     };
   });
   const known = new Set(progress.steps.map((s) => s.id));

@@ -107,6 +107,7 @@ export const TRIGGER_FIELDS: FieldLocations = {
   appId: ['body', 'app_id'],
   bundle: ['body', 'bundle_id'],
   buildId: ['body', 'app_build_id'],
+  browser: ['body', 'browser'],
 };
 
 const runParams = z.object({ runId: z.string().min(1) });

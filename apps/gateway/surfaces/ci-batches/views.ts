@@ -10,6 +10,8 @@ import type { StepStatus } from '../../../../domain/statuses';
 import type { LiveRun } from '../../runs/reconcile';
 import type { TriggeredBatch } from '../../runs/trigger';
 import { iso, presentedStatus, type StepView } from '../../runs/views';
+import type { BrowserDetails } from '../../../../steps/browser';
+import { artifactFileUrl } from '../../visual/visual';
 import type { HttpTotals } from './queries';
 
 const actor = z.object({ id: z.string(), name: z.string(), type: z.enum(['user', 'system']) }).nullable();
@@ -93,14 +95,36 @@ export const runDetailSchema = z.object({
   duration_ms: z.number().nullable(),
   error: runError,
   summary: summarySchema,
-  actions: z.array(stepTimingSchema.extend({ output: z.unknown(), error: z.string().nullable(), screenshot_url: z.null() })),
+  actions: z.array(
+    stepTimingSchema.extend({
+      output: z.unknown(),
+      error: z.string().nullable(),
+      screenshot_url: z.string().nullable(),
+      /** On the entries of a browser step's actions, which follow the step's own entry. */
+      action: z.string().optional(),
+      selector: z.string().nullable().optional(),
+      /** On a browser or scan step's entry: the browser it ran in. */
+      browser: z.object({ name: z.string(), engine: z.string(), version: z.string() }).optional(),
+    }),
+  ),
   artifacts: z.object({ performance_metrics_url: isoOrNull, log_url: isoOrNull, network_requests_url: isoOrNull }),
 });
 
 export const performanceSchema = z.object({
   run_id: z.string(),
   duration_ms: z.number().nullable(),
-  steps: z.array(stepTimingSchema),
+  steps: z.array(
+    stepTimingSchema.extend({
+      lcp_ms: z.number().nullable().optional(),
+      fcp_ms: z.number().nullable().optional(),
+      cls: z.number().nullable().optional(),
+      ttfb_ms: z.number().nullable().optional(),
+      dom_content_loaded_ms: z.number().nullable().optional(),
+      load_ms: z.number().nullable().optional(),
+      js_heap_bytes: z.number().nullable().optional(),
+      cpu_time_ms: z.number().nullable().optional(),
+    }),
+  ),
   http: z.object({ requests: z.number(), failed: z.number(), total_duration_ms: z.number(), total_bytes: z.number() }),
 });
 
@@ -187,6 +211,39 @@ const stepTiming = (s: StepView): z.infer<typeof stepTimingSchema> => ({
   attempts: s.attempts,
 });
 
+const browserDetails = (s: StepView): BrowserDetails | null =>
+  s.details && typeof s.details === 'object' && 'actions' in s.details ? (s.details as unknown as BrowserDetails) : null;
+
+/**
+ * A step's entries in `actions`: the step itself, then, for a browser or scan step, one per
+ * browser action it performed, each with its screenshot's URL.
+ */
+function actionEntries(s: StepView, fileUrl: (file: string) => string): z.infer<typeof runDetailSchema>['actions'] {
+  const d = browserDetails(s);
+  const shotUrl = (name: string | null | undefined) => (name ? fileUrl(`${name}.png`) : null);
+  const last = d?.actions.filter((a) => a.screenshot).pop()?.screenshot;
+  const step = { ...stepTiming(s), output: s.output, error: s.error, screenshot_url: shotUrl(last), ...(d ? { browser: d.browser } : {}) };
+  if (!d) return [step];
+  return [
+    step,
+    ...d.actions.map((a) => ({
+      step_id: s.stepId,
+      name: `${a.action}${a.selector ? ` ${a.selector}` : ''}`,
+      type: `${s.type}.action`,
+      status: a.status,
+      started_at: a.started_at,
+      finished_at: a.finished_at,
+      duration_ms: a.duration_ms,
+      attempts: d.attempt,
+      output: null,
+      error: a.error,
+      screenshot_url: shotUrl(a.screenshot),
+      action: a.action,
+      selector: a.selector,
+    })),
+  ];
+}
+
 /** `GET /api/v1/runs/{run_id}`; artifact URLs are absolute, null when the artifact was not produced. */
 export function runDetailView(
   live: LiveRun,
@@ -220,7 +277,7 @@ export function runDetailView(
     duration_ms: r.durationMs,
     error: r.error ?? null,
     summary: summaryOf(steps),
-    actions: steps.map((s) => ({ ...stepTiming(s), output: s.output, error: s.error, screenshot_url: null })),
+    actions: steps.flatMap((s) => actionEntries(s, (file) => artifactFileUrl(baseUrl, r.publicId, s.stepId, file))),
     artifacts: {
       performance_metrics_url: a.started ? artifactUrl(baseUrl, r.publicId, 'performance.json') : null,
       log_url: a.hasLog ? artifactUrl(baseUrl, r.publicId, 'log.jsonl') : null,
@@ -230,7 +287,7 @@ export function runDetailView(
 }
 
 /** A line of `log.jsonl`. */
-export const logLine = (l: RunLog) => ({ timestamp: iso(l.ts), level: l.level, step: l.stepId, message: l.message });
+export const logLine = (l: RunLog) => ({ timestamp: iso(l.ts), level: l.level, step: l.stepId, message: l.message, ...(l.source ? { source: l.source } : {}) });
 
 /** A line of `network.jsonl`: a request that got no response has status 0 and an `error`. */
 export const requestLine = (q: RunRequest) => ({
@@ -251,7 +308,7 @@ export function performanceView(run: Run, steps: readonly StepView[], http: Http
   return {
     run_id: run.publicId,
     duration_ms: run.durationMs,
-    steps: steps.map(stepTiming),
+    steps: steps.map((s) => ({ ...stepTiming(s), ...browserDetails(s)?.performance })),
     http: { requests: http.requests, failed: http.failed, total_duration_ms: http.totalDurationMs, total_bytes: http.totalBytes },
   };
 }

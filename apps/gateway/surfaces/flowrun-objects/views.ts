@@ -171,12 +171,15 @@ function unrecordedStatus(run: RunStatus): StepStatus {
 function nodeOf(p: Placed, row: StepView | undefined, runStatus: RunStatus, endOnFail: boolean): z.infer<typeof nodeSchema> {
   const step = p.step;
   const http = step?.type === 'http' ? step.config : null;
+  const scan = step?.type === 'scan' ? step.config : null;
   const status = row?.status ?? unrecordedStatus(runStatus);
   const data = {
     ...EDITOR_FIELDS,
+    // A scan node shows what it captures and the similarity it must reach.
+    ...(scan ? { type: [...scan.types], threshold: scan.threshold } : {}),
     id: p.id,
     name: step?.name ?? row?.name ?? p.id,
-    uri: http?.url ?? '',
+    uri: http?.url ?? (step?.type === 'scan' || step?.type === 'browser' ? step.config.url : ''),
     status: nodeStatus(status),
     configs: { ...(step?.config ?? {}), end_on_fail: endOnFail },
     headers: json(http?.headers),
