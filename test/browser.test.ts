@@ -258,3 +258,15 @@ it('when a page is saved with a bad action, then the flow save answers 400 namin
   expect(res2.status).toBe(400);
   expect(JSON.stringify(res2.body.detail)).toContain('types');
 });
+
+it('when a scan asks for lighthouse, then Lighthouse scores the page offline with the same Chromium', async () => {
+  const flow = { id: 'home-lighthouse', name: 'lighthouse', steps: [{ id: 'audit', type: 'scan', config: { url: `${web.url}/home?user=lh`, types: ['lighthouse'] } }] };
+  const run = await runFlow(flow);
+  expect(run.status).toBe('succeeded');
+  const out = run.actions.find((a: Loose) => a.step_id === 'audit' && !a.action).output;
+  for (const category of ['accessibility', 'best_practices', 'seo']) {
+    expect(out.lighthouse[category]).toBeGreaterThanOrEqual(0);
+    expect(out.lighthouse[category]).toBeLessThanOrEqual(100);
+  }
+}, 180_000);
+

@@ -264,6 +264,10 @@ async function startAllowedServer(loopbackUrl: string): Promise<{ url: string; h
     if (url === '/ok') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ hello: 'world' }));
+    } else if (url === '/page') {
+      // A page on an allowed address that pulls an image and a fetch from a refused one.
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><title>p</title><img src="${loopbackUrl}/pixel.png"><script>fetch('${loopbackUrl}/secret').catch(() => console.log('fetch refused'))</script><p>page</p>`);
     } else if (url === '/to-loopback') {
       res.writeHead(302, { location: `${loopbackUrl}/secret` });
       res.end();
@@ -375,6 +379,21 @@ describe('http steps under the egress policy, end to end (loopback denied but fo
   beforeEach(() => {
     loopback.requests.length = 0;
     allowed.hits.length = 0;
+  });
+
+  it("when a browser page pulls resources from a refused address, then they are blocked and recorded, and a page on one fails its step at once", async () => {
+    const page = await runOnce([{ id: 'open', type: 'browser', config: { url: `${allowed.url}/page`, actions: [{ action: 'waitFor', networkIdle: true }] } }]);
+    expect(page.run.status).toBe('succeeded');
+    const refused = page.requests.filter((r) => r.url.startsWith(loopback.url));
+    expect(refused.map((r) => [r.resource_type, r.status])).toEqual(expect.arrayContaining([['image', 0], ['fetch', 0]]));
+    expect(refused[0].error).toMatch(/loopback/);
+    expect(loopback.requests).toHaveLength(0);
+
+    const direct = await runOnce([{ id: 'open', type: 'browser', config: { url: `${loopback.url}/secret` }, retry }]);
+    expect(direct.run.status).toBe('failed');
+    expect(direct.actions.open.error).toMatch(/refused.*loopback/);
+    expect(direct.actions.open.attempts).toBe(1);
+    expect(loopback.requests).toHaveLength(0);
   });
 
   it('when a step calls a loopback URL, then it fails at once, without retry, naming the address, and nothing reaches the server', async () => {
