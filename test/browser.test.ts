@@ -225,6 +225,12 @@ it('when a screenshot asks for visual regression, then the first run sets the ba
   expect(diff.status).toBe(200);
   expect(PNG.sync.read(Buffer.from(await diff.arrayBuffer())).width).toBe(800);
 
+  // Seed 001's node lists the screenshot with its score against the threshold.
+  const node = (await stack.call('GET', `/v1/ops/flowrun/${changed.id}`, undefined, key)).body.nodes[0].data;
+  expect(node.screenshots).toEqual([{ name: 'box', url: expect.stringMatching(/\/artifacts\/screenshots\/look\/box\.png$/), similarity: expect.any(Number), threshold: 99 }]);
+  expect(node.screenshots[0].similarity).toBeLessThan(99);
+  expect((await get(node.screenshots[0].url)).status).toBe(200);
+
   const promoted = await stack.call('POST', `/api/v1/runs/${changed.id}/screenshots/box/promote`, {}, key);
   expect(promoted.status).toBe(200);
   expect(promoted.body).toMatchObject({ flow_id: 'vrt-page', step_id: 'look', name: 'box', browser: 'chromium', viewport: '800x600', run_id: changed.id });

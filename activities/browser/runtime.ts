@@ -108,6 +108,8 @@ class ActionFailure extends Error {
     message: string,
     readonly type: string | undefined,
     readonly nonRetryable: boolean,
+    /** The screenshot the failing action took itself (a visual mismatch), so no other is taken. */
+    readonly screenshot?: string,
   ) {
     super(message);
   }
@@ -218,7 +220,8 @@ class PageAttempt {
             ? new ActionFailure(`loading ${navigated} refused: ${deniedReason}`, EGRESS_DENIED, true)
             : new ActionFailure((err as Error).message.split('\n')[0] ?? String(err), undefined, false);
       rec.error = this.job.redact(failure.message);
-      if (!this.job.signal.aborted) rec.screenshot = await this.screenshot(`failure-${index}`, { fullPage: false }).then((s) => s.name, () => null);
+      if (failure.screenshot) rec.screenshot = failure.screenshot;
+      else if (!this.job.signal.aborted) rec.screenshot = await this.screenshot(`failure-${index}`, { fullPage: false }).then((s) => s.name, () => null);
       throw failure;
     } finally {
       rec.finished_at = new Date().toISOString();
@@ -521,6 +524,7 @@ async function perform(a: PageAttempt, action: BrowserAction, extracted: Record<
           `screenshot ${action.name}: ${shot.vrt.similarity}% similar to the baseline of run ${shot.vrt.baseline_run_id}, below the threshold of ${shot.vrt.threshold}%`,
           VISUAL_MISMATCH,
           true,
+          shot.name,
         );
       return shot.name;
     }

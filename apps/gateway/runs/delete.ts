@@ -3,6 +3,7 @@
  * in time — so no activity writes to rows about to be deleted.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { artifactKey, directoryStore } from '../../../db/artifact-store';
 import { RunEntity, type Run } from '../../../db/entities';
 import { ConflictError, UnavailableError } from '../../../domain/errors';
 import { isTerminalRun } from '../../../domain/statuses';
@@ -67,11 +68,13 @@ async function stopRun(deps: RunDeps, run: Run, noun: string): Promise<void> {
 }
 
 /**
- * Stops the run's workflow, then deletes the run (steps, logs, requests cascade) and its batch
- * if left empty; false when it was already gone. `noun` is what the caller's surface calls a
+ * Stops the run's workflow, then deletes the run (steps, logs, requests, artifacts cascade), its
+ * files in the artifact store, and its batch if left empty; false when it was already gone. `noun` is what the caller's surface calls a
  * run, for messages; errors name the run as `runId`.
  */
 export async function deleteRun(deps: RunDeps, run: Run, noun: string): Promise<boolean> {
   if (!run.external) await stopRun(deps, run, noun);
-  return deps.projections.runDeleted(run);
+  const deleted = await deps.projections.runDeleted(run);
+  await directoryStore(deps.config.artifactsDir).removeAll(artifactKey('runs', run.id));
+  return deleted;
 }

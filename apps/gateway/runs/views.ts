@@ -3,6 +3,7 @@
  * and its steps with live progress merged in. Each surface spells it its own way (surfaces/).
  */
 import type { Json, StepRun } from '../../../db/entities';
+import type { BrowserDetails } from '../../../steps/browser';
 import type { RunProgress } from '../../../domain/flow-types';
 import type { RunStatus, StepStatus } from '../../../domain/statuses';
 import type { LiveRun } from './reconcile';
@@ -24,6 +25,10 @@ export interface StepView {
   /** What a browser or scan step did, action by action (steps/browser.ts `BrowserDetails`). */
   details?: Json;
 }
+
+/** What a browser or scan step recorded of itself, when the step is one. */
+export const browserDetailsOf = (s: Pick<StepView, 'details'> | undefined): BrowserDetails | null =>
+  s?.details && typeof s.details === 'object' && 'actions' in s.details ? (s.details as unknown as BrowserDetails) : null;
 
 /**
  * Live progress wins for every step it knows (the rows lag the workflow by an activity);

@@ -9,8 +9,7 @@ import { batchStatus, isTerminalRun, RUN_STATUSES } from '../../../../domain/sta
 import type { StepStatus } from '../../../../domain/statuses';
 import type { LiveRun } from '../../runs/reconcile';
 import type { TriggeredBatch } from '../../runs/trigger';
-import { iso, presentedStatus, type StepView } from '../../runs/views';
-import type { BrowserDetails } from '../../../../steps/browser';
+import { browserDetailsOf, iso, presentedStatus, type StepView } from '../../runs/views';
 import { artifactFileUrl } from '../../visual/visual';
 import type { HttpTotals } from './queries';
 
@@ -211,15 +210,12 @@ const stepTiming = (s: StepView): z.infer<typeof stepTimingSchema> => ({
   attempts: s.attempts,
 });
 
-const browserDetails = (s: StepView): BrowserDetails | null =>
-  s.details && typeof s.details === 'object' && 'actions' in s.details ? (s.details as unknown as BrowserDetails) : null;
-
 /**
  * A step's entries in `actions`: the step itself, then, for a browser or scan step, one per
  * browser action it performed, each with its screenshot's URL.
  */
 function actionEntries(s: StepView, fileUrl: (file: string) => string): z.infer<typeof runDetailSchema>['actions'] {
-  const d = browserDetails(s);
+  const d = browserDetailsOf(s);
   const shotUrl = (name: string | null | undefined) => (name ? fileUrl(`${name}.png`) : null);
   const last = d?.actions.filter((a) => a.screenshot).pop()?.screenshot;
   const step = { ...stepTiming(s), output: s.output, error: s.error, screenshot_url: shotUrl(last), ...(d ? { browser: d.browser } : {}) };
@@ -308,7 +304,7 @@ export function performanceView(run: Run, steps: readonly StepView[], http: Http
   return {
     run_id: run.publicId,
     duration_ms: run.durationMs,
-    steps: steps.map((s) => ({ ...stepTiming(s), ...browserDetails(s)?.performance })),
+    steps: steps.map((s) => ({ ...stepTiming(s), ...browserDetailsOf(s)?.performance })),
     http: { requests: http.requests, failed: http.failed, total_duration_ms: http.totalDurationMs, total_bytes: http.totalBytes },
   };
 }

@@ -30,13 +30,13 @@ export const flowRunObjectRoutes = (deps: RunDeps): AnyRoute[] => [
     status: 201,
     response: flowRunObjectSchema,
     fields: { siteId: ['body', 'site_id'], flowIds: () => ['body', 'flow_id'] },
-    handler: ({ body, auth, req }) =>
+    handler: ({ body, auth, req, baseUrl }) =>
       createFlowRun(deps, auth, {
         siteId: body.site_id,
         flowId: body.flow_id,
         endOnFail: body.configs?.end_on_fail,
         idempotency: idempotencyOf(req),
-      }),
+      }, baseUrl),
   }),
   defineRoute({
     method: 'get',
@@ -52,7 +52,7 @@ export const flowRunObjectRoutes = (deps: RunDeps): AnyRoute[] => [
     fields: { siteId: ['query', 'site_id'] },
     handler: async ({ query, auth, baseUrl }) => {
       const at = { limit: query.limit, offset: query.offset, siteId: query.site_id };
-      return flowRunPageView(await listFlowRuns(deps, auth.accountId, at), at, baseUrl);
+      return flowRunPageView(await listFlowRuns(deps, auth.accountId, at, baseUrl), at, baseUrl);
     },
   }),
   defineRoute({
@@ -63,7 +63,7 @@ export const flowRunObjectRoutes = (deps: RunDeps): AnyRoute[] => [
     params: idParams,
     response: flowRunObjectSchema,
     fields: idFields,
-    handler: ({ params, auth }) => getFlowRun(deps, auth.accountId, params.id),
+    handler: ({ params, auth, baseUrl }) => getFlowRun(deps, auth.accountId, params.id, baseUrl),
   }),
   defineRoute({
     method: 'delete',

@@ -17,7 +17,7 @@ import { flowRunView, type FlowRunObject } from './views';
 const notFoundRun = () => new NotFoundError('flowrun', ['id']);
 
 /** Objects for reconciled runs; `progress` (one object's read only) carries the live step states. */
-async function objectsOf(deps: RunDeps, accountId: string, live: readonly LiveRun[]): Promise<FlowRunObject[]> {
+async function objectsOf(deps: RunDeps, accountId: string, live: readonly LiveRun[], baseUrl: string): Promise<FlowRunObject[]> {
   const db = deps.dataSource;
   const ids = live.map((l) => l.run.id);
   const [definitions, logs, steps] = await Promise.all([
@@ -31,15 +31,16 @@ async function objectsOf(deps: RunDeps, accountId: string, live: readonly LiveRu
       definition: definitions.get(q.definitionKey(l.run)) ?? null,
       steps: mergeSteps(steps.get(l.run.id) ?? [], l.progress),
       logs: logs.get(l.run.id) ?? [],
+      baseUrl,
     }),
   );
 }
 
 /** One FlowRun, with live step states while the workflow runs. */
-export async function getFlowRun(deps: RunDeps, accountId: string, id: string): Promise<FlowRunObject> {
+export async function getFlowRun(deps: RunDeps, accountId: string, id: string, baseUrl: string): Promise<FlowRunObject> {
   const run = await q.findFlowRun(deps.dataSource, accountId, id);
   if (!run) throw notFoundRun();
-  const [object] = await objectsOf(deps, accountId, [await deps.reconciler.reconcileOne(run)]);
+  const [object] = await objectsOf(deps, accountId, [await deps.reconciler.reconcileOne(run)], baseUrl);
   return object!;
 }
 
@@ -55,7 +56,7 @@ export interface CreateFlowRun {
  * Starts the flow for the site. The request is kept as the run's trigger data, which is how
  * the object later knows the `end_on_fail` it was asked for.
  */
-export async function createFlowRun(deps: RunDeps, auth: AuthContext, input: CreateFlowRun): Promise<FlowRunObject> {
+export async function createFlowRun(deps: RunDeps, auth: AuthContext, input: CreateFlowRun, baseUrl: string): Promise<FlowRunObject> {
   if (!(await q.siteExists(deps.dataSource, auth.accountId, input.siteId))) throw new NotFoundError(`site ${input.siteId}`, ['siteId']);
   const { endOnFail } = input;
   const batch = await triggerBatch(deps, auth, {
@@ -67,7 +68,7 @@ export async function createFlowRun(deps: RunDeps, auth: AuthContext, input: Cre
   });
   const run = batch.runs[0];
   if (!run) throw notFoundRun();
-  return getFlowRun(deps, auth.accountId, run.id);
+  return getFlowRun(deps, auth.accountId, run.id, baseUrl);
 }
 
 /** The account's FlowRuns (or one site's), newest first, `limit` from `offset`. */
@@ -75,11 +76,12 @@ export async function listFlowRuns(
   deps: RunDeps,
   accountId: string,
   page: { limit: number; offset: number; siteId?: string },
+  baseUrl: string,
 ): Promise<{ count: number; results: FlowRunObject[] }> {
   if (page.siteId !== undefined && !(await q.siteExists(deps.dataSource, accountId, page.siteId)))
     throw new NotFoundError(`site ${page.siteId}`, ['siteId']);
   const { count, runs } = await q.pageFlowRuns(deps.dataSource, { accountId, ...page });
-  return { count, results: await objectsOf(deps, accountId, await deps.reconciler.reconcileMany(runs)) };
+  return { count, results: await objectsOf(deps, accountId, await deps.reconciler.reconcileMany(runs), baseUrl) };
 }
 
 /**

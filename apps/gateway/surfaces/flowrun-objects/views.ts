@@ -12,7 +12,8 @@ import { flowRunObjectStatus, isTerminalRun, isTerminalStep } from '../../../../
 import type { RunStatus, StepStatus } from '../../../../domain/statuses';
 import { wants } from '../../../../domain/webhooks';
 import type { LiveRun } from '../../runs/reconcile';
-import { presentedStatus, type StepView } from '../../runs/views';
+import { browserDetailsOf, presentedStatus, type StepView } from '../../runs/views';
+import { artifactFileUrl } from '../../visual/visual';
 
 const isoOrNull = z.string().nullable();
 const position = z.object({ x: z.number(), y: z.number() });
@@ -168,10 +169,11 @@ function unrecordedStatus(run: RunStatus): StepStatus {
   return 'queued';
 }
 
-function nodeOf(p: Placed, row: StepView | undefined, runStatus: RunStatus, endOnFail: boolean): z.infer<typeof nodeSchema> {
+function nodeOf(p: Placed, row: StepView | undefined, runStatus: RunStatus, endOnFail: boolean, fileUrl: (stepId: string, file: string) => string): z.infer<typeof nodeSchema> {
   const step = p.step;
   const http = step?.type === 'http' ? step.config : null;
   const scan = step?.type === 'scan' ? step.config : null;
+  const details = browserDetailsOf(row);
   const status = row?.status ?? unrecordedStatus(runStatus);
   const data = {
     ...EDITOR_FIELDS,
@@ -195,6 +197,7 @@ function nodeOf(p: Placed, row: StepView | undefined, runStatus: RunStatus, endO
     output: row?.output ?? null,
     time_started: row?.startedAt ?? null,
     time_completed: row?.finishedAt ?? null,
+    ...(details ? { screenshots: details.screenshots.map((s) => ({ name: s.name, url: fileUrl(p.id, `${s.name}.png`), similarity: s.vrt?.similarity ?? null, threshold: s.vrt?.threshold ?? null })) } : {}),
   };
   return { id: p.id, data, type: 'basic', measured: { ...MEASURED }, parentId: p.parentId, position: p.position };
 }
@@ -257,6 +260,8 @@ interface FlowRunParts {
   definition: FlowDefinition | null;
   steps: readonly StepView[];
   logs: readonly RunLog[];
+  /** The API's base URL, for the links to screenshots. */
+  baseUrl: string;
 }
 
 /**
@@ -296,7 +301,7 @@ export function flowRunView(parts: FlowRunParts): FlowRunObject {
     flow: r.flowId,
     time_created: r.createdAt.toISOString(),
     title: r.flowName,
-    nodes: [...placed.map((p) => nodeOf(p, rows.get(p.id), runStatus, endOnFail)), ...notify.nodes],
+    nodes: [...placed.map((p) => nodeOf(p, rows.get(p.id), runStatus, endOnFail, (stepId, file) => artifactFileUrl(parts.baseUrl, r.publicId, stepId, file))), ...notify.nodes],
     edges,
     status: flowRunObjectStatus(runStatus) as FlowRunObject['status'],
     time_completed: r.finishedAt ? r.finishedAt.toISOString() : null,
