@@ -24,6 +24,9 @@ COPY package.json package-lock.json ./
 RUN (npm ci --omit=dev || npm install --omit=dev) && npm cache clean --force
 # dist/workflows is what the worker bundles at start (require.resolve('../../workflows') from dist/apps/worker).
 COPY --from=build /app/dist ./dist
+# Chromium for browser steps ships inside @sparticuz/chromium; it needs NSS and a font from Debian.
+RUN apt-get update && apt-get install -y --no-install-recommends libnss3 libexpat1 fonts-liberation && rm -rf /var/lib/apt/lists/* \
+  && mkdir -p /app/artifacts && chown node:node /app/artifacts
 USER node
 EXPOSE 3000
 CMD ["node", "dist/apps/gateway/main.js"]
