@@ -169,6 +169,13 @@ it('when a flow logs in, searches and asserts, then it passes with its screensho
   expect(login.js_heap_bytes).toBeGreaterThan(0);
   expect(login.cpu_time_ms).toBeGreaterThan(0);
 
+  // The dashboard's run page shows the screenshot, served behind its sign-in cookie.
+  const cookie = { cookie: `flowruns_key=${key}` };
+  const ui = await (await fetch(`${stack.baseUrl}/ui/runs/${run.id}`, { headers: cookie })).text();
+  expect(ui).toContain(`/ui/runs/${run.id}/screenshots/login/home.png`);
+  const uiShot = await fetch(`${stack.baseUrl}/ui/runs/${run.id}/screenshots/login/home.png`, { headers: cookie });
+  expect(uiShot.headers.get('content-type')).toBe('image/png');
+
   // The secret typed into the password field is nowhere in what was recorded.
   const everything = JSON.stringify([run, network, log, perf]);
   expect(everything).not.toContain('hunter2-secret');

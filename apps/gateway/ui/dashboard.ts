@@ -8,6 +8,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { DomainError } from '../../../domain/errors';
 import { gatewayLog } from '../../log';
+import { artifactFile } from '../visual/visual';
 import { RUN_STATUSES, isTerminalRun, type RunStatus } from '../../../domain/statuses';
 import type { AuthContext, RunDeps } from '../deps';
 import { authenticate } from '../http/auth-middleware';
@@ -28,6 +29,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2330}he
 header a{color:#fff;text-decoration:none}main{padding:20px}table{border-collapse:collapse;width:100%}td,th{padding:6px 8px;border-bottom:1px solid #e4e7ee;text-align:left}
 .s{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;background:#e4e7ee}.succeeded{background:#d3f3dc}.failed,.timed_out{background:#fbd9d9}.running,.waiting{background:#dce8fb}.cancelled,.skipped{background:#eee}
 .tl{position:relative;border-left:1px solid #ccd;margin:10px 0}.row{position:relative;height:26px}.bar{position:absolute;height:20px;top:3px;border-radius:4px;font-size:12px;padding:0 6px;white-space:nowrap;overflow:hidden;box-sizing:border-box}
+.shots{display:flex;flex-wrap:wrap;gap:12px}.shots figure{margin:0;border:1px solid #ccd;padding:4px}.shots img{display:block}
 pre{background:#f6f7f9;padding:10px;overflow:auto;max-height:400px}form.inline{display:inline}button{cursor:pointer}nav a{margin-right:8px}`;
 
 function page(title: string, body: string, opts: { refresh?: boolean } = {}): string {
@@ -120,6 +122,14 @@ async function runPage(deps: RunDeps, auth: AuthContext, runId: string, baseUrl:
     .filter((name) => run.artifacts[name])
     .map((name) => `<li><a href="/ui/runs/${encodeURIComponent(run.id)}/artifacts/${files[name]}">${files[name]}</a></li>`)
     .join('');
+  // Screenshots of browser steps, through the cookie-authorised route below.
+  const shots = [...new Map(run.actions.filter((a) => a.screenshot_url).map((a) => [a.screenshot_url!, a])).values()]
+    .map((a) => {
+      const file = decodeURIComponent(a.screenshot_url!.split('/').pop()!);
+      const src = `/ui/runs/${encodeURIComponent(run.id)}/screenshots/${encodeURIComponent(a.step_id)}/${encodeURIComponent(file)}`;
+      return `<figure><a href="${esc(src)}"><img src="${esc(src)}" alt="${esc(file)}" width="320"></a><figcaption>${esc(a.step_id)} · ${esc(file)} ${badge(a.status)}</figcaption></figure>`;
+    })
+    .join('');
   return page(
     `Run ${run.id}`,
     `<h1>${esc(run.flow_name)} ${badge(run.status)}</h1>
@@ -129,6 +139,7 @@ ${run.error ? `<p style="color:#b00">${esc(run.error.step)}: ${esc(run.error.mes
 <p>${open ? `<form class="inline" method="post" action="/ui/runs/${encodeURIComponent(run.id)}/cancel"><button id="cancel">Cancel</button></form>` : ''}
 <form class="inline" method="post" action="/ui/runs/${encodeURIComponent(run.id)}/rerun"><button id="rerun">Rerun</button></form> ${approvals}</p>
 <h2>Steps</h2><table class="steps"><thead><tr><th>Step</th><th>Type</th><th>Status</th><th>Timeline</th><th>Error</th></tr></thead><tbody>${timeline}</tbody></table>
+${shots ? `<h2>Screenshots</h2><div class="shots">${shots}</div>` : ''}
 <h2>Artifacts</h2><ul>${artifacts || '<li>none yet</li>'}</ul>
 <h2>Log</h2><pre>${logs.map((l) => `${esc(l.ts.toISOString())} ${esc(l.level.padEnd(5))} ${esc(l.message)}`).join('\n')}</pre>`,
     { refresh: open },
@@ -186,6 +197,13 @@ export function dashboard(deps: RunDeps): Router {
       else if (req.params.file === 'network.jsonl') await sendJsonl(res, await networkLines(deps, auth.accountId, runId));
       else if (req.params.file === 'performance.json') res.json(await performance(deps, auth.accountId, runId));
       else html(res, 404, page('Not found', '<h1>Not found</h1>'));
+    }),
+  );
+  ui.get(
+    '/runs/:runId/screenshots/:stepId/:file',
+    handle('read', async (req, res, auth) => {
+      const f = await artifactFile(deps, auth.accountId, String(req.params.runId), String(req.params.stepId), String(req.params.file));
+      res.status(200).type(f.contentType).end(f.data);
     }),
   );
   ui.post(
