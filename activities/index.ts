@@ -15,6 +15,8 @@ import { workerLog } from '../apps/log';
 import { derivedId } from '../domain/derived-ids';
 import { DEFAULT_INLINE_OUTPUT_BYTES, isOutputRef, type OutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
+import { isMissingRun } from '../db/errors';
+import { RUN_GONE } from '../steps/step-type';
 import type { AgentAttempt } from './agent';
 import { createScheduledActivities } from './scheduled';
 import { createScheduleActivities } from './schedules';
@@ -161,7 +163,7 @@ export function createActivities({
       { key: `step.${call.key}.attempt.${attempt}.error`, level: 'warn', stepId: call.key, message: `step ${call.key} attempt ${attempt} failed: ${message}` },
     ]);
 
-  return {
+  return stoppingWhenRunGone({
     ...createScheduleActivities(client),
     ...createWebhookActivities({ dataSource, fetch, publicUrl }),
     ...createScheduledActivities(dataSource),
@@ -242,7 +244,8 @@ export function createActivities({
         const outcome = { skipped: false as const, output: await passable(call, result.output), ...timing(attempt, result.startedAt, result.finishedAt) };
         await succeeded(call, { ...outcome, output: redact(result.output) }, result.finishedAt);
         return outcome;
-      } catch (err) {
+      } catch (caught) {
+        const err = runGone(caught);
         const details: StepFailureDetails = { attempts: attempt, startedAt: startedAt.toISOString() };
         const message = redact((err as Error)?.message ?? String(err));
         await attemptFailed(call, attempt, message).catch(() => undefined);
@@ -310,7 +313,28 @@ export function createActivities({
       await succeeded(call, { ...timing(attempt, startedAt, finishedAt), output: redact(result.output) }, finishedAt);
       return { output };
     },
-  };
+  });
+}
+
+/** A run whose rows were deleted under it: its activities fail without retry, and the run stops. */
+function runGone(err: unknown): unknown {
+  return isMissingRun(err) ? ApplicationFailure.nonRetryable('the run no longer exists (its records were deleted); it stops here', RUN_GONE) : err;
+}
+
+/** Every activity of `acts`, with a deleted run's foreign-key errors turned into `RunGone`. */
+function stoppingWhenRunGone<T extends Record<string, (...args: never[]) => Promise<unknown>>>(acts: T): T {
+  return Object.fromEntries(
+    Object.entries(acts).map(([name, fn]) => [
+      name,
+      async (...args: never[]) => {
+        try {
+          return await fn(...args);
+        } catch (err) {
+          throw runGone(err);
+        }
+      },
+    ]),
+  ) as T;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

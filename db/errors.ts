@@ -7,3 +7,10 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const driver = (err as QueryFailedError & { driverError?: { code?: string; constraint?: string } }).driverError ?? {};
   return driver.code === '23505' && (constraint === undefined || driver.constraint === constraint);
 }
+
+/** True for a foreign-key violation (SQLSTATE 23503) on a `…_run_id_fkey`: the run the row belongs to is gone. */
+export function isMissingRun(err: unknown): boolean {
+  if (!(err instanceof QueryFailedError)) return false;
+  const driver = (err as QueryFailedError & { driverError?: { code?: string; constraint?: string } }).driverError ?? {};
+  return driver.code === '23503' && (driver.constraint ?? '').endsWith('run_id_fkey');
+}

@@ -14,7 +14,9 @@ export const EXPRESSION_ERROR = 'ExpressionError';
 /** An expression ran into its time, depth, sequence or memory limit. */
 export const EXPRESSION_LIMIT = 'ExpressionLimit';
 export const UNSUPPORTED_STEP = 'UnsupportedStep';
-export const COMMON_NON_RETRYABLE = [MISSING_VARIABLE, EXPRESSION_ERROR, EXPRESSION_LIMIT, UNSUPPORTED_STEP] as const;
+/** The run's rows were deleted while it ran: nothing can be recorded, so nothing is retried. */
+export const RUN_GONE = 'RunGone';
+export const COMMON_NON_RETRYABLE = [MISSING_VARIABLE, EXPRESSION_ERROR, EXPRESSION_LIMIT, UNSUPPORTED_STEP, RUN_GONE] as const;
 
 /** One HTTP exchange of a step, as the network artifact records it. */
 export interface RequestRecord {

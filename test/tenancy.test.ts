@@ -80,6 +80,9 @@ it('when another account calls every endpoint of the OpenAPI document with the f
     keyId: key.body.id,
     stepId: 'wait',
     agentId: 'nobody',
+    // A's screenshot and baseline names: B must get 404 whether they exist or not.
+    file: 'home.png',
+    name: 'home',
   };
   const doc = (await stack.call('GET', '/openapi.json', undefined, null)).body;
   /** `aimed`: the call names one of A's things (in its path or query). */
@@ -92,7 +95,12 @@ it('when another account calls every endpoint of the OpenAPI document with the f
         if (!(name in ids)) throw new Error(`no id of account A for path parameter {${name}} (${method.toUpperCase()} ${template}): add one`);
         return encodeURIComponent(ids[name]);
       });
-      const query = template === '/api/v1/runs/status' ? `?batch_id=${ids.batchId}` : template === '/v1/ops/flowrun' ? `?site_id=${ids.appId}` : '';
+      const queries: Record<string, string> = {
+        '/api/v1/runs/status': `?batch_id=${ids.batchId}`,
+        '/v1/ops/flowrun': `?site_id=${ids.appId}`,
+        '/api/v1/flows/{flowId}/baselines/{stepId}/{file}': '?browser=chromium&viewport=800x600',
+      };
+      const query = queries[template] ?? '';
       calls.push({ method, path: path + query, aimed: path !== template || query !== '' });
     }
   }
@@ -103,7 +111,9 @@ it('when another account calls every endpoint of the OpenAPI document with the f
     const res = await stack.call('DELETE', c.path, undefined, b.apiKey);
     expect([`DELETE ${c.path}`, [403, 404].includes(res.status)]).toEqual([`DELETE ${c.path}`, true]);
   }
-  for (const c of calls) {
+  // Reads next, before any PUT or POST below can create B's own namesake of what they name.
+  const byMethod = (m: string) => (m === 'get' ? 0 : 1);
+  for (const c of [...calls].sort((x, y) => byMethod(x.method) - byMethod(y.method))) {
     if (c.method === 'delete') continue;
     const res = await stack.call(c.method.toUpperCase(), c.path, c.method === 'get' ? undefined : body, b.apiKey);
     const what = `${c.method} ${c.path} → ${res.status}`;

@@ -56,6 +56,8 @@ export async function artifactFile(deps: Pick<GatewayDeps, 'dataSource' | 'confi
 }
 
 export async function listBaselines(deps: Pick<GatewayDeps, 'dataSource'>, accountId: string, flowId: string, baseUrl: string): Promise<z.infer<typeof baselineListSchema>> {
+  const flow: unknown[] = await deps.dataSource.query('SELECT 1 FROM flows WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL', [accountId, flowId]);
+  if (flow.length === 0) throw new NotFoundError('flow', ['flowId']);
   const rows: BaselineRow[] = await deps.dataSource.query(
     `SELECT flow_id, step_id, name, browser, viewport, width, height, run_id, created_at FROM visual_baselines
       WHERE account_id = $1 AND flow_id = $2 ORDER BY step_id, name, browser, viewport LIMIT 1000`,
