@@ -25,6 +25,7 @@ import { ExpressionEvaluator } from './expressions';
 import { attemptStep, heartbeating, type StepRuntime } from './step-attempt';
 import { templatingFor } from './templating';
 import { createEgressFetch } from './egress';
+import { DEFAULT_RECORD_PATIENCE_MS, patient, patiently } from './patience';
 import type { ArtifactStore } from '../db/artifact-store';
 import type { BrowserRuntime } from '../steps/step-type';
 import type { BrowserPool } from './browser/pool';
@@ -48,6 +49,8 @@ export interface ActivityDeps {
   publicUrl?: string;
   /** The worker's browsers and the artifact store their screenshots go to; without them browser and scan steps fail. */
   browsers?: { pool: BrowserPool; store: ArtifactStore };
+  /** How long a record waits out a Postgres outage before the activity fails (FLOWRUNS_RECORD_PATIENCE_MS). */
+  recordPatienceMs?: number;
 }
 
 export interface StepCall {
@@ -90,8 +93,10 @@ export function createActivities({
   inlineOutputBytes = DEFAULT_INLINE_OUTPUT_BYTES,
   publicUrl = 'http://127.0.0.1:3000',
   browsers,
+  recordPatienceMs = DEFAULT_RECORD_PATIENCE_MS,
 }: ActivityDeps) {
-  const projections = new Projections(dataSource, clock);
+  // Every record an activity writes waits out a Postgres outage rather than failing the step.
+  const projections = patient(new Projections(dataSource, clock), recordPatienceMs);
   const runtime: StepRuntime = { fetch, clock, expressions };
 
   /** The scope with every large-output reference replaced by the output it stands for. */
@@ -138,7 +143,7 @@ export function createActivities({
   /** A browser bound to one attempt of a browser or scan step (the run's account and browser read from its row). */
   const browserFor = async (call: StepCall, attempt: number, signal: AbortSignal, redact: <T>(v: T) => T): Promise<BrowserRuntime | undefined> => {
     if (!browsers || !BROWSER_STEP_TYPES.has(call.step.type)) return undefined;
-    const rows: { account_id: string; browser: string | null }[] = await dataSource.query('SELECT account_id, browser FROM runs WHERE id = $1', [call.runId]);
+    const rows: { account_id: string; browser: string | null }[] = await patiently(() => dataSource.query('SELECT account_id, browser FROM runs WHERE id = $1', [call.runId]), recordPatienceMs);
     if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, 'RunGone');
     return createBrowserRuntime(
       { ...browsers, projections, dataSource, fetch, publicUrl },

@@ -5,6 +5,7 @@ import { parsePayloadKeys, type PayloadKey } from './payload-codec';
 import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../activities/expressions';
 import { DEFAULT_INLINE_OUTPUT_BYTES } from '../domain/output-refs';
 import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
+import { DEFAULT_RECORD_PATIENCE_MS } from '../activities/patience';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -70,6 +71,8 @@ const schema = z.object({
   CHROMIUM_PATH: z.string().optional(),
   /** A Playwright-compatible Firefox; without it, runs that ask for firefox are refused. */
   FIREFOX_PATH: z.string().optional(),
+  /** How long a record written from a step waits out a Postgres outage before the step's attempt fails. */
+  FLOWRUNS_RECORD_PATIENCE_MS: z.coerce.number().int().min(0).max(3_600_000).default(DEFAULT_RECORD_PATIENCE_MS),
   /** Browser pages a worker drives at once; further browser steps wait their turn. */
   FLOWRUNS_BROWSER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** Comma-separated origins (the Temporal UI's) allowed to call the codec endpoint from a browser. */
@@ -126,6 +129,8 @@ export interface Config {
   firefoxPath?: string;
   /** Browser pages per worker at once (FLOWRUNS_BROWSER_CONCURRENCY). */
   browserConcurrency: number;
+  /** How long step records wait out a Postgres outage (FLOWRUNS_RECORD_PATIENCE_MS). */
+  recordPatienceMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -171,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chromiumPath: e.CHROMIUM_PATH,
     firefoxPath: e.FIREFOX_PATH,
     browserConcurrency: e.FLOWRUNS_BROWSER_CONCURRENCY,
+    recordPatienceMs: e.FLOWRUNS_RECORD_PATIENCE_MS,
   };
 }
 

@@ -14,3 +14,15 @@ export function isMissingRun(err: unknown): boolean {
   const driver = (err as QueryFailedError & { driverError?: { code?: string; constraint?: string } }).driverError ?? {};
   return driver.code === '23503' && (driver.constraint ?? '').endsWith('run_id_fkey');
 }
+
+/**
+ * True for an error that says Postgres could not be reached or went away (refused, reset, shut
+ * down, out of connections), not that the statement was wrong: waiting may make it pass.
+ */
+export function isOutage(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string }; message?: string } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  if (typeof code === 'string' && /^(08|57P|53)/.test(code)) return true;
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|read ECONNRESET|connect ECONNREFUSED/i.test(e?.message ?? '');
+}

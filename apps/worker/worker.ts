@@ -84,6 +84,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
     inlineOutputBytes: config.inlineOutputBytes,
     publicUrl: config.publicUrl ?? `http://127.0.0.1:${config.port}`,
     browsers: { pool: browserPool(config), store: directoryStore(config.artifactsDir) },
+    recordPatienceMs: config.recordPatienceMs,
   });
   return [
     await Worker.create({
