@@ -63,6 +63,8 @@ const schema = z.object({
   FLOWRUNS_TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
   /** A worker serves Prometheus `/metrics` on this port; 0: not served (the gateway serves its own at /metrics). */
   FLOWRUNS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /** `host:port` where a worker serves the Temporal SDK's own Prometheus metrics (task latencies, pollers, cache); unset: not served. */
+  FLOWRUNS_SDK_METRICS_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
   /** How often an idle event stream (`…/events`) sends a keep-alive comment. */
   FLOWRUNS_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** Where screenshots, diff images and rendered pages are kept; `<FLOWRUNS_DATA_DIR>/artifacts` by default. */
@@ -131,6 +133,8 @@ export interface Config {
   browserConcurrency: number;
   /** How long step records wait out a Postgres outage (FLOWRUNS_RECORD_PATIENCE_MS). */
   recordPatienceMs: number;
+  /** Where a worker exports the Temporal SDK's metrics (FLOWRUNS_SDK_METRICS_ADDRESS). */
+  sdkMetricsAddress?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -177,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     firefoxPath: e.FIREFOX_PATH,
     browserConcurrency: e.FLOWRUNS_BROWSER_CONCURRENCY,
     recordPatienceMs: e.FLOWRUNS_RECORD_PATIENCE_MS,
+    sdkMetricsAddress: e.FLOWRUNS_SDK_METRICS_ADDRESS,
   };
 }
 

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const loaded = loadConfig({ ...process.env, FLOWRUNS_EGRESS_ALLOW: process.env.FLOWRUNS_EGRESS_ALLOW ?? LOOPBACK_ALLOW.join(',') });
   log(describeEgress(createEgressPolicy(loaded.egressAllow)));
   // installRuntime leaves signals to this process, which drains the gateway before the workers.
-  installRuntime(loaded.logLevel ?? 'WARN');
+  installRuntime(loaded.logLevel ?? 'WARN', loaded.sdkMetricsAddress);
   const logsDir = path.join(loaded.dataDir, 'logs');
   fs.mkdirSync(logsDir, { recursive: true });
   const config: Config = { ...loaded, adminKey: adminKey(loaded), payloadKeys: payloadKeys(loaded) };

@@ -95,7 +95,7 @@ async function runPlatformWorker(config: Config): Promise<void> {
 async function main(): Promise<void> {
   const agent = agentFlag(process.argv.slice(2));
   const config = joinDevStack(loadConfig(agent ? { ...process.env, AGENT_NAME: agent } : process.env));
-  installRuntime(config.logLevel ?? 'INFO');
+  installRuntime(config.logLevel ?? 'INFO', config.sdkMetricsAddress);
   requirePayloadKeys(config);
   if (config.agentName) await runAgent(config, config.agentName);
   else await runPlatformWorker(config);

@@ -18,15 +18,23 @@ export interface WorkerDeps {
   connection: NativeConnection;
 }
 
-/** Sets the worker's log level; must run before the first connection. Signals stay the caller's to handle. */
-export function installRuntime(level: NonNullable<Config['logLevel']>): void {
+/**
+ * Sets the worker's log level, and the Temporal SDK's own Prometheus exporter when
+ * `sdkMetricsAddress` (FLOWRUNS_SDK_METRICS_ADDRESS) is set; must run before the first
+ * connection. Signals stay the caller's to handle.
+ */
+export function installRuntime(level: NonNullable<Config['logLevel']>, sdkMetricsAddress?: string): void {
   logger.level = level.toLowerCase();
   // The SDK's own log lines, as JSON with the run or batch they are about.
   const sdkLogger = new DefaultLogger(level, (entry) => {
     const method = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
     workerLog[method]({ ...entry.meta, ...idsOfWorkflow(entry.meta?.workflowId) }, entry.message);
   });
-  Runtime.install({ logger: sdkLogger, shutdownSignals: [] });
+  Runtime.install({
+    logger: sdkLogger,
+    shutdownSignals: [],
+    ...(sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress, countersTotalSuffix: true } } } } : {}),
+  });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
