@@ -183,7 +183,7 @@ class PageAttempt {
     page.on('console', (m) => {
       if (this.console.length >= MAX_CONSOLE_LINES) return;
       const loc = m.location();
-      this.console.push({ ts: new Date().toISOString(), level: level(m.type()), text: m.text().slice(0, MAX_CONSOLE_TEXT), location: loc.url ? `${loc.url}:${loc.lineNumber}:${loc.columnNumber}` : null });
+      this.console.push({ ts: new Date().toISOString(), level: level(m.type()), text: m.text().slice(0, MAX_CONSOLE_TEXT), location: loc.url ? `${loc.url}:${loc.lineNumber + 1}:${loc.columnNumber + 1}` : null });
     });
     page.on('pageerror', (err) => {
       if (this.console.length < MAX_CONSOLE_LINES) this.console.push({ ts: new Date().toISOString(), level: 'error', text: `Uncaught ${err.message}`.slice(0, MAX_CONSOLE_TEXT), location: null });
