@@ -4,51 +4,15 @@
  * whose records could not be written wait for the database instead of failing or calling their
  * service again, and every record converges once it is back.
  */
-import net from 'node:net';
 import { openDatabase } from '../db/data-source';
 import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
-
-/** A loopback TCP proxy to Postgres that can be cut and restored on the same port. */
-async function startProxy(target: { host: string; port: number }) {
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  let port = 0;
-  const listen = () =>
-    new Promise<void>((resolve) => {
-      server = net.createServer((client) => {
-        const upstream = net.connect(target.port, target.host);
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => s.destroy());
-        }
-        client.pipe(upstream).pipe(client);
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as net.AddressInfo).port;
-        resolve();
-      });
-    });
-  await listen();
-  return {
-    port: () => port,
-    async cut() {
-      // New connections are refused from now on, and the open ones are reset (close waits for them).
-      const closed = new Promise((r) => server!.close(r));
-      for (const s of sockets) s.resetAndDestroy();
-      await closed;
-    },
-    restore: listen,
-  };
-}
+import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 
 let stack: Stack;
 let workers: RunningWorkers;
 let stub: Stub;
-let proxy: Awaited<ReturnType<typeof startProxy>>;
+let proxy: TcpProxy;
 let workerDb: Awaited<ReturnType<typeof openDatabase>>;
 let key: string;
 let appId: string;
@@ -56,7 +20,7 @@ let appId: string;
 beforeAll(async () => {
   stack = await startStack();
   const url = new URL(stack.config.databaseUrl!);
-  proxy = await startProxy({ host: url.hostname, port: Number(url.port || 5432) });
+  proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
   url.host = `127.0.0.1:${proxy.port()}`;
   workerDb = await openDatabase(url.toString(), { poolSize: 5 });
   workers = await startWorkers({ config: stack.config, dataSource: workerDb });

@@ -80,5 +80,9 @@ export function fromDomainError(err: DomainError, locations: FieldLocations = {}
   const detail: ErrorDetail[] = err.field?.length
     ? [{ loc: locate(err.field, locations), msg: err.options.fieldMessage ?? err.message, type: err.options.type ?? DEFAULT_TYPE[err.kind] }]
     : [];
-  return new HttpError(status, err.message, detail);
+  // A service that did not answer: the client retries, after a few seconds.
+  return new HttpError(status, err.message, detail, err.kind === 'unavailable' ? { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) } : undefined);
 }
+
+/** The `Retry-After` of a 503. */
+const UNAVAILABLE_RETRY_AFTER_S = 5;

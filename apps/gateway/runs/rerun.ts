@@ -19,7 +19,7 @@ import { runWorkflowId } from '../../../workflows/definitions';
 import { dataConverterFor } from '../../payload-codec';
 import type { AuthContext, RunDeps } from '../deps';
 import * as q from './queries';
-import { startBatchWorkflow } from './trigger';
+import { launchBatch } from './trigger';
 import { presentedStatus } from './views';
 
 const TEMPORAL_TIMEOUT_MS = 10_000;
@@ -94,10 +94,8 @@ async function startRerunBatch(deps: RunDeps, auth: AuthContext, batchId: string
     },
     runs,
   };
-  await deps.dataSource.transaction(async (m) => {
-    await insertBatchRows(m, input);
-    await startBatchWorkflow(deps, input);
-  });
+  await deps.dataSource.transaction((m) => insertBatchRows(m, input));
+  await launchBatch(deps, input, false);
 }
 
 /** A fresh run of `old`'s input in batch `batchId` at `position`. */

@@ -3,7 +3,7 @@
  * and start the batch workflow — all or nothing, and at most once per idempotency key.
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { AppEntity, BatchEntity, BuildEntity, FlowEntity, RunEntity, SuiteEntity, type App, type Build, type Run, type Suite } from '../../../db/entities';
 import { platformSecret } from '../../../db/data-source';
@@ -274,7 +274,15 @@ function refuseMissingBrowser(config: GatewayDeps['config'], input: BatchRunInpu
     throw new InvalidError(`browser firefox is not available on this platform (no FIREFOX_PATH), and flow ${flow.flow.id} has browser steps; use chrome, chromium or edge`, ['browser']);
 }
 
-/** Starts a batch: its rows and its workflow together, or neither; a replayed key answers the batch it started. */
+/**
+ * Starts a batch. Its rows are written and committed first; the workflow is started afterwards,
+ * outside any transaction and under a deadline, so a slow Temporal never holds a database
+ * connection. The workflow writes the same rows again first thing (idempotently), so it is whole
+ * whatever happens to the gateway. A start that failed is settled before answering: a workflow
+ * that exists is success; one confirmed absent takes its rows back (503, nothing accepted); an
+ * outcome Temporal would not confirm leaves the rows and answers 503 — a retry with the same
+ * `Idempotency-Key` lands on that one batch and starts it if it is not running.
+ */
 export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: TriggerRequest): Promise<TriggeredBatch> {
   const { dataSource } = deps;
   const batchId = req.idempotency ? idempotentId(await platformSecret(dataSource, 'derived-ids'), auth.accountId, req.idempotency.key) : randomUUID();
@@ -282,34 +290,80 @@ export async function triggerBatch(deps: GatewayDeps, auth: AuthContext, req: Tr
   if (req.idempotency) {
     const prior = await dataSource.getRepository(BatchEntity).findOne({ where: { id: batchId, accountId: auth.accountId } });
     if (prior && prior.requestHash !== requestHash(req.idempotency.request)) throw new IdempotencyMismatchError();
-    if (prior) return (await existingBatch(dataSource.manager, auth.accountId, batchId))!;
+    if (prior) {
+      const batch = (await existingBatch(dataSource.manager, auth.accountId, batchId))!;
+      // The earlier request may have written the rows without Temporal confirming the start: start it now (ids derive from the key, so it is the same batch).
+      const neverStarted = !req.runIds && batch.runs.every((r) => r.status === 'queued');
+      if (neverStarted && (await workflowState(deps, batchWorkflowId(batchId))) === 'absent') {
+        await launchBatch(deps, await prepareBatch(deps, auth, req, dataSource.manager, batchId), true);
+        return (await existingBatch(dataSource.manager, auth.accountId, batchId))!;
+      }
+      return batch;
+    }
   }
 
-  return dataSource.transaction(async (m) => {
-    const input = await prepareBatch(deps, auth, req, m, batchId);
-    refuseMissingBrowser(deps.config, input);
-    await insertBatchRows(m, input);
+  const input = await dataSource.transaction(async (m) => {
+    const prepared = await prepareBatch(deps, auth, req, m, batchId);
+    refuseMissingBrowser(deps.config, prepared);
+    await insertBatchRows(m, prepared);
     if (req.runIds) {
       // A concurrent trigger may have taken a client-chosen id between the check and the insert.
       const ours = await m.count(RunEntity, { where: { accountId: auth.accountId, publicId: In(req.runIds), batchId } });
       if (ours !== req.runIds.length) throw new ConflictError('a run with this id already exists', ['runIds']);
     }
-    await startBatchWorkflow(deps, input);
-    return (await existingBatch(m, auth.accountId, batchId))!;
+    return prepared;
   });
+  await launchBatch(deps, input, req.idempotency !== undefined);
+  return (await existingBatch(dataSource.manager, auth.accountId, batchId))!;
 }
 
-/** Starts the batch's workflow; one already started (a retry) is success. Call it inside the transaction that wrote the batch's rows. */
+/**
+ * Starts the workflow of a batch whose rows are committed, and settles a start that failed: a
+ * workflow that exists is success; one confirmed absent takes its rows back (503, nothing
+ * accepted); an outcome Temporal would not confirm leaves the rows (the workflow, if it runs,
+ * needs them) and answers 503.
+ */
+export async function launchBatch(deps: Pick<GatewayDeps, 'client' | 'config' | 'dataSource'>, input: BatchRunInput, idempotent: boolean): Promise<void> {
+  try {
+    await startBatchWorkflow(deps, input);
+  } catch (err) {
+    const state = await workflowState(deps, batchWorkflowId(input.batchId));
+    if (state === 'exists') return;
+    if (state === 'absent') {
+      await deps.dataSource.getRepository(BatchEntity).delete({ id: input.batchId, accountId: input.accountId });
+      throw new UnavailableError(`could not start the batch on Temporal, nothing was accepted; retry: ${(err as Error).message}`);
+    }
+    throw new UnavailableError(
+      `Temporal did not confirm the start of batch ${input.batchId} in time; it may still start. ${idempotent ? 'Retry with the same Idempotency-Key to get it.' : 'Send an Idempotency-Key to retry safely.'}`,
+    );
+  }
+}
+
+/** How long the gateway waits on Temporal for a start or a describe. */
+const TEMPORAL_DEADLINE_MS = 5_000;
+
+/** Whether a workflow exists, by a describe under a deadline; `unknown` when Temporal does not answer. */
+async function workflowState(deps: Pick<GatewayDeps, 'client'>, workflowId: string): Promise<'exists' | 'absent' | 'unknown'> {
+  try {
+    await deps.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => deps.client.workflow.getHandle(workflowId).describe());
+    return 'exists';
+  } catch (err) {
+    return err instanceof WorkflowNotFoundError ? 'absent' : 'unknown';
+  }
+}
+
+/** Starts the batch's workflow under a deadline; one already started (a retry) is success. Throws what Temporal threw. */
 export async function startBatchWorkflow(deps: Pick<GatewayDeps, 'client' | 'config'>, input: BatchRunInput): Promise<void> {
   try {
-    await deps.client.workflow.start(batchRun, {
-      taskQueue: deps.config.taskQueue,
-      workflowId: batchWorkflowId(input.batchId),
-      args: [input],
-      typedSearchAttributes: batchSearchAttributes(input),
-    });
+    await deps.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+      deps.client.workflow.start(batchRun, {
+        taskQueue: deps.config.taskQueue,
+        workflowId: batchWorkflowId(input.batchId),
+        args: [input],
+        typedSearchAttributes: batchSearchAttributes(input),
+      }),
+    );
   } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError))
-      throw new UnavailableError(`could not start the run on Temporal, nothing was accepted; retry: ${(err as Error).message}`);
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 }
