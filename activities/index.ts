@@ -18,6 +18,7 @@ import { redactor } from '../domain/secrets';
 import { isMissingRun } from '../db/errors';
 import { RUN_GONE } from '../steps/step-type';
 import type { AgentAttempt } from './agent';
+import { createRetentionActivities } from './retention';
 import { createScheduledActivities } from './scheduled';
 import { createScheduleActivities } from './schedules';
 import { createWebhookActivities } from './webhooks';
@@ -172,6 +173,7 @@ export function createActivities({
     ...createScheduleActivities(client),
     ...createWebhookActivities({ dataSource, fetch, publicUrl }),
     ...createScheduledActivities(dataSource),
+    ...createRetentionActivities(dataSource, browsers?.store),
 
     async recordBatch(input: BatchRunInput): Promise<void> {
       await dataSource.transaction((m) => insertBatchRows(m, input));

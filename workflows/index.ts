@@ -2,3 +2,4 @@ export { batchRun } from './batch-run';
 export { flowRun } from './flow-run';
 export { notifyWebhooks } from './notify';
 export { scheduledBatch } from './scheduled-batch';
+export { retentionSweep } from './retention';

@@ -13,6 +13,8 @@ import { loadConfig, type Config } from '../config';
 import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from '../gateway/server';
+import { ensureRetentionSchedule } from '../worker/retention';
+import { DEFAULT_RETENTION_DAYS } from '../gateway/definitions/settings';
 import { closeBrowsers, createWorkers, installRuntime } from '../worker/worker';
 import { startEmbeddedPostgres } from './postgres';
 import { writeDevStack } from './stack-file';
@@ -137,6 +139,8 @@ async function main(): Promise<void> {
         dbFile: path.join(config.dataDir, 'temporal.db'),
         namespace: config.namespace,
         logFile: path.join(logsDir, 'temporal.log'),
+        // Histories are kept as long as runs are by default (GET /api/v1/settings), so rerun and resume find their inputs.
+        retentionDays: DEFAULT_RETENTION_DAYS,
         // The gateway starts after Temporal, on PORT: its codec endpoint is known already (unless PORT=0).
         ...(config.publicUrl || config.port ? { codecEndpoint: `${config.publicUrl ?? `http://127.0.0.1:${config.port}`}/api/v1/codec` } : {}),
       });
@@ -169,6 +173,7 @@ async function main(): Promise<void> {
     const clientConnection = await Connection.connect({ address: temporalAddress });
     stopConnections.add('client connection', () => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
+    await ensureRetentionSchedule(client, runConfig.taskQueue);
     const gateway = await startGateway({ config: runConfig, dataSource, client });
     stopGateway.add('gateway', gateway.stop);
     const removeStackFile = writeDevStack(config.dataDir, { databaseUrl: pg.url, temporalAddress, payloadKeys: config.payloadKeys, gatewayUrl: gateway.url, adminKey: runConfig.adminKey });

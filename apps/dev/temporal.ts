@@ -4,6 +4,7 @@
  * attributes on a server someone else runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import Long from 'long';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -194,6 +195,8 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
   /** The UI's remote codec (the gateway's `/api/v1/codec`), so it can offer to decode payloads. Ignored when headless. */
   codecEndpoint?: string;
+  /** How long the namespace keeps closed workflows' histories; the server's default when absent. */
+  retentionDays?: number;
 }
 
 export interface RunningDevServer {
@@ -275,8 +278,19 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     if (await answers(address, options.namespace)) break;
     await sleep(200);
   }
+  if (options.retentionDays) await setRetention(address, options.namespace, options.retentionDays);
 
   return { address, uiUrl, pid: child.pid ?? -1, stop: server.stop };
+}
+
+/** Sets the namespace's history retention, to match the platform's own (GET /api/v1/settings). */
+async function setRetention(address: string, namespace: string, days: number): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: { seconds: Long.fromNumber(days * 86_400) } } });
+  } finally {
+    await connection.close();
+  }
 }
 
 async function answers(address: string, namespace: string): Promise<boolean> {

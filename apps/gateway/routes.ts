@@ -6,6 +6,7 @@ import { appRoutes } from './definitions/apps.routes';
 import { docsRoutes } from './definitions/docs.routes';
 import { flowRoutes } from './definitions/flows.routes';
 import { healthRoutes } from './definitions/health.routes';
+import { settingsRoutes } from './definitions/settings.routes';
 import { suiteRoutes } from './definitions/suites.routes';
 import { runDeps, type GatewayDeps } from './deps';
 import { scheduleRoutes } from './schedules/routes';
@@ -24,6 +25,7 @@ export function allRoutes(deps: GatewayDeps): AnyRoute[] {
     ...docsRoutes(() => routes),
     ...accountRoutes(deps),
     ...apiKeyRoutes(deps),
+    ...settingsRoutes(deps),
     ...appRoutes(deps),
     ...ciBatchRoutes(runs),
     ...flowRunRoutes(runs),

@@ -6,12 +6,15 @@
  * the gateway (FLOWRUNS_URL) using the account's key (FLOWRUNS_API_KEY), then runs the activity
  * steps of that account's runs sent to the agent. An agent opens no database connection.
  */
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { openDatabase } from '../../db/data-source';
 import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { readDevStack } from '../dev/stack-file';
 import { loadConfig, requirePayloadKeys, type Config } from '../config';
 import { serveMetrics } from '../metrics';
+import { dataConverterFor } from '../payload-codec';
+import { ensureRetentionSchedule } from './retention';
 import { closeBrowsers, createAgentWorker, createWorkers, installRuntime, workerIdentity } from './worker';
 
 /** `--agent NAME` or `--agent=NAME`; it wins over AGENT_NAME. */
@@ -78,6 +81,7 @@ async function runPlatformWorker(config: Config): Promise<void> {
   const dataSource = await openDatabase(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const workers = await createWorkers({ config, dataSource, connection });
+  await ensureRetentionSchedule(new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) }), config.taskQueue);
   const stopMetrics = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
   if (config.metricsPort) console.log(`metrics on http://127.0.0.1:${config.metricsPort}/metrics`);
   const stop = () => workers.forEach((w) => w.shutdown());

@@ -95,6 +95,10 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
     async deliverWebhook(input) {
       calls.push({ name: 'deliverWebhook', input });
     },
+    async sweepRetention(input) {
+      calls.push({ name: 'sweepRetention', input });
+      throw ApplicationFailure.nonRetryable('retention is tested end to end (test/retention.test.ts)');
+    },
     async prepareSubFlow(input) {
       calls.push({ name: 'prepareSubFlow', input });
       throw ApplicationFailure.nonRetryable('sub-flows are tested end to end (test/sub-flows.test.ts)');
