@@ -16,6 +16,8 @@ export interface ScheduledTrigger {
   accountId: string;
   scheduleId: string;
   trigger: TriggerRequest;
+  /** The schedule's definition as the client sent it, for the API to read back (a Temporal update replaces the action, never the memo). */
+  definition?: unknown;
 }
 
 export function createScheduledActivities(dataSource: DataSource) {

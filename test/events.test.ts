@@ -151,6 +151,11 @@ it('when a client reconnects with Last-Event-ID, then it gets every remaining ev
   await replay.ended;
   expect([...got, ...rest.frames].map((f) => f.id)).toEqual(replay.frames.map((f) => f.id));
   expect(rest.frames[0] && BigInt(rest.frames[0].id!)).toBeGreaterThan(BigInt(cut.id!));
+
+  // A client reconnecting after the end event (it lost the close) gets nothing more, and the stream ends.
+  const past = await open(`/api/v1/batches/${batchId}/events`, key, replay.frames.at(-1)!.id);
+  await past.ended;
+  expect(past.frames).toEqual([]);
 });
 
 it('when a run waits for approval, then its stream says run.waiting, keeps alive, and ends after run.finished once approved', async () => {

@@ -149,3 +149,30 @@ it("when another account asks for a schedule, then it is not found, and that acc
   expect(unknown.status).toBe(404);
   expect(unknown.body.detail[0].loc).toEqual(['body', 'trigger', 'flow_ids', 0]);
 });
+
+it("when a schedule's trigger carries secrets, then responses show them as *** and a PUT of what was read keeps their values", async () => {
+  const env = { API_TOKEN: 'tok-9f8e7d6c', DB: 'hunter22x', REGION: 'eu' };
+  const res = await create({ id: 'secretive', spec: { cron: '0 4 * * *' }, paused: true, trigger: { app_id: appId, flow_ids: ['tick'], env, secrets: ['DB'] } });
+  expect(res.status).toBe(201);
+  const shown = { API_TOKEN: '***', DB: '***', REGION: 'eu' };
+  expect(res.body.trigger.env).toEqual(shown);
+  expect((await get('secretive')).body.trigger.env).toEqual(shown);
+  const listed = (await stack.call('GET', '/api/v1/schedules', undefined, key)).body.data.find((s: Loose) => s.id === 'secretive');
+  expect(listed.trigger.env).toEqual(shown);
+  for (const value of [env.API_TOKEN, env.DB]) expect(JSON.stringify([res.body, listed])).not.toContain(value);
+
+  const read = (await get('secretive')).body;
+  const put = await stack.call('PUT', '/api/v1/schedules/secretive', { spec: read.spec, paused: true, trigger: { ...read.trigger, env: { ...read.trigger.env, REGION: 'us' } } }, key);
+  expect(put.status).toBe(200);
+  expect(put.body.trigger.env).toEqual({ ...shown, REGION: 'us' });
+  // What a firing starts with: the stored values, not ***.
+  const fires = await until('the update in Temporal', async () => {
+    const { action } = await stack.client.schedule.getHandle(`sched-${accountId}-secretive`).describe();
+    const args = (action as Loose).args[0];
+    return args.trigger.env.REGION === 'us' ? args.trigger.env : undefined;
+  });
+  expect(fires).toEqual({ ...env, REGION: 'us' });
+  expect((await get('secretive')).body.trigger.env).toEqual({ ...shown, REGION: 'us' });
+  const relisted = (await stack.call('GET', '/api/v1/schedules', undefined, key)).body.data.find((s: Loose) => s.id === 'secretive');
+  expect(relisted.trigger.env).toEqual({ ...shown, REGION: 'us' });
+});

@@ -73,6 +73,17 @@ async function linesAfter(db: DataSource, scope: { batchId: string } | { runId: 
   );
 }
 
+/** True when the stream's end line is at or before `after`: a client resuming past the end gets no more events. */
+async function endedBy(db: DataSource, scope: { batchId: string } | { runId: string }, endsWith: EventName, after: bigint): Promise<boolean> {
+  if (after === 0n) return false;
+  const where = 'batchId' in scope ? 'r.batch_id = $1' : 'r.id = $1';
+  const rows: unknown[] = await db.query(
+    `SELECT 1 FROM run_logs l JOIN runs r ON r.id = l.run_id WHERE ${where} AND l.key = $2 AND l.seq <= $3 LIMIT 1`,
+    ['batchId' in scope ? scope.batchId : scope.runId, endsWith, after.toString()],
+  );
+  return rows.length > 0;
+}
+
 /** `Last-Event-ID` as a sequence number; anything else starts from the beginning. */
 function resumeAfter(req: Request): bigint {
   const raw = req.get('last-event-id')?.trim() ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : '');
@@ -97,6 +108,7 @@ async function stream(deps: RunDeps, req: Request, res: Response, keyId: string,
   let after = resumeAfter(req);
   let lastBeat = Date.now();
   try {
+    if (await endedBy(deps.dataSource, scope, endsWith, after)) closed = true;
     while (!closed) {
       const rows = await linesAfter(deps.dataSource, scope, after);
       let ended = false;

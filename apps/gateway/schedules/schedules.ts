@@ -18,10 +18,12 @@ import {
 import { z } from 'zod';
 import { scheduledBatchId } from '../../../domain/derived-ids';
 import { ConflictError, InvalidError, NotFoundError, UnavailableError } from '../../../domain/errors';
+import type { ScheduledTrigger } from '../../../activities/scheduled';
 import { scheduledBatch } from '../../../workflows';
 import { ACCOUNT_ID } from '../../../workflows/search-attributes';
 import type { AuthContext, GatewayDeps } from '../deps';
 import { runFlowsBody, triggerRequestOf } from '../surfaces/ci-batches/routes';
+import { keepMaskedSecrets, secretNames, shownVariables } from '../definitions/secret-variables';
 import { prepareBatch } from '../runs/trigger';
 
 const TEMPORAL_TIMEOUT_MS = 10_000;
@@ -72,7 +74,7 @@ const temporalId = (accountId: string, id: string) => `sched-${accountId}-${id}`
 /** Firings start workflow `sched-<account>-<id>-<fire time>`; the batch id derives from it. */
 const firingWorkflowId = temporalId;
 
-/** The memo a schedule keeps its definition in, as the client sent it. */
+/** The memo a schedule was created with, holding its first definition (Temporal cannot update a memo; the action's args hold the current one). */
 interface Memo {
   flowruns: ScheduleInput & { id: string };
 }
@@ -93,9 +95,15 @@ async function temporal<T>(client: Client, call: () => Promise<T>, id: string): 
   }
 }
 
+type Trigger = ScheduleInput['trigger'];
+
+/** The trigger as a response shows it: its secret `env` values (declared in `secrets` or named like one) as `***`. */
+const shownTrigger = (t: Trigger): Trigger => (t.env ? { ...t, env: shownVariables(t.env, t.secrets) } : t);
+
 function view(def: ScheduleInput & { id: string }, state: { paused: boolean; note?: string }, info: ScheduleDescription['info'] | ScheduleSummary['info']): ScheduleView {
   return {
     ...def,
+    trigger: shownTrigger(def.trigger),
     paused: state.paused,
     ...(state.note ? { note: state.note } : {}),
     nextRuns: info.nextActionTimes.map((d) => d.toISOString()),
@@ -127,7 +135,7 @@ async function options(deps: Pick<GatewayDeps, 'config' | 'dataSource'>, auth: A
       workflowType: scheduledBatch,
       workflowId: firingWorkflowId(auth.accountId, def.id),
       taskQueue: deps.config.taskQueue,
-      args: [{ accountId: auth.accountId, scheduleId: def.id, trigger }],
+      args: [{ accountId: auth.accountId, scheduleId: def.id, trigger, definition: def } satisfies ScheduledTrigger],
       typedSearchAttributes: [{ key: ACCOUNT_ID, value: auth.accountId }],
     },
     policies: { overlap: OVERLAP_POLICY[def.overlap], catchupWindow: def.catchupWindowSeconds * 1000 },
@@ -137,11 +145,18 @@ async function options(deps: Pick<GatewayDeps, 'config' | 'dataSource'>, auth: A
   };
 }
 
-const definitionOf = (memo: Record<string, unknown> | undefined): (ScheduleInput & { id: string }) | null => (memo as Partial<Memo> | undefined)?.flowruns ?? null;
+type Definition = ScheduleInput & { id: string };
+const memoDefinition = (memo: Record<string, unknown> | undefined): Definition | null => (memo as Partial<Memo> | undefined)?.flowruns ?? null;
+
+/** The current definition: from the action's args (updated by PUT), else the memo of a schedule made before they carried it. */
+function definitionOf(desc: ScheduleDescription): Definition | null {
+  const args = desc.action.type === 'startWorkflow' ? (desc.action.args?.[0] as Partial<ScheduledTrigger> | undefined) : undefined;
+  return (args?.definition as Definition | undefined) ?? memoDefinition(desc.memo);
+}
 
 async function describe(deps: Pick<GatewayDeps, 'client'>, auth: AuthContext, id: string): Promise<{ def: ScheduleInput & { id: string }; desc: ScheduleDescription }> {
   const desc = await temporal(deps.client, () => deps.client.schedule.getHandle(temporalId(auth.accountId, id)).describe(), id);
-  const def = definitionOf(desc.memo);
+  const def = definitionOf(desc);
   if (!def) throw new NotFoundError(`schedule ${id}`, ['id']);
   return { def, desc };
 }
@@ -151,13 +166,13 @@ export async function getSchedule(deps: Pick<GatewayDeps, 'client'>, auth: AuthC
   return view(def, desc.state, desc.info);
 }
 
-/** The account's schedules, by id; `cursor` is the last id of the previous page. */
-export async function listSchedules(deps: Pick<GatewayDeps, 'client'>, auth: AuthContext, page: { cursor?: string; limit: number }): Promise<z.infer<typeof schedulePageSchema>> {
+/** The account's schedules as their list entries show them (the memo's first definition), by id. */
+async function accountSchedules(deps: Pick<GatewayDeps, 'client'>, auth: AuthContext): Promise<ScheduleView[]> {
   const prefix = temporalId(auth.accountId, '');
   const found: ScheduleView[] = [];
   try {
     for await (const s of deps.client.schedule.list({ query: `${ACCOUNT_ID.name} = '${auth.accountId}'` })) {
-      const def = definitionOf(s.memo);
+      const def = memoDefinition(s.memo);
       if (!def || !s.scheduleId.startsWith(prefix)) continue;
       found.push(view(def, s.state, s.info));
       if (found.length > MAX_SCHEDULES * 2) break;
@@ -165,15 +180,21 @@ export async function listSchedules(deps: Pick<GatewayDeps, 'client'>, auth: Aut
   } catch (err) {
     unavailable(err);
   }
-  const sorted = found.sort((a, b) => a.id.localeCompare(b.id)).filter((s) => !page.cursor || s.id.localeCompare(page.cursor) > 0);
-  const data = sorted.slice(0, page.limit);
+  return found.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The account's schedules, by id; `cursor` is the last id of the previous page. */
+export async function listSchedules(deps: Pick<GatewayDeps, 'client'>, auth: AuthContext, page: { cursor?: string; limit: number }): Promise<z.infer<typeof schedulePageSchema>> {
+  const sorted = (await accountSchedules(deps, auth)).filter((s) => !page.cursor || s.id.localeCompare(page.cursor) > 0);
+  // A list entry carries only the memo, the first definition: the page's schedules are read whole, so an update shows.
+  const data = await Promise.all(sorted.slice(0, page.limit).map((s) => getSchedule(deps, auth, s.id).catch((err) => (err instanceof NotFoundError ? s : Promise.reject(err)))));
   const hasMore = sorted.length > page.limit;
   return { data, cursor: hasMore ? data[data.length - 1]!.id : null, hasMore };
 }
 
 export async function createSchedule(deps: Pick<GatewayDeps, 'client' | 'config' | 'dataSource'>, auth: AuthContext, input: ScheduleInput): Promise<ScheduleView> {
   const def = { ...input, id: input.id ?? randomUUID() };
-  const count = (await listSchedules(deps, auth, { limit: MAX_SCHEDULES })).data.length;
+  const count = (await accountSchedules(deps, auth)).length;
   if (count >= MAX_SCHEDULES) throw new ConflictError(`an account keeps at most ${MAX_SCHEDULES} schedules; delete one first`, ['id']);
   const opts = await options(deps, auth, def);
   await temporal(deps.client, () => deps.client.schedule.create(opts), def.id);
@@ -182,15 +203,18 @@ export async function createSchedule(deps: Pick<GatewayDeps, 'client' | 'config'
 
 /** Replaces the definition (the id stays); a schedule that does not exist is created. */
 export async function putSchedule(deps: Pick<GatewayDeps, 'client' | 'config' | 'dataSource'>, auth: AuthContext, id: string, input: ScheduleInput): Promise<{ schedule: ScheduleView; created: boolean }> {
-  const def = { ...input, id };
-  const opts = await options(deps, auth, def);
-  const handle = deps.client.schedule.getHandle(temporalId(auth.accountId, id));
+  let stored: Trigger;
   try {
-    await describe(deps, auth, id);
+    stored = (await describe(deps, auth, id)).def.trigger;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
-    return { schedule: await createSchedule(deps, auth, def), created: true };
+    return { schedule: await createSchedule(deps, auth, { ...input, id }), created: true };
   }
+  // A secret sent back as the `***` a GET showed keeps its stored value.
+  const env = input.trigger.env && keepMaskedSecrets(input.trigger.env, stored.env, secretNames(input.trigger.secrets, stored.secrets));
+  const def = { ...input, id, trigger: { ...input.trigger, ...(env ? { env } : {}) } };
+  const opts = await options(deps, auth, def);
+  const handle = deps.client.schedule.getHandle(temporalId(auth.accountId, id));
   await temporal(
     deps.client,
     () =>
@@ -204,7 +228,9 @@ export async function putSchedule(deps: Pick<GatewayDeps, 'client' | 'config' | 
       })),
     id,
   );
-  return { schedule: await getSchedule(deps, auth, id), created: false };
+  // Temporal applies an update asynchronously: a describe right after may still show the old memo.
+  const { desc } = await describe(deps, auth, id);
+  return { schedule: view(def, { paused: def.paused, note: def.note ?? desc.state.note }, desc.info), created: false };
 }
 
 export async function deleteSchedule(deps: Pick<GatewayDeps, 'client'>, auth: AuthContext, id: string): Promise<void> {
