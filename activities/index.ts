@@ -10,7 +10,7 @@ import { FlowEntity } from '../db/entities';
 import { insertBatchRows, insertRunRows, Projections, type StepRow } from '../db/projections';
 import { MAX_FLOW_DEPTH } from '../steps/flow';
 import { stepType } from '../steps';
-import { queueLag, runsFinished, stepDuration } from '../apps/metrics';
+import { queueLag, runsFinished, runsStarted, stepDuration } from '../apps/metrics';
 import { workerLog } from '../apps/log';
 import { derivedId } from '../domain/derived-ids';
 import { DEFAULT_INLINE_OUTPUT_BYTES, isOutputRef, type OutputRef } from '../domain/output-refs';
@@ -183,6 +183,7 @@ export function createActivities({
       await projections.runStarted(input.runId, Context.current().info.workflowExecution?.runId ?? '');
       await projections.seedSteps(input.runId, input.steps);
       await projections.log(input.runId, [{ key: 'run.started', level: 'info', message: 'run started' }]);
+      runsStarted.inc();
     },
 
     /** Records steps the workflow ran itself; `runStatus` moves the run in and out of `waiting`. */

@@ -9,6 +9,12 @@ import client from 'prom-client';
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: 'flowruns_process_' });
 
+export const runsStarted = new client.Counter({
+  name: 'flowruns_runs_started_total',
+  help: 'Runs that started executing (a retried start record may count a run twice)',
+  registers: [registry],
+});
+
 export const runsFinished = new client.Counter({
   name: 'flowruns_runs_finished_total',
   help: 'Runs that finished, by status',
@@ -41,8 +47,8 @@ export const httpRequests = new client.Counter({
 
 export const httpDuration = new client.Histogram({
   name: 'flowruns_http_request_duration_seconds',
-  help: 'Gateway request durations, by route pattern',
-  labelNames: ['route'] as const,
+  help: 'Gateway request durations, by route pattern and status',
+  labelNames: ['route', 'status'] as const,
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   registers: [registry],
 });

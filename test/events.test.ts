@@ -179,3 +179,17 @@ it("when another account asks for the streams, then 404 at once", async () => {
     await s.ended;
   }
 });
+
+it('when a run finished long ago without its end line (stopped outside the platform), then its stream and its batch stream end once the lines are sent', async () => {
+  const { batchId, runId } = await trigger('two-steps');
+  const done = await open(`/api/v1/runs/${runId}/events`, key);
+  await done.ended;
+  await stack.dataSource.query(`DELETE FROM run_logs WHERE run_id = (SELECT id FROM runs WHERE public_id = $1) AND key IN ('run.finished', 'batch.finished')`, [runId]);
+  await stack.dataSource.query(`UPDATE runs SET finished_at = now() - interval '1 minute' WHERE public_id = $1`, [runId]);
+  for (const path of [`/api/v1/runs/${runId}/events`, `/api/v1/batches/${batchId}/events`]) {
+    const s = await open(path, key);
+    await s.ended;
+    expect(s.frames.map((f) => f.event)).toContain('run.started');
+    expect(s.frames.map((f) => f.event)).not.toContain('run.finished');
+  }
+});

@@ -79,6 +79,14 @@ describe('runaway expressions on the real stack', () => {
     await stack?.stop();
   });
 
+  it('when a flow is saved with a 900 KB url of `{`, then the gateway answers it (no 5xx) while answering others', async () => {
+    const save = stack.call('POST', '/api/v1/flows', { id: 'braces', steps: [{ id: 'get', type: 'http', config: { url: '{'.repeat(900_000) } }] }, key);
+    const health = await stack.call('GET', '/healthz');
+    const saved = await save;
+    expect(health.status).toBe(200);
+    expect(saved.status).toBeLessThan(500);
+  });
+
   async function trigger(flowId: string): Promise<string> {
     const res = await stack.call('POST', `/api/v1/flows/${flowId}/runs`, { data: {} }, key);
     expect(res.status).toBe(201);

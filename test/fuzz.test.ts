@@ -94,7 +94,10 @@ it(`when ${TOTAL} requests are generated from the OpenAPI document, then none ge
   const doc = (await stack.call('GET', '/openapi.json', undefined, null)).body;
   const rand = random(SEED);
   const { pick, value } = fuzzer(rand, doc.components?.schemas ?? {});
-  const ops = Object.entries<Record<string, any>>(doc.paths).flatMap(([path, methods]) => Object.entries<any>(methods).map(([method, op]) => ({ path, method, op })));
+  // Event streams stay open while what they follow runs (an external run the fuzz made may never end): test/events.test.ts covers them.
+  const ops = Object.entries<Record<string, any>>(doc.paths)
+    .filter(([path]) => !path.endsWith('/events'))
+    .flatMap(([path, methods]) => Object.entries<any>(methods).map(([method, op]) => ({ path, method, op })));
   expect(ops.length).toBeGreaterThan(30);
 
   const request = () => {

@@ -45,11 +45,13 @@ it('when a run finishes, then /metrics counts it by status, times its steps by t
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/plain');
   const text = await res.text();
+  expect(metric(text, 'flowruns_runs_started_total')).toBe(1);
   expect(metric(text, 'flowruns_runs_finished_total{status="succeeded"}')).toBe(1);
   expect(metric(text, 'flowruns_step_duration_seconds_count{type="http",status="succeeded"}')).toBe(1);
   expect(metric(text, 'flowruns_step_duration_seconds_count{type="transform",status="succeeded"}')).toBe(1);
   expect(metric(text, 'flowruns_http_requests_total{route="/api/v1/flows/run",status="200"}')).toBe(1);
   expect(metric(text, 'flowruns_http_requests_total{route="/api/v1/runs/status",status="200"}')).toBeGreaterThanOrEqual(1);
+  expect(metric(text, 'flowruns_http_request_duration_seconds_count{route="/api/v1/flows/run",status="200"}')).toBe(1);
   expect(metric(text, 'flowruns_activity_queue_lag_seconds_count{queue="' + stack.config.taskQueue + '"}')).toBeGreaterThanOrEqual(2);
 });
 

@@ -47,10 +47,11 @@ export function junitXml(runs: RunDetail[], links: (run: RunDetail) => Record<st
   const total = suites.reduce((ms, s) => ms + (s.run.duration_ms ?? 0), 0);
   const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
   out.push(`<testsuites name="flowruns" tests="${count(() => true)}" failures="${count((c) => !!c.failure)}" errors="0" skipped="${count((c) => !!c.skipped)}" time="${seconds(total)}">`);
-  for (const { run, cases } of suites) {
+  for (const [index, { run, cases }] of suites.entries()) {
     const attrs = [
       `name="${escape(run.flow_name)}"`,
-      `id="${escape(run.id)}"`,
+      // The Ant JUnit schema types `id` as an integer: the run's id is the `run_id` property.
+      `id="${index}"`,
       `tests="${cases.length}"`,
       `failures="${cases.filter((c) => c.failure).length}"`,
       `errors="0"`,

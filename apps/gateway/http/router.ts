@@ -65,8 +65,9 @@ function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions,
     let accountId: string | undefined;
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      httpRequests.inc({ route: spec.path, status: String(res.statusCode) });
-      httpDuration.observe({ route: spec.path }, seconds);
+      const labels = { route: spec.path, status: String(res.statusCode) };
+      httpRequests.inc(labels);
+      httpDuration.observe(labels, seconds);
       gatewayLog.debug({ method: spec.method.toUpperCase(), route: spec.path, status: res.statusCode, ms: Math.round(seconds * 1000), accountId, ...req.params }, 'request');
     });
     try {

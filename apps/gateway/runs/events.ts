@@ -4,7 +4,8 @@
  * (each line's platform-wide sequence number is its event id), named by what they record:
  * `run.started`, `step.started`, `step.finished`, `run.waiting`, `run.finished`, `batch.finished`,
  * and `log` for every other line. A stream replays from the start (or after `Last-Event-ID`), then
- * follows, and ends after `batch.finished` (`run.finished` for a run).
+ * follows, and ends after `batch.finished` (`run.finished` for a run), or once every run it
+ * follows is finished or gone and no line is left (an external run, a run stopped outside the platform).
  */
 import type { Request, Response } from 'express';
 import type { DataSource } from 'typeorm';
@@ -84,6 +85,21 @@ async function endedBy(db: DataSource, scope: { batchId: string } | { runId: str
   return rows.length > 0;
 }
 
+/** How often an idle stream checks whether what it follows has ended without its end line (a run finished outside the platform's recording, or deleted). */
+const SETTLED_CHECK_MS = 2000;
+/** A run finished this long ago has written every line it will (its end line, its batch's), with room to spare. */
+const ENDED_AFTER_MS = 10_000;
+
+/** True when every run the stream follows is finished (or gone): no line is coming any more once the settle window has passed. */
+async function settled(db: DataSource, scope: { batchId: string } | { runId: string }): Promise<boolean> {
+  const where = 'batchId' in scope ? 'batch_id = $1' : 'id = $1';
+  const rows: unknown[] = await db.query(
+    `SELECT 1 FROM runs WHERE ${where} AND (finished_at IS NULL OR finished_at > clock_timestamp() - make_interval(secs => $2)) LIMIT 1`,
+    ['batchId' in scope ? scope.batchId : scope.runId, ENDED_AFTER_MS / 1000],
+  );
+  return rows.length === 0;
+}
+
 /** `Last-Event-ID` as a sequence number; anything else starts from the beginning. */
 function resumeAfter(req: Request): bigint {
   const raw = req.get('last-event-id')?.trim() ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : '');
@@ -107,6 +123,7 @@ async function stream(deps: RunDeps, req: Request, res: Response, keyId: string,
   const pollMs = options.pollMs ?? 250;
   let after = resumeAfter(req);
   let lastBeat = Date.now();
+  let lastSettledCheck = Date.now();
   try {
     if (await endedBy(deps.dataSource, scope, endsWith, after)) closed = true;
     while (!closed) {
@@ -132,6 +149,10 @@ async function stream(deps: RunDeps, req: Request, res: Response, keyId: string,
       }
       if (ended) break;
       if (rows.length === PAGE) continue;
+      if (rows.length === 0 && Date.now() - lastSettledCheck >= SETTLED_CHECK_MS) {
+        lastSettledCheck = Date.now();
+        if (await settled(deps.dataSource, scope)) break;
+      }
       if (Date.now() - lastBeat >= heartbeatMs) {
         res.write(`: keep-alive\n\n`);
         lastBeat = Date.now();
