@@ -63,24 +63,30 @@ function eventOf(row: LogRow): { name: EventName; extra: Record<string, unknown>
   return { name: 'log', extra: {} };
 }
 
-async function linesAfter(db: DataSource, scope: { batchId: string } | { runId: string }, after: bigint): Promise<LogRow[]> {
-  const where = 'batchId' in scope ? 'r.batch_id = $1' : 'r.id = $1';
+type Scope = { batchId: string } | { runId: string };
+
+/** The SQL condition on `runs` (as `alias`) selecting the scope's runs, for parameter $1, and that parameter. */
+const scopeFilter = (scope: Scope, alias: string): [where: string, param: string] =>
+  'batchId' in scope ? [`${alias}batch_id = $1`, scope.batchId] : [`${alias}id = $1`, scope.runId];
+
+async function linesAfter(db: DataSource, scope: Scope, after: bigint): Promise<LogRow[]> {
+  const [where, param] = scopeFilter(scope, 'r.');
   return db.query(
     `SELECT l.seq, l.run_id, r.public_id, r.batch_id, l.key, l.ts, l.level, l.step_id, l.message, r.status AS run_status
        FROM run_logs l JOIN runs r ON r.id = l.run_id
       WHERE ${where} AND l.seq > $2 AND l.inserted_at < clock_timestamp() - make_interval(secs => $3)
       ORDER BY l.seq LIMIT ${PAGE}`,
-    ['batchId' in scope ? scope.batchId : scope.runId, after.toString(), SETTLE_MS / 1000],
+    [param, after.toString(), SETTLE_MS / 1000],
   );
 }
 
 /** True when the stream's end line is at or before `after`: a client resuming past the end gets no more events. */
-async function endedBy(db: DataSource, scope: { batchId: string } | { runId: string }, endsWith: EventName, after: bigint): Promise<boolean> {
+async function endedBy(db: DataSource, scope: Scope, endsWith: EventName, after: bigint): Promise<boolean> {
   if (after === 0n) return false;
-  const where = 'batchId' in scope ? 'r.batch_id = $1' : 'r.id = $1';
+  const [where, param] = scopeFilter(scope, 'r.');
   const rows: unknown[] = await db.query(
     `SELECT 1 FROM run_logs l JOIN runs r ON r.id = l.run_id WHERE ${where} AND l.key = $2 AND l.seq <= $3 LIMIT 1`,
-    ['batchId' in scope ? scope.batchId : scope.runId, endsWith, after.toString()],
+    [param, endsWith, after.toString()],
   );
   return rows.length > 0;
 }
@@ -91,11 +97,11 @@ const SETTLED_CHECK_MS = 2000;
 const ENDED_AFTER_MS = 10_000;
 
 /** True when every run the stream follows is finished (or gone): no line is coming any more once the settle window has passed. */
-async function settled(db: DataSource, scope: { batchId: string } | { runId: string }): Promise<boolean> {
-  const where = 'batchId' in scope ? 'batch_id = $1' : 'id = $1';
+async function settled(db: DataSource, scope: Scope): Promise<boolean> {
+  const [where, param] = scopeFilter(scope, '');
   const rows: unknown[] = await db.query(
     `SELECT 1 FROM runs WHERE ${where} AND (finished_at IS NULL OR finished_at > clock_timestamp() - make_interval(secs => $2)) LIMIT 1`,
-    ['batchId' in scope ? scope.batchId : scope.runId, ENDED_AFTER_MS / 1000],
+    [param, ENDED_AFTER_MS / 1000],
   );
   return rows.length === 0;
 }
@@ -106,7 +112,7 @@ function resumeAfter(req: Request): bigint {
   return /^\d{1,19}$/.test(raw) ? BigInt(raw) : 0n;
 }
 
-async function stream(deps: RunDeps, req: Request, res: Response, keyId: string, scope: { batchId: string } | { runId: string }, endsWith: EventName, options: StreamOptions): Promise<undefined> {
+async function stream(deps: RunDeps, req: Request, res: Response, keyId: string, scope: Scope, endsWith: EventName, options: StreamOptions): Promise<undefined> {
   const count = open.get(keyId) ?? 0;
   if (count >= MAX_STREAMS_PER_KEY) throw tooManyRequests(`at most ${MAX_STREAMS_PER_KEY} event streams per key at once; close one first`, 5);
   open.set(keyId, count + 1);

@@ -74,9 +74,12 @@ const temporalId = (accountId: string, id: string) => `sched-${accountId}-${id}`
 /** Firings start workflow `sched-<account>-<id>-<fire time>`; the batch id derives from it. */
 const firingWorkflowId = temporalId;
 
+/** A schedule's definition as the client sent it, with its id. */
+type Definition = ScheduleInput & { id: string };
+
 /** The memo a schedule was created with, holding its first definition (Temporal cannot update a memo; the action's args hold the current one). */
 interface Memo {
-  flowruns: ScheduleInput & { id: string };
+  flowruns: Definition;
 }
 
 function unavailable(err: unknown): never {
@@ -100,7 +103,7 @@ type Trigger = ScheduleInput['trigger'];
 /** The trigger as a response shows it: its secret `env` values (declared in `secrets` or named like one) as `***`. */
 const shownTrigger = (t: Trigger): Trigger => (t.env ? { ...t, env: shownVariables(t.env, t.secrets) } : t);
 
-function view(def: ScheduleInput & { id: string }, state: { paused: boolean; note?: string }, info: ScheduleDescription['info'] | ScheduleSummary['info']): ScheduleView {
+function view(def: Definition, state: { paused: boolean; note?: string }, info: ScheduleDescription['info'] | ScheduleSummary['info']): ScheduleView {
   return {
     ...def,
     trigger: shownTrigger(def.trigger),
@@ -116,7 +119,7 @@ function view(def: ScheduleInput & { id: string }, state: { paused: boolean; not
 }
 
 /** The Temporal options of a schedule definition. */
-async function options(deps: Pick<GatewayDeps, 'config' | 'dataSource'>, auth: AuthContext, def: ScheduleInput & { id: string }): Promise<ScheduleOptions> {
+async function options(deps: Pick<GatewayDeps, 'config' | 'dataSource'>, auth: AuthContext, def: Definition): Promise<ScheduleOptions> {
   const trigger = { ...triggerRequestOf(def.trigger), saveEnv: false };
   // Resolve once now, so a trigger naming an unknown flow, suite or app is refused at once.
   await prepareBatch(deps, auth, trigger);
@@ -145,7 +148,6 @@ async function options(deps: Pick<GatewayDeps, 'config' | 'dataSource'>, auth: A
   };
 }
 
-type Definition = ScheduleInput & { id: string };
 const memoDefinition = (memo: Record<string, unknown> | undefined): Definition | null => (memo as Partial<Memo> | undefined)?.flowruns ?? null;
 
 /** The current definition: from the action's args (updated by PUT), else the memo of a schedule made before they carried it. */
@@ -154,7 +156,7 @@ function definitionOf(desc: ScheduleDescription): Definition | null {
   return (args?.definition as Definition | undefined) ?? memoDefinition(desc.memo);
 }
 
-async function describe(deps: Pick<GatewayDeps, 'client'>, auth: AuthContext, id: string): Promise<{ def: ScheduleInput & { id: string }; desc: ScheduleDescription }> {
+async function describe(deps: Pick<GatewayDeps, 'client'>, auth: AuthContext, id: string): Promise<{ def: Definition; desc: ScheduleDescription }> {
   const desc = await temporal(deps.client, () => deps.client.schedule.getHandle(temporalId(auth.accountId, id)).describe(), id);
   const def = definitionOf(desc);
   if (!def) throw new NotFoundError(`schedule ${id}`, ['id']);
@@ -228,7 +230,7 @@ export async function putSchedule(deps: Pick<GatewayDeps, 'client' | 'config' | 
       })),
     id,
   );
-  // Temporal applies an update asynchronously: a describe right after may still show the old memo.
+  // Temporal applies an update asynchronously: a describe right after may still show the old action's args.
   const { desc } = await describe(deps, auth, id);
   return { schedule: view(def, { paused: def.paused, note: def.note ?? desc.state.note }, desc.info), created: false };
 }
