@@ -25,7 +25,11 @@ export function watchTemporal(
   options: { intervalMs?: number; onError?: (err: unknown) => void } = {},
 ): TemporalWatcher {
   const intervalMs = options.intervalMs ?? 1000;
-  /** `workflowId/runId` already reconciled, so the overlap does not redo them. */
+  /**
+   * `workflowId/runId/status` already seen, so the overlap does not redo them. The status is part
+   * of the key: a workflow first seen running (nothing to do) must be looked at again once it is
+   * terminated, within the same window.
+   */
   const done = new Set<string>();
   let since = new Date(Date.now() - OVERLAP_MS);
   let stopped = false;
@@ -41,7 +45,7 @@ export function watchTemporal(
     let seen = 0;
     for await (const wf of deps.client.workflow.list({ query, pageSize: 100 })) {
       if (stopped || ++seen > LIST_LIMIT) break;
-      const key = `${wf.workflowId}/${wf.runId}`;
+      const key = `${wf.workflowId}/${wf.runId}/${wf.status.name}`;
       if (done.has(key) || !wf.workflowId.startsWith('run-')) continue;
       const run = await deps.dataSource.getRepository(RunEntity).findOneBy({ id: wf.workflowId.slice('run-'.length) });
       // A run its own workflow keeps current (open, started by this workflow run or not yet recorded) needs nothing.
