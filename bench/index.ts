@@ -1,125 +1,96 @@
 /**
- * Benchmarks, each a ratio against a baseline measured in the same run on the same data:
- *  - paging: keyset page at depth N vs depth 0 (should stay ~1×), next to OFFSET paging at the
- *    same depths (grows with N) — the reason list endpoints use keyset cursors;
- *  - writes: inserting runs in batches of 500 vs one row per statement — the reason projections batch.
- * Usage: `npm run bench` (DATABASE_URL when set, else an embedded Postgres in a temp dir).
- * BENCH_ROWS sets the table size (default 50000).
+ * `npm run bench [-- --quick] [-- p1 p2 …]`: the performance benchmarks of bench/README.md against
+ * the real stack this process starts (Temporal dev server, embedded Postgres unless DATABASE_URL,
+ * the platform's gateway and worker, a local stub service). Prints a markdown table with each
+ * target beside its figure and writes bench/results/<timestamp>.json and bench/results/latest.json.
+ * Exits non-zero only when a benchmark crashes; a missed target is printed, not fatal.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import type { DataSource } from 'typeorm';
-import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } from '../apps/dev/postgres';
-import { pageFlowRuns } from '../apps/gateway/surfaces/flow-runs/queries';
-import { timeKey } from '../db/keyset';
-import { openDatabase } from '../db/data-source';
-import { RunEntity, type Run } from '../db/entities';
+import { p1 } from './p1-fanout';
+import { p2 } from './p2-reads';
+import { p3 } from './p3-latency';
+import { p4 } from './p4-resources';
+import { p5 } from './p5-costs';
+import { markdownTable, type Benchmark, type Row } from './report';
+import { startPlatform, startServices, startStubService } from './stack';
 
-const ROWS = Number(process.env.BENCH_ROWS ?? 50_000);
-const REPEAT = 25;
-const LIMIT = 20;
+const ALL: Benchmark[] = [p1, p2, p3, p4, p5];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-async function time(fn: () => Promise<unknown>, repeat = REPEAT): Promise<number> {
-  await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < repeat; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
-  }
-  return median(samples);
-}
-
-const runRow = (accountId: string, flowId: string, i: number): Partial<Run> => {
-  const id = randomUUID();
-  return {
-    id,
-    publicId: id,
-    accountId,
-    flowId,
-    flowName: flowId,
-    flowType: 'automation',
-    status: i % 10 === 0 ? 'failed' : 'succeeded',
-    source: 'api',
-    position: 0,
-    variables: {},
-    tags: [],
-    external: false,
-    createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000),
-    durationMs: 100 + (i % 50),
-  };
+const log = (m: string): void => {
+  process.stderr.write(`[bench] ${m}\n`);
 };
 
-async function insertRows(db: DataSource, rows: Partial<Run>[], batch: number): Promise<void> {
-  for (let i = 0; i < rows.length; i += batch)
-    await db.createQueryBuilder().insert().into(RunEntity).values(rows.slice(i, i + batch)).execute();
+function machine() {
+  const cpu = os.cpus()[0]?.model ?? 'unknown';
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { cwd: __dirname, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    // not a git checkout
+  }
+  return { cpu, cores: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}`, commit };
 }
 
 async function main(): Promise<void> {
-  const dbName = `flowruns_bench_${randomBytes(4).toString('hex')}`;
-  const pg = process.env.DATABASE_URL
-    ? undefined
-    : await startEmbeddedPostgres({ dir: path.join(os.tmpdir(), `flowruns-bench-pg-${process.pid}`), port: 0 });
-  const adminUrl = process.env.DATABASE_URL ?? pg!.adminUrl;
-  await ensureDatabase(adminUrl, dbName);
-  const db = await openDatabase(withDatabase(adminUrl, dbName));
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const names = args.filter((a) => !a.startsWith('-')).map((a) => a.toLowerCase());
+  const unknown = names.filter((n) => !ALL.some((b) => b.name === n));
+  if (unknown.length) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; one of ${ALL.map((b) => b.name).join(', ')}`);
+    process.exit(2);
+  }
+  const selected = names.length ? ALL.filter((b) => names.includes(b.name)) : ALL;
+  const started = Date.now();
+  const services = await startServices(log);
+  const stub = await startStubService(true);
+  const platform = await startPlatform(services, { worker: true });
+  const rows: Row[] = [];
+  const failures: string[] = [];
   try {
-    const accountId = 'default';
-    const flowId = 'bench-flow';
-
-    const sample = Array.from({ length: 2000 }, (_, i) => runRow(accountId, 'bench-writes', i));
-    let t = performance.now();
-    await insertRows(db, sample.slice(0, 1000), 1);
-    const single = performance.now() - t;
-    t = performance.now();
-    await insertRows(db, sample.slice(1000), 500);
-    const batched = performance.now() - t;
-
-    await insertRows(db, Array.from({ length: ROWS }, (_, i) => runRow(accountId, flowId, i)), 1000);
-    await db.query('ANALYZE runs');
-
-    const deep = ROWS - LIMIT * 2;
-    const [anchor] = await db.getRepository(RunEntity).find({
-      where: { accountId, flowId },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      skip: deep - 1,
-      take: 1,
-    });
-    const keyset = (after: ReturnType<typeof timeKey> | null) => () =>
-      pageFlowRuns(db, { accountId, flowId, limit: LIMIT, after, status: null });
-    const offset = (skip: number) => () =>
-      db.getRepository(RunEntity).find({ where: { accountId, flowId }, order: { createdAt: 'DESC', id: 'DESC' }, skip, take: LIMIT + 1 });
-
-    const k0 = await time(keyset(null));
-    const kN = await time(keyset(timeKey(anchor)));
-    const o0 = await time(offset(0));
-    const oN = await time(offset(deep));
-
-    const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
-    console.log(`rows: ${ROWS}, page size ${LIMIT}, median of ${REPEAT}`);
-    console.table([
-      { case: 'keyset page at depth 0 (baseline)', time: fmt(k0), ratio: '1.00×' },
-      { case: `keyset page at depth ${deep}`, time: fmt(kN), ratio: `${(kN / k0).toFixed(2)}×` },
-      { case: 'OFFSET page at depth 0', time: fmt(o0), ratio: `${(o0 / k0).toFixed(2)}×` },
-      { case: `OFFSET page at depth ${deep}`, time: fmt(oN), ratio: `${(oN / k0).toFixed(2)}×` },
-      { case: '1000 runs, batches of 500 (baseline)', time: fmt(batched), ratio: '1.00×' },
-      { case: '1000 runs, one row per INSERT', time: fmt(single), ratio: `${(single / batched).toFixed(2)}×` },
-    ]);
+    for (const b of selected) {
+      log(`${b.title}${quick ? ' (quick)' : ''}`);
+      const t = Date.now();
+      try {
+        rows.push(...(await b.run({ quick, services, platform, stub, log })));
+      } catch (err) {
+        failures.push(`${b.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        log(`${b.name} crashed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      log(`${b.name} took ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
   } finally {
-    await db.destroy();
-    await dropDatabase(adminUrl, dbName);
-    await pg?.stop();
+    await platform.stop();
+    await stub.close();
+    await services.stop();
+  }
+  const m = machine();
+  const table = markdownTable(rows);
+  process.stdout.write(`\n${quick ? 'Quick run (scaled-down sizes; figures are not comparable to the targets). ' : ''}` +
+    `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}, commit ${m.commit}\n\n${table}\n`);
+  for (const r of rows.filter((r) => r.note)) process.stdout.write(`\n- ${r.id}: ${r.note}`);
+  process.stdout.write('\n');
+
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const result = { at: new Date().toISOString(), quick, machine: m, seconds: Math.round((Date.now() - started) / 1000), rows, failures };
+  const file = path.join(dir, `${result.at.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+  fs.writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+  log(`written ${path.relative(process.cwd(), file)} in ${result.seconds} s`);
+  if (failures.length) {
+    console.error(`\n${failures.length} benchmark(s) crashed:\n${failures.join('\n')}`);
+    process.exit(1);
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

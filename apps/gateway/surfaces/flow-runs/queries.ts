@@ -70,35 +70,45 @@ export interface FlowRunStats {
   lastRun: Date | null;
 }
 
-const FINISHED = 'finished_at IS NOT NULL AND duration_ms IS NOT NULL';
-
-/** Aggregated in SQL in one pass over the flow's runs; durations only of runs that finished. */
+/**
+ * Read from the figures the `runs` triggers keep per flow (migration 1733900000000): one row, the
+ * flow's duration histogram (bounded: at most ~900 buckets per decade of milliseconds) and the
+ * newest run by index — never a pass over the runs. Percentiles interpolate as percentile_cont
+ * does over the finished runs' durations: exact below 1 s, within 0.5 % above (the histogram
+ * keeps 3 significant digits there).
+ */
 export async function flowRunStats(db: DataSource, accountId: string, flowId: string): Promise<FlowRunStats> {
   const rows: {
-    total: number;
-    succeeded: number;
-    failed: number;
+    total: string | null;
+    succeeded: string | null;
+    failed: string | null;
     avg: number | null;
     p50: number | null;
     p95: number | null;
     last_run: Date | null;
   }[] = await db.query(
-    `SELECT count(*)::int AS total,
-            (count(*) FILTER (WHERE status = 'succeeded'))::int AS succeeded,
-            (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
-            (avg(duration_ms) FILTER (WHERE ${FINISHED}))::float8 AS avg,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE ${FINISHED}) AS p50,
-            percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE ${FINISHED}) AS p95,
+    `WITH h AS (SELECT bucket, sum(n) OVER (ORDER BY bucket) AS cum
+                  FROM flow_run_durations WHERE account_id = $1 AND flow_id = $2 AND n > 0),
+          s AS (SELECT * FROM flow_run_stats WHERE account_id = $1 AND flow_id = $2),
+          pos AS (SELECT p, p * (s.finished - 1) AS at FROM s, unnest(ARRAY[0.5, 0.95]::numeric[]) p WHERE s.finished > 0),
+          pct AS (SELECT p, lo + (at - floor(at)) * (hi - lo) AS v
+                    FROM pos,
+                         LATERAL (SELECT bucket AS lo FROM h WHERE cum > floor(at) ORDER BY bucket LIMIT 1) l,
+                         LATERAL (SELECT bucket AS hi FROM h WHERE cum > ceil(at) ORDER BY bucket LIMIT 1) u)
+     SELECT s.total_runs AS total, s.succeeded, s.failed,
+            CASE WHEN s.finished > 0 THEN s.duration_sum::float8 / s.finished END AS avg,
+            (SELECT v::float8 FROM pct WHERE p = 0.5) AS p50,
+            (SELECT v::float8 FROM pct WHERE p = 0.95) AS p95,
             (SELECT coalesce(n.started_at, n.created_at) FROM runs n WHERE n.account_id = $1 AND n.flow_id = $2
               ORDER BY n.created_at DESC, n.id DESC LIMIT 1) AS last_run
-       FROM runs WHERE account_id = $1 AND flow_id = $2`,
+       FROM (SELECT 1) one LEFT JOIN s ON true`,
     [accountId, flowId],
   );
   const r = rows[0]!;
   return {
-    totalRuns: r.total,
-    succeeded: r.succeeded,
-    failed: r.failed,
+    totalRuns: Number(r.total ?? 0),
+    succeeded: Number(r.succeeded ?? 0),
+    failed: Number(r.failed ?? 0),
     averageDuration: r.avg,
     p50Duration: r.p50,
     p95Duration: r.p95,

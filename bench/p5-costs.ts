@@ -1,0 +1,93 @@
+/**
+ * P5: what one run of the P1 flow costs. One batch of RUNS runs through the platform (trigger by
+ * HTTP, completion awaited on the batch workflow, so no status polling is counted):
+ * - Postgres round trips: every query this process sends (gateway and worker run here) through
+ *   pg's Client.prototype.query, BEGIN/COMMIT included, divided by RUNS;
+ * - Temporal history events: of one run's child workflow plus its batch's events divided by RUNS,
+ *   against the same for the bare app's batch and child.
+ */
+import { Client as PgClient } from 'pg';
+import { startBareApp } from './bare/app';
+import type { BenchContext, Benchmark, Row } from './report';
+import { defineFlow, fanoutFlows, requireSucceeded, triggerBatch, waitForBatches } from './stack';
+
+type QueryFn = (...args: unknown[]) => unknown;
+
+/** Counts pg round trips while `fn` runs. */
+async function countQueries(fn: () => Promise<void>): Promise<number> {
+  const proto = PgClient.prototype as unknown as { query: QueryFn };
+  const original = proto.query;
+  let n = 0;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    n += 1;
+    return original.apply(this, args);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.query = original;
+  }
+  return n;
+}
+
+async function events(client: BenchContext['platform']['client'], workflowId: string): Promise<number> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return history.events?.length ?? 0;
+}
+
+export const p5: Benchmark = {
+  name: 'p5',
+  title: 'P5 costs per run',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const runs = ctx.quick ? 10 : 50;
+    const { platform, stub } = ctx;
+    const flows = fanoutFlows('bench-p5', runs, stub.url);
+    const appId = await defineFlow(platform, flows);
+    requireSucceeded(await waitForBatches(platform, [(await triggerBatch(platform, appId, flows, 2)).batchId], 120_000));
+
+    let batch: { batchId: string; runIds: string[] } | undefined;
+    const queries = await countQueries(async () => {
+      batch = await triggerBatch(platform, appId, flows, runs, 50);
+      await platform.client.workflow.getHandle(`batch-${batch.batchId}`).result();
+    });
+    requireSucceeded(await waitForBatches(platform, [batch!.batchId], 60_000));
+    const runEvents = await events(platform.client, `run-${batch!.runIds[0]}`);
+    const batchEvents = await events(platform.client, `batch-${batch!.batchId}`);
+
+    const bare = await startBareApp(ctx.services.temporalAddress);
+    let bareRun: number;
+    let bareBatch: number;
+    try {
+      const id = await bare.start(runs, 50, stub.url);
+      await bare.client.workflow.getHandle(id).result();
+      bareRun = await events(bare.client, `${id}-run-0`);
+      bareBatch = await events(bare.client, id);
+    } finally {
+      await bare.stop();
+    }
+    const perRun = runEvents + batchEvents / runs;
+    const barePerRun = bareRun + bareBatch / runs;
+    return [
+      {
+        id: 'P5',
+        benchmark: `Postgres round trips per run (${runs}-run batch, trigger included)`,
+        figure: `${(queries / runs).toFixed(1)} (${queries} in all)`,
+        value: queries / runs,
+        reference: 'bare: 0',
+        ratio: null,
+        target: 'printed',
+        met: null,
+      },
+      {
+        id: 'P5',
+        benchmark: 'Temporal history events per run (child + batch / runs)',
+        figure: `${perRun.toFixed(1)} (child ${runEvents}, batch ${batchEvents})`,
+        value: perRun,
+        reference: `bare ${barePerRun.toFixed(1)} (child ${bareRun}, batch ${bareBatch})`,
+        ratio: perRun / barePerRun,
+        target: 'printed',
+        met: null,
+      },
+    ];
+  },
+};
