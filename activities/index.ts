@@ -5,7 +5,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { IsNull, type DataSource } from 'typeorm';
-import type { BatchRunInput, ExpressionScope, FlowRunInput, RunStatus, StepDefinition } from '../domain';
+import type { BatchRunInput, ExpressionScope, FlowRunInput, FlowRunRef, RunStatus, StepDefinition } from '../domain';
+import { batchRunIds, runInputOf } from '../db/batch-plans';
 import { FlowEntity } from '../db/entities';
 import { insertBatchRows, insertRunRows, Projections, type StepRow } from '../db/projections';
 import { MAX_FLOW_DEPTH } from '../steps/flow';
@@ -177,6 +178,23 @@ export function createActivities({
 
     async recordBatch(input: BatchRunInput): Promise<void> {
       await dataSource.transaction((m) => insertBatchRows(m, input));
+    },
+
+    /** Ids of a large batch's runs at positions [from, to), for its chunk workflow. */
+    async batchRunIds(input: { batchId: string; from: number; to: number }): Promise<{ runId: string; publicId: string }[]> {
+      return patiently(() => batchRunIds(dataSource, input.batchId, input.from, input.to), recordPatienceMs);
+    },
+
+    /** A run of a large batch, given by reference: its flow definitions at the versions it was triggered with. */
+    async loadRunInput(ref: FlowRunRef): Promise<FlowRunInput> {
+      const input = await patiently(() => runInputOf(dataSource, ref), recordPatienceMs);
+      if (!input) throw ApplicationFailure.nonRetryable(`flow ${ref.flowRef.id} version ${ref.flowRef.version} (or its suite's auth flow) no longer exists`, 'FlowNotFound');
+      return input;
+    },
+
+    /** Runs of a cancelled large batch that its chunks never reached (positions from `from` on, still queued). */
+    async recordQueuedRunsCancelled(input: { batchId: string; from: number }): Promise<void> {
+      await projections.queuedRunsCancelled(input.batchId, input.from);
     },
 
     async recordRunStarted(input: { runId: string; steps: StepRow[] }): Promise<void> {

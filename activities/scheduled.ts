@@ -10,6 +10,7 @@ import { insertBatchRows } from '../db/projections';
 import { scheduledBatchId } from '../domain/derived-ids';
 import { DomainError } from '../domain/errors';
 import type { BatchRunInput } from '../domain/flow-types';
+import { workflowInput } from '../domain/batch-plan';
 
 /** What a schedule fires: the account, the schedule's id in it, and the trigger (`save_env` never applies). */
 export interface ScheduledTrigger {
@@ -37,7 +38,7 @@ export function createScheduledActivities(dataSource: DataSource) {
             idempotency: { key: input.firingWorkflowId, request: input.trigger },
           }, m, batchId);
           await insertBatchRows(m, batch);
-          return batch;
+          return workflowInput(batch);
         });
       } catch (err) {
         // A flow, suite or app the trigger names is gone: this firing fails, saying why; the schedule goes on.

@@ -6,6 +6,7 @@ import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../activities/
 import { DEFAULT_INLINE_OUTPUT_BYTES } from '../domain/output-refs';
 import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
 import { DEFAULT_RECORD_PATIENCE_MS } from '../activities/patience';
+import { DEFAULT_BATCH_LIMITS, MAX_BATCH_RUNS, type BatchLimits } from '../domain/batch-plan';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -77,6 +78,10 @@ const schema = z.object({
   FLOWRUNS_RECORD_PATIENCE_MS: z.coerce.number().int().min(0).max(3_600_000).default(DEFAULT_RECORD_PATIENCE_MS),
   /** Browser pages a worker drives at once; further browser steps wait their turn. */
   FLOWRUNS_BROWSER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** A batch of more runs than this runs from a plan, in chunk workflows (domain/batch-plan.ts). */
+  FLOWRUNS_BATCH_INLINE_RUNS: z.coerce.number().int().min(1).max(MAX_BATCH_RUNS).default(DEFAULT_BATCH_LIMITS.inlineRuns),
+  /** Runs per chunk workflow of a large batch. */
+  FLOWRUNS_BATCH_CHUNK_RUNS: z.coerce.number().int().min(1).max(2000).default(DEFAULT_BATCH_LIMITS.chunkRuns),
   /** Comma-separated origins (the Temporal UI's) allowed to call the codec endpoint from a browser. */
   FLOWRUNS_CODEC_CORS_ORIGINS: z
     .string()
@@ -135,6 +140,8 @@ export interface Config {
   recordPatienceMs: number;
   /** Where a worker exports the Temporal SDK's metrics (FLOWRUNS_SDK_METRICS_ADDRESS). */
   sdkMetricsAddress?: string;
+  /** When a batch runs from a plan, and in chunks of how many runs (FLOWRUNS_BATCH_INLINE_RUNS, FLOWRUNS_BATCH_CHUNK_RUNS). */
+  batchLimits: BatchLimits;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -182,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     browserConcurrency: e.FLOWRUNS_BROWSER_CONCURRENCY,
     recordPatienceMs: e.FLOWRUNS_RECORD_PATIENCE_MS,
     sdkMetricsAddress: e.FLOWRUNS_SDK_METRICS_ADDRESS,
+    batchLimits: { inlineRuns: e.FLOWRUNS_BATCH_INLINE_RUNS, chunkRuns: e.FLOWRUNS_BATCH_CHUNK_RUNS },
   };
 }
 

@@ -322,13 +322,15 @@ export class Projections {
     const [run] = (await m.query(`SELECT batch_id FROM runs WHERE id = $1`, [runId])) as { batch_id: string | null }[];
     if (!run?.batch_id) return;
     await m.query(`SELECT 1 FROM batches WHERE id = $1 FOR UPDATE`, [run.batch_id]);
+    // Read under the lock, through the partial index runs_batch_open (its predicate spelled as the index's).
+    const open = await m.query(`SELECT 1 FROM runs WHERE batch_id = $1 AND status IN (${OPEN_RUN_STATUSES.map((s) => `'${s}'`).join(', ')}) LIMIT 1`, [run.batch_id]);
+    if (open.length > 0) return;
     await m.query(
       `INSERT INTO run_logs (run_id, key, ts, level, message)
        SELECT $1, 'batch.finished', now(), 'info', 'batch finished'
-        WHERE NOT EXISTS (SELECT 1 FROM runs WHERE batch_id = $2 AND status = ANY($3::text[]))
-          AND NOT EXISTS (SELECT 1 FROM run_logs l JOIN runs r ON r.id = l.run_id WHERE r.batch_id = $2 AND l.key = 'batch.finished')
+        WHERE NOT EXISTS (SELECT 1 FROM run_logs l JOIN runs r ON r.id = l.run_id WHERE r.batch_id = $2 AND l.key = 'batch.finished')
        ON CONFLICT DO NOTHING`,
-      [runId, run.batch_id, OPEN_RUN_STATUSES],
+      [runId, run.batch_id],
     );
   }
 
@@ -341,6 +343,12 @@ export class Projections {
     const rows = await m.getRepository(StepRunEntity).find({ where: { runId, stepId: In(refs) }, select: { stepId: true, output: true } });
     const recorded = new Map(rows.map((r) => [r.stepId, r.output]));
     return Object.fromEntries(entries.map(([k, v]) => [k, isOutputRef(v) ? (recorded.get(k) ?? null) : v]));
+  }
+
+  /** Runs of a cancelled batch still queued at positions from `from` on (a large batch's chunks never reached them). */
+  async queuedRunsCancelled(batchId: string, from: number): Promise<void> {
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM runs WHERE batch_id = $1 AND position >= $2 AND status = 'queued' ORDER BY position`, [batchId, from]);
+    await inChunks(rows.map((r) => r.id), (runIds) => this.runsCancelled(runIds));
   }
 
   /** Runs of a cancelled batch that never started. */

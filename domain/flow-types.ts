@@ -90,13 +90,54 @@ export interface BatchMeta {
   scheduleId?: string;
 }
 
+/** A flow of a planned batch, by reference: what each of its runs gets besides its matrix combination. */
+export interface PlannedFlow {
+  flowId: string;
+  flowVersion: number;
+  /** The auth flow of the run's suite, by reference. */
+  authFlow?: { id: string; version: number };
+  suiteId?: string;
+  /** Overrides the flow's own `configs.endOnFail`. */
+  endOnFail?: boolean;
+  /** Resolved variables (flow < suite < build < trigger), before the matrix combination. */
+  variables: Record<string, string>;
+  secrets?: string[];
+  agent?: FlowRunInput['agent'];
+}
+
+/**
+ * A batch too large to carry its runs in one payload: run `p` is flow `p % flows.length` under
+ * matrix combination `floor(p / flows.length)`; its ids are in its row (written before the start).
+ */
+export interface BatchPlan {
+  total: number;
+  /** Runs per chunk workflow, each a child of the batch with its own history. */
+  chunkRuns: number;
+  flows: PlannedFlow[];
+  /** Variables of each matrix combination, over the flow's (`[{}]` without a matrix). */
+  combos: Record<string, string>[];
+  /** Index of `combos[0]` among all combinations (a chunk carries only the ones it needs). */
+  comboOffset: number;
+  trigger: { body: unknown };
+}
+
+/** A flow run of a planned batch: its definitions by reference, loaded by the run itself. */
+export type FlowRunRef = Omit<FlowRunInput, 'flow' | 'authFlow'> & {
+  flowRef: { id: string; version: number };
+  authFlowRef?: { id: string; version: number };
+  endOnFail?: boolean;
+};
+
 export interface BatchRunInput {
   batchId: string;
   accountId: string;
   source: RunSource;
   maxParallel: number;
   meta: BatchMeta;
+  /** Every run, whole; empty in the workflow's input when `plan` is set. */
   runs: FlowRunInput[];
+  /** Set for batches over `INLINE_RUNS` runs: the workflow runs them in chunks from this plan. */
+  plan?: BatchPlan;
   /** A temporary schedule that started this batch (an agent run's `isDelete`), deleted once every run has finished. */
   deleteScheduleId?: string;
   /** Webhooks the trigger named, called when the batch finishes. */

@@ -18,4 +18,6 @@ export const approvalSignal = defineSignal<[ApprovalDecision]>('approval');
 export const cancelRunsSignal = defineSignal<[{ runIds: string[] }]>('cancelRuns');
 
 export const batchWorkflowId = (batchId: string): string => `batch-${batchId}`;
+/** Chunk `index` of a large batch. */
+export const batchChunkWorkflowId = (batchId: string, index: number): string => `batch-${batchId}-chunk-${index}`;
 export const runWorkflowId = (runId: string): string => `run-${runId}`;

@@ -3,7 +3,7 @@
  * keeps its live state queryable and records its end. Deterministic: every side effect is an activity.
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, setHandler, sleep } from '@temporalio/workflow';
-import type { ExpressionScope, FlowRunInput, RunProgress, RunResult } from '../domain/flow-types';
+import type { ExpressionScope, FlowRunInput, FlowRunRef, RunProgress, RunResult } from '../domain/flow-types';
 import { isOutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import type { RunStatus } from '../domain/statuses';
@@ -47,7 +47,9 @@ function outcomeOf(all: Node[], timedOut: boolean, timeoutMs: number | undefined
   return { status: 'succeeded', error: null };
 }
 
-export async function flowRun(input: FlowRunInput): Promise<RunResult> {
+/** A run of a large batch gets its definitions by reference and loads them first. */
+export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult> {
+  const input = 'flowRef' in arg ? await record.loadRunInput(arg) : arg;
   const endOnFail = input.flow.configs.endOnFail ?? true;
   const auth = input.authFlow ? nodesOf(input.authFlow, 'auth.', 0) : [];
   const main = nodesOf(input.flow, '', auth.length);

@@ -1,4 +1,4 @@
-export { batchRun } from './batch-run';
+export { batchChunk, batchRun } from './batch-run';
 export { flowRun } from './flow-run';
 export { notifyWebhooks } from './notify';
 export { scheduledBatch } from './scheduled-batch';

@@ -5,6 +5,7 @@
  */
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { ScheduledTrigger } from '../activities/scheduled';
+import { batchFlowIds } from '../domain/batch-plan';
 import { batchRun } from './batch-run';
 import { batchWorkflowId } from './definitions';
 import { record } from './record';
@@ -19,7 +20,7 @@ export async function scheduledBatch(trigger: ScheduledTrigger): Promise<{ batch
       { key: BATCH_ID, value: input.batchId },
       { key: ACCOUNT_ID, value: input.accountId },
       { key: RUN_SOURCE, value: input.source },
-      { key: FLOW_ID, value: [...new Set(input.runs.map((r) => r.flow.id))].join(',') },
+      { key: FLOW_ID, value: batchFlowIds(input) },
     ],
   });
   return { batchId: input.batchId };

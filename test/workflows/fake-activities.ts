@@ -85,6 +85,17 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
     async recordRunsCancelled(input) {
       calls.push({ name: 'recordRunsCancelled', input });
     },
+    async batchRunIds(input) {
+      calls.push({ name: 'batchRunIds', input });
+      throw ApplicationFailure.nonRetryable('large batches are tested end to end (test/large-batches.test.ts)');
+    },
+    async loadRunInput(input) {
+      calls.push({ name: 'loadRunInput', input });
+      throw ApplicationFailure.nonRetryable('large batches are tested end to end (test/large-batches.test.ts)');
+    },
+    async recordQueuedRunsCancelled(input) {
+      calls.push({ name: 'recordQueuedRunsCancelled', input });
+    },
     async deleteSchedule(input) {
       calls.push({ name: 'deleteSchedule', input });
     },

@@ -12,7 +12,8 @@ import { z } from 'zod';
 import type { Run } from '../../../db/entities';
 import { insertBatchRows } from '../../../db/projections';
 import { ConflictError, NotFoundError, UnavailableError, type FieldPath } from '../../../domain/errors';
-import type { BatchRunInput, FlowRunInput, ReusedStep } from '../../../domain/flow-types';
+import type { BatchRunInput, FlowRunInput, FlowRunRef, ReusedStep } from '../../../domain/flow-types';
+import { runInputOf } from '../../../db/batch-plans';
 import type { OutputRef } from '../../../domain/output-refs';
 import { isTerminalRun, type RunStatus } from '../../../domain/statuses';
 import { runWorkflowId } from '../../../workflows/definitions';
@@ -46,7 +47,9 @@ async function originalInput(deps: RunDeps, run: Run, field: FieldPath): Promise
     throw new UnavailableError(`Temporal is not reachable right now; retry (${(err as Error).message})`);
   }
   const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-  const [input] = (await decodeArrayFromPayloads(loadDataConverter(dataConverterFor(deps.config.payloadKeys)), payloads)) as FlowRunInput[];
+  const [started] = (await decodeArrayFromPayloads(loadDataConverter(dataConverterFor(deps.config.payloadKeys)), payloads)) as (FlowRunInput | FlowRunRef)[];
+  // A run of a large batch was started with its definitions by reference, as the run itself loads them.
+  const input = started && 'flowRef' in started ? await runInputOf(deps.dataSource, started) : started;
   if (!input?.flow) throw new ConflictError(`run ${run.publicId}'s workflow input could not be read back`, field);
   return input;
 }

@@ -10,7 +10,8 @@ import { platformSecret } from '../../../db/data-source';
 import { insertBatchRows } from '../../../db/projections';
 import { ConflictError, IdempotencyMismatchError, InvalidError, NotFoundError, UnavailableError, type FieldPath } from '../../../domain/errors';
 import type { WebhookTarget } from '../../../domain/webhooks';
-import type { Actor, BatchRunInput, FlowRunInput, Tag } from '../../../domain/flow-types';
+import type { Actor, BatchPlan, BatchRunInput, FlowRunInput, PlannedFlow, Tag } from '../../../domain/flow-types';
+import { batchFlowIds, DEFAULT_BATCH_LIMITS, matrixCombos, matrixSize, MAX_BATCH_RUNS, plannedAt, workflowInput } from '../../../domain/batch-plan';
 import type { RunSource } from '../../../domain/statuses';
 import { batchRun } from '../../../workflows';
 import { batchWorkflowId } from '../../../workflows/definitions';
@@ -64,6 +65,8 @@ export interface TriggerRequest {
   maxParallel?: number;
   /** Readable by the flows as `trigger.body`. */
   data?: unknown;
+  /** Variables to repeat every flow over: one run per flow and combination of their values. */
+  matrix?: Record<string, (string | number | boolean)[]>;
   /** A key that makes a retried trigger answer the batch it created; `request` is what the key was sent with, and a replay must match it. */
   idempotency?: { key: string; request: unknown };
 }
@@ -183,6 +186,9 @@ export async function prepareBatch(
   const source = req.source ?? 'api';
   const idSecret = await platformSecret(deps.dataSource, 'derived-ids');
   const planned = await planRuns(m, auth.accountId, req);
+  if (planned.length * matrixSize(req.matrix) > MAX_BATCH_RUNS)
+    throw new InvalidError(`a batch runs at most ${MAX_BATCH_RUNS} runs; ${planned.length} flows × ${matrixSize(req.matrix)} matrix combinations would be ${planned.length * matrixSize(req.matrix)}`, req.matrix ? ['matrix'] : ['flowIds']);
+  if (req.matrix && req.runIds) throw new InvalidError('run ids cannot be chosen for a matrix', ['matrix']);
   const wanted = [...planned.map((p) => p.flowId), ...planned.flatMap((p) => (p.suite?.authFlowId ? [p.suite.authFlowId] : []))];
   const flows = await m.find(FlowEntity, { where: { accountId: auth.accountId, id: In(wanted), deletedAt: IsNull() } });
   const byId = new Map(flows.map((f) => [f.id, f]));
@@ -204,15 +210,45 @@ export async function prepareBatch(
     const secrets = secretNames(build.secrets, req.secrets?.filter((name) => Object.hasOwn(env, name)));
     await m.update(BuildEntity, { id: build.id }, { variables, secrets });
   }
-  const runs: FlowRunInput[] = planned.map(({ flowId, suite }, position) => {
+  // Each flow once, by reference, with what its runs share; the matrix multiplies them.
+  const flowsPlanned: PlannedFlow[] = planned.map(({ flowId, suite }) => {
     const flow = byId.get(flowId)!;
-    const authFlow = suite?.authFlowId ? byId.get(suite.authFlowId)!.definition : undefined;
-    const definition = req.endOnFail === undefined ? flow.definition : { ...flow.definition, configs: { ...flow.definition.configs, endOnFail: req.endOnFail } };
+    const authFlow = suite?.authFlowId ? byId.get(suite.authFlowId)! : undefined;
+    const secrets = secretNames(authFlow?.definition.secrets, flow.definition.secrets, suite?.secrets, app?.secrets, build?.secrets, req.secrets);
+    return {
+      flowId,
+      flowVersion: flow.version,
+      ...(authFlow ? { authFlow: { id: authFlow.id, version: authFlow.version } } : {}),
+      ...(suite ? { suiteId: suite.id } : {}),
+      ...(req.endOnFail !== undefined ? { endOnFail: req.endOnFail } : {}),
+      variables: {
+        ...authFlow?.definition.variables,
+        ...flow.definition.variables,
+        ...suite?.variables,
+        ...app?.variables,
+        ...build?.variables,
+        ...env,
+      },
+      ...(secrets.length ? { secrets } : {}),
+      ...(req.agent ? { agent: req.agent } : {}),
+    };
+  });
+  const plan: BatchPlan = {
+    total: planned.length * matrixSize(req.matrix),
+    chunkRuns: DEFAULT_BATCH_LIMITS.chunkRuns,
+    flows: flowsPlanned,
+    combos: matrixCombos(req.matrix),
+    comboOffset: 0,
+    trigger: { body: req.data ?? null },
+  };
+  const runs: FlowRunInput[] = Array.from({ length: plan.total }, (_, position) => {
+    const { flow: p, variables } = plannedAt(plan, position);
+    const flow = byId.get(p.flowId)!;
+    const definition = p.endOnFail === undefined ? flow.definition : { ...flow.definition, configs: { ...flow.definition.configs, endOnFail: p.endOnFail } };
     const key = req.idempotency?.key;
     // A client-chosen id is the run's public id within the account; internally the run gets an id of its own.
     const chosen = req.runIds?.[position];
     const runId = chosen ? randomUUID() : key ? idempotentId(idSecret, auth.accountId, `${key}#${position}`) : randomUUID();
-    const secrets = secretNames(authFlow?.secrets, flow.definition.secrets, suite?.secrets, app?.secrets, build?.secrets, req.secrets);
     return {
       runId,
       ...(chosen ? { publicId: chosen } : {}),
@@ -222,19 +258,12 @@ export async function prepareBatch(
       position,
       flow: definition,
       flowVersion: flow.version,
-      variables: {
-        ...authFlow?.variables,
-        ...flow.definition.variables,
-        ...suite?.variables,
-        ...app?.variables,
-        ...build?.variables,
-        ...env,
-      },
-      ...(secrets.length ? { secrets } : {}),
-      trigger: { body: req.data ?? null },
-      ...(suite ? { suiteId: suite.id } : {}),
-      ...(authFlow ? { authFlow } : {}),
-      ...(req.agent ? { agent: req.agent } : {}),
+      variables,
+      ...(p.secrets ? { secrets: p.secrets } : {}),
+      trigger: plan.trigger,
+      ...(p.suiteId ? { suiteId: p.suiteId } : {}),
+      ...(p.authFlow ? { authFlow: byId.get(p.authFlow.id)!.definition } : {}),
+      ...(p.agent ? { agent: p.agent } : {}),
     };
   });
   return {
@@ -253,6 +282,7 @@ export async function prepareBatch(
       ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
     },
     runs,
+    plan,
     ...(req.notify?.length ? { notify: req.notify } : {}),
   };
 }
@@ -262,7 +292,7 @@ export const batchSearchAttributes = (input: BatchRunInput) => [
   { key: BATCH_ID, value: input.batchId },
   { key: ACCOUNT_ID, value: input.accountId },
   { key: RUN_SOURCE, value: input.source },
-  { key: FLOW_ID, value: [...new Set(input.runs.map((r) => r.flow.id))].join(',') },
+  { key: FLOW_ID, value: batchFlowIds(input) },
 ];
 
 /** Browser steps of a run that asks for Firefox run only where a Firefox is configured; nothing is substituted. */
@@ -359,7 +389,7 @@ export async function startBatchWorkflow(deps: Pick<GatewayDeps, 'client' | 'con
       deps.client.workflow.start(batchRun, {
         taskQueue: deps.config.taskQueue,
         workflowId: batchWorkflowId(input.batchId),
-        args: [input],
+        args: [workflowInput(input, deps.config.batchLimits)],
         typedSearchAttributes: batchSearchAttributes(input),
       }),
     );

@@ -4,6 +4,7 @@
  * approve). `/runs/status` is declared before the `:runId` routes it would otherwise be taken for.
  */
 import { z } from 'zod';
+import { MAX_BATCH_RUNS, MAX_MATRIX_KEYS, MAX_MATRIX_VALUE_LENGTH } from '../../../../domain/batch-plan';
 import { BROWSERS, normalizeBrowser } from '../../../../domain/browser';
 import { notifySchema, secretsSchema } from '../../../../domain/flow-definition';
 import { CLIENT_RUN_SOURCES } from '../../../../domain/statuses';
@@ -67,6 +68,11 @@ export const runFlowsBody = z
     tags: tagsSchema.optional(),
     max_parallel: z.number().int().min(1).max(100).default(DEFAULT_MAX_PARALLEL),
     data: z.unknown().optional(),
+    /** `{ NAME: [values…] }`: every flow runs once per combination, NAME readable as ${env:NAME}; at most 10,000 runs in all. */
+    matrix: z
+      .record(z.string().min(1).max(100), z.array(z.union([z.string().max(MAX_MATRIX_VALUE_LENGTH), z.number(), z.boolean()])).min(1).max(MAX_BATCH_RUNS))
+      .refine((m) => Object.keys(m).length <= MAX_MATRIX_KEYS, `at most ${MAX_MATRIX_KEYS} matrix variables`)
+      .optional(),
   })
   .superRefine((b, ctx) => {
     if (!b.app_id && !b.bundle_id)
@@ -96,6 +102,7 @@ export function triggerRequestOf(body: z.output<typeof runFlowsBody>): TriggerRe
     tags: body.tags,
     maxParallel: body.max_parallel,
     data: body.data,
+    matrix: body.matrix,
   };
 }
 
@@ -108,6 +115,7 @@ export const TRIGGER_FIELDS: FieldLocations = {
   bundle: ['body', 'bundle_id'],
   buildId: ['body', 'app_build_id'],
   browser: ['body', 'browser'],
+  matrix: ['body', 'matrix'],
 };
 
 const runParams = z.object({ runId: z.string().min(1) });
