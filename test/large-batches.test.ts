@@ -4,6 +4,8 @@
  * variables multiplies the flows, the runs load their definitions by reference, and cancelling
  * reaches runs in chunks not started yet. test/faults/large-batch.test.ts runs 10,000 for real.
  */
+import { decodeArrayFromPayloads, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
+import { dataConverterFor } from '../apps/payload-codec';
 import { RunEntity } from '../db/entities';
 import { batchWorkflowId, runWorkflowId } from '../workflows/definitions';
 import { eventually, startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
@@ -62,8 +64,10 @@ it('when a matrix makes more runs than a batch carries, then they run in chunks,
   const chunk = await stack.client.workflow.getHandle(`batch-${batchId}-chunk-1`).describe();
   expect(chunk.status.name).toBe('COMPLETED');
   const run = await stack.client.workflow.getHandle(runWorkflowId(rows[5]!.id)).fetchHistory();
-  const scheduled = run.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
-  expect(scheduled[0]).toBe('loadRunInput');
+  const payloads = run.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads;
+  const [started] = await decodeArrayFromPayloads(loadDataConverter(dataConverterFor(stack.config.payloadKeys)), payloads);
+  expect(started).toMatchObject({ flowRef: { id: 'other', version: 1 }, variables: { SIZE: 'm', COLOR: 'red' } });
+  expect(started).not.toHaveProperty('flow');
 });
 
 it('when a matrix would make more than 10,000 runs, then 400 names body.matrix and nothing is started', async () => {

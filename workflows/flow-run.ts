@@ -8,7 +8,7 @@ import { isOutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import type { RunStatus } from '../domain/statuses';
 import { approvalSignal, progressQuery, type ApprovalDecision } from './definitions';
-import { record } from './record';
+import { bookkeeping } from './record';
 import { finish, nodesOf, row, stepsView, type Node } from './run-graph';
 import { notify } from './notify';
 import { runStep } from './run-step';
@@ -49,7 +49,8 @@ function outcomeOf(all: Node[], timedOut: boolean, timeoutMs: number | undefined
 
 /** A run of a large batch gets its definitions by reference and loads them first. */
 export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult> {
-  const input = 'flowRef' in arg ? await record.loadRunInput(arg) : arg;
+  const books = bookkeeping();
+  const input = 'flowRef' in arg ? await books.loadRunInput(arg) : arg;
   const endOnFail = input.flow.configs.endOnFail ?? true;
   const auth = input.authFlow ? nodesOf(input.authFlow, 'auth.', 0) : [];
   const main = nodesOf(input.flow, '', auth.length);
@@ -87,7 +88,7 @@ export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult
   const runPhase = (phase: Node[], isAuth: boolean) =>
     walk(phase, endOnFail, (n) => runStep(n, { runId: input.runId, scope: scopeFor(phase, isAuth), secrets, redact, decisionFor: (key) => decisions.get(key), agent: input.agent, run: input }));
 
-  await record.recordRunStarted({ runId: input.runId, steps: rows() });
+  await books.recordRunStarted({ runId: input.runId, steps: rows() });
 
   const timeoutMs = input.flow.configs.timeoutMs;
   const timedOut = await withFlowTimeout(timeoutMs, async () => {
@@ -99,7 +100,7 @@ export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult
   error = redact(error);
   const outputs = Object.fromEntries(main.filter((n) => n.state.status === 'succeeded').map((n) => [n.key, n.state.output ?? null]));
   await CancellationScope.nonCancellable(() =>
-    record.recordRunFinished({ runId: input.runId, status, error, outputs: redact(outputs), steps: rows() }),
+    books.recordRunFinished({ runId: input.runId, status, error, outputs: redact(outputs), steps: rows() }),
   );
   await notify(`notify-run-${input.runId}`, input.accountId, input.runId, input.flow.notify, {
     event: 'run.finished',
