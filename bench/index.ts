@@ -31,7 +31,7 @@ function machine() {
   } catch {
     // not a git checkout
   }
-  return { cpu, cores: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}`, commit };
+  return { cpu, cores: os.cpus().length, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))), memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}`, commit };
 }
 
 async function main(): Promise<void> {
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const m = machine();
   const table = markdownTable(rows);
   process.stdout.write(`\n${quick ? 'Quick run (scaled-down sizes; figures are not comparable to the targets). ' : ''}` +
-    `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}, commit ${m.commit}\n\n${table}\n`);
+    `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}, commit ${m.commit}; load average at the end ${m.loadAverage.join(' ')} (other processes share the cores)\n\n${table}\n`);
   for (const r of rows.filter((r) => r.note)) process.stdout.write(`\n- ${r.id}: ${r.note}`);
   process.stdout.write('\n');
 

@@ -8,6 +8,7 @@
  *   still running when the first step finishes, as in a real multi-step run.
  */
 import { randomBytes } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
 import { ms, percentile, type BenchContext, type Benchmark, type Row } from './report';
 import { defineFlow, requireSucceeded, sleep, triggerBatch, waitForBatches } from './stack';
 
@@ -31,11 +32,14 @@ export const p3: Benchmark = {
     };
     const appId = await defineFlow(platform, flow);
     const toStart: number[] = [];
+    let last: { t0Wall: number; postMs: number; batchId: string; runId: string } | undefined;
     const toVisible: number[] = [];
     for (let i = 0; i <= iterations; i++) {
       const seenBefore = stub.seen.length;
+      const t0Wall = Date.now();
       const t0 = performance.now();
       const { batchId, runIds } = await triggerBatch(platform, appId, [flow], 1);
+      last = { t0Wall, postMs: performance.now() - t0, batchId, runId: runIds[0]! };
       const deadline = Date.now() + 30_000;
       let hit: (typeof stub.seen)[number] | undefined;
       let visibleAt: number | undefined;
@@ -56,11 +60,37 @@ export const p3: Benchmark = {
       requireSucceeded(await waitForBatches(platform, [batchId], 60_000, 100));
     }
     const s50 = percentile(toStart, 50);
+    const breakdown = await timeline(ctx, last!);
     const v50 = percentile(toVisible, 50);
     const vMax = Math.max(...toVisible);
     return [
-      { id: 'P3', benchmark: `trigger → first step started (${iterations} runs, idle)`, figure: `p50 ${ms(s50)} (max ${ms(Math.max(...toStart))})`, value: s50, reference: '—', ratio: null, target: 'p50 ≤ 100 ms', met: s50 <= 100 },
+      { id: 'P3', benchmark: `trigger → first step started (${iterations} runs, idle)`, figure: `p50 ${ms(s50)} (max ${ms(Math.max(...toStart))})`, value: s50, reference: '—', ratio: null, target: 'p50 ≤ 100 ms', met: s50 <= 100, note: `where the last trigger's time went (ms after POST sent): ${breakdown}` },
       { id: 'P3', benchmark: 'step finished → visible in GET /api/v1/runs/{id}', figure: `max ${ms(vMax)} (p50 ${ms(v50)})`, value: vMax, reference: '—', ratio: null, target: '≤ 1 s', met: vMax <= 1000 },
     ];
   },
 };
+
+/** The last run's path from trigger to its first step, from the batch and run workflows' histories. */
+async function timeline(ctx: BenchContext, last: { t0Wall: number; postMs: number; batchId: string; runId: string }): Promise<string> {
+  const { client } = ctx.platform;
+  const parts = [`POST answered +${last.postMs.toFixed(0)}`];
+  const at = (e: temporal.api.history.v1.IHistoryEvent): string => {
+    const t = e.eventTime!;
+    return `+${(Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6) - last.t0Wall).toFixed(0)}`;
+  };
+  const name = (e: temporal.api.history.v1.IHistoryEvent): string =>
+    (temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? '?').replace(/^EVENT_TYPE_/, '').toLowerCase();
+  const batch = (await client.workflow.getHandle(`batch-${last.batchId}`).fetchHistory()).events ?? [];
+  for (const e of batch.slice(0, 12)) {
+    const what = e.activityTaskScheduledEventAttributes?.activityType?.name ?? e.markerRecordedEventAttributes?.markerName ?? '';
+    if (/started|initiated|scheduled|marker/.test(name(e))) parts.push(`batch ${name(e)}${what ? ` ${what}` : ''} ${at(e)}`);
+    if (name(e).startsWith('child_workflow_execution_started')) break;
+  }
+  const run = (await client.workflow.getHandle(`run-${last.runId}`).fetchHistory()).events ?? [];
+  for (const e of run.slice(0, 16)) {
+    const what = e.activityTaskScheduledEventAttributes?.activityType?.name ?? e.markerRecordedEventAttributes?.markerName ?? '';
+    if (/started|scheduled|marker/.test(name(e))) parts.push(`run ${name(e)}${what ? ` ${what}` : ''} ${at(e)}`);
+    if (name(e) === 'activity_task_started' && parts.filter((p) => p.startsWith('run activity_task_started')).length >= 2) break;
+  }
+  return parts.join('; ');
+}

@@ -87,21 +87,20 @@ export async function flowRunStats(db: DataSource, accountId: string, flowId: st
     p95: number | null;
     last_run: Date | null;
   }[] = await db.query(
-    `WITH h AS (SELECT bucket, sum(n) OVER (ORDER BY bucket) AS cum
+    `WITH s AS (SELECT * FROM flow_run_stats WHERE account_id = $1 AND flow_id = $2),
+          k AS (SELECT 0.5 * (finished - 1) AS a50, 0.95 * (finished - 1) AS a95 FROM s WHERE finished > 0),
+          h AS (SELECT bucket, sum(n) OVER (ORDER BY bucket) AS cum
                   FROM flow_run_durations WHERE account_id = $1 AND flow_id = $2 AND n > 0),
-          s AS (SELECT * FROM flow_run_stats WHERE account_id = $1 AND flow_id = $2),
-          pos AS (SELECT p, p * (s.finished - 1) AS at FROM s, unnest(ARRAY[0.5, 0.95]::numeric[]) p WHERE s.finished > 0),
-          pct AS (SELECT p, lo + (at - floor(at)) * (hi - lo) AS v
-                    FROM pos,
-                         LATERAL (SELECT bucket AS lo FROM h WHERE cum > floor(at) ORDER BY bucket LIMIT 1) l,
-                         LATERAL (SELECT bucket AS hi FROM h WHERE cum > ceil(at) ORDER BY bucket LIMIT 1) u)
+          b AS (SELECT min(bucket) FILTER (WHERE cum > floor(a50)) AS lo50, min(bucket) FILTER (WHERE cum > ceil(a50)) AS hi50,
+                       min(bucket) FILTER (WHERE cum > floor(a95)) AS lo95, min(bucket) FILTER (WHERE cum > ceil(a95)) AS hi95
+                  FROM h, k)
      SELECT s.total_runs AS total, s.succeeded, s.failed,
             CASE WHEN s.finished > 0 THEN s.duration_sum::float8 / s.finished END AS avg,
-            (SELECT v::float8 FROM pct WHERE p = 0.5) AS p50,
-            (SELECT v::float8 FROM pct WHERE p = 0.95) AS p95,
+            (lo50 + (a50 - floor(a50)) * (hi50 - lo50))::float8 AS p50,
+            (lo95 + (a95 - floor(a95)) * (hi95 - lo95))::float8 AS p95,
             (SELECT coalesce(n.started_at, n.created_at) FROM runs n WHERE n.account_id = $1 AND n.flow_id = $2
               ORDER BY n.created_at DESC, n.id DESC LIMIT 1) AS last_run
-       FROM (SELECT 1) one LEFT JOIN s ON true`,
+       FROM (SELECT 1) one LEFT JOIN s ON true LEFT JOIN k ON true LEFT JOIN b ON true`,
     [accountId, flowId],
   );
   const r = rows[0]!;
