@@ -7,6 +7,7 @@ import { DEFAULT_INLINE_OUTPUT_BYTES } from '../domain/output-refs';
 import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
 import { DEFAULT_RECORD_PATIENCE_MS } from '../activities/patience';
 import { DEFAULT_BATCH_LIMITS, MAX_BATCH_RUNS, type BatchLimits } from '../domain/batch-plan';
+import { s3KeyPrefix, type S3StoreOptions } from '../db/artifact-store';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -70,6 +71,31 @@ const schema = z.object({
   FLOWRUNS_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** Where screenshots, diff images and rendered pages are kept; `<FLOWRUNS_DATA_DIR>/artifacts` by default. */
   FLOWRUNS_ARTIFACTS_DIR: z.string().optional(),
+  /** A bucket of an S3-compatible store for the artifact files instead of the directory; unset (or empty): the directory. */
+  FLOWRUNS_ARTIFACTS_S3_BUCKET: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .pipe(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3-63 lowercase letters, digits, . and -').optional()),
+  /** The S3-compatible server (MinIO, …), addressed path-style; unset: AWS S3 of the region. */
+  FLOWRUNS_ARTIFACTS_S3_ENDPOINT: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .pipe(z.string().url().optional()),
+  FLOWRUNS_ARTIFACTS_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Prepended to every object key in the bucket, e.g. `flowruns/prod`. */
+  FLOWRUNS_ARTIFACTS_S3_PREFIX: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return s3KeyPrefix(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Another Chromium or Chrome for browser steps instead of the one in @sparticuz/chromium. */
   CHROMIUM_PATH: z.string().optional(),
   /** A Playwright-compatible Firefox; without it, runs that ask for firefox are refused. */
@@ -132,6 +158,8 @@ export interface Config {
   temporalUiUrl: string;
   /** The artifact store's directory (FLOWRUNS_ARTIFACTS_DIR). */
   artifactsDir: string;
+  /** The artifact store's bucket instead of the directory (FLOWRUNS_ARTIFACTS_S3_*); unset: the directory. */
+  artifactsS3?: S3StoreOptions;
   chromiumPath?: string;
   firefoxPath?: string;
   /** Browser pages per worker at once (FLOWRUNS_BROWSER_CONCURRENCY). */
@@ -184,6 +212,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.FLOWRUNS_METRICS_PORT,
     temporalUiUrl: e.FLOWRUNS_TEMPORAL_UI_URL.replace(/\/+$/, ''),
     artifactsDir: path.resolve(e.FLOWRUNS_ARTIFACTS_DIR ?? path.join(e.FLOWRUNS_DATA_DIR, 'artifacts')),
+    artifactsS3: e.FLOWRUNS_ARTIFACTS_S3_BUCKET
+      ? {
+          bucket: e.FLOWRUNS_ARTIFACTS_S3_BUCKET,
+          endpoint: e.FLOWRUNS_ARTIFACTS_S3_ENDPOINT,
+          region: e.FLOWRUNS_ARTIFACTS_S3_REGION,
+          prefix: e.FLOWRUNS_ARTIFACTS_S3_PREFIX,
+        }
+      : undefined,
     chromiumPath: e.CHROMIUM_PATH,
     firefoxPath: e.FIREFOX_PATH,
     browserConcurrency: e.FLOWRUNS_BROWSER_CONCURRENCY,

@@ -7,7 +7,7 @@ import { createAgentActivities } from '../../activities/agent';
 import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/expressions';
 import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
 import { BrowserPool } from '../../activities/browser/pool';
-import { directoryStore } from '../../db/artifact-store';
+import { artifactStoreFor } from '../../db/artifact-store';
 import type { Config } from '../config';
 import { idsOfWorkflow, logger, workerLog } from '../log';
 import { dataConverterFor } from '../payload-codec';
@@ -91,7 +91,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
     expressions: expressionEvaluator(config.expressionLimits),
     inlineOutputBytes: config.inlineOutputBytes,
     publicUrl: config.publicUrl ?? `http://127.0.0.1:${config.port}`,
-    browsers: { pool: browserPool(config), store: directoryStore(config.artifactsDir) },
+    browsers: { pool: browserPool(config), store: artifactStoreFor(config) },
     recordPatienceMs: config.recordPatienceMs,
   });
   return [

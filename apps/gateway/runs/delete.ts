@@ -3,7 +3,7 @@
  * in time — so no activity writes to rows about to be deleted.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { artifactKey, directoryStore } from '../../../db/artifact-store';
+import { artifactKey, artifactStoreFor } from '../../../db/artifact-store';
 import { RunEntity, type Run } from '../../../db/entities';
 import { ConflictError, UnavailableError } from '../../../domain/errors';
 import { isTerminalRun } from '../../../domain/statuses';
@@ -75,6 +75,6 @@ async function stopRun(deps: RunDeps, run: Run, noun: string): Promise<void> {
 export async function deleteRun(deps: RunDeps, run: Run, noun: string): Promise<boolean> {
   if (!run.external) await stopRun(deps, run, noun);
   const deleted = await deps.projections.runDeleted(run);
-  await directoryStore(deps.config.artifactsDir).removeAll(artifactKey('runs', run.id));
+  await artifactStoreFor(deps.config).removeAll(artifactKey('runs', run.id));
   return deleted;
 }

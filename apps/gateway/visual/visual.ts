@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { artifactKey, directoryStore, type ArtifactStore } from '../../../db/artifact-store';
+import { artifactKey, artifactStoreFor, type ArtifactStore } from '../../../db/artifact-store';
 import { ConflictError, NotFoundError } from '../../../domain/errors';
 import type { GatewayDeps } from '../deps';
 import { findRun } from '../runs/queries';
@@ -36,7 +36,7 @@ interface BaselineRow {
   created_at: Date;
 }
 
-const storeOf = (deps: Pick<GatewayDeps, 'config'>): ArtifactStore => directoryStore(deps.config.artifactsDir);
+const storeOf = (deps: Pick<GatewayDeps, 'config'>): ArtifactStore => artifactStoreFor(deps.config);
 
 /** The URL a step's file is served at, for a run's public id. */
 export const artifactFileUrl = (baseUrl: string, runId: string, stepId: string, file: string): string =>
