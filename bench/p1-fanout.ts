@@ -33,7 +33,8 @@ export const p1: Benchmark = {
       const before = stub.requests;
       let t = performance.now();
       const triggered = await Promise.all(Array.from({ length: batches }, () => triggerBatch(platform, appId, flows, runs, MAX_PARALLEL)));
-      const statuses = await waitForBatches(platform, triggered.map((b) => b.batchId), 30 * 60_000);
+      const polls = { count: 0, ms: 0 };
+      const statuses = await waitForBatches(platform, triggered.map((b) => b.batchId), 30 * 60_000, 250, polls);
       const platformMs = performance.now() - t;
       requireSucceeded(statuses);
       if (stub.requests - before !== total * 2) throw new Error(`the stub saw ${stub.requests - before} requests, expected ${total * 2}`);
@@ -56,6 +57,7 @@ export const p1: Benchmark = {
           ratio,
           target: '≤ 1.25×',
           met: ratio <= 1.25,
+          note: `the platform's time includes ${polls.count} status reads (${ms(polls.ms / polls.count)} each on average, one batch at a time, every 250 ms while any is open): a read of a running batch describes each of its open runs' workflows in Temporal`,
         },
       ];
     } finally {

@@ -260,15 +260,24 @@ export async function triggerBatch(platform: Platform, appId: string, flows: { i
   return { batchId: res.batch_id, runIds: res.runs.map((r) => r.id) };
 }
 
-/** Polls each batch's status every `intervalMs` until all report is_complete (bounded by `timeoutMs`). */
-export async function waitForBatches(platform: Platform, batchIds: string[], timeoutMs: number, intervalMs = 250): Promise<BatchStatus[]> {
+/** Polls each batch's status every `intervalMs` until all report is_complete (bounded by `timeoutMs`); `polls` counts the reads and their time. */
+export async function waitForBatches(
+  platform: Platform,
+  batchIds: string[],
+  timeoutMs: number,
+  intervalMs = 250,
+  polls: { count: number; ms: number } = { count: 0, ms: 0 },
+): Promise<BatchStatus[]> {
   const done = new Map<string, BatchStatus>();
   const deadline = Date.now() + timeoutMs;
   while (done.size < batchIds.length) {
     if (Date.now() > deadline) throw new Error(`${batchIds.length - done.size} of ${batchIds.length} batches not complete after ${timeoutMs} ms`);
     for (const id of batchIds) {
       if (done.has(id)) continue;
+      const t = performance.now();
       const s = await platform.call<BatchStatus>('GET', `/api/v1/runs/status?batch_id=${id}`);
+      polls.count += 1;
+      polls.ms += performance.now() - t;
       if (s.is_complete) done.set(id, s);
     }
     if (done.size < batchIds.length) await sleep(intervalMs);
