@@ -5,6 +5,7 @@
  * The gateway is `apps/gateway/main.ts` in a process of its own, restarted on the same port.
  */
 import { freePort } from '../../apps/dev/processes';
+import type { batchRun } from '../../workflows/batch-run';
 import { startStack, type Stack } from '../harness';
 import { pool, sleep, spawnGateway, type PlatformProcess } from './support';
 
@@ -119,7 +120,7 @@ it('when the gateway is killed -9 during 200 triggers with Idempotency-Key and c
     if ((runs.succeeded ?? 0) >= TRIGGERS) break;
   }
   expect(runs).toEqual({ succeeded: TRIGGERS });
-  const results = await pool([...answered.values()], 20, (id) => stack.client.workflow.getHandle(`batch-${id}`).result());
+  const results = await pool([...answered.values()], 20, (id) => stack.client.workflow.getHandle<typeof batchRun>(`batch-${id}`).result());
   expect(results.filter((r) => r.runs.length !== 1 || r.runs[0]!.status !== 'succeeded')).toEqual([]);
 
   console.log(

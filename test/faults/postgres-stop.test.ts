@@ -12,6 +12,7 @@ import type { DataSource } from 'typeorm';
 import { freePort } from '../../apps/dev/processes';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../apps/dev/postgres';
 import { openDatabase } from '../../db/data-source';
+import type { batchRun } from '../../workflows/batch-run';
 import { startStack, startWorkers, type RunningWorkers, type Stack } from '../harness';
 import { startStub, type Stub } from '../stub-server';
 import { createFlows, runStatuses, shortFlowIds, sleep, waitForBatch, waitForSucceeded } from './support';
@@ -89,7 +90,7 @@ it('when Postgres is stopped for 30 s mid-batch, then no step fails or repeats b
   expect(before.running ?? 0).toBeGreaterThan(0);
   const status = await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, key);
   expect(status.body).toMatchObject({ is_complete: true, status: 'succeeded' });
-  const result = await stack.client.workflow.getHandle(`batch-${batchId}`).result();
+  const result = await stack.client.workflow.getHandle<typeof batchRun>(`batch-${batchId}`).result();
   expect(result.runs.filter((r) => r.status === 'succeeded')).toHaveLength(RUNS);
 
   // Every step recorded once, succeeded at its first attempt; every service called once.

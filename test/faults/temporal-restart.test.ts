@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../apps/dev/processes';
 import { startTemporalDevServer, type RunningDevServer } from '../../apps/dev/temporal';
+import type { batchRun } from '../../workflows/batch-run';
 import { startStack, startWorkers, type RunningWorkers, type Stack } from '../harness';
 import { startStub, type Stub } from '../stub-server';
 import { createFlows, runStatuses, shortFlowIds, sleep, waitForBatch, waitForSucceeded } from './support';
@@ -78,7 +79,7 @@ it('when the Temporal server restarts mid-batch on its persisted state, then no 
   expect(counts).toEqual({ succeeded: RUNS });
   expect(before.running ?? 0).toBeGreaterThan(0);
   expect(before.queued ?? 0).toBeGreaterThan(0);
-  const batch = stack.client.workflow.getHandle(`batch-${batchId}`);
+  const batch = stack.client.workflow.getHandle<typeof batchRun>(`batch-${batchId}`);
   expect((await batch.result()).runs.map((r) => r.status)).toEqual(Array(RUNS).fill('succeeded'));
   const status = await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, key);
   expect(status.body).toMatchObject({ is_complete: true, status: 'succeeded' });

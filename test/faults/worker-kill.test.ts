@@ -4,6 +4,7 @@
  * the service the flows call sees a repeated call only from a step that was retried.
  */
 import { retentionScheduleId } from '../../apps/worker/retention';
+import type { batchRun } from '../../workflows/batch-run';
 import { startStack, type Stack } from '../harness';
 import { startStub, type Stub } from '../stub-server';
 import { createFlows, runStatuses, shortFlowIds, spawnWorker, waitForBatch, waitForSucceeded, type PlatformProcess } from './support';
@@ -64,7 +65,7 @@ it('when the worker is killed -9 three times during a 500-run batch, then 500/50
   const status = await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, key);
   expect(status.body.is_complete).toBe(true);
   expect(status.body.runs.filter((r: { status: string }) => r.status === 'succeeded')).toHaveLength(RUNS);
-  const result = await stack.client.workflow.getHandle(`batch-${batchId}`).result();
+  const result = await stack.client.workflow.getHandle<typeof batchRun>(`batch-${batchId}`).result();
   expect(result.runs.filter((r) => r.status === 'succeeded')).toHaveLength(RUNS);
 
   // One row per step of every run, each succeeded.
