@@ -82,7 +82,7 @@ const schema = z.object({
     .string()
     .optional()
     .transform((v) => v || undefined)
-    .pipe(z.string().url().optional()),
+    .pipe(z.string().regex(/^https?:\/\/[^/\s]+/, 'an http(s) URL, e.g. http://minio:9000').optional()),
   FLOWRUNS_ARTIFACTS_S3_REGION: z.string().min(1).default('us-east-1'),
   /** Prepended to every object key in the bucket, e.g. `flowruns/prod`. */
   FLOWRUNS_ARTIFACTS_S3_PREFIX: z
