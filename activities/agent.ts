@@ -9,6 +9,9 @@ import { redactor } from '../domain/secrets';
 import type { RequestRecord } from '../steps/step-type';
 import type { StepCall } from './index';
 import { attemptStep, heartbeating, type StepRuntime } from './step-attempt';
+import { agentRecorder, type AgentGateway, type AgentPageRecords } from './browser/agent-recorder';
+import type { BrowserPool } from './browser/pool';
+import { BROWSER_STEP_TYPES, createBrowserRuntime } from './browser/runtime';
 
 /** An output an agent hands back travels in a Temporal payload (2 MB at most). */
 export const AGENT_MAX_OUTPUT_BYTES = 1_500_000;
@@ -16,18 +19,46 @@ export const AGENT_MAX_OUTPUT_BYTES = 1_500_000;
 /** A request as it travels back from an agent: `ts` as an ISO string. */
 export type AgentRequest = Omit<RequestRecord, 'ts'> & { ts: string };
 
+/** What an attempt did besides its outcome: its http requests, and a browser step's files and records. */
+interface AttemptRecords {
+  requests: AgentRequest[];
+  browser?: AgentPageRecords;
+}
+
 export type AgentAttempt =
   | { status: 'skipped' }
-  | { status: 'succeeded'; output: unknown; startedAt: string; finishedAt: string; requests: AgentRequest[] }
-  | { status: 'failed'; error: string; errorType?: string; nonRetryable: boolean; startedAt: string; finishedAt: string; requests: AgentRequest[] };
+  | ({ status: 'succeeded'; output: unknown; startedAt: string; finishedAt: string } & AttemptRecords)
+  | ({ status: 'failed'; error: string; errorType?: string; nonRetryable: boolean; startedAt: string; finishedAt: string } & AttemptRecords);
 
-export function createAgentActivities(runtime: StepRuntime) {
+/** An attempt on an agent, with what the workflow knows of its run for a browser step. */
+export type AgentCall = StepCall & { attempt: number; page?: { accountId: string; browser?: string } };
+
+/** An agent's browsers (browser and scan steps) and the gateway it reads visual baselines from. */
+export interface AgentBrowsers {
+  pool: BrowserPool;
+  gateway: AgentGateway;
+}
+
+export function createAgentActivities(runtime: StepRuntime, browsers?: AgentBrowsers) {
+  /** A browser bound to this attempt, collecting what it records to hand back. */
+  const browserFor = (call: AgentCall, signal: AbortSignal, redact: <T>(v: T) => T) => {
+    if (!browsers || !call.page || !BROWSER_STEP_TYPES.has(call.step.type)) return undefined;
+    const collected = agentRecorder(browsers.gateway);
+    const runtimeForPage = createBrowserRuntime(
+      { pool: browsers.pool, recorder: collected.recorder, fetch: runtime.fetch, publicUrl: browsers.gateway.url },
+      { runId: call.runId, publicRunId: call.scope.run.id, accountId: call.page.accountId, flowId: call.scope.run.flowId, stepKey: call.key, attempt: call.attempt, browser: call.page.browser, signal, redact },
+    );
+    return { runtime: runtimeForPage, handBack: collected.handBack };
+  };
+
   return {
     /** One attempt; the workflow retries (a step failure is an answer here, not an activity failure). */
-    async runStepOnAgent(call: StepCall & { attempt: number }): Promise<AgentAttempt> {
+    async runStepOnAgent(call: AgentCall): Promise<AgentAttempt> {
       const { cancellationSignal } = Context.current();
       const redact = redactor(call.scope.vars, call.secrets);
       const requests: AgentRequest[] = [];
+      const page = browserFor(call, cancellationSignal, redact);
+      const records = (): AttemptRecords => ({ requests, ...(page ? { browser: page.handBack() } : {}) });
       let startedAt = runtime.clock();
       try {
         const result = await heartbeating(() =>
@@ -38,13 +69,14 @@ export function createAgentActivities(runtime: StepRuntime) {
             recordRequest: async (row) => {
               requests.push({ ...row, ts: row.ts.toISOString(), url: redact(row.url), error: redact(row.error) });
             },
+            ...(page ? { browser: page.runtime } : {}),
           }),
         );
         if (result.skipped) return { status: 'skipped' };
         const bytes = Buffer.byteLength(JSON.stringify(result.output ?? null));
         if (bytes > AGENT_MAX_OUTPUT_BYTES)
           throw ApplicationFailure.nonRetryable(`the step's output is ${bytes} bytes; an agent hands back at most ${AGENT_MAX_OUTPUT_BYTES}`, 'AgentOutputTooLarge');
-        return { status: 'succeeded', output: result.output, startedAt: startedAt.toISOString(), finishedAt: result.finishedAt.toISOString(), requests };
+        return { status: 'succeeded', output: result.output, startedAt: startedAt.toISOString(), finishedAt: result.finishedAt.toISOString(), ...records() };
       } catch (err) {
         // Cancelled by Temporal: the activity ends as cancelled, not as a step answer.
         if (cancellationSignal.aborted) throw err;
@@ -56,7 +88,7 @@ export function createAgentActivities(runtime: StepRuntime) {
           nonRetryable: failure?.nonRetryable ?? false,
           startedAt: startedAt.toISOString(),
           finishedAt: runtime.clock().toISOString(),
-          requests,
+          ...records(),
         };
       }
     },

@@ -19,6 +19,7 @@ import { redactor } from '../domain/secrets';
 import { isMissingRun } from '../db/errors';
 import { RUN_GONE } from '../steps/step-type';
 import type { AgentAttempt } from './agent';
+import { recordHandedBack, type AgentPageRecords } from './browser/agent-recorder';
 import { createRetentionActivities } from './retention';
 import { createScheduledActivities } from './scheduled';
 import { createScheduleActivities } from './schedules';
@@ -31,10 +32,9 @@ import { DEFAULT_RECORD_PATIENCE_MS, patient, patiently } from './patience';
 import type { ArtifactStore } from '../db/artifact-store';
 import type { BrowserRuntime } from '../steps/step-type';
 import type { BrowserPool } from './browser/pool';
-import { createBrowserRuntime } from './browser/runtime';
+import { BROWSER_STEP_TYPES, createBrowserRuntime, platformRecorder } from './browser/runtime';
 
 /** Step types that drive the worker's browser. */
-const BROWSER_STEP_TYPES = new Set(['browser', 'scan']);
 
 export interface ActivityDeps {
   dataSource: DataSource;
@@ -148,9 +148,24 @@ export function createActivities({
     const rows: { account_id: string; browser: string | null }[] = await patiently(() => dataSource.query('SELECT account_id, browser FROM runs WHERE id = $1', [call.runId]), recordPatienceMs);
     if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, 'RunGone');
     return createBrowserRuntime(
-      { ...browsers, projections, dataSource, fetch, publicUrl },
+      { pool: browsers.pool, recorder: platformRecorder({ store: browsers.store, projections, dataSource }), fetch, publicUrl },
       { runId: call.runId, publicRunId: call.scope.run.id, accountId: rows[0].account_id, flowId: call.scope.run.flowId, stepKey: call.key, attempt, browser: rows[0].browser ?? undefined, signal, redact },
     );
+  };
+
+  /** A browser step's files and records an agent handed back, kept as a platform worker keeps its own (masked again: the agent is not trusted to). */
+  const recordPageOfAgent = async (call: RecordedCall, attempt: number, records: AgentPageRecords, redact: <T>(v: T) => T) => {
+    if (!browsers) throw ApplicationFailure.nonRetryable('this worker has no artifact store for the files of a browser step', 'BrowserUnavailable');
+    const rows: { account_id: string; flow_id: string; public_id: string }[] = await patiently(() => dataSource.query('SELECT account_id, flow_id, public_id FROM runs WHERE id = $1', [call.runId]), recordPatienceMs);
+    if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, RUN_GONE);
+    const recorder = platformRecorder({ store: browsers.store, projections, dataSource });
+    const { account_id: accountId, flow_id: flowId, public_id: publicRunId } = rows[0];
+    await recordHandedBack(recorder, { runId: call.runId, stepKey: call.key, attempt, accountId, flowId, publicRunId }, {
+      ...records,
+      requests: redact(records.requests),
+      lines: redact(records.lines),
+      details: redact(records.details),
+    });
   };
 
   const timing = (attempt: number, startedAt: Date, finishedAt: Date) => ({
@@ -331,6 +346,7 @@ export function createActivities({
       const finishedAt = new Date(result.finishedAt);
       await running(call, attempt, startedAt);
       for (const row of result.requests) await projections.request({ ...row, ts: new Date(row.ts), url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key });
+      if (result.browser) await recordPageOfAgent(call, attempt, result.browser, redact);
       if (result.status === 'failed') {
         await attemptFailed(call, attempt, redact(result.error));
         return { output: null };

@@ -64,7 +64,7 @@ export interface FlowRunInput {
   /** Task queue of the child workflow; set only by runs started before agents ran steps alone (kept for their replay). */
   taskQueue?: string;
   /** The agent the run's activity steps run on: its task queue; the workflow and its records stay on the platform. */
-  agent?: { name: string; taskQueue: string };
+  agent?: { name: string; taskQueue: string; /** The browser the run asked for, for its browser steps there. */ browser?: string };
   /** Lineage, for the records: the public id of the run this one reruns or resumes. */
   rerunOf?: string;
   resumedFrom?: string;

@@ -199,7 +199,8 @@ async function runPlan(input: BatchRunInput, plan: BatchPlan): Promise<BatchResu
 export async function batchRun(input: BatchRunInput): Promise<BatchResult> {
   await record.recordBatch(input);
   let runs: BatchResult['runs'];
-  if (input.plan) runs = await runPlan(input, input.plan);
+  // A plan stands in for the runs only when they were left out (domain/batch-plan.ts workflowInput).
+  if (input.plan && input.runs.length === 0) runs = await runPlan(input, input.plan);
   else {
     const results = await runChildren(input, input.runs);
     await recordNotStarted(input.runs, results);

@@ -91,7 +91,7 @@ async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall):
  * An activity step on an agent: each attempt runs there and hands back what it did; a platform
  * worker records it. Retries are the workflow's, so every attempt's requests are recorded.
  */
-async function runAgentStep(n: Node, type: ActivityStepType, call: StepCall, agent: NonNullable<FlowRunInput['agent']>): Promise<void> {
+async function runAgentStep(n: Node, type: ActivityStepType, call: StepCall, run: FlowRunInput, agent: NonNullable<FlowRunInput['agent']>): Promise<void> {
   const retry = { ...DEFAULT_RETRY, ...n.step.retry };
   const onAgent = proxyActivities<AgentActivities>({
     taskQueue: agent.taskQueue,
@@ -105,7 +105,7 @@ async function runAgentStep(n: Node, type: ActivityStepType, call: StepCall, age
   for (let attempt = 1; ; attempt++) {
     let result;
     try {
-      result = await onAgent.runStepOnAgent({ ...call, scope, attempt });
+      result = await onAgent.runStepOnAgent({ ...call, scope, attempt, page: { accountId: run.accountId, ...(agent.browser ? { browser: agent.browser } : {}) } });
     } catch (err) {
       if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START')
         throw ApplicationFailure.nonRetryable(`agent ${agent.name} did not pick the step up within ${AGENT_PICKUP_TIMEOUT}: is a worker started with --agent ${agent.name} running?`, 'AgentOffline');
@@ -161,7 +161,7 @@ export async function runStep(n: Node, ctx: StepRunContext): Promise<void> {
   try {
     const type = stepType(n.step.type);
     if (!type) throw ApplicationFailure.nonRetryable(`step type ${n.step.type} is not supported by this engine version`);
-    if (type.runsIn === 'activity') await (ctx.agent ? runAgentStep(n, type, call, ctx.agent) : runActivityStep(n, type, call));
+    if (type.runsIn === 'activity') await (ctx.agent ? runAgentStep(n, type, call, ctx.run, ctx.agent) : runActivityStep(n, type, call));
     else await runWorkflowStep(n, type, call, ctx);
   } catch (err) {
     if (isCancellation(err)) {

@@ -39,13 +39,90 @@ import { compareScreenshots, pngSize } from './vrt';
 
 export interface BrowserRuntimeDeps {
   pool: BrowserPool;
-  store: ArtifactStore;
-  projections: Projections;
-  dataSource: DataSource;
+  /** Where the attempt's files, baselines and records go: the platform's store and tables, or (on an agent) back to the platform. */
+  recorder: PageRecorder;
   /** The worker's egress-guarded fetch: every request of every page goes through it. */
   fetch: typeof globalThis.fetch;
   /** The gateway's public URL, for the artifact links in outputs. */
   publicUrl: string;
+}
+
+/** The step types that drive a browser. */
+export const BROWSER_STEP_TYPES: ReadonlySet<string> = new Set(['browser', 'scan']);
+
+export type ArtifactKind = 'screenshot' | 'diff' | 'html';
+
+/** What a visual baseline is kept by: the screenshot's flow, step, name, browser and viewport. */
+export interface BaselineKey {
+  accountId: string;
+  flowId: string;
+  stepId: string;
+  name: string;
+  browser: string;
+  viewport: string;
+}
+
+/** What one attempt writes, as it writes it. Everything given it is already masked. */
+export interface PageRecorder {
+  /** Keeps one of the step's files. */
+  keep(job: RecordedAttempt, file: ArtifactFile): Promise<void>;
+  /** The baseline a screenshot is compared with, or null when there is none yet. */
+  baseline(key: BaselineKey): Promise<{ png: Buffer; runId: string } | null>;
+  /** Makes `png` the baseline (the first screenshot of its kind; a concurrent first run may win instead). */
+  setBaseline(key: BaselineKey, png: Buffer, size: { width: number; height: number }, publicRunId: string): Promise<void>;
+  /** The attempt's requests, console lines and details, whether it passed or not. */
+  flush(job: RecordedAttempt, records: PageRecords): Promise<void>;
+}
+
+/** The attempt a record belongs to. */
+export type RecordedAttempt = Pick<PageJob, 'runId' | 'stepKey' | 'attempt'>;
+export interface ArtifactFile {
+  name: string;
+  kind: ArtifactKind;
+  data: Buffer;
+  meta: Record<string, unknown>;
+}
+/** What an attempt did besides its files: the page's requests, its console lines, the actions and timings. */
+export interface PageRecords {
+  requests: RequestRecord[];
+  lines: LogLine[];
+  details: BrowserDetails;
+}
+
+export const contentTypeOf = (kind: ArtifactKind): string => (kind === 'html' ? 'text/html; charset=utf-8' : 'image/png');
+
+/** A platform worker's recorder: files in the artifact store, records in Postgres. */
+export function platformRecorder(deps: { store: ArtifactStore; projections: Projections; dataSource: DataSource }): PageRecorder {
+  return {
+    async keep(job, { name, kind, data, meta }) {
+      const storageKey = artifactKey('runs', job.runId, job.stepKey, name);
+      await deps.store.put(storageKey, data);
+      await deps.projections.artifact({ runId: job.runId, stepId: job.stepKey, name, kind, storageKey, contentType: contentTypeOf(kind), bytes: data.byteLength, meta: { ...meta, attempt: job.attempt } });
+    },
+    async baseline(k) {
+      const rows: { storage_key: string; run_id: string }[] = await deps.dataSource.query(
+        `SELECT storage_key, run_id FROM visual_baselines WHERE account_id = $1 AND flow_id = $2 AND step_id = $3 AND name = $4 AND browser = $5 AND viewport = $6`,
+        [k.accountId, k.flowId, k.stepId, k.name, k.browser, k.viewport],
+      );
+      const png = rows[0] ? await deps.store.get(rows[0].storage_key) : null;
+      return rows[0] && png ? { png, runId: rows[0].run_id } : null;
+    },
+    async setBaseline(k, png, size, publicRunId) {
+      const storageKey = artifactKey('baselines', k.accountId, `${randomUUID()}.png`);
+      await deps.store.put(storageKey, png);
+      await deps.dataSource.query(
+        `INSERT INTO visual_baselines (account_id, flow_id, step_id, name, browser, viewport, storage_key, run_id, width, height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (account_id, flow_id, step_id, name, browser, viewport) DO UPDATE SET storage_key = EXCLUDED.storage_key, run_id = EXCLUDED.run_id,
+           width = EXCLUDED.width, height = EXCLUDED.height, created_at = now()`,
+        [k.accountId, k.flowId, k.stepId, k.name, k.browser, k.viewport, storageKey, publicRunId, size.width, size.height],
+      );
+    },
+    async flush(job, { requests, lines, details }) {
+      await deps.projections.requests(requests.map((r) => ({ ...r, runId: job.runId, stepId: job.stepKey })));
+      await deps.projections.log(job.runId, lines);
+      await deps.projections.stepDetails(job.runId, job.stepKey, details);
+    },
+  };
 }
 
 /** The step attempt the runtime is bound to. */
@@ -256,13 +333,9 @@ class PageAttempt {
     return `${this.viewport.width}x${this.viewport.height}`;
   }
 
-  /** Puts a file in the store and lists it for the run. */
-  async keep(name: string, kind: 'screenshot' | 'diff' | 'html', data: Buffer, meta: Record<string, unknown> = {}): Promise<string> {
-    const storageKey = artifactKey('runs', this.job.runId, this.job.stepKey, name);
-    await this.deps.store.put(storageKey, data);
-    const contentType = kind === 'html' ? 'text/html; charset=utf-8' : 'image/png';
-    await this.deps.projections.artifact({ runId: this.job.runId, stepId: this.job.stepKey, name, kind, storageKey, contentType, bytes: data.byteLength, meta: { ...meta, attempt: this.job.attempt } });
-    return storageKey;
+  /** Keeps a file of the step and lists it for the run. */
+  async keep(name: string, kind: ArtifactKind, data: Buffer, meta: Record<string, unknown> = {}): Promise<void> {
+    await this.deps.recorder.keep(this.job, { name, kind, data, meta });
   }
 
   /** The public URL of one of the step's files. */
@@ -271,28 +344,16 @@ class PageAttempt {
   }
 
   private async compare(name: string, png: Buffer, size: { width: number; height: number }, threshold: number): Promise<VrtResult> {
-    const key = [this.job.accountId, this.job.flowId, this.job.stepKey, name, this.browserName, this.viewportKey()];
-    const rows: { storage_key: string; run_id: string }[] = await this.deps.dataSource.query(
-      `SELECT storage_key, run_id FROM visual_baselines WHERE account_id = $1 AND flow_id = $2 AND step_id = $3 AND name = $4 AND browser = $5 AND viewport = $6`,
-      key,
-    );
-    const baseline = rows[0] ? await this.deps.store.get(rows[0].storage_key) : null;
-    if (!rows[0] || !baseline) {
-      // The first screenshot of its kind becomes the baseline (a concurrent first run may win instead).
-      const storageKey = artifactKey('baselines', this.job.accountId, `${randomUUID()}.png`);
-      await this.deps.store.put(storageKey, png);
-      await this.deps.dataSource.query(
-        `INSERT INTO visual_baselines (account_id, flow_id, step_id, name, browser, viewport, storage_key, run_id, width, height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (account_id, flow_id, step_id, name, browser, viewport) DO UPDATE SET storage_key = EXCLUDED.storage_key, run_id = EXCLUDED.run_id,
-           width = EXCLUDED.width, height = EXCLUDED.height, created_at = now()`,
-        [...key, storageKey, this.job.publicRunId, size.width, size.height],
-      );
+    const key: BaselineKey = { accountId: this.job.accountId, flowId: this.job.flowId, stepId: this.job.stepKey, name, browser: this.browserName, viewport: this.viewportKey() };
+    const baseline = await this.deps.recorder.baseline(key);
+    if (!baseline) {
+      await this.deps.recorder.setBaseline(key, png, size, this.job.publicRunId);
       return { similarity: 100, threshold, passed: true, baseline_run_id: this.job.publicRunId, diff: null };
     }
-    const { similarity, diff } = compareScreenshots(baseline, png);
+    const { similarity, diff } = compareScreenshots(baseline.png, png);
     const diffName = `${name}.diff.png`;
-    await this.keep(diffName, 'diff', diff, { similarity, baselineRunId: rows[0].run_id });
-    return { similarity, threshold, passed: similarity >= threshold, baseline_run_id: rows[0].run_id, diff: diffName };
+    await this.keep(diffName, 'diff', diff, { similarity, baselineRunId: baseline.runId });
+    return { similarity, threshold, passed: similarity >= threshold, baseline_run_id: baseline.runId, diff: diffName };
   }
 
   /** Web vitals, timings, JS heap and (Chromium) CPU time of the page as it is now. */
@@ -337,9 +398,7 @@ class PageAttempt {
 
   /** Writes what the attempt did: requests, console lines, details. Runs whether it passed or not. */
   async flush(version: string): Promise<void> {
-    const { projections } = this.deps;
-    const { runId, stepKey, attempt, redact } = this.job;
-    await projections.requests(this.requests.map((r) => ({ ...r, url: redact(r.url), error: redact(r.error), runId, stepId: stepKey })));
+    const { stepKey, attempt, redact } = this.job;
     const lines: LogLine[] = this.console.map((c, i) => ({
       key: `step.${stepKey}.attempt.${attempt}.console.${i}`,
       level: c.level,
@@ -348,7 +407,6 @@ class PageAttempt {
       ts: new Date(c.ts),
       source: 'console',
     }));
-    await projections.log(runId, lines);
     const details: BrowserDetails = {
       browser: { name: this.browserName, engine: engineOf(this.browserName), version },
       viewport: this.viewport,
@@ -358,7 +416,11 @@ class PageAttempt {
       screenshots: this.screenshots,
       performance: this.performance,
     };
-    await projections.stepDetails(runId, stepKey, redact(details));
+    await this.deps.recorder.flush(this.job, {
+      requests: this.requests.map((r) => ({ ...r, url: redact(r.url), error: redact(r.error) })),
+      lines,
+      details: redact(details),
+    });
   }
 }
 

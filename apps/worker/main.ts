@@ -72,6 +72,7 @@ async function runAgent(config: Config, name: string): Promise<void> {
   console.log(describeEgress(createEgressPolicy(config.egressAllow)));
   console.log(`agent ${workerIdentity(name)} registered with ${config.gatewayUrl}; polling ${taskQueue} on ${config.temporalAddress} (no database connection: the platform records its steps)`);
   await worker.run();
+  await closeBrowsers();
   await connection.close();
 }
 

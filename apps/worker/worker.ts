@@ -120,7 +120,11 @@ export async function createAgentWorker(config: Config, connection: NativeConnec
     namespace: config.namespace,
     taskQueue,
     dataConverter: dataConverterFor(config.payloadKeys),
-    activities: createAgentActivities({ fetch: egressFetch(config), clock: () => new Date(), expressions: expressionEvaluator(config.expressionLimits) }),
+    activities: createAgentActivities(
+      { fetch: egressFetch(config), clock: () => new Date(), expressions: expressionEvaluator(config.expressionLimits) },
+      // Browser steps need the gateway the agent registered with, for their visual baselines.
+      config.gatewayUrl && config.apiKey ? { pool: browserPool(config), gateway: { url: config.gatewayUrl, apiKey: config.apiKey } } : undefined,
+    ),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
     ...HEARTBEATS,
     identity: workerIdentity(config.agentName),

@@ -204,6 +204,7 @@ export async function prepareBatch(
 
   const app = await resolveApp(m, auth.accountId, req);
   const build = await resolveBuild(m, app, req);
+  const browser = app && app.platform !== 'web' ? null : (req.browser ?? null);
   const env = req.env ?? {};
   if (req.saveEnv && build && Object.keys(env).length > 0) {
     const variables = { ...build.variables, ...env };
@@ -230,7 +231,7 @@ export async function prepareBatch(
         ...env,
       },
       ...(secrets.length ? { secrets } : {}),
-      ...(req.agent ? { agent: req.agent } : {}),
+      ...(req.agent ? { agent: { ...req.agent, ...(browser ? { browser } : {}) } } : {}),
     };
   });
   const plan: BatchPlan = {
@@ -275,7 +276,7 @@ export async function prepareBatch(
       actor: req.actor ?? { id: auth.keyId, name: auth.keyName, type: 'user' },
       appId: app?.id ?? null,
       buildId: build?.id ?? null,
-      browser: app && app.platform !== 'web' ? null : (req.browser ?? null),
+      browser,
       tags: req.tags ?? [],
       idempotencyKey: req.idempotency?.key ?? null,
       requestHash: req.idempotency ? requestHash(req.idempotency.request) : null,

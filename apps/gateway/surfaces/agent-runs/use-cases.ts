@@ -17,6 +17,7 @@ import { agentTaskQueue } from '../../../config';
 import type { AuthContext, GatewayDeps } from '../../deps';
 import { batchSearchAttributes, prepareBatch } from '../../runs/trigger';
 import type { Agent, Poller } from './views';
+import { workflowInput } from '../../../../domain/batch-plan';
 
 /** A poller seen this recently counts as online; an idle worker re-polls about once a minute (long poll). */
 const AGENT_ONLINE_WINDOW_MS = 2 * 60_000;
@@ -128,7 +129,7 @@ export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: 
 
   const runId = base.runs[0].runId;
   const scheduleId = agentScheduleId(runId);
-  const input: BatchRunInput = { ...base, ...(req.isDelete ? { deleteScheduleId: scheduleId } : {}) };
+  const input: BatchRunInput = { ...workflowInput(base), ...(req.isDelete ? { deleteScheduleId: scheduleId } : {}) };
   await dataSource.transaction(async (m) => {
     await insertBatchRows(m, input);
     try {

@@ -1,0 +1,109 @@
+/**
+ * A browser step on an agent: the agent (a process of its own, no database) drives its own
+ * Chromium, reads the visual baseline from the gateway with its account key, and hands its
+ * screenshots, console, requests and actions back; the platform's worker keeps them, so the run's
+ * screenshots download from the API like any other run's.
+ */
+import { randomBytes } from 'node:crypto';
+import { PNG } from 'pngjs';
+import { startAgent, startStack, type Loose, type RunningAgent, type Stack } from './harness';
+import { startStub, type Stub } from './stub-server';
+
+let stack: Stack;
+let web: Stub;
+let key: string;
+let agent: RunningAgent;
+let variant = 'blue';
+const agentName = `browser-agent-${randomBytes(4).toString('hex')}`;
+
+beforeAll(async () => {
+  stack = await startStack({ worker: true });
+  web = await startStub(() => ({
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Box</title></head><body><h1>Box</h1><div style="width:400px;height:300px;background:${variant}"></div><script>console.warn('from the page')</script></body></html>`,
+  }));
+  ({ apiKey: key } = await stack.newAccount());
+  agent = await startAgent(stack, agentName, key);
+  const flow = {
+    id: 'box-on-agent',
+    name: 'box on agent',
+    steps: [
+      {
+        id: 'look',
+        type: 'browser',
+        config: {
+          url: `${web.url}/box`,
+          viewport: '800,600',
+          actions: [
+            { action: 'expect', selector: 'h1', text: 'Box' },
+            { action: 'screenshot', name: 'box', vrt: { threshold: 99 } },
+          ],
+        },
+      },
+    ],
+  };
+  expect((await stack.call('POST', '/api/v1/flows', flow, key)).status).toBe(201);
+}, 120_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  await web?.close();
+  await stack?.stop();
+});
+
+const get = (url: string) => fetch(url, { headers: { 'X-API-Key': key } });
+
+async function runOnAgent(): Promise<Loose> {
+  const res = await fetch(`${stack.baseUrl}/api/v4/flows/box-on-agent/agent/${agentName}?isDelete=true`, { method: 'PUT', headers: { AccessKey: key } });
+  expect(res.status).toBe(200);
+  const runId: string = ((await res.json()) as { RunId: string }).RunId;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const detail = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+    if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(detail.body.status)) return detail.body;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${detail.body.status}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The identities that ran the run's step attempts, from its Temporal history. */
+async function stepRunners(runId: string): Promise<string[]> {
+  const history = await stack.client.workflow.getHandle(`run-${runId}`).fetchHistory();
+  const scheduled = new Map<string, string>();
+  const who = new Set<string>();
+  for (const e of history.events ?? []) {
+    if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    const started = e.activityTaskStartedEventAttributes;
+    if (started?.identity && scheduled.get(String(started.scheduledEventId)) === 'runStepOnAgent') who.add(started.identity);
+  }
+  return [...who];
+}
+
+it('when a browser step runs on an agent, then the agent drives the page and the platform keeps its screenshots, console and baseline', async () => {
+  const first = await runOnAgent();
+  expect(first.status).toBe('succeeded');
+  expect(await stepRunners(first.id)).toEqual([agent.identity]);
+
+  const shot = first.actions.find((a: Loose) => a.step_id === 'look' && a.action === 'screenshot');
+  expect(shot).toMatchObject({ status: 'succeeded', screenshot_url: expect.stringContaining(`/api/v1/runs/${first.id}/artifacts/screenshots/look/box.png`) });
+  const png = await get(shot.screenshot_url);
+  expect(png.status).toBe(200);
+  expect(PNG.sync.read(Buffer.from(await png.arrayBuffer()))).toMatchObject({ width: 800, height: 600 });
+  const log = await (await get(`${stack.baseUrl}/api/v1/runs/${first.id}/artifacts/log.jsonl`)).text();
+  expect(log).toContain('from the page');
+  const network = await (await get(`${stack.baseUrl}/api/v1/runs/${first.id}/artifacts/network.jsonl`)).text();
+  expect(network).toContain(`${web.url}/box`);
+
+  // The agent's first screenshot became the baseline, recorded by the platform for the run's own account and flow.
+  const baselines = await stack.call('GET', '/api/v1/flows/box-on-agent/baselines', undefined, key);
+  expect(baselines.body.data).toMatchObject([{ step_id: 'look', name: 'box', browser: 'chromium', viewport: '800x600', run_id: first.id }]);
+
+  // The next run on the agent compares against it (read from the gateway); a changed page fails with a diff.
+  expect((await runOnAgent()).status).toBe('succeeded');
+  variant = 'red';
+  const changed = await runOnAgent();
+  expect(changed.status).toBe('failed');
+  expect(changed.error.message).toMatch(new RegExp(`screenshot box: [\\d.]+% similar to the baseline of run ${first.id}, below the threshold of 99%`));
+  const diff = await get(`${stack.baseUrl}/api/v1/runs/${changed.id}/artifacts/screenshots/look/box.diff.png`);
+  expect(diff.status).toBe(200);
+});
