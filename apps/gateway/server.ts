@@ -38,12 +38,18 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export async function startGateway(deps: GatewayDeps & RouterOptions & { port?: number; host?: string }): Promise<RunningGateway> {
   const app = createApp(deps, { strictResponses: deps.strictResponses ?? DEFAULT_OPTIONS.strictResponses });
   const host = deps.host ?? deps.config.host;
   const server = await new Promise<http.Server>((resolve, reject) => {
     const s = app.listen(deps.port ?? deps.config.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  // Idle keep-alive connections outlive a client's own idle timeout (undici: the server's hint less 1 s;
+  // load balancers: 60 s), so the client closes them first and never reuses one the server is closing (ECONNRESET).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000;
   const port = (server.address() as AddressInfo).port;
   let quietUntil = 0;
   const watcher = watchTemporal(
