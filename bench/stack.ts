@@ -260,7 +260,10 @@ export async function triggerBatch(platform: Platform, appId: string, flows: { i
   return { batchId: res.batch_id, runIds: res.runs.map((r) => r.id) };
 }
 
-/** Polls each batch's status every `intervalMs` until all report is_complete (bounded by `timeoutMs`); `polls` counts the reads and their time. */
+/**
+ * Reads the status of every open batch at once, every `intervalMs`, until all report is_complete
+ * (bounded by `timeoutMs`); `polls` counts the reads and their time.
+ */
 export async function waitForBatches(
   platform: Platform,
   batchIds: string[],
@@ -272,15 +275,19 @@ export async function waitForBatches(
   const deadline = Date.now() + timeoutMs;
   while (done.size < batchIds.length) {
     if (Date.now() > deadline) throw new Error(`${batchIds.length - done.size} of ${batchIds.length} batches not complete after ${timeoutMs} ms`);
-    for (const id of batchIds) {
-      if (done.has(id)) continue;
-      const t = performance.now();
-      const s = await platform.call<BatchStatus>('GET', `/api/v1/runs/status?batch_id=${id}`);
-      polls.count += 1;
-      polls.ms += performance.now() - t;
-      if (s.is_complete) done.set(id, s);
-    }
-    if (done.size < batchIds.length) await sleep(intervalMs);
+    const next = sleep(intervalMs);
+    await Promise.all(
+      batchIds
+        .filter((id) => !done.has(id))
+        .map(async (id) => {
+          const t = performance.now();
+          const s = await platform.call<BatchStatus>('GET', `/api/v1/runs/status?batch_id=${id}`);
+          polls.count += 1;
+          polls.ms += performance.now() - t;
+          if (s.is_complete) done.set(id, s);
+        }),
+    );
+    if (done.size < batchIds.length) await next;
   }
   return batchIds.map((id) => done.get(id)!);
 }
