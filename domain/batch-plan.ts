@@ -53,6 +53,32 @@ export function workflowInput(input: BatchRunInput, limits: BatchLimits = DEFAUL
   return { ...rest, runs: [], plan: { ...plan, chunkRuns: limits.chunkRuns } };
 }
 
-/** Ids of the flows a batch runs, for its search attribute. */
-export const batchFlowIds = (input: BatchRunInput): string =>
-  [...new Set(input.plan && input.runs.length === 0 ? input.plan.flows.map((f) => f.flowId) : input.runs.map((r) => r.flow.id))].join(',');
+/** Temporal refuses a Keyword search attribute longer than this many bytes. */
+const MAX_KEYWORD_BYTES = 2048;
+
+/**
+ * Ids of the flows a batch runs, comma-separated, for its search attribute: as many whole ids as
+ * fit in a Keyword (each run's own workflow carries its flow's id in full).
+ */
+export function batchFlowIds(input: BatchRunInput): string {
+  const ids = [...new Set(input.plan && input.runs.length === 0 ? input.plan.flows.map((f) => f.flowId) : input.runs.map((r) => r.flow.id))];
+  let value = '';
+  let bytes = 0;
+  for (const id of ids) {
+    const added = utf8Length(id) + (value ? 1 : 0);
+    if (bytes + added > MAX_KEYWORD_BYTES) break;
+    value = value ? `${value},${id}` : id;
+    bytes += added;
+  }
+  return value;
+}
+
+/** UTF-8 length without Buffer or TextEncoder (this file is bundled into the workflows too). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
+}

@@ -114,3 +114,18 @@ it('when a run of a large batch is rerun, then the new run has its flow and its 
   const row = await stack.dataSource.getRepository(RunEntity).findOneByOrFail({ publicId: rerun.body.runs[0].id });
   expect(row.outputs).toEqual({ echo: { size: 'e', color: 'x', flow: 'echo' } });
 });
+
+it('when a trigger names more flows than their ids fit in a search attribute, then it starts, its FlowId holding as many whole ids as fit', async () => {
+  const ids = Array.from({ length: 60 }, (_, i) => `flow-with-a-rather-long-identifier-number-${String(i).padStart(4, '0')}-${'x'.repeat(10)}`);
+  for (const id of ids)
+    expect((await stack.call('POST', '/api/v1/flows', { id, name: id, steps: [{ id: 'one', type: 'transform', config: { expression: '1' } }] }, key)).status).toBe(201);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ids, max_parallel: 20 }, key);
+  expect(t.status).toBe(200);
+  const done = await complete(t.body.batch_id);
+  expect(done.runs.every((r: { status: string }) => r.status === 'succeeded')).toBe(true);
+  const attrs = (await stack.client.workflow.getHandle(batchWorkflowId(t.body.batch_id)).describe()).typedSearchAttributes;
+  const flowIds = attrs.get({ name: 'FlowId', type: 'KEYWORD' }) as string;
+  expect(Buffer.byteLength(flowIds)).toBeLessThanOrEqual(2048);
+  expect(flowIds.split(',')).toEqual(ids.slice(0, flowIds.split(',').length));
+  expect(flowIds.split(',').length).toBeGreaterThan(20);
+});
