@@ -23,7 +23,7 @@ import { ensureSearchAttributes } from '../../apps/search-attributes';
 import { installRuntime } from '../../apps/worker/worker';
 import { openDatabase } from '../../db/data-source';
 import type { RunProgress } from '../../domain/flow-types';
-import { batchWorkflowId, runWorkflowId } from '../../workflows/definitions';
+import { batchChunkWorkflowId, batchWorkflowId, runWorkflowId } from '../../workflows/definitions';
 import { startStack, type Stack } from '../harness';
 import { startStub, type Stub } from '../stub-server';
 import { historyToJSON } from './history-json';
@@ -240,7 +240,32 @@ export const SCENARIOS: Scenario[] = [
       return triggerFlows(ctx, { flow_ids: ids, max_parallel: 2 });
     },
   },
+  {
+    // A run recording its start and end as local activities (workflows/record.ts bookkeeping).
+    name: 'flow-run-local-bookkeeping',
+    trigger: (ctx) =>
+      oneFlow({
+        variables: { U: ctx.stub.url },
+        steps: [
+          { id: 'orders', type: 'http', config: { url: '${env:U}/orders' } },
+          { id: 'count', type: 'transform', config: { expression: '$count(steps.orders.output.body)' } },
+        ],
+      })(ctx),
+  },
+  {
+    // Over the recorder's inline threshold (RECORDER_BATCH_LIMITS): run from a plan in two chunks of two.
+    name: 'batch-run-planned',
+    batch: true,
+    trigger: async (ctx) => {
+      const ids: string[] = [];
+      for (const n of [1, 2]) ids.push(await ctx.flow({ variables: { U: ctx.stub.url }, steps: [{ id: 'hit', type: 'http', config: { url: `\${env:U}/planned-${n}?v=\${env:V}` } }] }));
+      return triggerFlows(ctx, { flow_ids: ids, matrix: { V: ['a', 'b'] }, max_parallel: 2 });
+    },
+  },
 ];
+
+/** Small enough that `batch-run-planned` runs from a plan in chunks, large enough that `batch-run-3-children` does not. */
+const RECORDER_BATCH_LIMITS = { FLOWRUNS_BATCH_INLINE_RUNS: '3', FLOWRUNS_BATCH_CHUNK_RUNS: '2' };
 
 async function waitClosed(handle: WorkflowHandle): Promise<void> {
   try {
@@ -248,6 +273,16 @@ async function waitClosed(handle: WorkflowHandle): Promise<void> {
   } catch {
     // failed, cancelled and timed-out runs are recorded too
   }
+}
+
+async function exists(ctx: Ctx, workflowId: string): Promise<boolean> {
+  return ctx.stack.client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then(
+      () => true,
+      () => false,
+    );
 }
 
 async function writeHistory(ctx: Ctx, workflowId: string, file: string): Promise<number> {
@@ -265,6 +300,10 @@ async function record(ctx: Ctx, scenario: Scenario): Promise<void> {
   const written: string[] = [];
   if (scenario.batch) {
     written.push(`${scenario.name}.json (${await writeHistory(ctx, batchWorkflowId(t.batchId), `${scenario.name}.json`)} events)`);
+    for (let i = 0; await exists(ctx, batchChunkWorkflowId(t.batchId, i)); i++) {
+      const file = `${scenario.name}.chunk-${i + 1}.json`;
+      written.push(`${file} (${await writeHistory(ctx, batchChunkWorkflowId(t.batchId, i), file)} events)`);
+    }
     for (const [i, runId] of t.runIds.entries()) {
       const file = `${scenario.name}.child-${i + 1}.json`;
       written.push(`${file} (${await writeHistory(ctx, runWorkflowId(runId), file)} events)`);
@@ -328,7 +367,7 @@ async function main(): Promise<void> {
     process.env.DATABASE_URL = withDatabase(adminUrl, database);
     await (await openDatabase(process.env.DATABASE_URL)).destroy();
 
-    const stack = await startStack({ worker: true });
+    const stack = await startStack({ worker: true, env: RECORDER_BATCH_LIMITS });
     cleanup.unshift(stack.stop);
     const stub = await startStub(stubHandler());
     cleanup.unshift(stub.close);

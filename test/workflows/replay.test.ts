@@ -29,9 +29,9 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('replaying the recorded histories', () => {
-  it('when the histories are listed, then there are flow-run and batch-run histories to replay', () => {
+  it('when the histories are listed, then there are flow-run, batch-run and batch-chunk histories to replay', () => {
     const types = new Set(files.map((f) => workflowTypeOf(readHistory(path.join(HISTORIES, f)))));
-    expect([...types].sort()).toEqual(['batchRun', 'flowRun']);
+    expect([...types].sort()).toEqual(['batchChunk', 'batchRun', 'flowRun']);
   });
 
   it.each(files)('when %s is replayed against the current workflows, then it replays without a nondeterminism error', async (file) => {
