@@ -294,5 +294,16 @@ describe('seed 003: run a flow on an agent', () => {
     expect(cancel.status).toBe(202);
     expect((await waitForRun(runId)).status).toBe('cancelled');
   });
-});
 
+  it('when an agent is registered and removed at the same time, again and again, then every answer is a 200, 204 or 404, never a 5xx', async () => {
+    const statuses = new Set<number>();
+    for (let i = 0; i < 40; i++) {
+      const [put, del] = await Promise.all([
+        stack.call('PUT', '/api/v1/agents/racing', undefined, key),
+        stack.call('DELETE', '/api/v1/agents/racing', undefined, key),
+      ]);
+      statuses.add(put.status).add(del.status);
+    }
+    expect([...statuses].filter((s) => s >= 500)).toEqual([]);
+  });
+});

@@ -57,7 +57,7 @@ async function pollersOf(deps: Pick<GatewayDeps, 'client' | 'config'>, taskQueue
     .map(([identity, at]) => ({ identity, lastAccessTime: at.toISOString() }));
 }
 
-async function describeAgent(deps: Pick<GatewayDeps, 'client' | 'config'>, row: AgentRow, now = Date.now()): Promise<Agent> {
+async function describeAgent(deps: Pick<GatewayDeps, 'client' | 'config'>, row: Pick<AgentRow, 'name' | 'taskQueue'>, now = Date.now()): Promise<Agent> {
   const pollers = await pollersOf(deps, row.taskQueue);
   const last = pollers.reduce<string | null>((max, p) => (max === null || p.lastAccessTime > max ? p.lastAccessTime : max), null);
   const online = last !== null && now - Date.parse(last) <= AGENT_ONLINE_WINDOW_MS;
@@ -78,14 +78,16 @@ export async function listAgents(deps: Pick<GatewayDeps, 'client' | 'config' | '
  * (`npm run worker -- --agent NAME` with the account's key) and learns the queue to poll.
  */
 export async function registerAgent(deps: Pick<GatewayDeps, 'client' | 'config' | 'dataSource'>, auth: AuthContext, name: string): Promise<Agent> {
+  const taskQueue = agentTaskQueue(auth.accountId, name);
   await deps.dataSource
     .createQueryBuilder()
     .insert()
     .into(AgentEntity)
-    .values({ accountId: auth.accountId, name, taskQueue: agentTaskQueue(auth.accountId, name), registeredBy: auth.keyId, registeredAt: new Date() })
+    .values({ accountId: auth.accountId, name, taskQueue, registeredBy: auth.keyId, registeredAt: new Date() })
     .orUpdate(['registered_by', 'registered_at'], ['account_id', 'name'])
     .execute();
-  return describeAgent(deps, (await findAgent(deps, auth.accountId, name))!);
+  // Described from what was written, not read back: a DELETE racing this PUT may have removed the row already.
+  return describeAgent(deps, { name, taskQueue });
 }
 
 /** Forgets an agent of the caller's account; runs already sent to it keep waiting for its queue. */
