@@ -186,8 +186,9 @@ export async function prepareBatch(
   const source = req.source ?? 'api';
   const idSecret = await platformSecret(deps.dataSource, 'derived-ids');
   const planned = await planRuns(m, auth.accountId, req);
-  if (planned.length * matrixSize(req.matrix) > MAX_BATCH_RUNS)
-    throw new InvalidError(`a batch runs at most ${MAX_BATCH_RUNS} runs; ${planned.length} flows × ${matrixSize(req.matrix)} matrix combinations would be ${planned.length * matrixSize(req.matrix)}`, req.matrix ? ['matrix'] : ['flowIds']);
+  const total = planned.length * matrixSize(req.matrix);
+  if (total > MAX_BATCH_RUNS)
+    throw new InvalidError(`a batch runs at most ${MAX_BATCH_RUNS} runs; ${planned.length} flows × ${matrixSize(req.matrix)} matrix combinations would be ${total}`, req.matrix ? ['matrix'] : ['flowIds']);
   if (req.matrix && req.runIds) throw new InvalidError('run ids cannot be chosen for a matrix', ['matrix']);
   const wanted = [...planned.map((p) => p.flowId), ...planned.flatMap((p) => (p.suite?.authFlowId ? [p.suite.authFlowId] : []))];
   const flows = await m.find(FlowEntity, { where: { accountId: auth.accountId, id: In(wanted), deletedAt: IsNull() } });
@@ -235,7 +236,7 @@ export async function prepareBatch(
     };
   });
   const plan: BatchPlan = {
-    total: planned.length * matrixSize(req.matrix),
+    total,
     chunkRuns: DEFAULT_BATCH_LIMITS.chunkRuns,
     flows: flowsPlanned,
     combos: matrixCombos(req.matrix),
