@@ -6,6 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
+import { AGENT_MAX_FILE_BYTES, recordHandedBack, type AgentPageRecords } from '../activities/browser/agent-recorder';
+import type { PageRecorder } from '../activities/browser/runtime';
 import { startAgent, startStack, type Loose, type RunningAgent, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
@@ -106,4 +108,24 @@ it('when a browser step runs on an agent, then the agent drives the page and the
   expect(changed.error.message).toMatch(new RegExp(`screenshot box: [\\d.]+% similar to the baseline of run ${first.id}, below the threshold of 99%`));
   const diff = await get(`${stack.baseUrl}/api/v1/runs/${changed.id}/artifacts/screenshots/look/box.diff.png`);
   expect(diff.status).toBe(200);
+});
+
+it('when an agent hands back a file with an unsafe name or too many bytes, then nothing is written and the attempt fails for good', async () => {
+  const written: string[] = [];
+  const recorder: PageRecorder = {
+    keep: async (_job, f) => void written.push(f.name),
+    baseline: async () => null,
+    setBaseline: async (k) => void written.push(k.name),
+    flush: async () => void written.push('flush'),
+  };
+  const attempt = { runId: 'r', stepKey: 'look', attempt: 1, accountId: 'a', flowId: 'f', publicRunId: 'r' };
+  const records = (files: AgentPageRecords['files']): AgentPageRecords => ({ files, baselines: [], requests: [], lines: [], details: null });
+  const png = Buffer.from('png').toString('base64');
+  await expect(recordHandedBack(recorder, attempt, records([{ name: 'ok.png', kind: 'screenshot', data: png, meta: {} }, { name: '../../etc/passwd', kind: 'screenshot', data: png, meta: {} }]))).rejects.toMatchObject({
+    type: 'AgentRecordsInvalid',
+    nonRetryable: true,
+  });
+  const big = Buffer.alloc(AGENT_MAX_FILE_BYTES + 1).toString('base64');
+  await expect(recordHandedBack(recorder, attempt, records([{ name: 'big.png', kind: 'screenshot', data: big, meta: {} }]))).rejects.toMatchObject({ type: 'AgentRecordsInvalid' });
+  expect(written).toEqual([]);
 });

@@ -6,6 +6,7 @@
  * holds at most 2 MB.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { artifactKey } from '../../db/artifact-store';
 import type { LogLine } from '../../db/projections';
 import type { BrowserDetails } from '../../steps/browser';
 import type { RequestRecord } from '../../steps/step-type';
@@ -72,12 +73,39 @@ export function agentRecorder(gateway: AgentGateway): { recorder: PageRecorder; 
   return { recorder, handBack: () => out };
 }
 
+const KINDS: ReadonlySet<string> = new Set<ArtifactKind>(['screenshot', 'diff', 'html']);
+/** More than a browser attempt records (runtime.ts keeps at most 2,000 requests and 1,000 console lines). */
+const MAX_HANDED_BACK = { files: 200, baselines: 100, requests: 2000, lines: 1000 };
+
+/**
+ * What an agent handed back, checked before anything is written: an agent is a machine the platform
+ * does not trust, and a record that could never be written would be retried for ever.
+ */
+function checkHandedBack(records: AgentPageRecords): void {
+  const refuse = (why: string) => {
+    throw ApplicationFailure.nonRetryable(`the agent handed back ${why}`, 'AgentRecordsInvalid');
+  };
+  for (const [what, max] of Object.entries(MAX_HANDED_BACK))
+    if ((records[what as keyof typeof MAX_HANDED_BACK]?.length ?? 0) > max) refuse(`more than ${max} ${what}`);
+  const bytes = [...records.files, ...records.baselines].reduce((n, f) => n + Math.ceil((f.data.length * 3) / 4), 0);
+  if (bytes > AGENT_MAX_FILE_BYTES) refuse(`${bytes} bytes of files (at most ${AGENT_MAX_FILE_BYTES})`);
+  for (const name of [...records.files.map((f) => f.name), ...records.baselines.map((b) => b.name)]) {
+    try {
+      artifactKey(name);
+    } catch {
+      refuse(`a file named ${JSON.stringify(name.slice(0, 100))}`);
+    }
+  }
+  for (const f of records.files) if (!KINDS.has(f.kind)) refuse(`a file of kind ${JSON.stringify(String(f.kind).slice(0, 50))}`);
+}
+
 /** Records what an agent handed back through the platform's own recorder; the run's account, flow and step are the platform's, never the agent's. */
 export async function recordHandedBack(
   recorder: PageRecorder,
   attempt: { runId: string; stepKey: string; attempt: number; accountId: string; flowId: string; publicRunId: string },
   records: AgentPageRecords,
 ): Promise<void> {
+  checkHandedBack(records);
   for (const f of records.files) await recorder.keep(attempt, { name: f.name, kind: f.kind, data: Buffer.from(f.data, 'base64'), meta: f.meta });
   for (const b of records.baselines)
     await recorder.setBaseline(
