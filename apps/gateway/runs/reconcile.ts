@@ -77,8 +77,8 @@ export class RunReconciler {
 
   /**
    * For a batch or a page of runs: only the rows Postgres says are open are checked, at most
-   * `concurrency` at a time, so a finished batch costs Temporal nothing; the queued runs of a
-   * batch still running cost one describe of the batch between them, as they are waiting their turn.
+   * `concurrency` at a time, so a finished batch costs Temporal nothing; the open runs of a batch
+   * still running cost one describe of the batch between them.
    */
   async reconcileMany(runs: readonly Run[]): Promise<LiveRun[]> {
     const batches = new Map<string, Promise<WorkflowExecutionDescription | null>>();
@@ -89,8 +89,10 @@ export class RunReconciler {
     };
     return mapBounded(runs, this.concurrency, async (run) => {
       if (run.external || isTerminalRun(run.status)) return { run, liveStatus: null, progress: null };
-      if (run.status === 'queued' && run.batchId && (await describeBatch(run.batchId))?.status.name === 'RUNNING')
-        return { run, liveStatus: null, progress: null };
+      // While its batch runs, an open run's row is kept by its own workflow, and what operators do to it
+      // in Temporal (terminate, reset) by the gateway's watcher (watch.ts): one describe of the batch
+      // answers for all its runs, so polling a batch's status costs Temporal one call, not one a run.
+      if (run.batchId && (await describeBatch(run.batchId))?.status.name === 'RUNNING') return { run, liveStatus: null, progress: null };
       return this.check(run, describeBatch, false);
     });
   }
