@@ -6,7 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chromium, firefox, type Browser } from 'playwright-core';
+import type * as Playwright from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { Browser as BrowserName } from '../../domain/browser';
 
 export type Engine = 'chromium' | 'firefox';
@@ -48,7 +49,11 @@ export async function chromiumExecutable(paths: EnginePaths): Promise<{ path: st
   return { path: p.path, args: [...p.args.filter((a) => a !== '--single-process'), ...QUIET] };
 }
 
+/** Playwright, loaded on the first browser step: a worker that runs none does not carry it (about 65 MB). */
+export const playwright = (): Promise<typeof Playwright> => import('playwright-core');
+
 export async function launchEngine(engine: Engine, paths: EnginePaths): Promise<Browser> {
+  const { chromium, firefox } = await playwright();
   if (engine === 'firefox') {
     if (!paths.firefoxPath) throw new Error('no Firefox on this worker: set FIREFOX_PATH to a Playwright-compatible Firefox');
     return firefox.launch({ executablePath: paths.firefoxPath, headless: true });

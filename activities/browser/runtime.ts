@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { devices, type BrowserContext, type BrowserContextOptions, type Page, type Request, type Route } from 'playwright-core';
+import type { BrowserContext, BrowserContextOptions, Page, Request, Route } from 'playwright-core';
 import type { DataSource } from 'typeorm';
 import { artifactKey, type ArtifactStore } from '../../db/artifact-store';
 import type { LogLine, Projections } from '../../db/projections';
@@ -32,7 +32,7 @@ import { EGRESS_DENIED } from '../../steps/http';
 import type { ConsoleLine, ScanConfig, ScanOutput } from '../../steps/scan';
 import { LIGHTHOUSE_TIMEOUT_MS } from '../../steps/scan';
 import type { BrowserRuntime, RequestRecord } from '../../steps/step-type';
-import { engineOf } from './engines';
+import { engineOf, playwright } from './engines';
 import { lighthouseScores } from './lighthouse';
 import type { BrowserPool } from './pool';
 import { compareScreenshots, pngSize } from './vrt';
@@ -439,7 +439,7 @@ export function createBrowserRuntime(deps: BrowserRuntimeDeps, job: PageJob): Br
     let deviceName: string | null = null;
     if (o.device) {
       deviceName = DEVICE_ALIASES[o.device.toLowerCase()] ?? o.device;
-      const d = devices[deviceName];
+      const d = (await playwright()).devices[deviceName];
       if (!d) throw ApplicationFailure.nonRetryable(`unknown device "${o.device}": a Playwright device name such as "Desktop Chrome", "iPhone 13" or "Pixel 7"`, BROWSER_UNAVAILABLE);
       // A device's engine is the run's browser, not the one the preset was recorded with.
       const { defaultBrowserType: _b, ...rest } = d;
