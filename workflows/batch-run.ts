@@ -21,7 +21,7 @@ import type { RunStatus } from '../domain/statuses';
 import { batchChunkWorkflowId, cancelRunsSignal, runWorkflowId } from './definitions';
 import { flowRun } from './flow-run';
 import { batchOutcome, notify } from './notify';
-import { record } from './record';
+import { bookkeeping, record } from './record';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from './search-attributes';
 
 export interface BatchResult {
@@ -197,7 +197,7 @@ async function runPlan(input: BatchRunInput, plan: BatchPlan): Promise<BatchResu
 }
 
 export async function batchRun(input: BatchRunInput): Promise<BatchResult> {
-  await record.recordBatch(input);
+  await bookkeeping().recordBatch(input);
   let runs: BatchResult['runs'];
   // A plan stands in for the runs only when they were left out (domain/batch-plan.ts workflowInput).
   if (input.plan && input.runs.length === 0) runs = await runPlan(input, input.plan);

@@ -21,8 +21,8 @@ export const record = proxyActivities<Activities>({ startToCloseTimeout: '1 minu
 const localRecord = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '10 seconds', retry: RECORD_RETRY });
 
 /**
- * The proxy a flow run records its start and end with: local activities for runs started by this
- * version on; a run whose history began before keeps the activities it ran with (replay).
- * Call it before the run's first command.
+ * The proxy a flow run records its start and end with (and a batch its rows): local activities for
+ * workflows started by this version on; one whose history began before keeps the activities it ran
+ * with (replay). Call it before the workflow's first command.
  */
 export const bookkeeping = (): typeof record => (patched('local-bookkeeping') ? localRecord : record);
