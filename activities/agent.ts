@@ -9,7 +9,7 @@ import { redactor } from '../domain/secrets';
 import type { RequestRecord } from '../steps/step-type';
 import type { StepCall } from './index';
 import { attemptStep, heartbeating, type StepRuntime } from './step-attempt';
-import { agentRecorder, type AgentGateway, type AgentPageRecords } from './browser/agent-recorder';
+import { agentRecorder, handedBackBytes, type AgentGateway, type AgentPageRecords } from './browser/agent-recorder';
 import type { BrowserPool } from './browser/pool';
 import { BROWSER_STEP_TYPES, createBrowserRuntime } from './browser/runtime';
 
@@ -73,9 +73,10 @@ export function createAgentActivities(runtime: StepRuntime, browsers?: AgentBrow
           }),
         );
         if (result.skipped) return { status: 'skipped' };
-        const bytes = Buffer.byteLength(JSON.stringify(result.output ?? null));
+        // The output and the files travel back in one payload.
+        const bytes = Buffer.byteLength(JSON.stringify(result.output ?? null)) + (page ? handedBackBytes(page.handBack()) : 0);
         if (bytes > AGENT_MAX_OUTPUT_BYTES)
-          throw ApplicationFailure.nonRetryable(`the step's output is ${bytes} bytes; an agent hands back at most ${AGENT_MAX_OUTPUT_BYTES}`, 'AgentOutputTooLarge');
+          throw ApplicationFailure.nonRetryable(`the step's output${page ? ' and files' : ''} come to ${bytes} bytes; an agent hands back at most ${AGENT_MAX_OUTPUT_BYTES}`, 'AgentOutputTooLarge');
         return { status: 'succeeded', output: result.output, startedAt: startedAt.toISOString(), finishedAt: result.finishedAt.toISOString(), ...records() };
       } catch (err) {
         // Cancelled by Temporal: the activity ends as cancelled, not as a step answer.

@@ -12,8 +12,8 @@ import type { BrowserDetails } from '../../steps/browser';
 import type { RequestRecord } from '../../steps/step-type';
 import type { ArtifactKind, BaselineKey, PageRecorder } from './runtime';
 
-/** Files and baselines an agent hands back with one attempt, in all. */
-export const AGENT_MAX_FILE_BYTES = 1_200_000;
+/** Files and baselines an agent hands back with one attempt, in all (as base64, a third more, within a Temporal payload's 2 MB). */
+export const AGENT_MAX_FILE_BYTES = 1_000_000;
 const GATEWAY_TIMEOUT_MS = 10_000;
 
 /** What an agent's browser attempt hands back (binary data as base64, times as ISO strings). */
@@ -121,3 +121,6 @@ export async function recordHandedBack(
       details: records.details,
     });
 }
+
+/** How many bytes of a payload the files of `records` take (base64). */
+export const handedBackBytes = (records: AgentPageRecords): number => [...records.files, ...records.baselines].reduce((n, f) => n + f.data.length, 0);
