@@ -96,7 +96,8 @@ it("when a worker process runs with FLOWRUNS_SDK_METRICS_ADDRESS, then it export
     let text = '';
     for (;;) {
       text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-      if (text.includes('temporal_activity_execution_latency') && out.includes('"msg":"run succeeded"')) break;
+      // The run's end is logged by a local activity inside its last workflow task, a moment before the SDK counts the workflow completed.
+      if (text.includes('temporal_activity_execution_latency') && /temporal_workflow_completed_total\{[^}]*\} \d+/.test(text) && out.includes('"msg":"run succeeded"')) break;
       if (Date.now() > deadline) throw new Error(`no SDK metrics or run log yet:\n${text.slice(0, 500)}\n${out.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
