@@ -13,9 +13,9 @@ import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { PNG } from 'pngjs';
 import { loadConfig } from '../apps/config';
-import { ensureRetentionSchedule, retentionScheduleId } from '../apps/worker/retention';
+import { retentionScheduleId } from '../apps/worker/retention';
 import { artifactKey, artifactStoreFor, directoryStore, s3Store, type ArtifactStore } from '../db/artifact-store';
-import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
+import { startStack, startWorkers, sweepRetentionNow, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 const BUCKET = 'flowruns-artifacts';
@@ -276,17 +276,7 @@ describe('the stack with its artifacts in the bucket', () => {
     expect(await objectKeys(`e2e/runs/${id}/`)).toHaveLength(2);
     await stack.dataSource.query(`UPDATE runs SET finished_at = now() - interval '400 days' WHERE id = $1`, [id]);
 
-    await ensureRetentionSchedule(stack.client, stack.config.taskQueue);
-    const schedule = stack.client.schedule.getHandle(retentionScheduleId(stack.config.taskQueue));
-    await schedule.trigger();
-    const deadline = Date.now() + 30_000;
-    let fired: string | undefined;
-    while (!fired) {
-      fired = (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId;
-      if (Date.now() > deadline) throw new Error('the schedule did not fire');
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await stack.client.workflow.getHandle(fired).result();
+    await sweepRetentionNow(stack);
     expect(await stack.dataSource.query('SELECT id FROM runs WHERE id = $1', [id])).toEqual([]);
     expect(await objectKeys(`e2e/runs/${id}/`)).toEqual([]);
   });

@@ -12,6 +12,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../apps/config';
 import { dataConverterFor } from '../apps/payload-codec';
 import { startGateway } from '../apps/gateway/server';
+import { ensureRetentionSchedule, retentionScheduleId } from '../apps/worker/retention';
 import { closeBrowsers, createWorkers } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
 import { LOOPBACK_ALLOW } from '../activities/egress';
@@ -197,3 +198,18 @@ export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boole
   }
 }
 
+
+/** Fires the stack's daily retention schedule now (created if missing) and answers what its sweep returned. */
+export async function sweepRetentionNow(stack: Stack): Promise<unknown> {
+  await ensureRetentionSchedule(stack.client, stack.config.taskQueue);
+  const schedule = stack.client.schedule.getHandle(retentionScheduleId(stack.config.taskQueue));
+  await schedule.trigger();
+  const deadline = Date.now() + 30_000;
+  let fired: string | undefined;
+  while (!fired) {
+    fired = (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId;
+    if (Date.now() > deadline) throw new Error('the retention schedule did not fire');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return stack.client.workflow.getHandle(fired).result();
+}
