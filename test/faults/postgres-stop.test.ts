@@ -15,7 +15,7 @@ import { openDatabase } from '../../db/data-source';
 import type { batchRun } from '../../workflows/batch-run';
 import { startStack, startWorkers, type RunningWorkers, type Stack } from '../harness';
 import { startStub, type Stub } from '../stub-server';
-import { createFlows, runStatuses, shortFlowIds, sleep, waitForBatch, waitForSucceeded } from './support';
+import { runStatuses, sleep, startItemBatch, waitForBatch, waitForSucceeded } from './support';
 
 const RUNS = 60;
 const DOWN_MS = 30_000;
@@ -55,16 +55,7 @@ afterAll(async () => {
 
 it('when Postgres is stopped for 30 s mid-batch, then no step fails or repeats because of it and every record converges', async () => {
   const started = Date.now();
-  const flowIds = shortFlowIds(RUNS);
-  await createFlows(stack, key, flowIds, (i) => ({
-    steps: [
-      { id: 'call', type: 'http', config: { url: `${stub.url}/item/${i}` } },
-      { id: 'shape', type: 'transform', config: { expression: "{ 'status': steps.call.output.status }" } },
-    ],
-  }));
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: flowIds, max_parallel: 20 }, key);
-  expect(t.status).toBe(200);
-  const batchId: string = t.body.batch_id;
+  const { batchId } = await startItemBatch(stack, key, appId, stub.url, RUNS);
 
   // Mid-batch: some runs done, and steps inside their service call (it reached the stub, its record is not written yet).
   const callRecorded = async (): Promise<number> =>

@@ -132,6 +132,23 @@ export async function createFlows(stack: Stack, key: string, ids: string[], make
   });
 }
 
+/**
+ * `n` flows, flow i calling the stub's `/item/<i>` then shaping its answer, and one batch running
+ * them all (`max_parallel` 20); answers the flow ids and the batch id.
+ */
+export async function startItemBatch(stack: Stack, key: string, appId: string, stubUrl: string, n: number): Promise<{ flowIds: string[]; batchId: string }> {
+  const flowIds = shortFlowIds(n);
+  await createFlows(stack, key, flowIds, (i) => ({
+    steps: [
+      { id: 'call', type: 'http', config: { url: `${stubUrl}/item/${i}` } },
+      { id: 'shape', type: 'transform', config: { expression: "{ 'status': steps.call.output.status }" } },
+    ],
+  }));
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: flowIds, max_parallel: 20 }, key);
+  if (t.status !== 200) throw new Error(`the trigger answered ${t.status}: ${JSON.stringify(t.body)}`);
+  return { flowIds, batchId: t.body.batch_id as string };
+}
+
 /** Runs of a batch by status, from Postgres. */
 export async function runStatuses(ds: DataSource, batchId: string): Promise<Record<string, number>> {
   const rows: { status: string; n: string }[] = await ds.query('SELECT status, count(*) AS n FROM runs WHERE batch_id = $1 GROUP BY status', [batchId]);

@@ -11,7 +11,7 @@ import { startTemporalDevServer, type RunningDevServer } from '../../apps/dev/te
 import type { batchRun } from '../../workflows/batch-run';
 import { startStack, startWorkers, type RunningWorkers, type Stack } from '../harness';
 import { startStub, type Stub } from '../stub-server';
-import { createFlows, runStatuses, shortFlowIds, sleep, waitForBatch, waitForSucceeded } from './support';
+import { runStatuses, sleep, startItemBatch, waitForBatch, waitForSucceeded } from './support';
 
 const RUNS = 120;
 const DOWN_MS = 5_000;
@@ -56,16 +56,7 @@ afterAll(async () => {
 
 it('when the Temporal server restarts mid-batch on its persisted state, then no run is lost: every run of the batch succeeds', async () => {
   const started = Date.now();
-  const flowIds = shortFlowIds(RUNS);
-  await createFlows(stack, key, flowIds, (i) => ({
-    steps: [
-      { id: 'call', type: 'http', config: { url: `${stub.url}/item/${i}` } },
-      { id: 'shape', type: 'transform', config: { expression: "{ 'status': steps.call.output.status }" } },
-    ],
-  }));
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: flowIds, max_parallel: 20 }, key);
-  expect(t.status).toBe(200);
-  const batchId: string = t.body.batch_id;
+  const { flowIds, batchId } = await startItemBatch(stack, key, appId, stub.url, RUNS);
 
   // Mid-batch: a quarter done, and runs in flight.
   await waitForSucceeded(stack.dataSource, batchId, RUNS / 4, 120_000);
