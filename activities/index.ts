@@ -136,10 +136,13 @@ export function createActivities({
       attempts: attempt,
       startedAt: startedAt.toISOString(),
     };
-    await projections.upsertSteps(call.runId, [row]);
-    await projections.log(call.runId, [
-      { key: `step.${call.key}.attempt.${attempt}`, level: 'info', stepId: call.key, message: `step ${call.key} started (attempt ${attempt})`, ts: startedAt },
-    ]);
+    await projections.stepLogged(call.runId, row, {
+      key: `step.${call.key}.attempt.${attempt}`,
+      level: 'info',
+      stepId: call.key,
+      message: `step ${call.key} started (attempt ${attempt})`,
+      ts: startedAt,
+    });
   };
 
   /** A browser bound to one attempt of a browser or scan step (the run's account and browser read from its row). */
@@ -176,8 +179,8 @@ export function createActivities({
   });
 
   const succeeded = async (call: StepRef, fields: Omit<StepRow, 'id' | 'position' | 'name' | 'type' | 'status'>, finishedAt: Date) => {
-    await projections.upsertSteps(call.runId, [{ id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...fields }]);
-    await projections.log(call.runId, [{ key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt }]);
+    const row: StepRow = { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...fields };
+    await projections.stepLogged(call.runId, row, { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt });
   };
 
   const attemptFailed = (call: StepRef, attempt: number, message: string) =>
@@ -213,9 +216,7 @@ export function createActivities({
     },
 
     async recordRunStarted(input: { runId: string; steps: StepRow[] }): Promise<void> {
-      await projections.runStarted(input.runId, Context.current().info.workflowExecution?.runId ?? '');
-      await projections.seedSteps(input.runId, input.steps);
-      await projections.log(input.runId, [{ key: 'run.started', level: 'info', message: 'run started' }]);
+      await projections.runStartedWithSteps(input.runId, Context.current().info.workflowExecution?.runId ?? '', input.steps);
       runsStarted.inc();
     },
 

@@ -147,7 +147,9 @@ export interface ChildWorker {
  * `pid` is the worker itself), polling `taskQueue`; resolves once it polls.
  */
 export async function startChildWorker(services: Services, taskQueue: string): Promise<ChildWorker> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../apps/worker/main.ts')], {
+  // BENCH_WORKER_NODE_ARGS adds node flags to the worker process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(__dirname, '../apps/worker/main.ts')], {
     env: { ...process.env, ...services.env, TASK_QUEUE: taskQueue },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

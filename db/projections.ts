@@ -100,6 +100,22 @@ const logRecord = (runId: string, l: LogLine, now: Date): RunLog => ({
   source: l.source ?? null,
 });
 
+/** `Projections.stepLogged`'s statement, overwriting the output or (a step whose output is a reference) keeping it. */
+const STEP_LOGGED_SQL = Object.fromEntries(
+  (['all', 'keepOutput'] as const).map((k) => {
+    const columns = k === 'all' ? STEP_COLUMNS : STEP_COLUMNS.filter((c) => c !== 'output');
+    return [
+      k,
+      `WITH step AS (
+         INSERT INTO step_runs (run_id, step_id, position, name, type, status, attempts, started_at, finished_at, duration_ms, output, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)
+         ON CONFLICT (${STEP_KEY.join(', ')}) DO UPDATE SET ${columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')})
+       INSERT INTO run_logs (run_id, key, ts, level, step_id, message, source) VALUES ($1, $13, $14, $15, $16, $17, $18)
+       ON CONFLICT DO NOTHING`,
+    ];
+  }),
+) as Record<'all' | 'keepOutput', string>;
+
 async function inChunks<T>(rows: readonly T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) await write(rows.slice(i, i + CHUNK));
 }
@@ -180,6 +196,20 @@ export class Projections {
     await this.writeSteps(runId, byRef, STEP_COLUMNS.filter((c) => c !== 'output'), manager);
   }
 
+  /**
+   * One step's row and one log line about it in a single statement: how an activity step records
+   * its start and its end, a round trip each. Upserted and logged as `upsertSteps` and `log` do.
+   */
+  async stepLogged(runId: string, step: StepRow, line: LogLine): Promise<void> {
+    const byRef = isOutputRef(step.output);
+    const r = stepRecord(runId, step);
+    const l = logRecord(runId, line, this.clock());
+    await this.db.query(byRef ? STEP_LOGGED_SQL.keepOutput : STEP_LOGGED_SQL.all, [
+      runId, r.stepId, r.position, r.name, r.type, r.status, r.attempts, r.startedAt, r.finishedAt, r.durationMs, JSON.stringify(r.output ?? null), r.error,
+      l.key, l.ts, l.level, l.stepId, l.message, l.source,
+    ]);
+  }
+
   /** Keeps a large output whole, for later steps to read through its reference. */
   async keepOutput(runId: string, stepId: string, output: unknown, bytes: number): Promise<void> {
     await this.db.query(
@@ -211,18 +241,6 @@ export class Projections {
         .orUpdate(columns, STEP_KEY)
         .execute(),
     );
-  }
-
-  /** Inserts the run's step list as `queued`, leaving rows that already exist alone. */
-  async seedSteps(runId: string, steps: StepRow[]): Promise<void> {
-    if (steps.length === 0) return;
-    await this.db
-      .createQueryBuilder()
-      .insert()
-      .into(StepRunEntity)
-      .values(steps.map((s) => ({ runId, stepId: s.id, position: s.position, name: s.name, type: s.type, status: s.status, attempts: 0 })))
-      .orIgnore()
-      .execute();
   }
 
   /** Appends log lines; a line whose key is already there is kept as first written. */
@@ -265,15 +283,23 @@ export class Projections {
     );
   }
 
-  async runStarted(runId: string, workflowRunId: string): Promise<void> {
+  /**
+   * A run's start in one statement: the row is marked running under its workflow run, its step
+   * list seeded as \`queued\` (rows already there are left alone) and \`run.started\` logged once.
+   */
+  async runStartedWithSteps(runId: string, workflowRunId: string, steps: StepRow[]): Promise<void> {
     const now = this.clock();
-    await this.db
-      .createQueryBuilder()
-      .update(RunEntity)
-      .set({ status: 'running', workflowRunId, startedAt: () => `COALESCE(started_at, :now)`, updatedAt: now })
-      .setParameter('now', now)
-      .where('id = :runId', { runId })
-      .execute();
+    await this.db.query(
+      `WITH run AS (
+         UPDATE runs SET status = 'running', workflow_run_id = $2, started_at = COALESCE(started_at, $3), updated_at = $3 WHERE id = $1),
+       steps AS (
+         INSERT INTO step_runs (run_id, step_id, position, name, type, status, attempts)
+         SELECT $1, s.id, s.position, s.name, s.type, s.status, 0 FROM unnest($4::text[], $5::int[], $6::text[], $7::text[], $8::text[]) AS s (id, position, name, type, status)
+         ON CONFLICT DO NOTHING)
+       INSERT INTO run_logs (run_id, key, ts, level, message) VALUES ($1, 'run.started', $3, 'info', 'run started')
+       ON CONFLICT DO NOTHING`,
+      [runId, workflowRunId, now, steps.map((s) => s.id), steps.map((s) => s.position), steps.map((s) => s.name), steps.map((s) => s.type), steps.map((s) => s.status)],
+    );
   }
 
   async runStatus(runId: string, status: 'running' | 'waiting'): Promise<void> {

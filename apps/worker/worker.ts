@@ -9,6 +9,7 @@ import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
 import { BrowserPool } from '../../activities/browser/pool';
 import { artifactStoreFor } from '../../db/artifact-store';
 import type { Config } from '../config';
+import { workflowBundleOptions } from './bundle';
 import { idsOfWorkflow, logger, workerLog } from '../log';
 import { dataConverterFor } from '../payload-codec';
 
@@ -66,7 +67,7 @@ function expressionEvaluator(limits: ExpressionLimits): ExpressionEvaluator {
 
 /** The workflow bundle is built once per process and shared by every worker in it. */
 function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode(workflowBundleOptions());
   return bundle;
 }
 

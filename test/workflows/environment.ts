@@ -10,7 +10,8 @@
  * FLOWRUNS_TIME_SKIPPING=0 forces the local server.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { workflowBundleOptions } from '../../apps/worker/bundle';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resolveTemporalBinary } from '../../apps/dev/temporal';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from '../../workflows/search-attributes';
 
@@ -82,7 +83,7 @@ export function setUpWorkflowTests(ready: (t: WorkflowTestEnvironment, workflowB
   beforeAll(async () => {
     const [t, workflowBundle] = await Promise.all([
       createWorkflowTestEnvironment(),
-      bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }),
+      bundleWorkflowCode(workflowBundleOptions()),
     ]);
     created = t;
     ready(t, workflowBundle);

@@ -8,7 +8,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { workflowBundleOptions } from '../../apps/worker/bundle';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { readHistory, workflowTypeOf } from '../histories/history-json';
 import { installTestRuntime } from './helpers';
 
@@ -25,7 +26,7 @@ let workflowBundle: WorkflowBundleWithSourceMap;
 installTestRuntime();
 
 beforeAll(async () => {
-  workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  workflowBundle = await bundleWorkflowCode(workflowBundleOptions(workflowsPath));
 }, 60_000);
 
 describe('replaying the recorded histories', () => {

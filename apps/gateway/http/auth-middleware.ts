@@ -5,7 +5,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
-import { ApiKeyEntity } from '../../../db/entities';
+import { ApiKeyEntity, type ApiKey } from '../../../db/entities';
+import { selectRows } from '../../../db/rows';
 import { hashKey } from '../definitions/api-keys';
 import { SCOPES, type AuthContext, type Scope } from '../deps';
 import { forbidden, tooManyRequests, unauthorized } from './errors';
@@ -45,7 +46,12 @@ export async function authenticate(
   let auth: AuthContext | undefined;
   if (adminKey && sameSecret(key, adminKey)) auth = ADMIN_AUTH;
   else {
-    const row = await dataSource.getRepository(ApiKeyEntity).findOneBy({ keyHash: hashKey(key) });
+    const [row] = await selectRows<Pick<ApiKey, 'id' | 'accountId' | 'name' | 'scopes' | 'expiresAt' | 'revokedAt'>>(
+      dataSource,
+      ApiKeyEntity,
+      'SELECT id, account_id, name, scopes, expires_at, revoked_at FROM api_keys WHERE key_hash = $1',
+      [hashKey(key)],
+    );
     if (row && !row.revokedAt) {
       if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw unauthorized('API key expired');
       auth = { accountId: row.accountId, keyId: row.id, keyName: row.name, isAdmin: false, scopes: row.scopes as Scope[] };

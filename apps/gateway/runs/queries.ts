@@ -6,9 +6,28 @@
 import { In, type DataSource } from 'typeorm';
 import { BatchEntity, RunEntity, RunLogEntity, StepRunEntity } from '../../../db/entities';
 import type { Batch, Run, RunLog, StepRun } from '../../../db/entities';
+import { selectRows } from '../../../db/rows';
 
 export async function findBatch(db: DataSource, accountId: string, batchId: string): Promise<Batch | null> {
-  return db.getRepository(BatchEntity).findOneBy({ id: batchId, accountId });
+  const [batch] = await selectRows<Batch>(db, BatchEntity, 'SELECT * FROM batches WHERE id = $1 AND account_id = $2', [batchId, accountId]);
+  return batch ?? null;
+}
+
+/** What a batch's status shows of each run and the reconciler reads: none of its definitions, variables or outputs. */
+export type RunSummary = Pick<
+  Run,
+  'id' | 'publicId' | 'accountId' | 'batchId' | 'position' | 'flowId' | 'flowName' | 'status' | 'error' | 'external' | 'workflowId' | 'workflowRunId' | 'startedAt' | 'finishedAt' | 'durationMs'
+>;
+
+/** A batch's runs in position order, as summaries: the read every status poll makes. */
+export async function findBatchRunSummaries(db: DataSource, batchId: string): Promise<RunSummary[]> {
+  return selectRows<RunSummary>(
+    db,
+    RunEntity,
+    `SELECT id, public_id, account_id, batch_id, position, flow_id, flow_name, status, error, external, workflow_id, workflow_run_id, started_at, finished_at, duration_ms
+       FROM runs WHERE batch_id = $1 ORDER BY position, id`,
+    [batchId],
+  );
 }
 
 export async function findBatchRuns(db: DataSource, batchId: string): Promise<Run[]> {

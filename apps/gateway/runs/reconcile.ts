@@ -30,9 +30,12 @@ export interface ReconcileOptions {
   concurrency?: number;
 }
 
+/** The columns of a run the reconciler reads (a batch's status selects no more: queries.ts `RunSummary`). */
+export type ReconciledRow = Pick<Run, 'id' | 'batchId' | 'status' | 'external' | 'workflowId' | 'workflowRunId'>;
+
 /** A run as the API presents it: the (possibly corrected) row and what the live workflow says. */
-export interface LiveRun {
-  run: Run;
+export interface LiveRun<R extends ReconciledRow = Run> {
+  run: R;
   /** Status of the running workflow when it is ahead of the row (e.g. started, row still queued). */
   liveStatus: RunStatus | null;
   /** Live step states, answered by the workflow's progress query (run detail only). */
@@ -80,7 +83,7 @@ export class RunReconciler {
    * `concurrency` at a time, so a finished batch costs Temporal nothing; the open runs of a batch
    * still running cost one describe of the batch between them.
    */
-  async reconcileMany(runs: readonly Run[]): Promise<LiveRun[]> {
+  async reconcileMany<R extends ReconciledRow>(runs: readonly R[]): Promise<LiveRun<R>[]> {
     const batches = new Map<string, Promise<WorkflowExecutionDescription | null>>();
     const describeBatch = (batchId: string) => {
       let p = batches.get(batchId);
@@ -106,12 +109,12 @@ export class RunReconciler {
     return this.check(run, (batchId) => this.describe(batchWorkflowId(batchId)).catch(() => null), true);
   }
 
-  private async check(
-    run: Run,
+  private async check<R extends ReconciledRow>(
+    run: R,
     describeBatch: (batchId: string) => Promise<WorkflowExecutionDescription | null>,
     withProgress: boolean,
-  ): Promise<LiveRun> {
-    const unchanged: LiveRun = { run, liveStatus: null, progress: null };
+  ): Promise<LiveRun<R>> {
+    const unchanged: LiveRun<R> = { run, liveStatus: null, progress: null };
     const workflowId = run.workflowId ?? runWorkflowId(run.id);
     let desc: WorkflowExecutionDescription;
     try {
@@ -201,14 +204,22 @@ export class RunReconciler {
   }
 
   /** Writes the outcome; a failed write leaves the row as it was, and the next read tries again. */
-  private async correct(run: Run, o: RunOutcome, onlyIfQueued: boolean): Promise<Run> {
-    return (await this.projections.runCorrected(run.id, o, onlyIfQueued).catch(() => null)) ?? run;
+  private async correct<R extends ReconciledRow>(run: R, o: RunOutcome, onlyIfQueued: boolean): Promise<R> {
+    return updated(run, await this.projections.runCorrected(run.id, o, onlyIfQueued).catch(() => null));
   }
 
   /** A reset started a new workflow run: the run is open again, whatever the row said. */
-  private async markReset(run: Run, workflowRunId: string): Promise<Run> {
-    return (await this.projections.runReopened(run.id, workflowRunId).catch(() => null)) ?? run;
+  private async markReset<R extends ReconciledRow>(run: R, workflowRunId: string): Promise<R> {
+    return updated(run, await this.projections.runReopened(run.id, workflowRunId).catch(() => null));
   }
+}
+
+/** `run` with the columns it has taken from the row written back, or as it was when the write failed. */
+function updated<R extends ReconciledRow>(run: R, written: Run | null): R {
+  if (!written) return run;
+  const out = { ...run };
+  for (const k of Object.keys(run) as (keyof R)[]) out[k] = (written as unknown as R)[k];
+  return out;
 }
 
 const isClosed = (s: string): s is ClosedStatus => (CLOSED as readonly string[]).includes(s);

@@ -6,7 +6,7 @@ import type { Json, StepRun } from '../../../db/entities';
 import type { BrowserDetails } from '../../../steps/browser';
 import type { RunProgress } from '../../../domain/flow-types';
 import type { RunStatus, StepStatus } from '../../../domain/statuses';
-import type { LiveRun } from './reconcile';
+import type { LiveRun, ReconciledRow } from './reconcile';
 
 export const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
@@ -71,4 +71,4 @@ export function mergeSteps(rows: readonly StepRun[], progress: RunProgress | nul
 }
 
 /** The status a client sees: the live workflow's when it is ahead of the row. */
-export const presentedStatus = (live: LiveRun): RunStatus => live.liveStatus ?? live.run.status;
+export const presentedStatus = (live: LiveRun<ReconciledRow>): RunStatus => live.liveStatus ?? live.run.status;

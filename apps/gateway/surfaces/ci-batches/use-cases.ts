@@ -17,7 +17,7 @@ import * as v from './views';
 export async function batchStatus(deps: RunReadDeps, accountId: string, batchId: string) {
   const batch = await rq.findBatch(deps.dataSource, accountId, batchId);
   if (!batch) throw new NotFoundError('batch', ['batchId']);
-  const runs = await deps.reconciler.reconcileMany(await rq.findBatchRuns(deps.dataSource, batch.id));
+  const runs = await deps.reconciler.reconcileMany(await rq.findBatchRunSummaries(deps.dataSource, batch.id));
   return v.batchStatusView(batch, runs);
 }
 
