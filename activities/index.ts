@@ -195,7 +195,10 @@ export function createActivities({
     ...createRetentionActivities(dataSource, browsers?.store),
 
     async recordBatch(input: BatchRunInput): Promise<void> {
-      await dataSource.transaction((m) => insertBatchRows(m, input));
+      // The gateway wrote the batch and its runs in one transaction before it started the workflow:
+      // when the batch row is there, so are its runs, and one read spares the transaction.
+      const [found] = await patiently(() => dataSource.query('SELECT 1 FROM batches WHERE id = $1', [input.batchId]), recordPatienceMs);
+      if (!found) await dataSource.transaction((m) => insertBatchRows(m, input));
     },
 
     /** Ids of a large batch's runs at positions [from, to), for its chunk workflow. */

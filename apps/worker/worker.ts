@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
 import { createAgentActivities } from '../../activities/agent';
@@ -9,7 +9,7 @@ import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
 import { BrowserPool } from '../../activities/browser/pool';
 import { artifactStoreFor } from '../../db/artifact-store';
 import type { Config } from '../config';
-import { workflowBundleOptions } from './bundle';
+import { bundleInChildProcess } from './bundle';
 import { idsOfWorkflow, logger, workerLog } from '../log';
 import { dataConverterFor } from '../payload-codec';
 
@@ -67,7 +67,7 @@ function expressionEvaluator(limits: ExpressionLimits): ExpressionEvaluator {
 
 /** The workflow bundle is built once per process and shared by every worker in it. */
 function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode(workflowBundleOptions());
+  bundle ??= bundleInChildProcess();
   return bundle;
 }
 
