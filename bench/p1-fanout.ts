@@ -11,7 +11,7 @@
  * status, which shows what the status reads cost the platform (in the note, not the ratio).
  */
 import { startBareApp, type BareApp } from './bare/app';
-import { ms, type BenchContext, type Benchmark, type Row } from './report';
+import { cpuSeconds, cpuText, ms, type BenchContext, type Benchmark, type Row } from './report';
 import { defineFlow, fanoutFlows, requireSucceeded, triggerBatch, waitForBatches, type Platform } from './stack';
 
 const MAX_PARALLEL = 50;
@@ -36,13 +36,16 @@ export const p1: Benchmark = {
       await bare.client.workflow.getHandle(await bare.start(5, MAX_PARALLEL, stub.url)).result();
       const times = { platform: [] as number[], bare: [] as number[] };
       const polls = { count: 0, ms: 0 };
+      const cpu: Record<'platform' | 'bare', string[]> = { platform: [], bare: [] };
       for (const side of order) {
         ctx.log(`P1 ${side}: ${batches} batches × ${runs} runs`);
         const before = stub.requests;
+        const cpuBefore = cpuSeconds();
         const t = performance.now();
         if (side === 'platform') await platformRound(platform, appId, flows, batches, runs, polls);
         else await bareRound(bare, batches, runs, stub.url);
         times[side].push(performance.now() - t);
+        cpu[side].push(cpuText(cpuBefore, cpuSeconds()));
         if (stub.requests - before !== total * 2) throw new Error(`the stub saw ${stub.requests - before} requests, expected ${total * 2}`);
       }
       ctx.log('P1 platform, batches awaited on Temporal (no status reads)');
@@ -68,8 +71,9 @@ export const p1: Benchmark = {
           met: ratio <= 1.25,
           note:
             `rounds in the order ${order.join(', ')}: platform ${each(times.platform)}, bare ${each(times.bare)}; ` +
+            `CPU by process, platform rounds: ${cpu.platform.join('; ')}; bare rounds: ${cpu.bare.join('; ')}; ` +
             `the platform's time includes ${polls.count} status reads (${ms(polls.ms / Math.max(1, polls.count))} each on average; ` +
-            `a read of a running batch describes each of its open runs' workflows in Temporal); ` +
+            `a read of a running batch costs one describe of the batch workflow in Temporal); ` +
             `the same platform round awaiting the batch workflows on Temporal instead took ${ms(awaitedMs)} (${(awaitedMs / bareMs).toFixed(2)}× bare)`,
         },
       ];

@@ -1,4 +1,5 @@
 /** What a benchmark reports, and the statistics and formatting the runner shares. */
+import fs from 'node:fs';
 import type { Platform, Services, StubService } from './stack';
 
 export interface Row {
@@ -58,4 +59,47 @@ export function markdownTable(rows: readonly Row[]): string {
   const head = ['#', 'benchmark', 'figure', 'reference', 'ratio', 'target', 'met?'];
   const lines = rows.map((r) => [r.id, r.benchmark, r.figure, r.reference, ratioText(r.ratio), r.target, r.met === null ? '—' : r.met ? 'yes' : '**no**']);
   return [head, head.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/** CPU seconds spent so far, by process kind: this process (gateway, worker and bench), Temporal, Postgres, other node processes (the evaluators). */
+export interface CpuSeconds {
+  bench: number;
+  temporal: number;
+  postgres: number;
+  evaluators: number;
+}
+
+/** Reads /proc (Linux): every process named temporal, postgres or node, by kind; this process from `process.cpuUsage()`. */
+export function cpuSeconds(): CpuSeconds {
+  const out: CpuSeconds = { bench: 0, temporal: 0, postgres: 0, evaluators: 0 };
+  const usage = process.cpuUsage();
+  out.bench = (usage.user + usage.system) / 1e6;
+  let pids: string[] = [];
+  try {
+    pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      if (comm === 'temporal') out.temporal += seconds;
+      else if (comm === 'postgres') out.postgres += seconds;
+      else if (comm === 'node' && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('FLOWRUNS_JSONATA')) out.evaluators += seconds;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds between two readings, as `bench 41.2 s, temporal 60.3 s, …`. */
+export function cpuText(before: CpuSeconds, after: CpuSeconds): string {
+  return (Object.keys(before) as (keyof CpuSeconds)[]).map((k) => `${k} ${(after[k] - before[k]).toFixed(1)} s`).join(', ');
 }

@@ -5,7 +5,7 @@
  * gateway and worker in this process over one pool — or a worker in a process of its own.
  * Also the local stub service the benchmark flows call.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -143,13 +143,30 @@ export interface ChildWorker {
 }
 
 /**
- * `apps/worker/main.ts` in a process of its own (node with the tsx loader, no wrapper process, so
- * `pid` is the worker itself), polling `taskQueue`; resolves once it polls.
+ * The platform's code compiled as \`npm run build\` compiles it, into .scratch/bench-dist (not in
+ * git), for a worker run as production runs it; answers the compiled worker's entry.
  */
-export async function startChildWorker(services: Services, taskQueue: string): Promise<ChildWorker> {
-  // BENCH_WORKER_NODE_ARGS adds node flags to the worker process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
+export async function buildWorker(): Promise<string> {
+  const root = path.join(__dirname, '..');
+  const outDir = path.join(root, '.scratch', 'bench-dist');
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', outDir], { timeout: 300_000 }, (err, stdout) =>
+      err ? reject(new Error(`tsc failed: ${stdout}`)) : resolve(),
+    ),
+  );
+  return path.join(outDir, 'apps', 'worker', 'main.js');
+}
+
+/**
+ * The worker in a process of its own (no wrapper process, so \`pid\` is the worker itself), polling
+ * \`taskQueue\`; resolves once it polls. From source (\`apps/worker/main.ts\` with the tsx loader, as
+ * \`npm run worker\`) unless \`entry\` names a compiled one (\`buildWorker\`, as \`npm run start:worker\`).
+ */
+export async function startChildWorker(services: Services, taskQueue: string, entry?: string): Promise<ChildWorker> {
+  // BENCH_WORKER_NODE_ARGS adds node flags to the worker process, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\` to profile it.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(__dirname, '../apps/worker/main.ts')], {
+  const args = entry ? [entry] : ['--import', 'tsx', path.join(__dirname, '../apps/worker/main.ts')];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], {
     env: { ...process.env, ...services.env, TASK_QUEUE: taskQueue },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -104,7 +104,7 @@ export class RunReconciler {
    * For one run's detail: terminal rows are checked too, since a reset of a finished run in the
    * Temporal UI shows only as a new workflow run id; a running workflow is asked for its steps.
    */
-  async reconcileOne(run: Run): Promise<LiveRun> {
+  async reconcileOne<R extends ReconciledRow>(run: R): Promise<LiveRun<R>> {
     if (run.external) return { run, liveStatus: null, progress: null };
     return this.check(run, (batchId) => this.describe(batchWorkflowId(batchId)).catch(() => null), true);
   }

@@ -5,12 +5,13 @@
  * second the gateway asks Temporal's visibility for such workflows and reconciles their runs.
  * Idempotent: several gateways may watch at once.
  */
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { RunEntity } from '../../../db/entities';
+import { selectRows } from '../../../db/rows';
 import { isTerminalRun } from '../../../domain/statuses';
 import { flowRun } from '../../../workflows';
-import type { RunReconciler } from './reconcile';
+import type { ReconciledRow, RunReconciler } from './reconcile';
 
 export interface TemporalWatcher {
   stop(): Promise<void>;
@@ -19,6 +20,7 @@ export interface TemporalWatcher {
 /** Visibility may lag a little behind closes; each poll looks this far back before the last one. */
 const OVERLAP_MS = 15_000;
 const LIST_LIMIT = 500;
+const PAGE = 100;
 
 export function watchTemporal(
   deps: { client: Client; dataSource: DataSource; reconciler: RunReconciler },
@@ -35,6 +37,28 @@ export function watchTemporal(
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
+  const keyOf = (wf: WorkflowExecutionInfo): string => `${wf.workflowId}/${wf.runId}/${wf.status.name}`;
+
+  /** Looks the runs of a page of workflows up in one read, and reconciles those their workflow does not keep current. */
+  const settle = async (page: WorkflowExecutionInfo[]): Promise<void> => {
+    if (page.length === 0) return;
+    const rows = await selectRows<ReconciledRow>(
+      deps.dataSource,
+      RunEntity,
+      'SELECT id, batch_id, status, external, workflow_id, workflow_run_id FROM runs WHERE id = ANY($1::text[])',
+      [page.map((wf) => wf.workflowId.slice('run-'.length))],
+    );
+    const runs = new Map(rows.map((r) => [r.id, r]));
+    for (const wf of page) {
+      if (stopped) return;
+      const run = runs.get(wf.workflowId.slice('run-'.length));
+      // A run its own workflow keeps current (open, started by this workflow run or not yet recorded) needs nothing.
+      const current = run && !isTerminalRun(run.status) && (run.workflowRunId === null || run.workflowRunId === wf.runId) && wf.status.name === 'RUNNING';
+      if (run && !current) await deps.reconciler.reconcileOne(run);
+      done.add(keyOf(wf));
+    }
+  };
+
   const poll = async (): Promise<void> => {
     const started = new Date();
     const after = since.toISOString();
@@ -43,16 +67,14 @@ export function watchTemporal(
       `((ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut') AND CloseTime > '${after}') OR ` +
       `(ExecutionStatus = 'Running' AND StartTime > '${after}'))`;
     let seen = 0;
-    for await (const wf of deps.client.workflow.list({ query, pageSize: 100 })) {
+    const pending: WorkflowExecutionInfo[] = [];
+    for await (const wf of deps.client.workflow.list({ query, pageSize: PAGE })) {
       if (stopped || ++seen > LIST_LIMIT) break;
-      const key = `${wf.workflowId}/${wf.runId}/${wf.status.name}`;
-      if (done.has(key) || !wf.workflowId.startsWith('run-')) continue;
-      const run = await deps.dataSource.getRepository(RunEntity).findOneBy({ id: wf.workflowId.slice('run-'.length) });
-      // A run its own workflow keeps current (open, started by this workflow run or not yet recorded) needs nothing.
-      const current = run && !isTerminalRun(run.status) && (run.workflowRunId === null || run.workflowRunId === wf.runId) && wf.status.name === 'RUNNING';
-      if (run && !current) await deps.reconciler.reconcileOne(run);
-      done.add(key);
+      if (done.has(keyOf(wf)) || !wf.workflowId.startsWith('run-')) continue;
+      pending.push(wf);
+      if (pending.length >= PAGE) await settle(pending.splice(0));
     }
+    await settle(pending);
     if (done.size > 10_000) done.clear();
     since = new Date(started.getTime() - OVERLAP_MS);
   };
