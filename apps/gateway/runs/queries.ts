@@ -36,11 +36,12 @@ export async function findBatchRuns(db: DataSource, batchId: string): Promise<Ru
 
 /** A run by the id its account knows it by (its public id). */
 export async function findRun(db: DataSource, accountId: string, runId: string): Promise<Run | null> {
-  return db.getRepository(RunEntity).findOneBy({ publicId: runId, accountId });
+  const [run] = await selectRows<Run>(db, RunEntity, 'SELECT * FROM runs WHERE public_id = $1 AND account_id = $2', [runId, accountId]);
+  return run ?? null;
 }
 
 export async function findSteps(db: DataSource, runId: string): Promise<StepRun[]> {
-  return db.getRepository(StepRunEntity).find({ where: { runId }, order: { position: 'ASC', stepId: 'ASC' } });
+  return selectRows<StepRun>(db, StepRunEntity, 'SELECT * FROM step_runs WHERE run_id = $1 ORDER BY position, step_id', [runId]);
 }
 
 export async function findStep(db: DataSource, runId: string, stepId: string): Promise<StepRun | null> {

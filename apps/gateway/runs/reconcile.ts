@@ -45,6 +45,7 @@ export interface LiveRun<R extends ReconciledRow = Run> {
 const DEFAULT_TIMEOUT_MS = 2000;
 const DEFAULT_QUERY_TIMEOUT_MS = 1000;
 const DEFAULT_CONCURRENCY = 8;
+const RUNNING_BATCH_TTL_MS = 1000;
 const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'] as const;
 type ClosedStatus = (typeof CLOSED)[number];
 
@@ -67,6 +68,7 @@ export class RunReconciler {
   private readonly queryTimeoutMs: number;
   private readonly concurrency: number;
   private readonly projections: Projections;
+  private readonly runningBatches = new Map<string, { until: number; description: Promise<WorkflowExecutionDescription | null> }>();
 
   constructor(
     private readonly deps: ReconcileDeps,
@@ -87,7 +89,7 @@ export class RunReconciler {
     const batches = new Map<string, Promise<WorkflowExecutionDescription | null>>();
     const describeBatch = (batchId: string) => {
       let p = batches.get(batchId);
-      if (!p) batches.set(batchId, (p = this.describe(batchWorkflowId(batchId)).catch(() => null)));
+      if (!p) batches.set(batchId, (p = this.describeRunningBatch(batchId)));
       return p;
     };
     return mapBounded(runs, this.concurrency, async (run) => {
@@ -148,6 +150,25 @@ export class RunReconciler {
     } catch {
       return unchanged;
     }
+  }
+
+  /**
+   * A batch workflow's description; one that answered RUNNING is kept for RUNNING_BATCH_TTL_MS, so
+   * clients polling a running batch (many at once, or every few hundred ms) cost Temporal one
+   * describe a second between them. A batch an operator ends shows within that second, as the
+   * watcher (watch.ts) shows what is done to its runs.
+   */
+  private describeRunningBatch(batchId: string): Promise<WorkflowExecutionDescription | null> {
+    const now = Date.now();
+    const kept = this.runningBatches.get(batchId);
+    if (kept && kept.until > now) return kept.description;
+    const description = this.describe(batchWorkflowId(batchId)).catch(() => null);
+    if (this.runningBatches.size >= 10_000) this.runningBatches.clear();
+    this.runningBatches.set(batchId, { until: now + RUNNING_BATCH_TTL_MS, description });
+    void description.then((d) => {
+      if (d?.status.name !== 'RUNNING' && this.runningBatches.get(batchId)?.description === description) this.runningBatches.delete(batchId);
+    });
+    return description;
   }
 
   private describe(workflowId: string): Promise<WorkflowExecutionDescription> {

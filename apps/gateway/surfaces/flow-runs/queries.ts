@@ -1,13 +1,15 @@
 /** Reads behind a flow's runs: the keyset page, the page's step counts, and the flow's statistics, each one query. */
 import type { DataSource } from 'typeorm';
-import { FlowEntity, RunEntity } from '../../../../db/entities';
+import { RunEntity } from '../../../../db/entities';
+import { selectRows } from '../../../../db/rows';
 import type { Run } from '../../../../db/entities';
 import type { TimeKey } from '../../../../db/keyset';
 import type { RunStatus } from '../../../../domain/statuses';
 
 /** A soft-deleted flow still counts: its runs stay readable. */
 export async function flowExists(db: DataSource, accountId: string, flowId: string): Promise<boolean> {
-  return db.getRepository(FlowEntity).exists({ where: { accountId, id: flowId }, withDeleted: true });
+  const rows: unknown[] = await db.query('SELECT 1 FROM flows WHERE account_id = $1 AND id = $2 LIMIT 1', [accountId, flowId]);
+  return rows.length > 0;
 }
 
 export interface FlowRunPage {
@@ -23,13 +25,15 @@ export async function pageFlowRuns(
   db: DataSource,
   q: { accountId: string; flowId: string; limit: number; after: TimeKey | null; status: RunStatus | null },
 ): Promise<FlowRunPage> {
-  const qb = db
-    .getRepository(RunEntity)
-    .createQueryBuilder('r')
-    .where('r.account_id = :accountId AND r.flow_id = :flowId', { accountId: q.accountId, flowId: q.flowId });
-  if (q.status) qb.andWhere('r.status = :status', { status: q.status });
-  if (q.after) qb.andWhere('(r.created_at, r.id) < (:afterTs::timestamptz, :afterId)', { afterTs: q.after[0], afterId: q.after[1] });
-  const rows = await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(q.limit + 1).getMany();
+  const rows = await selectRows<Run>(
+    db,
+    RunEntity,
+    `SELECT * FROM runs
+      WHERE account_id = $1 AND flow_id = $2 AND ($3::text IS NULL OR status = $3)
+        AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::text))
+      ORDER BY created_at DESC, id DESC LIMIT $6`,
+    [q.accountId, q.flowId, q.status, q.after?.[0] ?? null, q.after?.[1] ?? null, q.limit + 1],
+  );
   return { runs: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
 }
 
