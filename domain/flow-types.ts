@@ -40,8 +40,17 @@ export interface Tag {
   value: string;
 }
 
+/**
+ * Set on a workflow's input by whoever starts it, from the version that records a run's start and
+ * end (and a batch's rows) with local activities on: the workflow then takes them without a
+ * \`patched()\` marker, which would cost every run two history events and a visibility write.
+ * Histories from before lack it, and replay as they ran (workflows/record.ts \`bookkeeping\`).
+ */
+export const LOCAL_BOOKKEEPING = { bookkeeping: 'local' } as const;
+export type Bookkeeping = { bookkeeping?: 'local' };
+
 /** What a flow-run workflow receives: everything it needs, resolved at trigger time. */
-export interface FlowRunInput {
+export interface FlowRunInput extends Bookkeeping {
   runId: string;
   /** The id the client chose for the run, when it did; `runId` is then an internal one. */
   publicId?: string;
@@ -128,7 +137,7 @@ export type FlowRunRef = Omit<FlowRunInput, 'flow' | 'authFlow'> & {
   endOnFail?: boolean;
 };
 
-export interface BatchRunInput {
+export interface BatchRunInput extends Bookkeeping {
   batchId: string;
   accountId: string;
   source: RunSource;

@@ -16,7 +16,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import { plannedAt, planSlice } from '../domain/batch-plan';
-import type { BatchPlan, BatchRunInput, FlowRunInput, FlowRunRef, RunResult } from '../domain/flow-types';
+import { LOCAL_BOOKKEEPING, type BatchPlan, type BatchRunInput, type FlowRunInput, type FlowRunRef, type RunResult } from '../domain/flow-types';
 import type { RunStatus } from '../domain/statuses';
 import { batchChunkWorkflowId, cancelRunsSignal, runWorkflowId } from './definitions';
 import { flowRun } from './flow-run';
@@ -81,7 +81,7 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
       const result: RunResult = await scope.run(() =>
         executeChild(flowRun, {
           workflowId: runWorkflowId(run.runId),
-          args: [run],
+          args: [{ ...run, ...LOCAL_BOOKKEEPING }],
           ...(run.taskQueue ? { taskQueue: run.taskQueue } : {}),
           typedSearchAttributes: [
             { key: FLOW_ID, value: flowIdOf(run) },
@@ -197,7 +197,7 @@ async function runPlan(input: BatchRunInput, plan: BatchPlan): Promise<BatchResu
 }
 
 export async function batchRun(input: BatchRunInput): Promise<BatchResult> {
-  await bookkeeping().recordBatch(input);
+  await bookkeeping(input).recordBatch(input);
   let runs: BatchResult['runs'];
   // A plan stands in for the runs only when they were left out (domain/batch-plan.ts workflowInput).
   if (input.plan && input.runs.length === 0) runs = await runPlan(input, input.plan);

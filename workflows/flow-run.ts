@@ -49,7 +49,7 @@ function outcomeOf(all: Node[], timedOut: boolean, timeoutMs: number | undefined
 
 /** A run of a large batch gets its definitions by reference and loads them first. */
 export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult> {
-  const books = bookkeeping();
+  const books = bookkeeping(arg);
   const input = 'flowRef' in arg ? await books.loadRunInput(arg) : arg;
   const endOnFail = input.flow.configs.endOnFail ?? true;
   const auth = input.authFlow ? nodesOf(input.authFlow, 'auth.', 0) : [];

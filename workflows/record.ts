@@ -6,6 +6,7 @@
  */
 import { patched, proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { Bookkeeping } from '../domain/flow-types';
 import { RUN_GONE } from '../steps/step-type';
 
 const RECORD_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [RUN_GONE] };
@@ -22,7 +23,9 @@ const localRecord = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 m
 
 /**
  * The proxy a flow run records its start and end with (and a batch its rows): local activities for
- * workflows started by this version on; one whose history began before keeps the activities it ran
- * with (replay). Call it before the workflow's first command.
+ * workflows started with \`LOCAL_BOOKKEEPING\` in their input, or by the version that marked them
+ * with the \`local-bookkeeping\` patch; one whose history began before both keeps the activities it
+ * ran with (replay). Call it before the workflow's first command.
  */
-export const bookkeeping = (): typeof record => (patched('local-bookkeeping') ? localRecord : record);
+export const bookkeeping = (input: Bookkeeping): typeof record =>
+  input.bookkeeping === 'local' || patched('local-bookkeeping') ? localRecord : record;

@@ -6,7 +6,7 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities, StepCall, StepFailureDetails, StepOutcome } from '../activities';
 import type { AgentActivities } from '../activities/agent';
-import type { ExpressionScope, FlowRunInput, StepState } from '../domain/flow-types';
+import { LOCAL_BOOKKEEPING, type ExpressionScope, type FlowRunInput, type StepState } from '../domain/flow-types';
 import { scopeHasRefs } from '../domain/output-refs';
 import { nonRetryableErrors, stepType } from '../steps';
 import type { ActivityStepType, Decision, SubFlowResult, WorkflowStepType } from '../steps/step-type';
@@ -45,7 +45,7 @@ async function runSubFlow(parent: FlowRunInput, stepKey: string, flowId: string,
   try {
     const result = await executeChild<typeof flowRun>('flowRun', {
       workflowId: runWorkflowId(child.runId),
-      args: [child],
+      args: [{ ...child, ...LOCAL_BOOKKEEPING }],
       typedSearchAttributes: [
         { key: FLOW_ID, value: flowId },
         { key: BATCH_ID, value: child.batchId },

@@ -262,6 +262,25 @@ export const SCENARIOS: Scenario[] = [
       return triggerFlows(ctx, { flow_ids: ids, matrix: { V: ['a', 'b'] }, max_parallel: 2 });
     },
   },
+  {
+    // A batch and its runs started with LOCAL_BOOKKEEPING in their input: local activities without a patch marker.
+    name: 'batch-run-bookkeeping-input',
+    batch: true,
+    trigger: async (ctx) => {
+      const ids: string[] = [];
+      for (const n of [1, 2])
+        ids.push(
+          await ctx.flow({
+            variables: { U: ctx.stub.url },
+            steps: [
+              { id: 'orders', type: 'http', config: { url: `\${env:U}/orders?n=${n}` } },
+              { id: 'count', type: 'transform', config: { expression: '$count(steps.orders.output.body)' } },
+            ],
+          }),
+        );
+      return triggerFlows(ctx, { flow_ids: ids, max_parallel: 2 });
+    },
+  },
 ];
 
 /** Small enough that `batch-run-planned` runs from a plan in chunks, large enough that `batch-run-3-children` does not. */
