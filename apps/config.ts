@@ -59,7 +59,7 @@ const schema = z.object({
   FLOWRUNS_PAYLOAD_ENCRYPTION: z.enum(['on', 'off']).default('on'),
   FLOWRUNS_OUTPUT_INLINE_BYTES: z.coerce.number().int().min(1024).max(1_500_000).default(DEFAULT_INLINE_OUTPUT_BYTES),
   /** Requests a minute per API key (a token bucket in each gateway); 0 turns the limit off. */
-  FLOWRUNS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(1200),
+  FLOWRUNS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
   FLOWRUNS_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
   /** Where the dashboard links a run's workflow: the Temporal UI. */
   FLOWRUNS_TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),

@@ -19,7 +19,7 @@ export const p2: Benchmark = {
   title: 'P2 reads at 1,000,000 runs',
   async run(ctx: BenchContext): Promise<Row[]> {
     const runs = ctx.quick ? 20_000 : 1_000_000;
-    const requests = ctx.quick ? 50 : 200;
+    const requests = ctx.quick ? 50 : 1000;
     const { platform } = ctx;
     const account = await platform.call<{ id: string; apiKey: string }>('POST', '/api/v1/accounts', { name: 'bench-p2' });
     const key = account.apiKey;

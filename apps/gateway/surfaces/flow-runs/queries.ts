@@ -1,14 +1,14 @@
 /** Reads behind a flow's runs: the keyset page, the page's step counts, and the flow's statistics, each one query. */
 import type { DataSource } from 'typeorm';
 import { RunEntity } from '../../../../db/entities';
-import { selectRows } from '../../../../db/rows';
+import { fastQuery, selectRows } from '../../../../db/rows';
 import type { Run } from '../../../../db/entities';
 import type { TimeKey } from '../../../../db/keyset';
 import type { RunStatus } from '../../../../domain/statuses';
 
 /** A soft-deleted flow still counts: its runs stay readable. */
 export async function flowExists(db: DataSource, accountId: string, flowId: string): Promise<boolean> {
-  const rows: unknown[] = await db.query('SELECT 1 FROM flows WHERE account_id = $1 AND id = $2 LIMIT 1', [accountId, flowId]);
+  const rows = await fastQuery(db, 'SELECT 1 FROM flows WHERE account_id = $1 AND id = $2 LIMIT 1', [accountId, flowId]);
   return rows.length > 0;
 }
 
@@ -25,15 +25,13 @@ export async function pageFlowRuns(
   db: DataSource,
   q: { accountId: string; flowId: string; limit: number; after: TimeKey | null; status: RunStatus | null },
 ): Promise<FlowRunPage> {
-  const rows = await selectRows<Run>(
-    db,
-    RunEntity,
-    `SELECT * FROM runs
-      WHERE account_id = $1 AND flow_id = $2 AND ($3::text IS NULL OR status = $3)
-        AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::text))
-      ORDER BY created_at DESC, id DESC LIMIT $6`,
-    [q.accountId, q.flowId, q.status, q.after?.[0] ?? null, q.after?.[1] ?? null, q.limit + 1],
-  );
+  // Only the conditions asked for are in the text: each variant is a prepared statement whose
+  // plan keeps the keyset condition on the index, whatever the values.
+  const params: unknown[] = [q.accountId, q.flowId, q.limit + 1];
+  let where = 'account_id = $1 AND flow_id = $2';
+  if (q.status) where += ` AND status = $${params.push(q.status)}`;
+  if (q.after) where += ` AND (created_at, id) < ($${params.push(q.after[0])}::timestamptz, $${params.push(q.after[1])}::text)`;
+  const rows = await selectRows<Run>(db, RunEntity, `SELECT * FROM runs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3`, params);
   return { runs: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
 }
 
