@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { AGENT_MAX_FILE_BYTES, recordHandedBack, type AgentPageRecords } from '../activities/browser/agent-recorder';
 import type { PageRecorder } from '../activities/browser/runtime';
-import { startAgent, startStack, type Loose, type RunningAgent, type Stack } from './harness';
+import { runDetailWhenEnded, startAgent, startStack, type Loose, type RunningAgent, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
@@ -59,13 +59,7 @@ async function runOnAgent(): Promise<Loose> {
   const res = await fetch(`${stack.baseUrl}/api/v4/flows/box-on-agent/agent/${agentName}?isDelete=true`, { method: 'PUT', headers: { AccessKey: key } });
   expect(res.status).toBe(200);
   const runId: string = ((await res.json()) as { RunId: string }).RunId;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const detail = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
-    if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(detail.body.status)) return detail.body;
-    if (Date.now() > deadline) throw new Error(`run ${runId} still ${detail.body.status}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return runDetailWhenEnded(stack, runId, key, 90_000);
 }
 
 /** The identities that ran the run's step attempts, from its Temporal history. */

@@ -15,7 +15,7 @@ import { PNG } from 'pngjs';
 import { loadConfig } from '../apps/config';
 import { retentionScheduleId } from '../apps/worker/retention';
 import { artifactKey, artifactStoreFor, directoryStore, s3Store, type ArtifactStore } from '../db/artifact-store';
-import { startStack, startWorkers, sweepRetentionNow, type Loose, type RunningWorkers, type Stack } from './harness';
+import { runDetailWhenEnded, startStack, startWorkers, sweepRetentionNow, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 const BUCKET = 'flowruns-artifacts';
@@ -224,13 +224,7 @@ describe('the stack with its artifacts in the bucket', () => {
     const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flow.id] }, key);
     if (t.status !== 200) throw new Error(`triggering ${flow.id}: ${JSON.stringify(t.body)}`);
     const runId = t.body.runs[0].id;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const detail = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
-      if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(detail.body.status)) return detail.body;
-      if (Date.now() > deadline) throw new Error(`run ${runId} still ${detail.body.status}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    return runDetailWhenEnded(stack, runId, key, 60_000);
   }
 
   it('when a browser step takes a screenshot, then the PNG lives in the bucket, the API serves it, and deleting the run deletes its objects', async () => {

@@ -4,7 +4,7 @@
  * a login form, a list loaded by `fetch`, a console error, an image, a slow script.
  */
 import { PNG } from 'pngjs';
-import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
+import { runDetailWhenEnded, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
@@ -76,13 +76,7 @@ async function runFlow(flow: Loose, extra: Loose = {}): Promise<Loose> {
   const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flow.id], ...extra }, key);
   if (t.status !== 200) throw new Error(`triggering ${flow.id}: ${JSON.stringify(t.body)}`);
   const runId = t.body.runs[0].id;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const detail = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
-    if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(detail.body.status)) return detail.body;
-    if (Date.now() > deadline) throw new Error(`run ${runId} still ${detail.body.status}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return runDetailWhenEnded(stack, runId, key, 120_000);
 }
 
 const get = (url: string) => fetch(url, { headers: { 'X-API-Key': key } });

@@ -16,6 +16,7 @@ import { ensureRetentionSchedule, retentionScheduleId } from '../apps/worker/ret
 import { closeBrowsers, createWorkers } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
 import { LOOPBACK_ALLOW } from '../activities/egress';
+import { isTerminalRun } from '../domain/statuses';
 
 /** Tests read response bodies loosely by default: the shape is what they assert. */
 export type Loose = any;
@@ -198,6 +199,12 @@ export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boole
   }
 }
 
+/** A run's detail (`GET /api/v1/runs/{id}`) once the run has ended; throws if it has not within `timeoutMs`. */
+export async function runDetailWhenEnded(stack: Stack, runId: string, key: string, timeoutMs: number): Promise<Loose> {
+  const detail = await eventually(() => stack.call('GET', `/api/v1/runs/${runId}`, undefined, key), (d) => isTerminalRun(d.body.status), timeoutMs);
+  if (!isTerminalRun(detail.body.status)) throw new Error(`run ${runId} still ${detail.body.status}`);
+  return detail.body;
+}
 
 /** Fires the stack's daily retention schedule now (created if missing) and answers what its sweep returned. */
 export async function sweepRetentionNow(stack: Stack): Promise<unknown> {
