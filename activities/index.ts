@@ -34,7 +34,8 @@ import type { BrowserRuntime } from '../steps/step-type';
 import type { BrowserPool } from './browser/pool';
 import { BROWSER_STEP_TYPES, createBrowserRuntime, platformRecorder } from './browser/runtime';
 
-/** Step types that drive the worker's browser. */
+/** Who records a run's start or end: the workflow itself, or a step's activity on its behalf (\`CarriedRunRecords\`). */
+type RecordMode = 'always' | 'from-step';
 
 export interface ActivityDeps {
   dataSource: DataSource;
@@ -64,11 +65,41 @@ export interface StepCall {
   scope: ExpressionScope;
   /** Names of the run's secret variables (besides those named like one). */
   secrets?: string[];
+  /** Records of the run this step's activity makes on the way (workflows started with \`bookkeeping: 'in-steps'\`). */
+  run?: CarriedRunRecords;
 }
 
-export type StepOutcome =
-  | { skipped: true }
-  | { skipped: false; output: unknown; attempts: number; startedAt: string; finishedAt: string; durationMs: number };
+/**
+ * A run's start and end, recorded by a step's activity instead of local activities of their own
+ * (workflows/flow-run.ts): each spares the run an activation and a local activity.
+ */
+export interface CarriedRunRecords {
+  /** The run's start is not known to be recorded: its steps, to seed as \`recordRunStarted\` does. */
+  start?: StepRow[];
+  /**
+   * Every other step of the run has succeeded or been skipped, so the run succeeds if this step
+   * does: the rows of the others that their own activities did not write (skipped, run by the
+   * workflow), to record with the run's end as \`recordRunFinished\` does.
+   */
+  finish?: StepRow[];
+}
+
+/** What of its \`CarriedRunRecords\` an activity did record. */
+export interface RunRecorded {
+  recorded?: { start?: true; finish?: true };
+}
+
+export type StepOutcome = RunRecorded &
+  ({ skipped: true } | { skipped: false; output: unknown; attempts: number; startedAt: string; finishedAt: string; durationMs: number });
+
+/** A run's end, as \`recordRunFinished\` takes it. */
+export interface RunEnd {
+  runId: string;
+  status: RunStatus;
+  error: { step: string; message: string } | null;
+  outputs: unknown;
+  steps: StepRow[];
+}
 
 /** The step a record is about. */
 type StepRef = Pick<StepCall, 'runId' | 'key' | 'position' | 'step'>;
@@ -183,6 +214,43 @@ export function createActivities({
     await projections.stepLogged(call.runId, row, { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt });
   };
 
+  /**
+   * A run's start: \`always\` from the workflow's own record; \`from-step\` from a step's activity,
+   * which does not reopen a run its workflow run has ended (the attempt may run after a cancel).
+   */
+  const runStarted = async (runId: string, steps: StepRow[], mode: RecordMode): Promise<boolean> => {
+    const written = await projections.runStartedWithSteps(runId, Context.current().info.workflowExecution?.runId ?? '', steps, mode === 'from-step');
+    if (written) runsStarted.inc();
+    return written;
+  };
+
+  /** A run's end: \`always\` from the workflow's own record; \`from-step\` only while its workflow run has it open. */
+  const runFinished = async (input: RunEnd, mode: RecordMode): Promise<boolean> => {
+    const onlyOpenOf = mode === 'from-step' ? (Context.current().info.workflowExecution?.runId ?? '') : undefined;
+    if (!(await projections.runFinished(input.runId, input, onlyOpenOf))) return false;
+    runsFinished.inc({ status: input.status });
+    workerLog.info({ runId: input.runId, status: input.status, ...(input.error ? { failedStep: input.error.step } : {}) }, `run ${input.status}`);
+    // Steps the workflow ran itself, and every failed or cancelled one, end here.
+    for (const s of input.steps)
+      if (s.durationMs !== undefined && (s.status !== 'succeeded' || stepType(s.type)?.runsIn === 'workflow'))
+        stepDuration.observe({ type: s.type, status: s.status }, s.durationMs / 1000);
+    return true;
+  };
+
+  const carriedStart = async (call: StepCall): Promise<true | undefined> =>
+    call.run?.start && (await runStarted(call.runId, call.run.start, 'from-step')) ? true : undefined;
+
+  /** The run's success, when this step ends it: its outputs are the succeeded steps' of the scope, this one's among them. */
+  const carriedFinish = async (call: StepCall, output: unknown, redact: <T>(v: T) => T): Promise<true | undefined> => {
+    if (!call.run?.finish) return undefined;
+    const outputs = Object.fromEntries(
+      Object.entries(call.scope.steps)
+        .filter(([id, s]) => id === call.key || s.status === 'succeeded')
+        .map(([id, s]) => [id, id === call.key ? output : s.output]),
+    );
+    return (await runFinished({ runId: call.runId, status: 'succeeded', error: null, outputs: redact(outputs), steps: call.run.finish }, 'from-step')) ? true : undefined;
+  };
+
   const attemptFailed = (call: StepRef, attempt: number, message: string) =>
     projections.log(call.runId, [
       { key: `step.${call.key}.attempt.${attempt}.error`, level: 'warn', stepId: call.key, message: `step ${call.key} attempt ${attempt} failed: ${message}` },
@@ -219,8 +287,7 @@ export function createActivities({
     },
 
     async recordRunStarted(input: { runId: string; steps: StepRow[] }): Promise<void> {
-      await projections.runStartedWithSteps(input.runId, Context.current().info.workflowExecution?.runId ?? '', input.steps);
-      runsStarted.inc();
+      await runStarted(input.runId, input.steps, 'always');
     },
 
     /** Records steps the workflow ran itself; `runStatus` moves the run in and out of `waiting`. */
@@ -238,20 +305,8 @@ export function createActivities({
       );
     },
 
-    async recordRunFinished(input: {
-      runId: string;
-      status: RunStatus;
-      error: { step: string; message: string } | null;
-      outputs: unknown;
-      steps: StepRow[];
-    }): Promise<void> {
-      await projections.runFinished(input.runId, input);
-      runsFinished.inc({ status: input.status });
-      workerLog.info({ runId: input.runId, status: input.status, ...(input.error ? { failedStep: input.error.step } : {}) }, `run ${input.status}`);
-      // Steps the workflow ran itself, and every failed or cancelled one, end here.
-      for (const s of input.steps)
-        if (s.durationMs !== undefined && (s.status !== 'succeeded' || stepType(s.type)?.runsIn === 'workflow'))
-          stepDuration.observe({ type: s.type, status: s.status }, s.durationMs / 1000);
+    async recordRunFinished(input: RunEnd): Promise<void> {
+      await runFinished(input, 'always');
     },
 
     async recordRunsCancelled(input: { runIds: string[] }): Promise<void> {
@@ -259,12 +314,13 @@ export function createActivities({
     },
 
     /** Evaluates `if` and resolves the config of a step the workflow runs itself (delay, approval). */
-    async prepareStep(call: StepCall): Promise<{ skipped: boolean; config: Record<string, unknown> }> {
+    async prepareStep(call: StepCall): Promise<RunRecorded & { skipped: boolean; config: Record<string, unknown> }> {
+      const recorded = (await carriedStart(call)) ? { recorded: { start: true as const } } : {};
       const t = templatingFor(expressions, await resolved(call.scope), call.key);
-      if (!(await t.conditionHolds(call.step.if))) return { skipped: true, config: {} };
+      if (!(await t.conditionHolds(call.step.if))) return { skipped: true, config: {}, ...recorded };
       const config = (await t.render(call.step.config)) as Record<string, unknown>;
       await running(call, 1, clock());
-      return { skipped: false, config };
+      return { skipped: false, config, ...recorded };
     },
 
     /** Runs a step whose type runs as an activity (steps/): one call per attempt, retried by Temporal. */
@@ -275,6 +331,7 @@ export function createActivities({
       const startedAt = clock();
       const redact = redactor(call.scope.vars, call.secrets);
       try {
+        const start = await carriedStart(call);
         const scope = await resolved(call.scope);
         const browser = await browserFor(call, attempt, ctx.cancellationSignal, redact);
         const result = await heartbeating(() =>
@@ -284,11 +341,12 @@ export function createActivities({
             ...(browser ? { browser } : {}),
           }),
         );
-        if (result.skipped) return { skipped: true };
+        if (result.skipped) return { skipped: true, ...(start ? { recorded: { start } } : {}) };
         stepDuration.observe({ type: call.step.type, status: 'succeeded' }, (result.finishedAt.getTime() - result.startedAt.getTime()) / 1000);
         const outcome = { skipped: false as const, output: await passable(call, result.output), ...timing(attempt, result.startedAt, result.finishedAt) };
         await succeeded(call, { ...outcome, output: redact(result.output) }, result.finishedAt);
-        return outcome;
+        const finish = await carriedFinish(call, outcome.output, redact);
+        return start || finish ? { ...outcome, recorded: { ...(start ? { start } : {}), ...(finish ? { finish } : {}) } } : outcome;
       } catch (caught) {
         const err = runGone(caught);
         const details: StepFailureDetails = { attempts: attempt, startedAt: startedAt.toISOString() };

@@ -39,6 +39,10 @@ const MAX_INT = 2_147_483_647;
 /** Rows per INSERT: well under Postgres' 65,535 parameters for every table. */
 const CHUNK = 500;
 const OPEN_RUN_STATUSES = RUN_STATUSES.filter((s) => !isTerminalRun(s));
+/** The open statuses as a SQL list, spelled as the partial index \`runs_batch_open\`'s predicate. */
+const OPEN_SQL = OPEN_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
+/** A JSON value as a \`jsonb\` parameter; null and undefined as SQL NULL, as TypeORM writes them. */
+const jsonOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 
 /** A step as recorded; times are ISO strings, as the workflow keeps them. */
 export interface StepRow extends Omit<StepState, 'type'> {
@@ -286,20 +290,28 @@ export class Projections {
   /**
    * A run's start in one statement: the row is marked running under its workflow run, its step
    * list seeded as \`queued\` (rows already there are left alone) and \`run.started\` logged once.
+   * \`fromStep\` (a step's activity records it for its workflow): a waiting run stays waiting, and a
+   * run its workflow run has already ended is left as it is (the attempt ran after a cancel); a reset
+   * (another workflow run) reopens it as the workflow's own record does. True when the row was marked.
    */
-  async runStartedWithSteps(runId: string, workflowRunId: string, steps: StepRow[]): Promise<void> {
+  async runStartedWithSteps(runId: string, workflowRunId: string, steps: StepRow[], fromStep = false): Promise<boolean> {
     const now = this.clock();
-    await this.db.query(
+    const status = fromStep ? `CASE WHEN status IN ('running', 'waiting') THEN status ELSE 'running' END` : `'running'`;
+    const guard = fromStep ? ` AND (status IN (${OPEN_SQL}) OR workflow_run_id IS DISTINCT FROM $2)` : '';
+    const [marked] = (await this.db.query(
       `WITH run AS (
-         UPDATE runs SET status = 'running', workflow_run_id = $2, started_at = COALESCE(started_at, $3), updated_at = $3 WHERE id = $1),
+         UPDATE runs SET status = ${status}, workflow_run_id = $2, started_at = COALESCE(started_at, $3), updated_at = $3 WHERE id = $1${guard} RETURNING 1),
        steps AS (
          INSERT INTO step_runs (run_id, step_id, position, name, type, status, attempts)
          SELECT $1, s.id, s.position, s.name, s.type, s.status, 0 FROM unnest($4::text[], $5::int[], $6::text[], $7::text[], $8::text[]) AS s (id, position, name, type, status)
+         ON CONFLICT DO NOTHING),
+       log AS (
+         INSERT INTO run_logs (run_id, key, ts, level, message) VALUES ($1, 'run.started', $3, 'info', 'run started')
          ON CONFLICT DO NOTHING)
-       INSERT INTO run_logs (run_id, key, ts, level, message) VALUES ($1, 'run.started', $3, 'info', 'run started')
-       ON CONFLICT DO NOTHING`,
+       SELECT count(*)::int AS n FROM run`,
       [runId, workflowRunId, now, steps.map((s) => s.id), steps.map((s) => s.position), steps.map((s) => s.name), steps.map((s) => s.type), steps.map((s) => s.status)],
-    );
+    )) as { n: number }[];
+    return (marked?.n ?? 0) > 0;
   }
 
   async runStatus(runId: string, status: 'running' | 'waiting'): Promise<void> {
@@ -311,32 +323,41 @@ export class Projections {
       .execute();
   }
 
+  /**
+   * A run's end in one transaction: its row, the steps given, \`run.finished\` logged and, when it was
+   * the batch's last open run, \`batch.finished\`. With \`onlyOpenOf\` (a step's activity records it
+   * for its workflow run) nothing is written unless the row is still open under that workflow run:
+   * the workflow's own record, which always writes, then stands. True when it was written.
+   */
   async runFinished(
     runId: string,
     result: { status: RunStatus; error: { step: string; message: string } | null; outputs: unknown; steps: StepRow[] },
-  ): Promise<void> {
+    onlyOpenOf?: string,
+  ): Promise<boolean> {
     const now = this.clock();
-    await this.db.transaction(async (m) => {
-      await this.upsertSteps(runId, result.steps, m);
+    return this.db.transaction(async (m) => {
       const outputs = await this.outputsRecorded(m, runId, result.outputs);
-      await m
-        .createQueryBuilder()
-        .update(RunEntity)
-        .set({
-          status: result.status,
-          error: result.error as Json,
-          outputs: (outputs ?? null) as Json,
-          startedAt: () => `COALESCE(started_at, :now)`,
-          finishedAt: now,
-          durationMs: () => `LEAST(GREATEST(0, EXTRACT(EPOCH FROM (:now::timestamptz - COALESCE(started_at, :now::timestamptz))) * 1000), ${MAX_INT})::int`,
-          updatedAt: now,
-        })
-        .setParameter('now', now)
-        .where('id = :runId', { runId })
-        .execute();
+      const guarded = onlyOpenOf !== undefined;
+      // TypeORM answers an UPDATE with [rows, rowCount].
+      const [ended] = (await m.query(
+        `UPDATE runs SET status = $2, error = $3::jsonb, outputs = $4::jsonb, started_at = COALESCE(started_at, $5), finished_at = $5,
+           duration_ms = LEAST(GREATEST(0, EXTRACT(EPOCH FROM ($5::timestamptz - COALESCE(started_at, $5::timestamptz))) * 1000), ${MAX_INT})::int, updated_at = $5
+         WHERE id = $1${guarded ? ` AND status IN (${OPEN_SQL}) AND (workflow_run_id IS NULL OR workflow_run_id = $6)` : ''}
+         RETURNING batch_id`,
+        [runId, result.status, jsonOrNull(result.error), jsonOrNull(outputs), now, ...(guarded ? [onlyOpenOf] : [])],
+      )) as [{ batch_id: string | null }[], number];
+      const [run] = ended;
+      if (!run && guarded) return false;
+      await this.upsertSteps(runId, result.steps, m);
       const message = `run ${result.status}${result.error ? `: ${result.error.step}: ${result.error.message}` : ''}`;
-      await this.log(runId, [{ key: 'run.finished', level: result.status === 'succeeded' ? 'info' : 'error', message, ts: now }], m);
-      await this.batchFinishedIfLast(m, runId);
+      await m.query(`INSERT INTO run_logs (run_id, key, ts, level, message) VALUES ($1, 'run.finished', $2, $3, $4) ON CONFLICT DO NOTHING`, [
+        runId,
+        now,
+        result.status === 'succeeded' ? 'info' : 'error',
+        message,
+      ]);
+      await this.batchFinishedIfLast(m, runId, run?.batch_id ?? null);
+      return true;
     });
   }
 
@@ -344,19 +365,20 @@ export class Projections {
    * Logs `batch.finished` on the run that ended its batch: the batch row is locked first, so of
    * runs ending at once exactly one sees every run of the batch ended (the event streams close on it).
    */
-  private async batchFinishedIfLast(m: EntityManager, runId: string): Promise<void> {
-    const [run] = (await m.query(`SELECT batch_id FROM runs WHERE id = $1`, [runId])) as { batch_id: string | null }[];
-    if (!run?.batch_id) return;
-    await m.query(`SELECT 1 FROM batches WHERE id = $1 FOR UPDATE`, [run.batch_id]);
+  private async batchFinishedIfLast(m: EntityManager, runId: string, knownBatchId?: string | null): Promise<void> {
+    const batchId =
+      knownBatchId !== undefined ? knownBatchId : ((await m.query(`SELECT batch_id FROM runs WHERE id = $1`, [runId])) as { batch_id: string | null }[])[0]?.batch_id;
+    if (!batchId) return;
+    await m.query(`SELECT 1 FROM batches WHERE id = $1 FOR UPDATE`, [batchId]);
     // Read under the lock, through the partial index runs_batch_open (its predicate spelled as the index's).
-    const open = await m.query(`SELECT 1 FROM runs WHERE batch_id = $1 AND status IN (${OPEN_RUN_STATUSES.map((s) => `'${s}'`).join(', ')}) LIMIT 1`, [run.batch_id]);
+    const open = await m.query(`SELECT 1 FROM runs WHERE batch_id = $1 AND status IN (${OPEN_SQL}) LIMIT 1`, [batchId]);
     if (open.length > 0) return;
     await m.query(
       `INSERT INTO run_logs (run_id, key, ts, level, message)
        SELECT $1, 'batch.finished', now(), 'info', 'batch finished'
         WHERE NOT EXISTS (SELECT 1 FROM run_logs l JOIN runs r ON r.id = l.run_id WHERE r.batch_id = $2 AND l.key = 'batch.finished')
        ON CONFLICT DO NOTHING`,
-      [runId, run.batch_id],
+      [runId, batchId],
     );
   }
 

@@ -41,13 +41,18 @@ export interface Tag {
 }
 
 /**
- * Set on a workflow's input by whoever starts it, from the version that records a run's start and
- * end (and a batch's rows) with local activities on: the workflow then takes them without a
- * \`patched()\` marker, which would cost every run two history events and a visibility write.
- * Histories from before lack it, and replay as they ran (workflows/record.ts \`bookkeeping\`).
+ * Set on a workflow's input by whoever starts it: how the workflow records a run's start and end
+ * (and a batch its rows). The value tells the version that started it, so a history replays the
+ * commands it ran with (workflows/record.ts \`bookkeeping\`):
+ * - \`in-steps\` (current): a run's start is recorded by its first step's activity and its end by
+ *   the activity of the step that ends it, when it succeeds; local activities otherwise (a failed,
+ *   cancelled or timed-out run, an agent's run). Two activations and two local activities less a run.
+ * - \`local\`: local activities, without a \`patched()\` marker (which cost two history events and a
+ *   visibility write).
+ * - absent: histories from before both, which replay through \`patched('local-bookkeeping')\`.
  */
-export const LOCAL_BOOKKEEPING = { bookkeeping: 'local' } as const;
-export type Bookkeeping = { bookkeeping?: 'local' };
+export const BOOKKEEPING = { bookkeeping: 'in-steps' } as const;
+export type Bookkeeping = { bookkeeping?: 'local' | 'in-steps' };
 
 /** What a flow-run workflow receives: everything it needs, resolved at trigger time. */
 export interface FlowRunInput extends Bookkeeping {

@@ -16,7 +16,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import { plannedAt, planSlice } from '../domain/batch-plan';
-import { LOCAL_BOOKKEEPING, type BatchPlan, type BatchRunInput, type FlowRunInput, type FlowRunRef, type RunResult } from '../domain/flow-types';
+import { BOOKKEEPING, type BatchPlan, type BatchRunInput, type FlowRunInput, type FlowRunRef, type RunResult } from '../domain/flow-types';
 import type { RunStatus } from '../domain/statuses';
 import { batchChunkWorkflowId, cancelRunsSignal, runWorkflowId } from './definitions';
 import { flowRun } from './flow-run';
@@ -81,7 +81,7 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
       const result: RunResult = await scope.run(() =>
         executeChild(flowRun, {
           workflowId: runWorkflowId(run.runId),
-          args: [{ ...run, ...LOCAL_BOOKKEEPING }],
+          args: [{ ...run, ...BOOKKEEPING }],
           ...(run.taskQueue ? { taskQueue: run.taskQueue } : {}),
           typedSearchAttributes: [
             { key: FLOW_ID, value: flowIdOf(run) },

@@ -11,7 +11,8 @@ import { approvalSignal, progressQuery, type ApprovalDecision } from './definiti
 import { bookkeeping } from './record';
 import { finish, nodesOf, row, stepsView, type Node } from './run-graph';
 import { notify } from './notify';
-import { runStep } from './run-step';
+import { runStep, type StepRunContext } from './run-step';
+import { stepType } from '../steps';
 import { walk } from './walk';
 
 type RunError = NonNullable<RunResult['error']>;
@@ -85,10 +86,38 @@ export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult
     auth: stepsView(auth, 'auth.'),
     run: { id: input.publicId ?? input.runId, batchId: input.batchId, flowId: input.flow.id },
   });
-  const runPhase = (phase: Node[], isAuth: boolean) =>
-    walk(phase, endOnFail, (n) => runStep(n, { runId: input.runId, scope: scopeFor(phase, isAuth), secrets, redact, decisionFor: (key) => decisions.get(key), agent: input.agent, run: input }));
 
-  await books.recordRunStarted({ runId: input.runId, steps: rows() });
+  // Bookkeeping \`in-steps\`: the run's start goes with the steps started until one reports it recorded,
+  // and its end with the step that, succeeding, ends it; the local activities record what they did not.
+  const inSteps = input.bookkeeping === 'in-steps' && !input.agent;
+  let startRecorded = !inSteps;
+  let endRecorded = false;
+  const runsInActivity = (n: Node) => stepType(n.step.type)?.runsIn === 'activity';
+  const endsRun = (n: Node) =>
+    runsInActivity(n) &&
+    main.includes(n) &&
+    !CancellationScope.current().consideredCancelled &&
+    all.every((o) => o === n || o.state.status === 'succeeded' || o.state.status === 'skipped');
+  const carry: StepRunContext['carry'] = inSteps
+    ? {
+        records: (n) => {
+          // The rows the other steps' own activities did not write: skipped steps and the workflow's own.
+          const finish = endsRun(n) ? all.filter((o) => o !== n && (o.state.status !== 'succeeded' || !runsInActivity(o))).map((o) => redact(row(o))) : undefined;
+          if (startRecorded && !finish) return undefined;
+          return { ...(startRecorded ? {} : { start: rows() }), ...(finish ? { finish } : {}) };
+        },
+        recorded: (r) => {
+          if (r?.start) startRecorded = true;
+          if (r?.finish) endRecorded = true;
+        },
+      }
+    : undefined;
+  const runPhase = (phase: Node[], isAuth: boolean) =>
+    walk(phase, endOnFail, (n) =>
+      runStep(n, { runId: input.runId, scope: scopeFor(phase, isAuth), secrets, redact, decisionFor: (key) => decisions.get(key), agent: input.agent, run: input, carry }),
+    );
+
+  if (!inSteps) await books.recordRunStarted({ runId: input.runId, steps: rows() });
 
   const timeoutMs = input.flow.configs.timeoutMs;
   const timedOut = await withFlowTimeout(timeoutMs, async () => {
@@ -99,9 +128,11 @@ export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult
   ({ status, error } = outcomeOf(all, timedOut, timeoutMs));
   error = redact(error);
   const outputs = Object.fromEntries(main.filter((n) => n.state.status === 'succeeded').map((n) => [n.key, n.state.output ?? null]));
-  await CancellationScope.nonCancellable(() =>
-    books.recordRunFinished({ runId: input.runId, status, error, outputs: redact(outputs), steps: rows() }),
-  );
+  if (!(endRecorded && status === 'succeeded'))
+    await CancellationScope.nonCancellable(async () => {
+      if (!startRecorded) await books.recordRunStarted({ runId: input.runId, steps: rows() });
+      await books.recordRunFinished({ runId: input.runId, status, error, outputs: redact(outputs), steps: rows() });
+    });
   await notify(`notify-run-${input.runId}`, input.accountId, input.runId, input.flow.notify, {
     event: 'run.finished',
     batch_id: input.batchId,

@@ -23,9 +23,9 @@ const localRecord = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 m
 
 /**
  * The proxy a flow run records its start and end with (and a batch its rows): local activities for
- * workflows started with \`LOCAL_BOOKKEEPING\` in their input, or by the version that marked them
- * with the \`local-bookkeeping\` patch; one whose history began before both keeps the activities it
- * ran with (replay). Call it before the workflow's first command.
+ * workflows started with a \`bookkeeping\` value in their input (domain/flow-types.ts \`BOOKKEEPING\`),
+ * or by the version that marked them with the \`local-bookkeeping\` patch; one whose history began
+ * before both keeps the activities it ran with (replay). Call it before the workflow's first command.
  */
 export const bookkeeping = (input: Bookkeeping): typeof record =>
-  input.bookkeeping === 'local' || patched('local-bookkeeping') ? localRecord : record;
+  input.bookkeeping !== undefined || patched('local-bookkeeping') ? localRecord : record;

@@ -4,9 +4,9 @@
  * timers and signals, its config rendered by an activity first.
  */
 import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
-import type { Activities, StepCall, StepFailureDetails, StepOutcome } from '../activities';
+import type { Activities, CarriedRunRecords, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from '../activities';
 import type { AgentActivities } from '../activities/agent';
-import { LOCAL_BOOKKEEPING, type ExpressionScope, type FlowRunInput, type StepState } from '../domain/flow-types';
+import { BOOKKEEPING, type ExpressionScope, type FlowRunInput, type StepState } from '../domain/flow-types';
 import { scopeHasRefs } from '../domain/output-refs';
 import { nonRetryableErrors, stepType } from '../steps';
 import type { ActivityStepType, Decision, SubFlowResult, WorkflowStepType } from '../steps/step-type';
@@ -37,6 +37,11 @@ export interface StepRunContext {
   agent?: FlowRunInput['agent'];
   /** The run itself, for the `flow` steps that start child runs. */
   run: FlowRunInput;
+  /** The run's records a step's activity makes on the way (workflows/flow-run.ts), and what it reports it made. */
+  carry?: {
+    records(n: Node): CarriedRunRecords | undefined;
+    recorded(r: RunRecorded['recorded']): void;
+  };
 }
 
 /** A `flow` step's child run: recorded by an activity, run as a child workflow, its end as the step's output. */
@@ -45,7 +50,7 @@ async function runSubFlow(parent: FlowRunInput, stepKey: string, flowId: string,
   try {
     const result = await executeChild<typeof flowRun>('flowRun', {
       workflowId: runWorkflowId(child.runId),
-      args: [{ ...child, ...LOCAL_BOOKKEEPING }],
+      args: [{ ...child, ...BOOKKEEPING }],
       typedSearchAttributes: [
         { key: FLOW_ID, value: flowId },
         { key: BATCH_ID, value: child.batchId },
@@ -69,7 +74,7 @@ function failureOf(err: unknown): { message: string; details?: StepFailureDetail
   return { message: (cause as Error)?.message ?? String(cause) };
 }
 
-async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall): Promise<void> {
+async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall, ctx: StepRunContext): Promise<void> {
   const retry = { ...DEFAULT_RETRY, ...n.step.retry };
   const acts = proxyActivities<Activities>({
     startToCloseTimeout: type.attemptTimeoutMs(n.step.config),
@@ -82,8 +87,9 @@ async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall):
     },
   });
   const outcome: StepOutcome = await acts.executeStep(call);
+  ctx.carry?.recorded(outcome.recorded);
   if (outcome.skipped) return finish(n, 'skipped');
-  const { skipped: _s, ...rest } = outcome;
+  const { skipped: _s, recorded: _r, ...rest } = outcome;
   n.state = { ...n.state, ...rest, status: 'succeeded' };
 }
 
@@ -129,6 +135,7 @@ async function runAgentStep(n: Node, type: ActivityStepType, call: StepCall, run
 
 async function runWorkflowStep(n: Node, type: WorkflowStepType, call: StepCall, ctx: StepRunContext): Promise<void> {
   const prepared = await record.prepareStep(call);
+  ctx.carry?.recorded(prepared.recorded);
   if (prepared.skipped) {
     finish(n, 'skipped');
     await record.recordSteps({ runId: ctx.runId, steps: [ctx.redact(row(n))] });
@@ -156,12 +163,21 @@ async function runWorkflowStep(n: Node, type: WorkflowStepType, call: StepCall, 
 
 /** Runs `n` to an end state; a failure is recorded on the node, never thrown, so sibling branches go on. */
 export async function runStep(n: Node, ctx: StepRunContext): Promise<void> {
-  const call: StepCall = { runId: ctx.runId, key: n.key, position: n.position, step: n.step, scope: ctx.scope, ...(ctx.secrets.length ? { secrets: ctx.secrets } : {}) };
+  const carried = ctx.carry?.records(n);
+  const call: StepCall = {
+    runId: ctx.runId,
+    key: n.key,
+    position: n.position,
+    step: n.step,
+    scope: ctx.scope,
+    ...(ctx.secrets.length ? { secrets: ctx.secrets } : {}),
+    ...(carried ? { run: carried } : {}),
+  };
   n.state = { ...n.state, status: 'running', startedAt: nowIso() };
   try {
     const type = stepType(n.step.type);
     if (!type) throw ApplicationFailure.nonRetryable(`step type ${n.step.type} is not supported by this engine version`);
-    if (type.runsIn === 'activity') await (ctx.agent ? runAgentStep(n, type, call, ctx.run, ctx.agent) : runActivityStep(n, type, call));
+    if (type.runsIn === 'activity') await (ctx.agent ? runAgentStep(n, type, call, ctx.run, ctx.agent) : runActivityStep(n, type, call, ctx));
     else await runWorkflowStep(n, type, call, ctx);
   } catch (err) {
     if (isCancellation(err)) {

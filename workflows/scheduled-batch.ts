@@ -6,7 +6,7 @@
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { ScheduledTrigger } from '../activities/scheduled';
 import { batchFlowIds } from '../domain/batch-plan';
-import { LOCAL_BOOKKEEPING } from '../domain/flow-types';
+import { BOOKKEEPING } from '../domain/flow-types';
 import { batchRun } from './batch-run';
 import { batchWorkflowId } from './definitions';
 import { record } from './record';
@@ -16,7 +16,7 @@ export async function scheduledBatch(trigger: ScheduledTrigger): Promise<{ batch
   const input = await record.prepareScheduledBatch({ ...trigger, firingWorkflowId: workflowInfo().workflowId });
   await executeChild(batchRun, {
     workflowId: batchWorkflowId(input.batchId),
-    args: [{ ...input, ...LOCAL_BOOKKEEPING }],
+    args: [{ ...input, ...BOOKKEEPING }],
     typedSearchAttributes: [
       { key: BATCH_ID, value: input.batchId },
       { key: ACCOUNT_ID, value: input.accountId },

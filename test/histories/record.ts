@@ -263,7 +263,9 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
-    // A batch and its runs started with LOCAL_BOOKKEEPING in their input: local activities without a patch marker.
+    // A batch and its runs started with \`bookkeeping: 'local'\` in their input (recorded by the version
+    // before \`in-steps\`; re-recorded now it would take BOOKKEEPING's current value): local activities
+    // without a patch marker.
     name: 'batch-run-bookkeeping-input',
     batch: true,
     trigger: async (ctx) => {
@@ -279,6 +281,41 @@ export const SCENARIOS: Scenario[] = [
           }),
         );
       return triggerFlows(ctx, { flow_ids: ids, max_parallel: 2 });
+    },
+  },
+  {
+    // Runs started with \`bookkeeping: 'in-steps'\`: their start and end recorded by step activities where
+    // a step can (a straight run; parallel roots, a delay and a last step skipped by its \`if\`), by local
+    // activities where none can (a failed last step).
+    name: 'batch-run-in-steps',
+    batch: true,
+    trigger: async (ctx) => {
+      const U = { U: ctx.stub.url };
+      const ids = [
+        await ctx.flow({
+          variables: U,
+          steps: [
+            { id: 'orders', type: 'http', config: { url: '${env:U}/orders?in-steps' } },
+            { id: 'count', type: 'transform', config: { expression: '$count(steps.orders.output.body)' } },
+          ],
+        }),
+        await ctx.flow({
+          variables: U,
+          steps: [
+            { id: 'a', type: 'http', dependsOn: [], config: { url: '${env:U}/a' } },
+            { id: 'pause', type: 'delay', dependsOn: [], config: { durationMs: 50 } },
+            { id: 'never', type: 'http', dependsOn: ['a', 'pause'], if: '1 = 2', config: { url: '${env:U}/never' } },
+          ],
+        }),
+        await ctx.flow({
+          variables: U,
+          steps: [
+            { id: 'orders', type: 'http', config: { url: '${env:U}/orders?then-fail' } },
+            { id: 'broken', type: 'http', retry: { maxAttempts: 1 }, config: { url: '${env:U}/missing' } },
+          ],
+        }),
+      ];
+      return triggerFlows(ctx, { flow_ids: ids, max_parallel: 3 });
     },
   },
 ];

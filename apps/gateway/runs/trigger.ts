@@ -10,7 +10,7 @@ import { platformSecret } from '../../../db/data-source';
 import { insertBatchRows } from '../../../db/projections';
 import { ConflictError, IdempotencyMismatchError, InvalidError, NotFoundError, UnavailableError, type FieldPath } from '../../../domain/errors';
 import type { WebhookTarget } from '../../../domain/webhooks';
-import { LOCAL_BOOKKEEPING, type Actor, type BatchPlan, type BatchRunInput, type FlowRunInput, type PlannedFlow, type Tag } from '../../../domain/flow-types';
+import { BOOKKEEPING, type Actor, type BatchPlan, type BatchRunInput, type FlowRunInput, type PlannedFlow, type Tag } from '../../../domain/flow-types';
 import { batchFlowIds, DEFAULT_BATCH_LIMITS, matrixCombos, matrixSize, MAX_BATCH_RUNS, plannedAt, workflowInput } from '../../../domain/batch-plan';
 import type { RunSource } from '../../../domain/statuses';
 import { batchRun } from '../../../workflows';
@@ -391,7 +391,7 @@ export async function startBatchWorkflow(deps: Pick<GatewayDeps, 'client' | 'con
       deps.client.workflow.start(batchRun, {
         taskQueue: deps.config.taskQueue,
         workflowId: batchWorkflowId(input.batchId),
-        args: [{ ...workflowInput(input, deps.config.batchLimits), ...LOCAL_BOOKKEEPING }],
+        args: [{ ...workflowInput(input, deps.config.batchLimits), ...BOOKKEEPING }],
         typedSearchAttributes: batchSearchAttributes(input),
       }),
     );

@@ -10,7 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { AgentEntity, type Agent as AgentRow } from '../../../../db/entities';
 import { insertBatchRows } from '../../../../db/projections';
 import { NotFoundError, UnavailableError } from '../../../../domain/errors';
-import { LOCAL_BOOKKEEPING, type BatchRunInput } from '../../../../domain/flow-types';
+import { BOOKKEEPING, type BatchRunInput } from '../../../../domain/flow-types';
 import { batchRun } from '../../../../workflows';
 import { batchWorkflowId } from '../../../../workflows/definitions';
 import { agentTaskQueue } from '../../../config';
@@ -144,7 +144,7 @@ export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: 
             workflowType: batchRun,
             workflowId: batchWorkflowId(input.batchId),
             taskQueue: config.taskQueue,
-            args: [{ ...input, ...LOCAL_BOOKKEEPING }],
+            args: [{ ...input, ...BOOKKEEPING }],
             typedSearchAttributes: batchSearchAttributes(input),
           },
           policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL },

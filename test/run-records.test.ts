@@ -1,0 +1,143 @@
+/**
+ * A run's start and end recorded by its steps' activities (bookkeeping `in-steps`,
+ * workflows/flow-run.ts): what a reader sees is the same as when the workflow recorded them with
+ * local activities of its own, and the local activities are left for the ends no step can record
+ * (a failure, a skipped last step). Real gateway, worker, Temporal and Postgres; steps call a local stub.
+ */
+import { Projections } from '../db/projections';
+import { runWorkflowId } from '../workflows/definitions';
+import { runDetailWhenEnded, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
+import { startStub, type Stub } from './stub-server';
+
+let stack: Stack;
+let stub: Stub;
+let key: string;
+let appId: string;
+let workers: RunningWorkers | undefined;
+
+beforeAll(async () => {
+  stack = await startStack();
+  workers = await startWorkers(stack);
+  stub = await startStub((req) => (req.url.startsWith('/orders') ? { body: [{ id: 1 }, { id: 2 }] } : req.url.startsWith('/fail') ? { status: 500, body: {} } : { body: { ok: true } }));
+  ({ apiKey: key } = await stack.newAccount());
+  const app = await stack.call('POST', '/api/v1/apps', { name: 'records', platform: 'web', baseUrl: stub.url }, key);
+  appId = app.body.id;
+});
+
+afterAll(async () => {
+  await workers?.stop();
+  await stub?.close();
+  await stack?.stop();
+});
+
+let seq = 0;
+async function runFlow(steps: unknown[]): Promise<{ runId: string; detail: Loose }> {
+  const id = `records-${Date.now().toString(36)}-${seq++}`;
+  const created = await stack.call('POST', '/api/v1/flows', { id, name: id, variables: { U: stub.url }, steps }, key);
+  expect(created.status).toBe(201);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, source: 'ci', flow_ids: [id] }, key);
+  expect(t.status).toBe(200);
+  const runId: string = t.body.runs[0].id;
+  return { runId, detail: await runDetailWhenEnded(stack, runId, key, 45_000) };
+}
+
+/** The run workflow's local activities (markers) and its activities, by type, from its history. */
+async function historyOf(runId: string): Promise<{ localActivities: number; activities: string[] }> {
+  const history = await stack.client.workflow.getHandle(runWorkflowId(runId)).fetchHistory();
+  const events = history.events ?? [];
+  return {
+    localActivities: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+    activities: events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? '?'] : [])),
+  };
+}
+
+async function logsOf(runId: string): Promise<string[]> {
+  const rows: { key: string }[] = await stack.dataSource.query(`SELECT key FROM run_logs WHERE run_id = $1 ORDER BY seq`, [runId]);
+  return rows.map((r) => r.key);
+}
+
+const http = (id: string, path: string, extra: Record<string, unknown> = {}) => ({ id, type: 'http', config: { url: `\${env:U}${path}` }, retry: { maxAttempts: 1 }, ...extra });
+
+describe('a run recorded by its steps', () => {
+  it('when GET → transform → POST succeeds, then its start and end are recorded by the first and last steps, with no local activity, and read as before', async () => {
+    const { runId, detail } = await runFlow([
+      http('orders', '/orders'),
+      { id: 'count', type: 'transform', config: { expression: '$count(steps.orders.output.body)' } },
+      http('post', '/post', { config: { url: '${env:U}/post', method: 'POST', body: { n: '{{ steps.count.output }}' } } }),
+    ]);
+    expect(detail.status).toBe('succeeded');
+    expect(detail.actions.map((a: Loose) => [a.step_id, a.status])).toEqual([
+      ['orders', 'succeeded'],
+      ['count', 'succeeded'],
+      ['post', 'succeeded'],
+    ]);
+    const [row] = await stack.dataSource.query(`SELECT status, started_at, finished_at, duration_ms, outputs, workflow_run_id FROM runs WHERE id = $1`, [runId]);
+    expect(row.status).toBe('succeeded');
+    expect(row.outputs).toMatchObject({ count: 2 });
+    expect(row.started_at).not.toBeNull();
+    expect(row.finished_at.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
+    expect(row.duration_ms).toBe(row.finished_at.getTime() - row.started_at.getTime());
+    expect(row.workflow_run_id).toBeTruthy();
+    const logs = await logsOf(runId);
+    expect(logs[0]).toBe('run.started');
+    expect(logs).toContain('run.finished');
+    expect(logs).toContain('batch.finished');
+    expect(await historyOf(runId)).toEqual({ localActivities: 0, activities: ['executeStep', 'executeStep', 'executeStep'] });
+  });
+
+  it('when the last step fails, then the start went with the first step and the end is recorded by the workflow, naming the step', async () => {
+    const { runId, detail } = await runFlow([http('orders', '/orders'), http('broken', '/fail')]);
+    expect(detail.status).toBe('failed');
+    expect(detail.error).toMatchObject({ step: 'broken' });
+    const logs = await logsOf(runId);
+    expect(logs.filter((k) => k === 'run.started')).toHaveLength(1);
+    expect(logs).toContain('run.finished');
+    // The end (and the failed step's row) by the workflow: one local activity, one recordSteps activity.
+    expect(await historyOf(runId)).toEqual({ localActivities: 1, activities: ['executeStep', 'executeStep', 'recordSteps'] });
+  });
+
+  it('when two roots run in parallel and the last step is skipped by its `if`, then the skipped step is recorded and the run succeeds', async () => {
+    const { runId, detail } = await runFlow([
+      http('a', '/a', { dependsOn: [] }),
+      http('b', '/b', { dependsOn: [] }),
+      http('never', '/never', { dependsOn: ['a', 'b'], if: '1 = 2' }),
+    ]);
+    expect(detail.status).toBe('succeeded');
+    expect(Object.fromEntries(detail.actions.map((a: Loose) => [a.step_id, a.status]))).toEqual({ a: 'succeeded', b: 'succeeded', never: 'skipped' });
+    expect(stub.requests.some((r) => r.url.startsWith('/never'))).toBe(false);
+    const logs = await logsOf(runId);
+    expect(logs.filter((k) => k === 'run.started')).toHaveLength(1);
+    expect(await historyOf(runId)).toEqual({ localActivities: 1, activities: ['executeStep', 'executeStep', 'executeStep'] });
+  });
+
+  it('when a delay comes first, then its preparation records the start and the last http step the end', async () => {
+    const { runId, detail } = await runFlow([{ id: 'wait', type: 'delay', config: { durationMs: 10 } }, http('after', '/after', { dependsOn: ['wait'] })]);
+    expect(detail.status).toBe('succeeded');
+    expect(Object.fromEntries(detail.actions.map((a: Loose) => [a.step_id, a.status]))).toEqual({ wait: 'succeeded', after: 'succeeded' });
+    const [wait] = await stack.dataSource.query(`SELECT status, duration_ms FROM step_runs WHERE run_id = $1 AND step_id = 'wait'`, [runId]);
+    expect(wait.status).toBe('succeeded');
+    expect(wait.duration_ms).toBeGreaterThanOrEqual(10);
+    expect(await historyOf(runId)).toEqual({ localActivities: 0, activities: ['prepareStep', 'recordSteps', 'executeStep'] });
+  });
+});
+
+describe('a step recording for its run', () => {
+  it('when its attempt comes after the run has ended, then it neither reopens nor ends the run again; a reset (another workflow run) does reopen it', async () => {
+    const { runId } = await runFlow([http('only', '/only')]);
+    const projections = new Projections(stack.dataSource);
+    const before = await stack.dataSource.query(`SELECT status, finished_at, workflow_run_id FROM runs WHERE id = $1`, [runId]);
+    const ownRun: string = before[0].workflow_run_id;
+
+    expect(await projections.runStartedWithSteps(runId, ownRun, [], true)).toBe(false);
+    expect(await projections.runFinished(runId, { status: 'failed', error: { step: 'only', message: 'late' }, outputs: null, steps: [] }, ownRun)).toBe(false);
+    const after = await stack.dataSource.query(`SELECT status, finished_at, error FROM runs WHERE id = $1`, [runId]);
+    expect(after[0]).toEqual({ status: 'succeeded', finished_at: before[0].finished_at, error: null });
+
+    expect(await projections.runStartedWithSteps(runId, 'another-workflow-run', [], true)).toBe(true);
+    const reopened = await stack.dataSource.query(`SELECT status, workflow_run_id FROM runs WHERE id = $1`, [runId]);
+    expect(reopened[0]).toEqual({ status: 'running', workflow_run_id: 'another-workflow-run' });
+    // The old workflow run's late end does not touch the reopened run; the new one's does.
+    expect(await projections.runFinished(runId, { status: 'succeeded', error: null, outputs: null, steps: [] }, ownRun)).toBe(false);
+    expect(await projections.runFinished(runId, { status: 'succeeded', error: null, outputs: null, steps: [] }, 'another-workflow-run')).toBe(true);
+  });
+});
