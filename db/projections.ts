@@ -324,10 +324,11 @@ export class Projections {
   }
 
   /**
-   * A run's end in one transaction: its row, the steps given, \`run.finished\` logged and, when it was
-   * the batch's last open run, \`batch.finished\`. With \`onlyOpenOf\` (a step's activity records it
-   * for its workflow run) nothing is written unless the row is still open under that workflow run:
-   * the workflow's own record, which always writes, then stands. True when it was written.
+   * A run's end: the steps given, then its row, \`run.finished\` and, when it was the batch's last
+   * open run, \`batch.finished\` in one statement (\`flowruns_run_finished\`, migration
+   * 1734000000000). With \`onlyOpenOf\` (a step's activity records it for its workflow run) nothing is
+   * written unless the row is still open under that workflow run, and the steps only after: the
+   * workflow's own record, which always writes, then stands. True when the row was written.
    */
   async runFinished(
     runId: string,
@@ -335,60 +336,36 @@ export class Projections {
     onlyOpenOf?: string,
   ): Promise<boolean> {
     const now = this.clock();
-    return this.db.transaction(async (m) => {
-      const outputs = await this.outputsRecorded(m, runId, result.outputs);
-      const guarded = onlyOpenOf !== undefined;
-      // TypeORM answers an UPDATE with [rows, rowCount].
-      const [ended] = (await m.query(
-        `UPDATE runs SET status = $2, error = $3::jsonb, outputs = $4::jsonb, started_at = COALESCE(started_at, $5), finished_at = $5,
-           duration_ms = LEAST(GREATEST(0, EXTRACT(EPOCH FROM ($5::timestamptz - COALESCE(started_at, $5::timestamptz))) * 1000), ${MAX_INT})::int, updated_at = $5
-         WHERE id = $1${guarded ? ` AND status IN (${OPEN_SQL}) AND (workflow_run_id IS NULL OR workflow_run_id = $6)` : ''}
-         RETURNING batch_id`,
-        [runId, result.status, jsonOrNull(result.error), jsonOrNull(outputs), now, ...(guarded ? [onlyOpenOf] : [])],
-      )) as [{ batch_id: string | null }[], number];
-      const [run] = ended;
-      if (!run && guarded) return false;
-      await this.upsertSteps(runId, result.steps, m);
-      const message = `run ${result.status}${result.error ? `: ${result.error.step}: ${result.error.message}` : ''}`;
-      await m.query(`INSERT INTO run_logs (run_id, key, ts, level, message) VALUES ($1, 'run.finished', $2, $3, $4) ON CONFLICT DO NOTHING`, [
-        runId,
-        now,
-        result.status === 'succeeded' ? 'info' : 'error',
-        message,
-      ]);
-      await this.batchFinishedIfLast(m, runId, run?.batch_id ?? null);
-      return true;
-    });
+    // Steps first, so a run whose rows were deleted fails on their foreign key (RunGone).
+    if (onlyOpenOf === undefined) await this.upsertSteps(runId, result.steps);
+    const outputs = await this.outputsRecorded(runId, result.outputs);
+    const message = `run ${result.status}${result.error ? `: ${result.error.step}: ${result.error.message}` : ''}`;
+    const [ended] = (await this.db.query(`SELECT flowruns_run_finished($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7) AS written`, [
+      runId,
+      result.status,
+      jsonOrNull(result.error),
+      jsonOrNull(outputs),
+      now,
+      message,
+      onlyOpenOf ?? null,
+    ])) as { written: boolean }[];
+    if (!ended?.written) return false;
+    if (onlyOpenOf !== undefined) await this.upsertSteps(runId, result.steps);
+    return true;
   }
 
-  /**
-   * Logs `batch.finished` on the run that ended its batch: the batch row is locked first, so of
-   * runs ending at once exactly one sees every run of the batch ended (the event streams close on it).
-   */
-  private async batchFinishedIfLast(m: EntityManager, runId: string, knownBatchId?: string | null): Promise<void> {
-    const batchId =
-      knownBatchId !== undefined ? knownBatchId : ((await m.query(`SELECT batch_id FROM runs WHERE id = $1`, [runId])) as { batch_id: string | null }[])[0]?.batch_id;
-    if (!batchId) return;
-    await m.query(`SELECT 1 FROM batches WHERE id = $1 FOR UPDATE`, [batchId]);
-    // Read under the lock, through the partial index runs_batch_open (its predicate spelled as the index's).
-    const open = await m.query(`SELECT 1 FROM runs WHERE batch_id = $1 AND status IN (${OPEN_SQL}) LIMIT 1`, [batchId]);
-    if (open.length > 0) return;
-    await m.query(
-      `INSERT INTO run_logs (run_id, key, ts, level, message)
-       SELECT $1, 'batch.finished', now(), 'info', 'batch finished'
-        WHERE NOT EXISTS (SELECT 1 FROM run_logs l JOIN runs r ON r.id = l.run_id WHERE r.batch_id = $2 AND l.key = 'batch.finished')
-       ON CONFLICT DO NOTHING`,
-      [runId, batchId],
-    );
+  /** Logs \`batch.finished\` on the run that ended its batch (\`flowruns_batch_finished_if_last\`: under the batch row's lock, once). */
+  private async batchFinishedIfLast(m: EntityManager, runId: string): Promise<void> {
+    await m.query(`SELECT flowruns_batch_finished_if_last($1, NULL)`, [runId]);
   }
 
   /** A run's outputs with each large-output reference replaced by the step's recorded (masked) output. */
-  private async outputsRecorded(m: EntityManager, runId: string, outputs: unknown): Promise<unknown> {
+  private async outputsRecorded(runId: string, outputs: unknown): Promise<unknown> {
     if (!outputs || typeof outputs !== 'object') return outputs;
     const entries = Object.entries(outputs as Record<string, unknown>);
     const refs = entries.filter(([, v]) => isOutputRef(v)).map(([k]) => k);
     if (refs.length === 0) return outputs;
-    const rows = await m.getRepository(StepRunEntity).find({ where: { runId, stepId: In(refs) }, select: { stepId: true, output: true } });
+    const rows = await this.db.getRepository(StepRunEntity).find({ where: { runId, stepId: In(refs) }, select: { stepId: true, output: true } });
     const recorded = new Map(rows.map((r) => [r.stepId, r.output]));
     return Object.fromEntries(entries.map(([k, v]) => [k, isOutputRef(v) ? (recorded.get(k) ?? null) : v]));
   }
