@@ -296,6 +296,9 @@ export function egressConnector(opts: { policy: EgressPolicy; resolve?: Resolver
 function capped(res: UndiciResponse, maxBytes: number): UndiciResponse {
   if (!res.body || res.status < 200 || res.status > 599) return res;
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  // A body framed by a declared length within the cap cannot run past it (the HTTP parser reads that
+  // many bytes and no more): it goes through as it is, without a second stream to pass every chunk.
+  if (Number.isFinite(declared) && declared >= 0 && declared <= maxBytes) return res;
   const reader = res.body.getReader();
   let seen = 0;
   const body = new ReadableStream<Uint8Array>({
