@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { IsNull, type DataSource } from 'typeorm';
 import type { BatchRunInput, ExpressionScope, FlowRunInput, FlowRunRef, RunStatus, StepDefinition } from '../domain';
 import { batchRunIds, runInputOf } from '../db/batch-plans';
-import { FlowEntity } from '../db/entities';
+import { FlowEntity, type RunRequest } from '../db/entities';
 import { insertBatchRows, insertRunRows, Projections, type StepRow } from '../db/projections';
 import { MAX_FLOW_DEPTH } from '../steps/flow';
 import { stepType } from '../steps';
@@ -209,9 +209,9 @@ export function createActivities({
     durationMs: finishedAt.getTime() - startedAt.getTime(),
   });
 
-  const succeeded = async (call: StepRef, fields: Omit<StepRow, 'id' | 'position' | 'name' | 'type' | 'status'>, finishedAt: Date) => {
+  const succeeded = async (call: StepRef, fields: Omit<StepRow, 'id' | 'position' | 'name' | 'type' | 'status'>, finishedAt: Date, requests: readonly RunRequest[] = []) => {
     const row: StepRow = { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...fields };
-    await projections.stepLogged(call.runId, row, { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt });
+    await projections.stepLogged(call.runId, row, { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt }, requests);
   };
 
   /**
@@ -330,6 +330,8 @@ export function createActivities({
       queueLag.observe({ queue: ctx.info.taskQueue }, Math.max(0, Date.now() - ctx.info.currentAttemptScheduledTimestampMs) / 1000);
       const startedAt = clock();
       const redact = redactor(call.scope.vars, call.secrets);
+      // The attempt's requests (masked) are written with its end: with the step's row when it succeeds, on their own when not.
+      const requests: RunRequest[] = [];
       try {
         const start = await carriedStart(call);
         const scope = await resolved(call.scope);
@@ -337,20 +339,22 @@ export function createActivities({
         const result = await heartbeating(() =>
           attemptStep(call, scope, attempt, ctx.cancellationSignal, runtime, {
             started: (at) => running(call, attempt, at),
-            recordRequest: (row) => projections.request({ ...row, url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key }),
+            recordRequest: async (row) => void requests.push({ ...row, url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key }),
             ...(browser ? { browser } : {}),
           }),
         );
         if (result.skipped) return { skipped: true, ...(start ? { recorded: { start } } : {}) };
         stepDuration.observe({ type: call.step.type, status: 'succeeded' }, (result.finishedAt.getTime() - result.startedAt.getTime()) / 1000);
         const outcome = { skipped: false as const, output: await passable(call, result.output), ...timing(attempt, result.startedAt, result.finishedAt) };
-        await succeeded(call, { ...outcome, output: redact(result.output) }, result.finishedAt);
+        await succeeded(call, { ...outcome, output: redact(result.output) }, result.finishedAt, requests);
+        requests.length = 0;
         const finish = await carriedFinish(call, outcome.output, redact);
         return start || finish ? { ...outcome, recorded: { ...(start ? { start } : {}), ...(finish ? { finish } : {}) } } : outcome;
       } catch (caught) {
         const err = runGone(caught);
         const details: StepFailureDetails = { attempts: attempt, startedAt: startedAt.toISOString() };
         const message = redact((err as Error)?.message ?? String(err));
+        if (requests.length > 0) await projections.requests(requests).catch(() => undefined);
         await attemptFailed(call, attempt, message).catch(() => undefined);
         workerLog.warn({ runId: call.runId, stepId: call.key, stepType: call.step.type, attempt }, `step attempt failed: ${message}`);
         if (err instanceof ApplicationFailure)

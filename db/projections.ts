@@ -104,21 +104,35 @@ const logRecord = (runId: string, l: LogLine, now: Date): RunLog => ({
   source: l.source ?? null,
 });
 
-/** `Projections.stepLogged`'s statement, overwriting the output or (a step whose output is a reference) keeping it. */
+/** The request rows \`Projections.stepLogged\` writes with a step's end, as a CTE over arrays $19–$28 (upserted as \`requests\` does). */
+const REQUESTS_CTE = `,
+  requests AS (
+    INSERT INTO run_requests (run_id, step_id, attempt, seq, ts, method, url, status, resource_type, duration_ms, response_size, error)
+    SELECT $1, $2, r.attempt, r.seq, r.ts, r.method, r.url, r.status, r.resource_type, r.duration_ms, r.response_size, r.error
+      FROM unnest($19::int[], $20::int[], $21::timestamptz[], $22::text[], $23::text[], $24::int[], $25::text[], $26::int[], $27::int[], $28::text[])
+        AS r (attempt, seq, ts, method, url, status, resource_type, duration_ms, response_size, error)
+    ON CONFLICT (${REQUEST_KEY.join(', ')}) DO UPDATE SET ${REQUEST_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')})`;
+
+type StepLoggedVariant = `${'all' | 'keepOutput'}${'' | '+requests'}`;
+
+/**
+ * \`Projections.stepLogged\`'s statement, overwriting the output or (a step whose output is a reference)
+ * keeping it, with or without the attempt's requests.
+ */
 const STEP_LOGGED_SQL = Object.fromEntries(
-  (['all', 'keepOutput'] as const).map((k) => {
+  (['all', 'keepOutput'] as const).flatMap((k) => {
     const columns = k === 'all' ? STEP_COLUMNS : STEP_COLUMNS.filter((c) => c !== 'output');
-    return [
-      k,
+    return (['', '+requests'] as const).map((r) => [
+      `${k}${r}`,
       `WITH step AS (
          INSERT INTO step_runs (run_id, step_id, position, name, type, status, attempts, started_at, finished_at, duration_ms, output, error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)
-         ON CONFLICT (${STEP_KEY.join(', ')}) DO UPDATE SET ${columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')})
+         ON CONFLICT (${STEP_KEY.join(', ')}) DO UPDATE SET ${columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')})${r ? REQUESTS_CTE : ''}
        INSERT INTO run_logs (run_id, key, ts, level, step_id, message, source) VALUES ($1, $13, $14, $15, $16, $17, $18)
        ON CONFLICT DO NOTHING`,
-    ];
+    ]);
   }),
-) as Record<'all' | 'keepOutput', string>;
+) as Record<StepLoggedVariant, string>;
 
 async function inChunks<T>(rows: readonly T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) await write(rows.slice(i, i + CHUNK));
@@ -202,15 +216,22 @@ export class Projections {
 
   /**
    * One step's row and one log line about it in a single statement: how an activity step records
-   * its start and its end, a round trip each. Upserted and logged as `upsertSteps` and `log` do.
+   * its start and its end, a round trip each; the end carries the attempt's requests (\`requests\`,
+   * all of this run and step). Upserted and logged as \`upsertSteps\`, \`log\` and \`requests\` do.
    */
-  async stepLogged(runId: string, step: StepRow, line: LogLine): Promise<void> {
-    const byRef = isOutputRef(step.output);
+  async stepLogged(runId: string, step: StepRow, line: LogLine, requests: readonly RunRequest[] = []): Promise<void> {
     const r = stepRecord(runId, step);
     const l = logRecord(runId, line, this.clock());
-    await this.db.query(byRef ? STEP_LOGGED_SQL.keepOutput : STEP_LOGGED_SQL.all, [
+    const variant: StepLoggedVariant = `${isOutputRef(step.output) ? 'keepOutput' : 'all'}${requests.length > 0 ? '+requests' : ''}`;
+    await this.db.query(STEP_LOGGED_SQL[variant], [
       runId, r.stepId, r.position, r.name, r.type, r.status, r.attempts, r.startedAt, r.finishedAt, r.durationMs, JSON.stringify(r.output ?? null), r.error,
       l.key, l.ts, l.level, l.stepId, l.message, l.source,
+      ...(requests.length > 0
+        ? [
+            requests.map((q) => q.attempt), requests.map((q) => q.seq ?? 0), requests.map((q) => q.ts), requests.map((q) => q.method), requests.map((q) => q.url),
+            requests.map((q) => q.status), requests.map((q) => q.resourceType), requests.map((q) => q.durationMs), requests.map((q) => q.responseSize), requests.map((q) => q.error),
+          ]
+        : []),
     ]);
   }
 

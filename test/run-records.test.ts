@@ -56,6 +56,10 @@ async function logsOf(runId: string): Promise<string[]> {
   return rows.map((r) => r.key);
 }
 
+async function requestsOf(runId: string): Promise<{ step_id: string; method: string; status: number }[]> {
+  return stack.dataSource.query(`SELECT step_id, method, status FROM run_requests WHERE run_id = $1 ORDER BY step_id, attempt, seq`, [runId]);
+}
+
 const http = (id: string, path: string, extra: Record<string, unknown> = {}) => ({ id, type: 'http', config: { url: `\${env:U}${path}` }, retry: { maxAttempts: 1 }, ...extra });
 
 describe('a run recorded by its steps', () => {
@@ -83,6 +87,11 @@ describe('a run recorded by its steps', () => {
     expect(logs).toContain('run.finished');
     expect(logs).toContain('batch.finished');
     expect(await historyOf(runId)).toEqual({ localActivities: 0, activities: ['executeStep', 'executeStep', 'executeStep'] });
+    // Each http step's request, written with the step's end.
+    expect(await requestsOf(runId)).toEqual([
+      { step_id: 'orders', method: 'GET', status: 200 },
+      { step_id: 'post', method: 'POST', status: 200 },
+    ]);
   });
 
   it('when the last step fails, then the start went with the first step and the end is recorded by the workflow, naming the step', async () => {
@@ -94,6 +103,11 @@ describe('a run recorded by its steps', () => {
     expect(logs).toContain('run.finished');
     // The end (and the failed step's row) by the workflow: one local activity, one recordSteps activity.
     expect(await historyOf(runId)).toEqual({ localActivities: 1, activities: ['executeStep', 'executeStep', 'recordSteps'] });
+    // The failed attempt's request is recorded too, without a step row of its own to go with.
+    expect(await requestsOf(runId)).toEqual([
+      { step_id: 'broken', method: 'GET', status: 500 },
+      { step_id: 'orders', method: 'GET', status: 200 },
+    ]);
   });
 
   it('when two roots run in parallel and the last step is skipped by its `if`, then the skipped step is recorded and the run succeeds', async () => {

@@ -18,19 +18,25 @@ import { walk } from './walk';
 type RunError = NonNullable<RunResult['error']>;
 
 
-/** Runs `body` under the flow's timeout, if it has one; true when the timeout cut it short. */
+/**
+ * Runs `body` under the flow's timeout, if it has one; true when the timeout cut it short. Without
+ * one it runs as it is: no scopes, no timer (each scope costs the SDK's stack capture of its promises).
+ */
 async function withFlowTimeout(timeoutMs: number | undefined, body: () => Promise<void>): Promise<boolean> {
+  if (!timeoutMs) {
+    await body();
+    return false;
+  }
   let timedOut = false;
   const dagScope = new CancellationScope();
   const timerScope = new CancellationScope();
-  if (timeoutMs)
-    timerScope
-      .run(() => sleep(timeoutMs))
-      .then(() => {
-        timedOut = true;
-        dagScope.cancel();
-      })
-      .catch(() => undefined);
+  timerScope
+    .run(() => sleep(timeoutMs))
+    .then(() => {
+      timedOut = true;
+      dagScope.cancel();
+    })
+    .catch(() => undefined);
   await dagScope.run(body);
   timerScope.cancel();
   return timedOut;
