@@ -17,15 +17,21 @@ function readiness(n: Node, byKey: Map<string, Node>): 'run' | 'skip' | 'skip-af
 /**
  * Runs `phase` with `runStep`. With `endOnFail`, the first failure cancels the steps in flight and
  * skips those not started. Returns false when a failure ended the phase that way.
+ *
+ * A step that starts alone (nothing in flight, nothing else starting) stays alone until it ends:
+ * only an ending step makes others ready. No sibling can fail beside it, so it runs without a
+ * cancellation scope of its own and is awaited without a race (every promise a workflow makes
+ * costs the SDK a stack capture); the run's own scope still cancels it.
  */
 export async function walk(phase: Node[], endOnFail: boolean, runStep: (n: Node) => Promise<void>): Promise<boolean> {
   const byKey = new Map(phase.map((n) => [n.key, n]));
-  const inflight = new Map<string, { done: Promise<string>; scope: CancellationScope }>();
+  const inflight = new Map<string, { done: Promise<string>; scope?: CancellationScope }>();
   // Steps that ended before the walk (reused by a resumed run) count as done.
   const started = new Set(phase.filter((n) => ENDED.includes(n.state.status)).map((n) => n.key));
   let stopped = false;
   for (;;) {
     const cancelled = CancellationScope.current().consideredCancelled;
+    const ready: Node[] = [];
     for (const n of phase) {
       if (started.has(n.key) || cancelled || stopped) continue;
       const next = readiness(n, byKey);
@@ -33,6 +39,11 @@ export async function walk(phase: Node[], endOnFail: boolean, runStep: (n: Node)
       started.add(n.key);
       if (next === 'skip-after-failure') finish(n, 'skipped', { error: 'a step it depends on did not succeed' });
       else if (next === 'skip') finish(n, 'skipped');
+      else ready.push(n);
+    }
+    const alone = inflight.size === 0 && ready.length === 1;
+    for (const n of ready) {
+      if (alone) inflight.set(n.key, { done: runStep(n).then(() => n.key) });
       else {
         const scope = new CancellationScope();
         inflight.set(n.key, { scope, done: scope.run(() => runStep(n)).then(() => n.key) });
@@ -43,11 +54,11 @@ export async function walk(phase: Node[], endOnFail: boolean, runStep: (n: Node)
       if (!waiting) break;
       continue;
     }
-    const key = await Promise.race([...inflight.values()].map((f) => f.done));
+    const key = inflight.size === 1 ? await [...inflight.values()][0]!.done : await Promise.race([...inflight.values()].map((f) => f.done));
     inflight.delete(key);
     if (byKey.get(key)!.state.status === 'failed' && endOnFail && !stopped) {
       stopped = true;
-      for (const f of inflight.values()) f.scope.cancel();
+      for (const f of inflight.values()) f.scope?.cancel();
     }
   }
   const final: StepStatus = CancellationScope.current().consideredCancelled ? 'cancelled' : 'skipped';
