@@ -154,4 +154,19 @@ describe('a step recording for its run', () => {
     expect(await projections.runFinished(runId, { status: 'succeeded', error: null, outputs: null, steps: [] }, ownRun)).toBe(false);
     expect(await projections.runFinished(runId, { status: 'succeeded', error: null, outputs: null, steps: [] }, 'another-workflow-run')).toBe(true);
   });
+
+  it('when the workflow then records another end (its timeout fired as the step ended), then its status and its run.finished line stand', async () => {
+    const { runId } = await runFlow([http('only', '/only')]);
+    const projections = new Projections(stack.dataSource);
+    const ownRun: string = (await stack.dataSource.query(`SELECT workflow_run_id FROM runs WHERE id = $1`, [runId]))[0].workflow_run_id;
+    // Reopened as a reset would, ended by a step, then ended otherwise by the workflow's own record.
+    expect(await projections.runStartedWithSteps(runId, `${ownRun}-reset`, [], true)).toBe(true);
+    expect(await projections.runFinished(runId, { status: 'succeeded', error: null, outputs: null, steps: [] }, `${ownRun}-reset`)).toBe(true);
+    const error = { step: 'only', message: 'flow timed out after 10ms' };
+    expect(await projections.runFinished(runId, { status: 'timed_out', error, outputs: null, steps: [] })).toBe(true);
+    const [row] = await stack.dataSource.query(`SELECT status, error FROM runs WHERE id = $1`, [runId]);
+    expect(row).toEqual({ status: 'timed_out', error });
+    const lines = await stack.dataSource.query(`SELECT level, message FROM run_logs WHERE run_id = $1 AND key = 'run.finished'`, [runId]);
+    expect(lines).toEqual([{ level: 'error', message: 'run timed_out: only: flow timed out after 10ms' }]);
+  });
 });
