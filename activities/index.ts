@@ -237,6 +237,9 @@ export function createActivities({
     return true;
   };
 
+  /** What an activity reports of its \`CarriedRunRecords\`: nothing when it recorded neither. */
+  const recordedOf = (start?: true, finish?: true): RunRecorded => (start || finish ? { recorded: { ...(start && { start }), ...(finish && { finish }) } } : {});
+
   const carriedStart = async (call: StepCall): Promise<true | undefined> =>
     call.run?.start && (await runStarted(call.runId, call.run.start, 'from-step')) ? true : undefined;
 
@@ -315,7 +318,7 @@ export function createActivities({
 
     /** Evaluates `if` and resolves the config of a step the workflow runs itself (delay, approval). */
     async prepareStep(call: StepCall): Promise<RunRecorded & { skipped: boolean; config: Record<string, unknown> }> {
-      const recorded = (await carriedStart(call)) ? { recorded: { start: true as const } } : {};
+      const recorded = recordedOf(await carriedStart(call));
       const t = templatingFor(expressions, await resolved(call.scope), call.key);
       if (!(await t.conditionHolds(call.step.if))) return { skipped: true, config: {}, ...recorded };
       const config = (await t.render(call.step.config)) as Record<string, unknown>;
@@ -343,13 +346,13 @@ export function createActivities({
             ...(browser ? { browser } : {}),
           }),
         );
-        if (result.skipped) return { skipped: true, ...(start ? { recorded: { start } } : {}) };
+        if (result.skipped) return { skipped: true, ...recordedOf(start) };
         stepDuration.observe({ type: call.step.type, status: 'succeeded' }, (result.finishedAt.getTime() - result.startedAt.getTime()) / 1000);
         const outcome = { skipped: false as const, output: await passable(call, result.output), ...timing(attempt, result.startedAt, result.finishedAt) };
         await succeeded(call, { ...outcome, output: redact(result.output) }, result.finishedAt, requests);
         requests.length = 0;
         const finish = await carriedFinish(call, outcome.output, redact);
-        return start || finish ? { ...outcome, recorded: { ...(start ? { start } : {}), ...(finish ? { finish } : {}) } } : outcome;
+        return { ...outcome, ...recordedOf(start, finish) };
       } catch (caught) {
         const err = runGone(caught);
         const details: StepFailureDetails = { attempts: attempt, startedAt: startedAt.toISOString() };
@@ -411,7 +414,7 @@ export function createActivities({
       const startedAt = new Date(result.startedAt);
       const finishedAt = new Date(result.finishedAt);
       await running(call, attempt, startedAt);
-      for (const row of result.requests) await projections.request({ ...row, ts: new Date(row.ts), url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key });
+      await projections.requests(result.requests.map((row) => ({ ...row, ts: new Date(row.ts), url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key })));
       if (result.browser) await recordPageOfAgent(call, attempt, result.browser, redact);
       if (result.status === 'failed') {
         await attemptFailed(call, attempt, redact(result.error));

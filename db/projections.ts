@@ -39,7 +39,7 @@ const MAX_INT = 2_147_483_647;
 /** Rows per INSERT: well under Postgres' 65,535 parameters for every table. */
 const CHUNK = 500;
 const OPEN_RUN_STATUSES = RUN_STATUSES.filter((s) => !isTerminalRun(s));
-/** The open statuses as a SQL list, spelled as the partial index \`runs_batch_open\`'s predicate. */
+/** The open statuses as a SQL list. */
 const OPEN_SQL = OPEN_RUN_STATUSES.map((s) => `'${s}'`).join(', ');
 /** A JSON value as a \`jsonb\` parameter; null and undefined as SQL NULL, as TypeORM writes them. */
 const jsonOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
@@ -280,10 +280,6 @@ export class Projections {
         .orIgnore()
         .execute(),
     );
-  }
-
-  async request(row: RunRequest): Promise<void> {
-    await this.requests([row]);
   }
 
   /** A page's requests, in multi-row inserts; a retried attempt's rows replace the earlier ones. */

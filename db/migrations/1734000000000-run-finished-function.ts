@@ -9,7 +9,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   function takes a fresh snapshot under READ COMMITTED). `batch_id` null: read from the run.
  * - `flowruns_run_finished(...)`: the run's row ended, `run.finished` logged, and the above. With
  *   `only_open_of` (a step's activity records the end for its workflow run) nothing is written
- *   unless the row is still open under that workflow run. True when the row was written.
+ *   unless the row is still open under that workflow run. Without it (the workflow's own record) the
+ *   row and the `run.finished` line are written whatever a step wrote before: a flow's timeout or a
+ *   cancel landing just after the last step recorded the run's success leaves both telling the real
+ *   end. True when the row was written.
  *
  * The open statuses are spelled as the partial index `runs_batch_open`'s predicate.
  */
@@ -57,7 +60,8 @@ export class RunFinishedFunction1734000000000 implements MigrationInterface {
         END IF;
         INSERT INTO run_logs (run_id, key, ts, level, message)
         VALUES (p_run_id, 'run.finished', p_now, CASE WHEN p_status = 'succeeded' THEN 'info' ELSE 'error' END, p_message)
-        ON CONFLICT DO NOTHING;
+        ON CONFLICT (run_id, key) DO UPDATE SET ts = EXCLUDED.ts, level = EXCLUDED.level, message = EXCLUDED.message
+          WHERE p_only_open_of IS NULL;
         IF v_batch IS NOT NULL THEN
           PERFORM flowruns_batch_finished_if_last(p_run_id, v_batch);
         END IF;
