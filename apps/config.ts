@@ -26,6 +26,7 @@ const schema = z.object({
   /** The account key an agent registers with; its runs are that account's. */
   FLOWRUNS_API_KEY: z.string().optional(),
   MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
+  MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
   FLOWRUNS_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   FLOWRUNS_EXPRESSION_MAX_DEPTH: z.coerce.number().int().min(10).max(10_000).default(500),
@@ -132,6 +133,8 @@ export interface Config {
   gatewayUrl?: string;
   apiKey?: string;
   maxConcurrentActivities: number;
+  /** Workflows a worker keeps in memory between their activations; unset, the SDK's default (from the heap limit). */
+  maxCachedWorkflows?: number;
   /** Worker log level; unset lets each entry point pick (INFO for production, WARN for `npm run dev`). */
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Bounds of one JSONata evaluation (`if`, `transform`, `{{ }}`). */
@@ -194,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gatewayUrl: e.FLOWRUNS_URL?.replace(/\/+$/, ''),
     apiKey: e.FLOWRUNS_API_KEY,
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
+    maxCachedWorkflows: e.MAX_CACHED_WORKFLOWS,
     logLevel: e.LOG_LEVEL,
     payloadKeys: e.FLOWRUNS_PAYLOAD_KEYS,
     inlineOutputBytes: e.FLOWRUNS_OUTPUT_INLINE_BYTES,

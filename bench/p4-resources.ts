@@ -75,8 +75,10 @@ export const p4: Benchmark = {
         }
       })();
       ctx.log(`P4 ${batches} batches × 50 runs on a worker process (pid ${worker.pid})`);
+      const started = Date.now();
       const triggered = await Promise.all(Array.from({ length: batches }, () => triggerBatch(platform, appId, flows, 50, 50)));
       requireSucceeded(await waitForBatches(platform, triggered.map((b) => b.batchId), 30 * 60_000, 500));
+      const tookMs = Date.now() - started;
       sampling = false;
       await sampler;
 
@@ -94,7 +96,7 @@ export const p4: Benchmark = {
         {
           id: 'P4',
           benchmark: `worker RSS through ${runs} runs (${batches} batches × 50, compiled worker process)`,
-          figure: `peak ${peak.own.toFixed(0)} MB (idle ${idle.own.toFixed(0)} MB; with evaluator processes ${peak.tree.toFixed(0)} MB; from source with tsx idle ${sourceIdle.own.toFixed(0)} MB)`,
+          figure: `peak ${peak.own.toFixed(0)} MB (idle ${idle.own.toFixed(0)} MB; with evaluator processes ${peak.tree.toFixed(0)} MB; from source with tsx idle ${sourceIdle.own.toFixed(0)} MB; the runs took ${(tookMs / 1000).toFixed(1)} s)`,
           value: peak.own,
           reference: '—',
           ratio: null,

@@ -158,16 +158,32 @@ export async function buildWorker(): Promise<string> {
 }
 
 /**
+ * How `npm run start:worker` launches the compiled worker, read from package.json so the benchmark
+ * runs it the same way: its environment defaults (`NAME=${NAME:-value}`) and its node flags.
+ */
+export function productionWorkerLaunch(): { env: Record<string, string>; nodeArgs: string[] } {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const script = pkg.scripts['start:worker'] ?? '';
+  const m = /^((?:\w+=\$\{\w+:-[^}]*\}\s+)*)node\s+((?:--\S+\s+)*)dist\/apps\/worker\/main\.js$/.exec(script.trim());
+  if (!m) throw new Error(`package.json's start:worker is not "[NAME=\${NAME:-value} …] node [--flag …] dist/apps/worker/main.js": ${script}`);
+  const env: Record<string, string> = {};
+  for (const [, name, value] of m[1]!.matchAll(/(\w+)=\$\{\w+:-([^}]*)\}/g)) env[name!] = process.env[name!] ?? value!;
+  return { env, nodeArgs: m[2]!.split(/\s+/).filter(Boolean) };
+}
+
+/**
  * The worker in a process of its own (no wrapper process, so \`pid\` is the worker itself), polling
  * \`taskQueue\`; resolves once it polls. From source (\`apps/worker/main.ts\` with the tsx loader, as
  * \`npm run worker\`) unless \`entry\` names a compiled one (\`buildWorker\`, as \`npm run start:worker\`).
  */
 export async function startChildWorker(services: Services, taskQueue: string, entry?: string): Promise<ChildWorker> {
+  // The compiled worker with start:worker's settings; from source as `npm run worker` (plain tsx).
+  const launch = entry ? productionWorkerLaunch() : { env: {}, nodeArgs: [] };
   // BENCH_WORKER_NODE_ARGS adds node flags to the worker process, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\` to profile it.
-  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const nodeArgs = [...launch.nodeArgs, ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   const args = entry ? [entry] : ['--import', 'tsx', path.join(__dirname, '../apps/worker/main.ts')];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], {
-    env: { ...process.env, ...services.env, TASK_QUEUE: taskQueue },
+    env: { ...process.env, ...launch.env, ...services.env, TASK_QUEUE: taskQueue },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

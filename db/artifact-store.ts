@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import type * as S3 from '@aws-sdk/client-s3';
 
 export interface ArtifactStore {
   put(key: string, data: Buffer): Promise<void>;
@@ -94,34 +94,45 @@ export function s3KeyPrefix(prefix: string | undefined): string {
 
 /**
  * A bucket as the artifact store. Credentials come from the AWS SDK's default chain
- * (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, an instance or task role).
+ * (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, an instance or task role). The AWS SDK
+ * is loaded with the first request (about 10 MB a process that stores its artifacts on disk never
+ * spends); `destroy` closes the client's connections.
  */
-export function s3Store(opts: S3StoreOptions): ArtifactStore & { client: S3Client } {
+export function s3Store(opts: S3StoreOptions): ArtifactStore & { destroy(): Promise<void> } {
   const maxBytes = opts.maxBytes ?? MAX_ARTIFACT_BYTES;
   const pageSize = Math.min(Math.max(1, Math.floor(opts.pageSize ?? PAGE)), PAGE);
   const base = s3KeyPrefix(opts.prefix);
-  const client = new S3Client({
-    region: opts.region,
-    ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
-    // Checksums only where the API requires one (DeleteObjects): S3-compatible servers do not all know the newer ones.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
-  });
+  let loaded: Promise<{ sdk: typeof S3; client: S3.S3Client }> | undefined;
+  const s3 = () =>
+    (loaded ??= import('@aws-sdk/client-s3').then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client({
+        region: opts.region,
+        ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+        // Checksums only where the API requires one (DeleteObjects): S3-compatible servers do not all know the newer ones.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+      }),
+    })));
   const Bucket = opts.bucket;
   const objectKey = (key: string) => base + checkedKey(key);
   return {
-    client,
+    async destroy() {
+      if (loaded) (await loaded).client.destroy();
+    },
     async put(key, data) {
+      const { sdk, client } = await s3();
       // A PUT replaces the object whole: a reader never sees half a file.
-      await client.send(new PutObjectCommand({ Bucket, Key: objectKey(key), Body: data, ContentLength: data.byteLength }));
+      await client.send(new sdk.PutObjectCommand({ Bucket, Key: objectKey(key), Body: data, ContentLength: data.byteLength }));
     },
     async get(key) {
       const Key = objectKey(key);
+      const { sdk, client } = await s3();
       const abort = new AbortController();
-      let out: GetObjectCommandOutput;
+      let out: S3.GetObjectCommandOutput;
       try {
-        out = await client.send(new GetObjectCommand({ Bucket, Key }), { abortSignal: abort.signal });
+        out = await client.send(new sdk.GetObjectCommand({ Bucket, Key }), { abortSignal: abort.signal });
       } catch (err) {
         if ((err as { name?: string }).name === 'NoSuchKey') return null;
         throw err;
@@ -148,13 +159,14 @@ export function s3Store(opts: S3StoreOptions): ArtifactStore & { client: S3Clien
     },
     async removeAll(prefix) {
       const Prefix = `${objectKey(prefix)}/`;
+      const { sdk, client } = await s3();
       let token: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
-        const listed = await client.send(new ListObjectsV2Command({ Bucket, Prefix, MaxKeys: pageSize, ContinuationToken: token }));
+        const listed = await client.send(new sdk.ListObjectsV2Command({ Bucket, Prefix, MaxKeys: pageSize, ContinuationToken: token }));
         // A server may answer more keys than asked: deleted in slices of at most pageSize.
         const keys = (listed.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
         for (let i = 0; i < keys.length; i += pageSize) {
-          const res = await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys.slice(i, i + pageSize), Quiet: true } }));
+          const res = await client.send(new sdk.DeleteObjectsCommand({ Bucket, Delete: { Objects: keys.slice(i, i + pageSize), Quiet: true } }));
           const failed = res.Errors ?? [];
           if (failed.length > 0) throw new Error(`deleting ${failed.length} objects under s3://${Bucket}/${Prefix} failed, e.g. ${failed[0]!.Key}: ${failed[0]!.Code} ${failed[0]!.Message}`);
         }

@@ -95,11 +95,11 @@ afterAll(async () => {
 });
 
 describe('the S3 store', () => {
-  let store: ArtifactStore & { client: S3Client };
+  let store: ArtifactStore & { destroy(): Promise<void> };
   beforeAll(() => {
     store = s3Store({ bucket: BUCKET, endpoint, region: 'us-east-1', prefix: 'unit/store' });
   });
-  afterAll(() => store?.client.destroy());
+  afterAll(() => store?.destroy());
 
   it('when a PNG is put, then it reads back byte for byte, under the prefix, and deleting its run removes that run only', async () => {
     const run = `r-${randomBytes(4).toString('hex')}`;
@@ -134,7 +134,7 @@ describe('the S3 store', () => {
     for (let i = 0; i < 5; i++) await small.put(artifactKey('runs', run, 's', `g${i}.png`), png);
     await small.removeAll(artifactKey('runs', run));
     expect(await objectKeys(`unit/store/runs/${run}/`)).toEqual([]);
-    small.client.destroy();
+    await small.destroy();
   });
 
   it('when a key could leave the prefix, then put, get and delete refuse it and nothing reaches the bucket', async () => {
@@ -155,7 +155,7 @@ describe('the S3 store', () => {
     await capped.put('big/small.bin', Buffer.alloc(1000, 2));
     expect((await capped.get('big/small.bin'))!.byteLength).toBe(1000);
     await capped.removeAll('big');
-    capped.client.destroy();
+    await capped.destroy();
   });
 
   it('when the configuration names a bucket, then the factory chooses it; without one, the directory', async () => {

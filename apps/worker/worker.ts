@@ -104,6 +104,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
       dataConverter,
       activities,
       maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+      ...(config.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: config.maxCachedWorkflows }),
       ...HEARTBEATS,
       identity: workerIdentity(),
     }),
