@@ -19,15 +19,31 @@ export type RunSummary = Pick<
   'id' | 'publicId' | 'accountId' | 'batchId' | 'position' | 'flowId' | 'flowName' | 'status' | 'error' | 'external' | 'workflowId' | 'workflowRunId' | 'startedAt' | 'finishedAt' | 'durationMs'
 >;
 
-/** A batch's runs in position order, as summaries: the read every status poll makes. */
-export async function findBatchRunSummaries(db: DataSource, batchId: string): Promise<RunSummary[]> {
-  return selectRows<RunSummary>(
+/** What a batch's status shows of the batch itself. */
+export type BatchHead = Pick<Batch, 'id' | 'source' | 'actor' | 'scheduleId' | 'createdAt'>;
+
+const SUMMARY_COLUMNS = ['id', 'public_id', 'account_id', 'batch_id', 'position', 'flow_id', 'flow_name', 'status', 'error', 'external', 'workflow_id', 'workflow_run_id', 'started_at', 'finished_at', 'duration_ms'];
+
+/**
+ * A batch of the account and its runs in position order, as summaries, in one statement: the read
+ * every status poll makes. Null when the account has no such batch.
+ */
+export async function findBatchStatus(db: DataSource, accountId: string, batchId: string): Promise<{ batch: BatchHead; runs: RunSummary[] } | null> {
+  const rows = await selectRows<RunSummary & { bId: string; bSource: string; bActor: Batch['actor']; bScheduleId: string | null; bCreatedAt: Date }>(
     db,
     RunEntity,
-    `SELECT id, public_id, account_id, batch_id, position, flow_id, flow_name, status, error, external, workflow_id, workflow_run_id, started_at, finished_at, duration_ms
-       FROM runs WHERE batch_id = $1 ORDER BY position, id`,
-    [batchId],
+    `SELECT b.id AS "bId", b.source AS "bSource", b.actor AS "bActor", b.schedule_id AS "bScheduleId", b.created_at AS "bCreatedAt",
+            ${SUMMARY_COLUMNS.map((c) => `r.${c}`).join(', ')}
+       FROM batches b LEFT JOIN runs r ON r.batch_id = b.id
+      WHERE b.id = $1 AND b.account_id = $2
+      ORDER BY r.position, r.id`,
+    [batchId, accountId],
   );
+  const head = rows[0];
+  if (!head) return null;
+  const batch: BatchHead = { id: head.bId, source: head.bSource, actor: head.bActor, scheduleId: head.bScheduleId, createdAt: head.bCreatedAt };
+  const runs = rows.flatMap(({ bId: _i, bSource: _s, bActor: _a, bScheduleId: _c, bCreatedAt: _t, ...run }) => (run.id === null ? [] : [run]));
+  return { batch, runs };
 }
 
 export async function findBatchRuns(db: DataSource, batchId: string): Promise<Run[]> {

@@ -15,10 +15,9 @@ import * as v from './views';
 
 /** A batch and its runs, reconciled; errors name the batch `batchId`. */
 export async function batchStatus(deps: RunReadDeps, accountId: string, batchId: string) {
-  const batch = await rq.findBatch(deps.dataSource, accountId, batchId);
-  if (!batch) throw new NotFoundError('batch', ['batchId']);
-  const runs = await deps.reconciler.reconcileMany(await rq.findBatchRunSummaries(deps.dataSource, batch.id));
-  return v.batchStatusView(batch, runs);
+  const found = await rq.findBatchStatus(deps.dataSource, accountId, batchId);
+  if (!found) throw new NotFoundError('batch', ['batchId']);
+  return v.batchStatusView(found.batch, await deps.reconciler.reconcileMany(found.runs));
 }
 
 async function liveRun(deps: RunReadDeps, accountId: string, runId: string): Promise<LiveRun> {

@@ -4,11 +4,11 @@
  * and the replies cannot drift.
  */
 import { z } from 'zod';
-import type { Actor, App, Batch, Run, RunLog, RunRequest } from '../../../../db/entities';
+import type { Actor, App, Run, RunLog, RunRequest } from '../../../../db/entities';
 import { batchStatus, isTerminalRun, RUN_STATUSES } from '../../../../domain/statuses';
 import type { StepStatus } from '../../../../domain/statuses';
 import type { LiveRun } from '../../runs/reconcile';
-import type { RunSummary } from '../../runs/queries';
+import type { BatchHead, RunSummary } from '../../runs/queries';
 import type { TriggeredBatch } from '../../runs/trigger';
 import { browserDetailsOf, iso, presentedStatus, type StepView } from '../../runs/views';
 import { artifactFileUrl } from '../../visual/visual';
@@ -148,7 +148,7 @@ export function triggeredBatchView(b: TriggeredBatch): z.infer<typeof triggeredB
 }
 
 /** `GET /api/v1/runs/status`. */
-export function batchStatusView(batch: Batch, runs: readonly LiveRun<RunSummary>[]): z.infer<typeof batchStatusSchema> {
+export function batchStatusView(batch: BatchHead, runs: readonly LiveRun<RunSummary>[]): z.infer<typeof batchStatusSchema> {
   const statuses = runs.map(presentedStatus);
   return {
     batch_id: batch.id,
