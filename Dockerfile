@@ -1,5 +1,5 @@
-# One image for both processes: the gateway (default CMD) and the Temporal worker
-# (`node dist/apps/worker/main.js`, i.e. `npm run start:worker`).
+# One image for both processes: the gateway (default CMD) and the Temporal worker, launched as
+# `npm run start:worker` launches it (its node flags and malloc settings: docker-compose.yml's worker).
 # Debian slim, not Alpine: the Temporal worker's native core needs glibc.
 
 FROM node:20-slim AS build

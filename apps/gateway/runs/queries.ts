@@ -6,7 +6,7 @@
 import { In, type DataSource } from 'typeorm';
 import { BatchEntity, RunEntity, RunLogEntity, StepRunEntity } from '../../../db/entities';
 import type { Batch, Run, RunLog, StepRun } from '../../../db/entities';
-import { selectRows } from '../../../db/rows';
+import { fastQuery, selectRows } from '../../../db/rows';
 
 export async function findBatch(db: DataSource, accountId: string, batchId: string): Promise<Batch | null> {
   const [batch] = await selectRows<Batch>(db, BatchEntity, 'SELECT * FROM batches WHERE id = $1 AND account_id = $2', [batchId, accountId]);
@@ -22,18 +22,18 @@ export type RunSummary = Pick<
 /** What a batch's status shows of the batch itself. */
 export type BatchHead = Pick<Batch, 'id' | 'source' | 'actor' | 'scheduleId' | 'createdAt'>;
 
-const SUMMARY_COLUMNS = ['id', 'public_id', 'account_id', 'batch_id', 'position', 'flow_id', 'flow_name', 'status', 'error', 'external', 'workflow_id', 'workflow_run_id', 'started_at', 'finished_at', 'duration_ms'];
-
 /**
  * A batch of the account and its runs in position order, as summaries, in one statement: the read
- * every status poll makes. Null when the account has no such batch.
+ * every status poll makes (its columns named as the properties, each row copied once). Null when
+ * the account has no such batch.
  */
 export async function findBatchStatus(db: DataSource, accountId: string, batchId: string): Promise<{ batch: BatchHead; runs: RunSummary[] } | null> {
-  const rows = await selectRows<RunSummary & { bId: string; bSource: string; bActor: Batch['actor']; bScheduleId: string | null; bCreatedAt: Date }>(
+  const rows = await fastQuery<BatchStatusRow>(
     db,
-    RunEntity,
     `SELECT b.id AS "bId", b.source AS "bSource", b.actor AS "bActor", b.schedule_id AS "bScheduleId", b.created_at AS "bCreatedAt",
-            ${SUMMARY_COLUMNS.map((c) => `r.${c}`).join(', ')}
+            r.id, r.public_id AS "publicId", r.account_id AS "accountId", r.batch_id AS "batchId", r.position, r.flow_id AS "flowId",
+            r.flow_name AS "flowName", r.status, r.error, r.external, r.workflow_id AS "workflowId", r.workflow_run_id AS "workflowRunId",
+            r.started_at AS "startedAt", r.finished_at AS "finishedAt", r.duration_ms AS "durationMs"
        FROM batches b LEFT JOIN runs r ON r.batch_id = b.id
       WHERE b.id = $1 AND b.account_id = $2
       ORDER BY r.position, r.id`,
@@ -42,9 +42,38 @@ export async function findBatchStatus(db: DataSource, accountId: string, batchId
   const head = rows[0];
   if (!head) return null;
   const batch: BatchHead = { id: head.bId, source: head.bSource, actor: head.bActor, scheduleId: head.bScheduleId, createdAt: head.bCreatedAt };
-  const runs = rows.flatMap(({ bId: _i, bSource: _s, bActor: _a, bScheduleId: _c, bCreatedAt: _t, ...run }) => (run.id === null ? [] : [run]));
+  const runs: RunSummary[] = [];
+  for (const r of rows) {
+    if (r.id === null) continue; // the batch has no runs
+    runs.push({
+      id: r.id,
+      publicId: r.publicId,
+      accountId: r.accountId,
+      batchId: r.batchId,
+      position: r.position,
+      flowId: r.flowId,
+      flowName: r.flowName,
+      status: r.status,
+      error: r.error,
+      external: r.external,
+      workflowId: r.workflowId,
+      workflowRunId: r.workflowRunId,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      durationMs: r.durationMs,
+    });
+  }
   return { batch, runs };
 }
+
+type BatchStatusRow = Omit<RunSummary, 'id'> & {
+  id: string | null;
+  bId: string;
+  bSource: string;
+  bActor: Batch['actor'];
+  bScheduleId: string | null;
+  bCreatedAt: Date;
+};
 
 export async function findBatchRuns(db: DataSource, batchId: string): Promise<Run[]> {
   return db.getRepository(RunEntity).find({ where: { batchId }, order: { position: 'ASC', id: 'ASC' } });
