@@ -28,8 +28,9 @@ export const workflowBundleOptions = (workflowsPath = require.resolve('../../wor
  * The code with every character above U+00FF written as a `\uXXXX` escape (a few dashes and
  * arrows in comments and messages): V8 keeps a string with any such character at two bytes a
  * character, and the bundle (3 MB with its inline source map) is held by the worker and by its
- * workflow thread. In string, template and regular-expression literals the escape means the same
- * character; elsewhere these characters appear only in comments.
+ * workflow thread. In string, template and regular-expression literals and in identifiers the
+ * escape means the same character (only a template's `String.raw` would see it); in a comment it
+ * changes nothing.
  */
 export const latin1Only = (code: string): string =>
   code.replace(/[\u0100-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
