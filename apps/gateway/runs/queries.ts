@@ -22,23 +22,28 @@ export type RunSummary = Pick<
 /** What a batch's status shows of the batch itself. */
 export type BatchHead = Pick<Batch, 'id' | 'source' | 'actor' | 'scheduleId' | 'createdAt'>;
 
+/** The batch's own columns only in its first row: pg would parse its actor (jsonb) and created_at once a run. */
+const BATCH_STATUS_SQL = `
+  SELECT b.id AS "bId",
+         CASE WHEN row_number() OVER w = 1 THEN b.source END AS "bSource",
+         CASE WHEN row_number() OVER w = 1 THEN b.actor END AS "bActor",
+         CASE WHEN row_number() OVER w = 1 THEN b.schedule_id END AS "bScheduleId",
+         CASE WHEN row_number() OVER w = 1 THEN b.created_at END AS "bCreatedAt",
+         r.id, r.public_id AS "publicId", r.account_id AS "accountId", r.batch_id AS "batchId", r.position, r.flow_id AS "flowId",
+         r.flow_name AS "flowName", r.status, r.error, r.external, r.workflow_id AS "workflowId", r.workflow_run_id AS "workflowRunId",
+         r.started_at AS "startedAt", r.finished_at AS "finishedAt", r.duration_ms AS "durationMs"
+    FROM batches b LEFT JOIN runs r ON r.batch_id = b.id
+   WHERE b.id = $1 AND b.account_id = $2
+  WINDOW w AS (ORDER BY r.position, r.id)
+   ORDER BY r.position, r.id`;
+
 /**
  * A batch of the account and its runs in position order, as summaries, in one statement: the read
  * every status poll makes (its columns named as the properties, each row copied once). Null when
  * the account has no such batch.
  */
 export async function findBatchStatus(db: DataSource, accountId: string, batchId: string): Promise<{ batch: BatchHead; runs: RunSummary[] } | null> {
-  const rows = await fastQuery<BatchStatusRow>(
-    db,
-    `SELECT b.id AS "bId", b.source AS "bSource", b.actor AS "bActor", b.schedule_id AS "bScheduleId", b.created_at AS "bCreatedAt",
-            r.id, r.public_id AS "publicId", r.account_id AS "accountId", r.batch_id AS "batchId", r.position, r.flow_id AS "flowId",
-            r.flow_name AS "flowName", r.status, r.error, r.external, r.workflow_id AS "workflowId", r.workflow_run_id AS "workflowRunId",
-            r.started_at AS "startedAt", r.finished_at AS "finishedAt", r.duration_ms AS "durationMs"
-       FROM batches b LEFT JOIN runs r ON r.batch_id = b.id
-      WHERE b.id = $1 AND b.account_id = $2
-      ORDER BY r.position, r.id`,
-    [batchId, accountId],
-  );
+  const rows = await fastQuery<BatchStatusRow>(db, BATCH_STATUS_SQL, [batchId, accountId]);
   const head = rows[0];
   if (!head) return null;
   const batch: BatchHead = { id: head.bId, source: head.bSource, actor: head.bActor, scheduleId: head.bScheduleId, createdAt: head.bCreatedAt };
