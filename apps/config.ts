@@ -8,6 +8,7 @@ import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
 import { DEFAULT_RECORD_PATIENCE_MS } from '../activities/patience';
 import { DEFAULT_BATCH_LIMITS, MAX_BATCH_RUNS, type BatchLimits } from '../domain/batch-plan';
 import { s3KeyPrefix, type S3StoreOptions } from '../db/artifact-store';
+import type { DeadlockCheck } from './worker/workflow-threads';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -27,6 +28,7 @@ const schema = z.object({
   FLOWRUNS_API_KEY: z.string().optional(),
   MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
   MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  FLOWRUNS_WORKFLOW_DEADLOCK_CHECK: z.enum(['sampled', 'per-call']).default('sampled'),
   LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
   FLOWRUNS_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   FLOWRUNS_EXPRESSION_MAX_DEPTH: z.coerce.number().int().min(10).max(10_000).default(500),
@@ -135,6 +137,8 @@ export interface Config {
   maxConcurrentActivities: number;
   /** Workflows a worker keeps in memory between their activations; unset, the SDK's default (from the heap limit). */
   maxCachedWorkflows?: number;
+  /** How the worker notices a workflow that never yields (apps/worker/workflow-threads.ts). */
+  workflowDeadlockCheck: DeadlockCheck;
   /** Worker log level; unset lets each entry point pick (INFO for production, WARN for `npm run dev`). */
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Bounds of one JSONata evaluation (`if`, `transform`, `{{ }}`). */
@@ -198,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKey: e.FLOWRUNS_API_KEY,
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: e.MAX_CACHED_WORKFLOWS,
+    workflowDeadlockCheck: e.FLOWRUNS_WORKFLOW_DEADLOCK_CHECK,
     logLevel: e.LOG_LEVEL,
     payloadKeys: e.FLOWRUNS_PAYLOAD_KEYS,
     inlineOutputBytes: e.FLOWRUNS_OUTPUT_INLINE_BYTES,

@@ -12,6 +12,7 @@ import type { Config } from '../config';
 import { bundleInChildProcess } from './bundle';
 import { idsOfWorkflow, logger, workerLog } from '../log';
 import { dataConverterFor } from '../payload-codec';
+import { workerClass } from './workflow-threads';
 
 export interface WorkerDeps {
   config: Config;
@@ -96,7 +97,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
     recordPatienceMs: config.recordPatienceMs,
   });
   return [
-    await Worker.create({
+    await workerClass(config.workflowDeadlockCheck).create({
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,

@@ -1,0 +1,117 @@
+/**
+ * The platform worker's workflow threads, with a deadlock check that costs nothing per call.
+ *
+ * The SDK bounds every call into a workflow thread's V8 context (activate, unblock conditions,
+ * conclude: three or more an activation) with `vm`'s `timeout`, for which Node starts a watchdog
+ * thread and joins it again on every call: about 0.09 ms of CPU and 0.4 ms of the workflow thread's
+ * time on this project's 2-core reference machine, more than the workflow code of a step costs.
+ * Here the calls run without it: each thread counts the calls it begins and whether it is inside
+ * one on shared memory, and the main thread looks at the counters (`watchCalls`). A call that is
+ * still the same one after the SDK's `isolateExecutionTimeout` (5 s) is a workflow that never
+ * yields: the thread is stopped, the SDK shuts the worker down with an error and the process exits
+ * to be restarted. What that workflow and the others were doing is in Temporal, retried on the next
+ * worker: nothing is lost, as with any worker that dies. (The SDK instead fails that one workflow
+ * task and keeps the thread; the workflow code here is the platform's own, so a deadlock is a bug of
+ * it, not of a tenant's flow.) FLOWRUNS_WORKFLOW_DEADLOCK_CHECK=per-call keeps the SDK's watchdog.
+ */
+import { Worker as ThreadWorker } from 'node:worker_threads';
+import type { Logger } from '@temporalio/common';
+import { Worker, type CompiledWorkerOptions } from '@temporalio/worker';
+import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface';
+import { ThreadedVMWorkflowCreator, WorkerThreadClient } from '@temporalio/worker/lib/workflow/threaded-vm';
+import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/lib/workflow/workflow-worker-thread/input';
+
+/** How a worker notices a workflow that never yields; the README's configuration table has both. */
+export type DeadlockCheck = 'sampled' | 'per-call';
+
+/** The SDK's thread module, started in a thread that first drops `timeout` from its calls into a context and counts them. */
+const THREAD_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const vm = require('node:vm');
+const calls = new Int32Array(workerData.calls);
+const run = vm.Script.prototype.runInContext;
+vm.Script.prototype.runInContext = function (context, options) {
+  if (options === undefined || options.timeout === undefined) return run.call(this, context, options);
+  const { timeout, ...rest } = options;
+  Atomics.add(calls, 0, 1);
+  Atomics.store(calls, 1, 1);
+  try {
+    return run.call(this, context, rest);
+  } finally {
+    Atomics.store(calls, 1, 0);
+  }
+};
+require(workerData.sdkThread);
+`;
+
+/** Shared with one thread: [0] calls begun, [1] 1 while inside one. */
+export const callCounters = (): Int32Array => new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+
+/**
+ * Looks at a thread's call counters every `limitMs / 5` (at most every second); calls `stuck` once
+ * when one call has lasted `limitMs` or more. Stops looking when `stuck` is called or on the answer's call.
+ */
+export function watchCalls(calls: Int32Array, limitMs: number, stuck: (forMs: number) => void): () => void {
+  let seen = -1;
+  let since = 0;
+  const timer = setInterval(
+    () => {
+      const begun = Atomics.load(calls, 0);
+      const now = Date.now();
+      if (Atomics.load(calls, 1) === 0 || begun !== seen) {
+        seen = begun;
+        since = now;
+        return;
+      }
+      if (now - since < limitMs) return;
+      clearInterval(timer);
+      stuck(now - since);
+    },
+    Math.max(10, Math.min(1000, Math.floor(limitMs / 5))),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** A Temporal worker whose workflow threads run without the per-call watchdog (see the module's comment). */
+export class SampledDeadlockWorker extends Worker {
+  protected static override async createWorkflowCreator(
+    workflowBundle: WorkflowBundleWithSourceMapAndFilename,
+    compiledOptions: CompiledWorkerOptions,
+    logger: Logger,
+  ): Promise<WorkflowCreator> {
+    // Debug mode runs workflows in this thread, without a time limit: nothing to replace.
+    if (compiledOptions.debugMode) return super.createWorkflowCreator(workflowBundle, compiledOptions, logger);
+    const limitMs = compiledOptions.isolateExecutionTimeoutMs;
+    const sdkThread = require.resolve('@temporalio/worker/lib/workflow/workflow-worker-thread');
+    const clients = Array.from({ length: compiledOptions.workflowThreadPoolSize }, (_, index) => {
+      const calls = callCounters();
+      const thread = new ThreadWorker(THREAD_SOURCE, { eval: true, workerData: { calls: calls.buffer, sdkThread } });
+      const stop = watchCalls(calls, limitMs, (forMs) => {
+        logger.error(
+          `workflow thread ${index} has been in one call into a workflow for ${forMs} ms (limit ${limitMs} ms): a workflow that never yields. ` +
+            'Stopping the thread, which shuts this worker down; its workflows go on from their histories on the next worker.',
+        );
+        void thread.terminate();
+      });
+      thread.once('exit', stop);
+      return new WorkerThreadClient(thread, logger, compiledOptions.patchActivationCallback);
+    });
+    await Promise.all(
+      clients.map((client) =>
+        client.send({
+          type: 'init',
+          workflowBundle,
+          isolateExecutionTimeoutMs: limitMs,
+          reuseV8Context: compiledOptions.reuseV8Context ?? true,
+          registeredActivityNames: new Set(compiledOptions.activities.keys()),
+          hasPatchActivationCallback: compiledOptions.patchActivationCallback !== undefined,
+        }),
+      ),
+    );
+    return new ThreadedVMWorkflowCreator(clients);
+  }
+}
+
+/** The worker class for a deadlock check. */
+export const workerClass = (check: DeadlockCheck): typeof Worker => (check === 'sampled' ? SampledDeadlockWorker : Worker);
