@@ -8,7 +8,7 @@ import { IsNull, type DataSource } from 'typeorm';
 import type { BatchRunInput, ExpressionScope, FlowRunInput, FlowRunRef, RunStatus, StepDefinition } from '../domain';
 import { batchRunIds, runInputOf } from '../db/batch-plans';
 import { FlowEntity, type RunRequest } from '../db/entities';
-import { insertBatchRows, insertRunRows, Projections, type StepRow } from '../db/projections';
+import { insertBatchRows, insertRunRows, Projections, type LogLine, type StepRow } from '../db/projections';
 import { MAX_FLOW_DEPTH } from '../steps/flow';
 import { stepType } from '../steps';
 import { queueLag, runsFinished, runsStarted, stepDuration } from '../apps/metrics';
@@ -33,6 +33,44 @@ import type { ArtifactStore } from '../db/artifact-store';
 import type { BrowserRuntime } from '../steps/step-type';
 import type { BrowserPool } from './browser/pool';
 import { BROWSER_STEP_TYPES, createBrowserRuntime, platformRecorder } from './browser/runtime';
+
+/**
+ * How long a step's start is held back: a step still running then has its start written; one that
+ * ends sooner (most http and transform steps) writes its start with its end, in one statement. Until
+ * then the run's detail shows the step running from the workflow's live state, not from this row.
+ */
+export const START_RECORD_DELAY_MS = 200;
+
+/** An attempt's start record, held back \`START_RECORD_DELAY_MS\`. */
+interface HeldStart {
+  /** For the attempt's end: the start line to write with it, or nothing once the start was written (awaited). */
+  take(): Promise<LogLine | undefined>;
+  /** Writes the start now unless it was written (an attempt that failed). */
+  write(): Promise<void>;
+}
+
+function heldStart(write: () => Promise<void>, line: LogLine): HeldStart {
+  let writing: Promise<void> | undefined;
+  const begin = () => {
+    writing ??= write();
+    // Awaited by take or write; until then a failure must not be an unhandled rejection.
+    writing.catch(() => undefined);
+    return writing;
+  };
+  const timer = setTimeout(begin, START_RECORD_DELAY_MS);
+  return {
+    async take() {
+      clearTimeout(timer);
+      if (!writing) return line;
+      await writing;
+      return undefined;
+    },
+    async write() {
+      clearTimeout(timer);
+      await begin();
+    },
+  };
+}
 
 /** Who records a run's start or end: the workflow itself, or a step's activity on its behalf (\`CarriedRunRecords\`). */
 type RecordMode = 'always' | 'from-step';
@@ -157,23 +195,18 @@ export function createActivities({
     return ref;
   };
 
+  /** The log line of an attempt's start. */
+  const startLine = (call: StepRef, attempt: number, startedAt: Date): LogLine => ({
+    key: `step.${call.key}.attempt.${attempt}`,
+    level: 'info',
+    stepId: call.key,
+    message: `step ${call.key} started (attempt ${attempt})`,
+    ts: startedAt,
+  });
+
   const running = async (call: StepRef, attempt: number, startedAt: Date) => {
-    const row: StepRow = {
-      id: call.key,
-      position: call.position,
-      name: stepName(call.step),
-      type: call.step.type,
-      status: 'running',
-      attempts: attempt,
-      startedAt: startedAt.toISOString(),
-    };
-    await projections.stepLogged(call.runId, row, {
-      key: `step.${call.key}.attempt.${attempt}`,
-      level: 'info',
-      stepId: call.key,
-      message: `step ${call.key} started (attempt ${attempt})`,
-      ts: startedAt,
-    });
+    const step = { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, attempts: attempt, startedAt };
+    await projections.stepStarted(call.runId, step, startLine(call, attempt, startedAt));
   };
 
   /** A browser bound to one attempt of a browser or scan step (the run's account and browser read from its row). */
@@ -209,9 +242,11 @@ export function createActivities({
     durationMs: finishedAt.getTime() - startedAt.getTime(),
   });
 
-  const succeeded = async (call: StepRef, fields: Omit<StepRow, 'id' | 'position' | 'name' | 'type' | 'status'>, finishedAt: Date, requests: readonly RunRequest[] = []) => {
+  /** A step's success; \`started\`: its attempt's start line, when the start was not written on its own (\`heldStart\`). */
+  const succeeded = async (call: StepRef, fields: Omit<StepRow, 'id' | 'position' | 'name' | 'type' | 'status'>, finishedAt: Date, requests: readonly RunRequest[] = [], started?: LogLine) => {
     const row: StepRow = { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...fields };
-    await projections.stepLogged(call.runId, row, { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt }, requests);
+    const line: LogLine = { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt };
+    await projections.stepLogged(call.runId, row, started ? [started, line] : [line], requests);
   };
 
   /**
@@ -335,13 +370,16 @@ export function createActivities({
       const redact = redactor(call.scope.vars, call.secrets);
       // The attempt's requests (masked) are written with its end: with the step's row when it succeeds, on their own when not.
       const requests: RunRequest[] = [];
+      let held: HeldStart | undefined;
       try {
         const start = await carriedStart(call);
         const scope = await resolved(call.scope);
         const browser = await browserFor(call, attempt, ctx.cancellationSignal, redact);
         const result = await heartbeating(() =>
           attemptStep(call, scope, attempt, ctx.cancellationSignal, runtime, {
-            started: (at) => running(call, attempt, at),
+            started: async (at) => {
+              held = heldStart(() => running(call, attempt, at), startLine(call, attempt, at));
+            },
             recordRequest: async (row) => void requests.push({ ...row, url: redact(row.url), error: redact(row.error), runId: call.runId, stepId: call.key }),
             ...(browser ? { browser } : {}),
           }),
@@ -349,7 +387,7 @@ export function createActivities({
         if (result.skipped) return { skipped: true, ...recordedOf(start) };
         stepDuration.observe({ type: call.step.type, status: 'succeeded' }, (result.finishedAt.getTime() - result.startedAt.getTime()) / 1000);
         const outcome = { skipped: false as const, output: await passable(call, result.output), ...timing(attempt, result.startedAt, result.finishedAt) };
-        await succeeded(call, { ...outcome, output: redact(result.output) }, result.finishedAt, requests);
+        await succeeded(call, { ...outcome, output: redact(result.output) }, result.finishedAt, requests, await held?.take());
         requests.length = 0;
         const finish = await carriedFinish(call, outcome.output, redact);
         return { ...outcome, ...recordedOf(start, finish) };
@@ -357,6 +395,7 @@ export function createActivities({
         const err = runGone(caught);
         const details: StepFailureDetails = { attempts: attempt, startedAt: startedAt.toISOString() };
         const message = redact((err as Error)?.message ?? String(err));
+        await held?.write().catch(() => undefined);
         if (requests.length > 0) await projections.requests(requests).catch(() => undefined);
         await attemptFailed(call, attempt, message).catch(() => undefined);
         workerLog.warn({ runId: call.runId, stepId: call.key, stepType: call.step.type, attempt }, `step attempt failed: ${message}`);

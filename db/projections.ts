@@ -8,7 +8,7 @@ import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { BatchRunInput, StepState } from '../domain/flow-types';
 import { isOutputRef, type OutputRef } from '../domain/output-refs';
 import { maskVariables } from '../domain/secrets';
-import { isTerminalRun, RUN_STATUSES, TERMINAL_STEP_STATUSES, type RunStatus } from '../domain/statuses';
+import { isTerminalRun, RUN_STATUSES, TERMINAL_RUN_STATUSES, TERMINAL_STEP_STATUSES, type RunStatus } from '../domain/statuses';
 import { BatchEntity, RunEntity, RunLogEntity, RunRequestEntity, StepRunEntity } from './entities';
 import type { Batch, Json, Run, RunLog, RunRequest, StepRun } from './entities';
 
@@ -128,11 +128,25 @@ const STEP_LOGGED_SQL = Object.fromEntries(
          INSERT INTO step_runs (run_id, step_id, position, name, type, status, attempts, started_at, finished_at, duration_ms, output, error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)
          ON CONFLICT (${STEP_KEY.join(', ')}) DO UPDATE SET ${columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')})${r ? REQUESTS_CTE : ''}
-       INSERT INTO run_logs (run_id, key, ts, level, step_id, message, source) VALUES ($1, $13, $14, $15, $16, $17, $18)
+       INSERT INTO run_logs (run_id, key, ts, level, step_id, message, source)
+       SELECT $1, l.key, l.ts, l.level, l.step_id, l.message, l.source
+         FROM unnest($13::text[], $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[]) AS l (key, ts, level, step_id, message, source)
        ON CONFLICT DO NOTHING`,
     ]);
   }),
 ) as Record<StepLoggedVariant, string>;
+
+/**
+ * \`Projections.stepStarted\`'s statement: the step's row as running and the attempt's start line,
+ * both only while the run is open ($9: the terminal statuses).
+ */
+const STEP_STARTED_SQL = `WITH open AS (SELECT 1 FROM runs WHERE id = $1 AND status <> ALL($9::text[])),
+  step AS (
+    INSERT INTO step_runs (run_id, step_id, position, name, type, status, attempts, started_at, finished_at, duration_ms, output, error)
+    SELECT $1, $2, $3, $4, $5, 'running', $6, $7, NULL, NULL, 'null'::jsonb, NULL FROM open
+    ON CONFLICT (${STEP_KEY.join(', ')}) DO UPDATE SET ${STEP_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')})
+  INSERT INTO run_logs (run_id, key, ts, level, step_id, message) SELECT $1, $8, $7, 'info', $2, $10 FROM open
+  ON CONFLICT DO NOTHING`;
 
 async function inChunks<T>(rows: readonly T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) await write(rows.slice(i, i + CHUNK));
@@ -215,17 +229,18 @@ export class Projections {
   }
 
   /**
-   * One step's row and one log line about it in a single statement: how an activity step records
-   * its start and its end, a round trip each; the end carries the attempt's requests (\`requests\`,
-   * all of this run and step). Upserted and logged as \`upsertSteps\`, \`log\` and \`requests\` do.
+   * One step's row and its log lines in a single statement: how an activity step records its start
+   * and its end, a round trip each, or both in one when it ends soon (activities/index.ts
+   * \`START_RECORD_DELAY_MS\`); the end carries the attempt's requests (\`requests\`, all of this run and step). Upserted and logged as \`upsertSteps\`, \`log\` and \`requests\` do.
    */
-  async stepLogged(runId: string, step: StepRow, line: LogLine, requests: readonly RunRequest[] = []): Promise<void> {
+  async stepLogged(runId: string, step: StepRow, lines: readonly LogLine[], requests: readonly RunRequest[] = []): Promise<void> {
     const r = stepRecord(runId, step);
-    const l = logRecord(runId, line, this.clock());
+    const now = this.clock();
+    const l = lines.map((line) => logRecord(runId, line, now));
     const variant: StepLoggedVariant = `${isOutputRef(step.output) ? 'keepOutput' : 'all'}${requests.length > 0 ? '+requests' : ''}`;
     await this.db.query(STEP_LOGGED_SQL[variant], [
       runId, r.stepId, r.position, r.name, r.type, r.status, r.attempts, r.startedAt, r.finishedAt, r.durationMs, JSON.stringify(r.output ?? null), r.error,
-      l.key, l.ts, l.level, l.stepId, l.message, l.source,
+      l.map((x) => x.key), l.map((x) => x.ts), l.map((x) => x.level), l.map((x) => x.stepId), l.map((x) => x.message), l.map((x) => x.source),
       ...(requests.length > 0
         ? [
             requests.map((q) => q.attempt), requests.map((q) => q.seq ?? 0), requests.map((q) => q.ts), requests.map((q) => q.method), requests.map((q) => q.url),
@@ -233,6 +248,14 @@ export class Projections {
           ]
         : []),
     ]);
+  }
+
+  /**
+   * An attempt's start: the step's row as running, and \`line\`, in one statement; nothing once the
+   * run has ended (an attempt whose start was held back can outlive its run's cancellation).
+   */
+  async stepStarted(runId: string, step: { id: string; position: number; name: string; type: string; attempts: number; startedAt: Date }, line: { key: string; message: string }): Promise<void> {
+    await this.db.query(STEP_STARTED_SQL, [runId, step.id, step.position, step.name, step.type, step.attempts, step.startedAt, line.key, TERMINAL_RUN_STATUSES, line.message]);
   }
 
   /** Keeps a large output whole, for later steps to read through its reference. */
