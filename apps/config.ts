@@ -29,6 +29,7 @@ const schema = z.object({
   MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
   MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   FLOWRUNS_WORKFLOW_DEADLOCK_CHECK: z.enum(['sampled', 'per-call']).default('sampled'),
+  FLOWRUNS_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
   FLOWRUNS_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   FLOWRUNS_EXPRESSION_MAX_DEPTH: z.coerce.number().int().min(10).max(10_000).default(500),
@@ -139,6 +140,8 @@ export interface Config {
   maxCachedWorkflows?: number;
   /** How the worker notices a workflow that never yields (apps/worker/workflow-threads.ts). */
   workflowDeadlockCheck: DeadlockCheck;
+  /** Whether the Temporal UI's stack-trace query works on the worker's workflows (FLOWRUNS_WORKFLOW_STACK_TRACES). */
+  workflowStackTraces: boolean;
   /** Worker log level; unset lets each entry point pick (INFO for production, WARN for `npm run dev`). */
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Bounds of one JSONata evaluation (`if`, `transform`, `{{ }}`). */
@@ -203,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: e.MAX_CACHED_WORKFLOWS,
     workflowDeadlockCheck: e.FLOWRUNS_WORKFLOW_DEADLOCK_CHECK,
+    workflowStackTraces: e.FLOWRUNS_WORKFLOW_STACK_TRACES === 'on',
     logLevel: e.LOG_LEVEL,
     payloadKeys: e.FLOWRUNS_PAYLOAD_KEYS,
     inlineOutputBytes: e.FLOWRUNS_OUTPUT_INLINE_BYTES,

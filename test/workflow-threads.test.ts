@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogEntry } from '@temporalio/worker';
-import { callCounters, SampledDeadlockWorker, watchCalls } from '../apps/worker/workflow-threads';
-import { answers, neverYields } from './workflows/spin-workflows';
+import { DefaultLogger, NativeConnection, Runtime, type LogEntry, type Worker } from '@temporalio/worker';
+import { callCounters, SampledDeadlockWorker, watchCalls, workerClass } from '../apps/worker/workflow-threads';
+import { answers, neverYields, waits } from './workflows/spin-workflows';
 
 const errors: LogEntry[] = [];
 Runtime.install({ logger: new DefaultLogger('ERROR', (entry) => errors.push(entry)), shutdownSignals: [] });
@@ -51,9 +51,9 @@ describe('SampledDeadlockWorker on the Temporal server', () => {
     await connection.close();
   });
 
-  async function startWorker(taskQueue: string) {
+  async function startWorker(taskQueue: string, workerType: typeof Worker = SampledDeadlockWorker) {
     const native = await NativeConnection.connect({ address: address() });
-    const worker = await SampledDeadlockWorker.create({
+    const worker = await workerType.create({
       connection: native,
       namespace: process.env.TEMPORAL_NAMESPACE,
       taskQueue,
@@ -86,6 +86,25 @@ describe('SampledDeadlockWorker on the Temporal server', () => {
     } finally {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await outcome;
+      await native.close();
+    }
+  });
+
+  it.each([
+    ['off', SampledDeadlockWorker, /stack traces are not enabled on this worker/],
+    ['on', workerClass('sampled', true), /at waits \(/],
+  ])('stack traces %s: the stack-trace query answers accordingly', async (_, workerType, expected) => {
+    const taskQueue = `stacks-${randomBytes(4).toString('hex')}`;
+    const { worker, native } = await startWorker(taskQueue, workerType);
+    const running = worker.run();
+    try {
+      const handle = await client.workflow.start(waits, { taskQueue, workflowId: `waits-${taskQueue}` });
+      const answer = await handle.query<string>('__stack_trace').then(String, (err: Error) => err.message);
+      expect(answer).toMatch(expected);
+      await handle.terminate('test over');
+    } finally {
+      worker.shutdown();
+      await running;
       await native.close();
     }
   });

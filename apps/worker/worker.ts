@@ -97,7 +97,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
     recordPatienceMs: config.recordPatienceMs,
   });
   return [
-    await workerClass(config.workflowDeadlockCheck).create({
+    await workerClass(config.workflowDeadlockCheck, config.workflowStackTraces).create({
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,

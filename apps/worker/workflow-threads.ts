@@ -24,7 +24,11 @@ import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/
 /** How a worker notices a workflow that never yields; the README's configuration table has both. */
 export type DeadlockCheck = 'sampled' | 'per-call';
 
-/** The SDK's thread module, started in a thread that first drops `timeout` from its calls into a context and counts them. */
+/**
+ * The SDK's thread module, started in a thread that first drops `timeout` from its calls into a
+ * context and counts them, and without stack traces leaves out the SDK's promise hook (then the
+ * stack-trace query answers that they are not enabled on this worker).
+ */
 const THREAD_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const vm = require('node:vm');
@@ -41,6 +45,7 @@ vm.Script.prototype.runInContext = function (context, options) {
     Atomics.store(calls, 1, 0);
   }
 };
+if (!workerData.stackTraces) require(workerData.vmShared).globalHandlers.setPromiseHook = () => undefined;
 require(workerData.sdkThread);
 `;
 
@@ -73,8 +78,15 @@ export function watchCalls(calls: Int32Array, limitMs: number, stuck: (forMs: nu
   return () => clearInterval(timer);
 }
 
-/** A Temporal worker whose workflow threads run without the per-call watchdog (see the module's comment). */
+/**
+ * A Temporal worker whose workflow threads run without the per-call watchdog (see the module's
+ * comment) and, unless \`stackTraces\`, without the SDK's stack capture for every promise a workflow
+ * makes, which only the Temporal UI's stack-trace query reads (FLOWRUNS_WORKFLOW_STACK_TRACES).
+ */
 export class SampledDeadlockWorker extends Worker {
+  /** Whether the stack-trace query works: \`workerClass\`'s subclass says so. */
+  protected static stackTraces = false;
+
   protected static override async createWorkflowCreator(
     workflowBundle: WorkflowBundleWithSourceMapAndFilename,
     compiledOptions: CompiledWorkerOptions,
@@ -84,9 +96,11 @@ export class SampledDeadlockWorker extends Worker {
     if (compiledOptions.debugMode) return super.createWorkflowCreator(workflowBundle, compiledOptions, logger);
     const limitMs = compiledOptions.isolateExecutionTimeoutMs;
     const sdkThread = require.resolve('@temporalio/worker/lib/workflow/workflow-worker-thread');
+    const vmShared = require.resolve('@temporalio/worker/lib/workflow/vm-shared');
+    const { stackTraces } = this;
     const clients = Array.from({ length: compiledOptions.workflowThreadPoolSize }, (_, index) => {
       const calls = callCounters();
-      const thread = new ThreadWorker(THREAD_SOURCE, { eval: true, workerData: { calls: calls.buffer, sdkThread } });
+      const thread = new ThreadWorker(THREAD_SOURCE, { eval: true, workerData: { calls: calls.buffer, sdkThread, vmShared, stackTraces } });
       const stop = watchCalls(calls, limitMs, (forMs) => {
         logger.error(
           `workflow thread ${index} has been in one call into a workflow for ${forMs} ms (limit ${limitMs} ms): a workflow that never yields. ` +
@@ -113,5 +127,11 @@ export class SampledDeadlockWorker extends Worker {
   }
 }
 
-/** The worker class for a deadlock check. */
-export const workerClass = (check: DeadlockCheck): typeof Worker => (check === 'sampled' ? SampledDeadlockWorker : Worker);
+/** The worker class for a deadlock check and stack traces; with \`per-call\` the SDK's own, stack traces and all. */
+export function workerClass(check: DeadlockCheck, stackTraces: boolean): typeof Worker {
+  if (check === 'per-call') return Worker;
+  if (!stackTraces) return SampledDeadlockWorker;
+  return class extends SampledDeadlockWorker {
+    protected static override stackTraces = true;
+  };
+}
