@@ -7,6 +7,7 @@
  *   against the same for the bare app's batch and child.
  */
 import { Client as PgClient } from 'pg';
+import { temporal } from '@temporalio/proto';
 import { startBareApp } from './bare/app';
 import type { BenchContext, Benchmark, Row } from './report';
 import { defineFlow, fanoutFlows, requireSucceeded, triggerBatch, waitForBatches } from './stack';
@@ -30,9 +31,10 @@ async function countQueries(fn: () => Promise<void>): Promise<number> {
   return n;
 }
 
-async function events(client: BenchContext['platform']['client'], workflowId: string): Promise<number> {
+/** A workflow's history: its events, and its size in bytes as the server keeps it (protobuf, payloads as stored). */
+async function events(client: BenchContext['platform']['client'], workflowId: string): Promise<{ events: number; bytes: number }> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return history.events?.length ?? 0;
+  return { events: history.events?.length ?? 0, bytes: temporal.api.history.v1.History.encode(history).finish().length };
 }
 
 export const p5: Benchmark = {
@@ -51,12 +53,12 @@ export const p5: Benchmark = {
       await platform.client.workflow.getHandle(`batch-${batch.batchId}`).result();
     });
     requireSucceeded(await waitForBatches(platform, [batch!.batchId], 60_000));
-    const runEvents = await events(platform.client, `run-${batch!.runIds[0]}`);
-    const batchEvents = await events(platform.client, `batch-${batch!.batchId}`);
+    const run = await events(platform.client, `run-${batch!.runIds[0]}`);
+    const batchHistory = await events(platform.client, `batch-${batch!.batchId}`);
 
     const bare = await startBareApp(ctx.services.temporalAddress);
-    let bareRun: number;
-    let bareBatch: number;
+    let bareRun: { events: number; bytes: number };
+    let bareBatch: { events: number; bytes: number };
     try {
       const id = await bare.start(runs, 50, stub.url);
       await bare.client.workflow.getHandle(id).result();
@@ -65,8 +67,11 @@ export const p5: Benchmark = {
     } finally {
       await bare.stop();
     }
-    const perRun = runEvents + batchEvents / runs;
-    const barePerRun = bareRun + bareBatch / runs;
+    const perRun = run.events + batchHistory.events / runs;
+    const barePerRun = bareRun.events + bareBatch.events / runs;
+    const bytesPerRun = run.bytes + batchHistory.bytes / runs;
+    const bareBytesPerRun = bareRun.bytes + bareBatch.bytes / runs;
+    const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
     return [
       {
         id: 'P5',
@@ -81,10 +86,20 @@ export const p5: Benchmark = {
       {
         id: 'P5',
         benchmark: 'Temporal history events per run (child + batch / runs)',
-        figure: `${perRun.toFixed(1)} (child ${runEvents}, batch ${batchEvents})`,
+        figure: `${perRun.toFixed(1)} (child ${run.events}, batch ${batchHistory.events})`,
         value: perRun,
-        reference: `bare ${barePerRun.toFixed(1)} (child ${bareRun}, batch ${bareBatch})`,
+        reference: `bare ${barePerRun.toFixed(1)} (child ${bareRun.events}, batch ${bareBatch.events})`,
         ratio: perRun / barePerRun,
+        target: 'printed',
+        met: null,
+      },
+      {
+        id: 'P5',
+        benchmark: 'Temporal history bytes per run (child + batch / runs; payloads encrypted as stored)',
+        figure: `${kb(bytesPerRun)} (child ${kb(run.bytes)}, batch ${kb(batchHistory.bytes)})`,
+        value: bytesPerRun,
+        reference: `bare ${kb(bareBytesPerRun)} (child ${kb(bareRun.bytes)}, batch ${kb(bareBatch.bytes)})`,
+        ratio: bytesPerRun / bareBytesPerRun,
         target: 'printed',
         met: null,
       },
