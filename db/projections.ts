@@ -229,9 +229,10 @@ export class Projections {
   }
 
   /**
-   * One step's row and its log lines in a single statement: how an activity step records its start
-   * and its end, a round trip each, or both in one when it ends soon (activities/index.ts
-   * \`START_RECORD_DELAY_MS\`); the end carries the attempt's requests (\`requests\`, all of this run and step). Upserted and logged as \`upsertSteps\`, \`log\` and \`requests\` do.
+   * One step's row and its log lines in a single statement: how an activity step records its end,
+   * with its start line when the step ended before its start was written (activities/index.ts
+   * \`START_RECORD_DELAY_MS\`, else \`stepStarted\`) and the attempt's requests (\`requests\`, all of
+   * this run and step). Upserted and logged as \`upsertSteps\`, \`log\` and \`requests\` do.
    */
   async stepLogged(runId: string, step: StepRow, lines: readonly LogLine[], requests: readonly RunRequest[] = []): Promise<void> {
     const r = stepRecord(runId, step);
