@@ -205,8 +205,16 @@ export function createActivities({
   });
 
   const running = async (call: StepRef, attempt: number, startedAt: Date) => {
-    const step = { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, attempts: attempt, startedAt };
-    await projections.stepStarted(call.runId, step, startLine(call, attempt, startedAt));
+    const row: StepRow = {
+      id: call.key,
+      position: call.position,
+      name: stepName(call.step),
+      type: call.step.type,
+      status: 'running',
+      attempts: attempt,
+      startedAt: startedAt.toISOString(),
+    };
+    await projections.stepStarted(call.runId, row, startLine(call, attempt, startedAt));
   };
 
   /** A browser bound to one attempt of a browser or scan step (the run's account and browser read from its row). */

@@ -94,6 +94,11 @@ const stepRecord = (runId: string, s: StepRow): Partial<StepRun> => ({
   error: s.error ?? null,
 });
 
+/** A step row's parameters $1–$12 of \`STEP_LOGGED_SQL\` and \`STEP_STARTED_SQL\`. */
+const stepParams = (r: Partial<StepRun>): unknown[] => [
+  r.runId, r.stepId, r.position, r.name, r.type, r.status, r.attempts, r.startedAt, r.finishedAt, r.durationMs, JSON.stringify(r.output ?? null), r.error,
+];
+
 const logRecord = (runId: string, l: LogLine, now: Date): RunLog => ({
   runId,
   key: l.key,
@@ -137,15 +142,15 @@ const STEP_LOGGED_SQL = Object.fromEntries(
 ) as Record<StepLoggedVariant, string>;
 
 /**
- * \`Projections.stepStarted\`'s statement: the step's row as running and the attempt's start line,
- * both only while the run is open ($9: the terminal statuses).
+ * \`Projections.stepStarted\`'s statement: the step's row ($1–$12, as \`STEP_LOGGED_SQL\`) and a log
+ * line ($13–$18), both only while the run is open ($19: the terminal statuses).
  */
-const STEP_STARTED_SQL = `WITH open AS (SELECT 1 FROM runs WHERE id = $1 AND status <> ALL($9::text[])),
+const STEP_STARTED_SQL = `WITH open AS (SELECT 1 FROM runs WHERE id = $1 AND status <> ALL($19::text[])),
   step AS (
     INSERT INTO step_runs (run_id, step_id, position, name, type, status, attempts, started_at, finished_at, duration_ms, output, error)
-    SELECT $1, $2, $3, $4, $5, 'running', $6, $7, NULL, NULL, 'null'::jsonb, NULL FROM open
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12 FROM open
     ON CONFLICT (${STEP_KEY.join(', ')}) DO UPDATE SET ${STEP_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')})
-  INSERT INTO run_logs (run_id, key, ts, level, step_id, message) SELECT $1, $8, $7, 'info', $2, $10 FROM open
+  INSERT INTO run_logs (run_id, key, ts, level, step_id, message, source) SELECT $1, $13, $14, $15, $16, $17, $18 FROM open
   ON CONFLICT DO NOTHING`;
 
 async function inChunks<T>(rows: readonly T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
@@ -235,12 +240,11 @@ export class Projections {
    * this run and step). Upserted and logged as \`upsertSteps\`, \`log\` and \`requests\` do.
    */
   async stepLogged(runId: string, step: StepRow, lines: readonly LogLine[], requests: readonly RunRequest[] = []): Promise<void> {
-    const r = stepRecord(runId, step);
     const now = this.clock();
     const l = lines.map((line) => logRecord(runId, line, now));
     const variant: StepLoggedVariant = `${isOutputRef(step.output) ? 'keepOutput' : 'all'}${requests.length > 0 ? '+requests' : ''}`;
     await this.db.query(STEP_LOGGED_SQL[variant], [
-      runId, r.stepId, r.position, r.name, r.type, r.status, r.attempts, r.startedAt, r.finishedAt, r.durationMs, JSON.stringify(r.output ?? null), r.error,
+      ...stepParams(stepRecord(runId, step)),
       l.map((x) => x.key), l.map((x) => x.ts), l.map((x) => x.level), l.map((x) => x.stepId), l.map((x) => x.message), l.map((x) => x.source),
       ...(requests.length > 0
         ? [
@@ -252,11 +256,16 @@ export class Projections {
   }
 
   /**
-   * An attempt's start: the step's row as running, and \`line\`, in one statement; nothing once the
+   * An attempt's start: the step's row (running), and \`line\`, in one statement; nothing once the
    * run has ended (an attempt whose start was held back can outlive its run's cancellation).
    */
-  async stepStarted(runId: string, step: { id: string; position: number; name: string; type: string; attempts: number; startedAt: Date }, line: { key: string; message: string }): Promise<void> {
-    await this.db.query(STEP_STARTED_SQL, [runId, step.id, step.position, step.name, step.type, step.attempts, step.startedAt, line.key, TERMINAL_RUN_STATUSES, line.message]);
+  async stepStarted(runId: string, step: StepRow, line: LogLine): Promise<void> {
+    const l = logRecord(runId, line, this.clock());
+    await this.db.query(STEP_STARTED_SQL, [
+      ...stepParams(stepRecord(runId, step)),
+      l.key, l.ts, l.level, l.stepId, l.message, l.source,
+      TERMINAL_RUN_STATUSES,
+    ]);
   }
 
   /** Keeps a large output whole, for later steps to read through its reference. */
