@@ -2,8 +2,9 @@
  * Pushes what operators do in Temporal into the run records, so the API shows it without a read
  * having to repair it: a flow-run workflow terminated or timed out (its own code never ran to
  * record it), or reset (a new workflow run whose code may not record its start again). Every
- * second the gateway asks Temporal's visibility for such workflows and reconciles their runs.
- * Idempotent: several gateways may watch at once.
+ * second the gateway asks Temporal's visibility for the workflows terminated or timed out, every
+ * RESET_POLLS seconds also for the runs started since (a reset's new run is one of them), and
+ * reconciles their runs. Idempotent: several gateways may watch at once.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
@@ -21,6 +22,11 @@ export interface TemporalWatcher {
 const OVERLAP_MS = 15_000;
 const LIST_LIMIT = 500;
 const PAGE = 100;
+/**
+ * The running clause lists every flow run started in the window, hundreds a poll during a fan-out
+ * (nearly all of them first runs that need nothing), so it is asked every this many polls only.
+ */
+const RESET_POLLS = 5;
 
 export function watchTemporal(
   deps: { client: Client; dataSource: DataSource; reconciler: RunReconciler },
@@ -34,6 +40,8 @@ export function watchTemporal(
    */
   const done = new Set<string>();
   let since = new Date(Date.now() - OVERLAP_MS);
+  let startedSince = since;
+  let polls = 0;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -61,11 +69,12 @@ export function watchTemporal(
 
   const poll = async (): Promise<void> => {
     const started = new Date();
-    const after = since.toISOString();
+    const withRunning = polls++ % RESET_POLLS === 0;
     const query =
       `WorkflowType = '${flowRun.name}' AND (` +
-      `((ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut') AND CloseTime > '${after}') OR ` +
-      `(ExecutionStatus = 'Running' AND StartTime > '${after}'))`;
+      `((ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut') AND CloseTime > '${since.toISOString()}')` +
+      (withRunning ? ` OR (ExecutionStatus = 'Running' AND StartTime > '${startedSince.toISOString()}')` : '') +
+      ')';
     let seen = 0;
     const pending: WorkflowExecutionInfo[] = [];
     for await (const wf of deps.client.workflow.list({ query, pageSize: PAGE })) {
@@ -77,6 +86,7 @@ export function watchTemporal(
     await settle(pending);
     if (done.size > 10_000) done.clear();
     since = new Date(started.getTime() - OVERLAP_MS);
+    if (withRunning) startedSince = since;
   };
 
   const loop = async (): Promise<void> => {
