@@ -152,7 +152,31 @@ function failureOf(reply: Extract<Reply, { ok: false }>, limits: ExpressionLimit
   return new ExpressionFailure(reply.message);
 }
 
-/** A small pool of evaluator processes; jobs queue when every process is busy. */
+const PLAIN_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,31}$/;
+/** Names JSONata reads as operators or literals, never as a field. */
+const JSONATA_WORDS = new Set(['and', 'or', 'in', 'true', 'false', 'null', 'function']);
+
+/**
+ * The value of a bare path such as `steps.count.output.count` when every step of it is a field of
+ * a plain object and it ends on a value that is not an array: JSONata gives that same value, so it
+ * is read here without a round trip to an evaluator process (a path is bounded by its length).
+ * Undefined (JSONata decides) for anything else: an operator or function, a missing field, an
+ * array on the way (JSONata maps over it) or at the end.
+ */
+export function plainPathValue(expression: string, scope: unknown): { value: unknown } | undefined {
+  const path = expression.trim();
+  if (path.length > 512 || !PLAIN_PATH.test(path)) return undefined;
+  let value = scope;
+  for (const key of path.split('.')) {
+    if (JSONATA_WORDS.has(key) || value === null || typeof value !== 'object' || Array.isArray(value) || !Object.prototype.hasOwnProperty.call(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  if (value === undefined || Array.isArray(value)) return undefined;
+  // A copy, as an evaluator's answer is: the caller may change what it gets.
+  return { value: value !== null && typeof value === 'object' ? JSON.parse(JSON.stringify(value)) : value };
+}
+
+/** A small pool of evaluator processes; jobs queue when every process is busy. A bare path is read in place. */
 export class ExpressionEvaluator {
   private readonly slots: Slot[];
   private readonly queue: Job[] = [];
@@ -165,6 +189,8 @@ export class ExpressionEvaluator {
   }
 
   evaluate(expression: string, scope: unknown): Promise<unknown> {
+    const plain = plainPathValue(expression, scope);
+    if (plain) return Promise.resolve(plain.value);
     return new Promise((resolve, reject) => {
       const job: Job = { expression, scope, resolve, reject };
       const idle = this.slots.find((s) => !s.busy);

@@ -2,7 +2,8 @@
  * Bounded expressions: a runaway JSONata expression fails its step within its limit while other
  * runs on the same worker and the gateway carry on; template scanning is linear.
  */
-import { ExpressionEvaluator, type ExpressionLimits } from '../activities/expressions';
+import jsonata from 'jsonata';
+import { ExpressionEvaluator, plainPathValue, type ExpressionLimits } from '../activities/expressions';
 import { expressionRefs, wholeExpression } from '../domain/templates';
 import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
 
@@ -44,6 +45,43 @@ describe('the expression evaluator', () => {
   it('when more expressions run away than there are evaluators, then the queued ones still get answered', async () => {
     const results = await Promise.allSettled([RUNAWAY, RUNAWAY, RUNAWAY, '"ok"'].map((e) => evaluator.evaluate(e, {})));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'fulfilled']);
+  });
+});
+
+describe('a bare path read without an evaluator', () => {
+  const scope = {
+    steps: { count: { output: { count: 25, nothing: null, text: 'a', deep: { list: [1, 2], one: [7] } } }, fetch: { output: { body: [{ id: 1 }, { id: 2 }] } } },
+    vars: { and: 'x', true: 'y', n: 0 },
+  };
+
+  it.each([
+    ['steps.count.output.count', true],
+    ['  steps.count.output.text ', true],
+    ['steps.count.output.nothing', true],
+    ['steps.count.output.deep', true],
+    ['vars.n', true],
+    // JSONata's own rules: arrays on the way or at the end, operators, literals, functions, missing fields.
+    ['steps.count.output.deep.list', false],
+    ['steps.count.output.deep.one', false],
+    ['steps.fetch.output.body.id', false],
+    ['vars.and', false],
+    ['vars.true', false],
+    ['true', false],
+    ['steps.count.output.missing', false],
+    ['steps.count.output.count + 1', false],
+    ['$count(steps.fetch.output.body)', false],
+    ['steps.count.output.count.more', false],
+    ['constructor', false],
+  ])('when the expression is %s, then it is read in place (%s) only where JSONata gives the same value', async (expression, direct) => {
+    const plain = plainPathValue(expression, scope);
+    expect(plain !== undefined).toBe(direct);
+    if (plain) expect(plain.value).toEqual(await jsonata(expression).evaluate(scope));
+  });
+
+  it('when the value read is an object, then the caller gets a copy', () => {
+    const plain = plainPathValue('steps.count.output.deep', scope) as { value: { list: number[] } };
+    plain.value.list.push(3);
+    expect(scope.steps.count.output.deep.list).toEqual([1, 2]);
   });
 });
 

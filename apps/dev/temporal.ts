@@ -226,6 +226,17 @@ async function stopOrphanedServer(dbFile: string): Promise<void> {
 }
 
 /**
+ * Dynamic config of the dev server this project starts. The dev server runs one history shard,
+ * so its shard-level events cache (512 KiB by default, a cluster has one per shard) is all it has:
+ * the platform's events carry its definitions and step results, and a fan-out of a thousand
+ * runs overflows it, so the server reads back from SQLite every event it needs to start a child
+ * or hand out an activity. 16 MiB holds them, as a production cluster's many shards do.
+ */
+const DEV_DYNAMIC_CONFIG: Record<string, unknown> = {
+  'history.eventsCacheMaxSizeBytes': 16 * 1024 * 1024,
+};
+
+/**
  * Runs `temporal server start-dev` on 127.0.0.1 with the platform's search attributes and waits
  * until its frontend answers. The child gets its own process group so a terminal's Ctrl-C reaches
  * only the parent, which then stops things in order.
@@ -252,6 +263,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   if (options.dbFile) args.push('--db-filename', path.resolve(options.dbFile));
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const { name, type } of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(DEV_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   let log: number | 'ignore' = 'ignore';
   if (options.logFile) {
