@@ -192,6 +192,6 @@ export interface RunResult {
   runId: string;
   status: RunStatus;
   error?: { step: string; message: string } | null;
-  /** Outputs of the steps that succeeded (a parent's `flow` step reads them). */
+  /** Outputs of the steps that succeeded, in a sub-flow's result only (its parent's `flow` step reads them). */
   outputs?: Record<string, unknown>;
 }

@@ -150,5 +150,8 @@ export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult
   if (status === 'cancelled') throw new CancelledFailure('run cancelled');
   if (status === 'failed') throw ApplicationFailure.create({ message: `${error?.step}: ${error?.message}`, type: 'RunFailed', nonRetryable: true });
   if (status === 'timed_out') throw ApplicationFailure.create({ message: error?.message ?? 'timed out', type: 'RunTimedOut', nonRetryable: true });
-  return { runId: input.runId, status, error: null, outputs };
+  // Only a parent's `flow` step reads the outputs from the result (a sub-flow has an ancestry); a batch
+  // reads the status, and the run's record holds the outputs. Left out, they are not carried twice more
+  // (the child's and the batch's histories) for every run of a batch.
+  return { runId: input.runId, status, error: null, ...(input.ancestry?.length ? { outputs } : {}) };
 }
