@@ -112,7 +112,7 @@ export const p4: Benchmark = {
           ratio: null,
           target: '≥ 1,000 req/s on 2 cores',
           met: load.rps >= 1000,
-          note: 'a status read is two statements: the key, then the batch with the summary columns of its 50 runs (apps/gateway/runs/queries.ts, findBatchStatus)',
+          note: 'a status read with the admin key (as here) is one statement, the batch with the summary columns of its 50 runs (apps/gateway/runs/queries.ts, findBatchStatus); an account key adds its lookup',
         },
       ];
     } finally {
