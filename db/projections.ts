@@ -143,13 +143,18 @@ const STEP_LOGGED_SQL = Object.fromEntries(
 
 /**
  * \`Projections.stepStarted\`'s statement: the step's row ($1–$12, as \`STEP_LOGGED_SQL\`) and a log
- * line ($13–$18), both only while the run is open ($19: the terminal statuses).
+ * line ($13–$18), both only while the run is open ($19: the terminal run statuses), and the row never
+ * over one that has ended ($20: the terminal step statuses). The second guard is the one races need: a
+ * workflow's run end writes its steps before the run's row (\`runFinished\`), and the run check reads
+ * the statement's snapshot, so a start can find the run open after its steps ended; the row an
+ * update would overwrite is read as committed.
  */
 const STEP_STARTED_SQL = `WITH open AS (SELECT 1 FROM runs WHERE id = $1 AND status <> ALL($19::text[])),
   step AS (
     INSERT INTO step_runs (run_id, step_id, position, name, type, status, attempts, started_at, finished_at, duration_ms, output, error)
     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12 FROM open
-    ON CONFLICT (${STEP_KEY.join(', ')}) DO UPDATE SET ${STEP_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')})
+    ON CONFLICT (${STEP_KEY.join(', ')}) DO UPDATE SET ${STEP_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+    WHERE step_runs.status <> ALL($20::text[]))
   INSERT INTO run_logs (run_id, key, ts, level, step_id, message, source) SELECT $1, $13, $14, $15, $16, $17, $18 FROM open
   ON CONFLICT DO NOTHING`;
 
@@ -257,7 +262,9 @@ export class Projections {
 
   /**
    * An attempt's start: the step's row (running), and \`line\`, in one statement; nothing once the
-   * run has ended (an attempt whose start was held back can outlive its run's cancellation).
+   * run has ended (an attempt whose start was held back can outlive its run's cancellation), and the
+   * row not over an ended step (a reset's new attempt shows running from the workflow's live state
+   * until its end is written).
    */
   async stepStarted(runId: string, step: StepRow, line: LogLine): Promise<void> {
     const l = logRecord(runId, line, this.clock());
@@ -265,6 +272,7 @@ export class Projections {
       ...stepParams(stepRecord(runId, step)),
       l.key, l.ts, l.level, l.stepId, l.message, l.source,
       TERMINAL_RUN_STATUSES,
+      TERMINAL_STEP_STATUSES,
     ]);
   }
 

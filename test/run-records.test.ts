@@ -155,6 +155,17 @@ describe('a step recording for its run', () => {
     expect(await projections.runFinished(runId, { status: 'succeeded', error: null, outputs: null, steps: [] }, 'another-workflow-run')).toBe(true);
   });
 
+  it('when a held start lands after its step ended (the run open in its snapshot), then the step stays ended', async () => {
+    const { runId } = await runFlow([http('only', '/only')]);
+    const projections = new Projections(stack.dataSource);
+    // The run open again, as a start racing its run's end sees it; the step row already ended.
+    expect(await projections.runStartedWithSteps(runId, 'another-workflow-run', [], true)).toBe(true);
+    const startedAt = new Date();
+    await projections.stepStarted(runId, { id: 'only', position: 0, name: 'only', type: 'http', status: 'running', attempts: 1, startedAt: startedAt.toISOString() }, { key: 'step.only.started.late', level: 'info', stepId: 'only', message: 'late start', ts: startedAt });
+    const [step] = await stack.dataSource.query(`SELECT status FROM step_runs WHERE run_id = $1 AND step_id = 'only'`, [runId]);
+    expect(step.status).toBe('succeeded');
+  });
+
   it('when the workflow then records another end (its timeout fired as the step ended), then its status and its run.finished line stand', async () => {
     const { runId } = await runFlow([http('only', '/only')]);
     const projections = new Projections(stack.dataSource);
