@@ -1,5 +1,10 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** The statement's change, a row per run: +1 as it is now, -1 as it was (the shared function's `cols`). */
+const CHANGE = ['1 AS sign FROM new_rows', '-1 AS sign FROM old_rows']
+  .map((signed) => `SELECT account_id, flow_id, status, CASE WHEN finished_at IS NOT NULL THEN duration_ms END AS fin_ms, ${signed}`)
+  .join(' UNION ALL ');
+
 /**
  * The `runs` update trigger of the per-flow statistics (migration 1733900000000) as static SQL.
  * The shared trigger function builds its statements with `format` and runs them with `EXECUTE`, so
@@ -24,9 +29,7 @@ export class RunStatsStaticUpdate1734100000000 implements MigrationInterface {
                        coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0)::bigint AS failed,
                        coalesce(sum(sign) FILTER (WHERE fin_ms IS NOT NULL), 0)::bigint AS finished,
                        coalesce(sum(sign * fin_ms::bigint), 0)::bigint AS duration_sum
-                  FROM (SELECT account_id, flow_id, 1 AS sign, status, CASE WHEN finished_at IS NOT NULL THEN duration_ms END AS fin_ms FROM new_rows
-                        UNION ALL
-                        SELECT account_id, flow_id, -1 AS sign, status, CASE WHEN finished_at IS NOT NULL THEN duration_ms END AS fin_ms FROM old_rows) d
+                  FROM (${CHANGE}) d
                  GROUP BY account_id, flow_id) s
          WHERE total_runs <> 0 OR succeeded <> 0 OR failed <> 0 OR finished <> 0 OR duration_sum <> 0
          ORDER BY account_id, flow_id
@@ -37,9 +40,7 @@ export class RunStatsStaticUpdate1734100000000 implements MigrationInterface {
 
         INSERT INTO flow_run_durations AS h (account_id, flow_id, bucket, n)
         SELECT account_id, flow_id, flow_run_duration_bucket(fin_ms) AS bucket, sum(sign)::bigint AS n
-          FROM (SELECT account_id, flow_id, 1 AS sign, CASE WHEN finished_at IS NOT NULL THEN duration_ms END AS fin_ms FROM new_rows
-                UNION ALL
-                SELECT account_id, flow_id, -1 AS sign, CASE WHEN finished_at IS NOT NULL THEN duration_ms END AS fin_ms FROM old_rows) d
+          FROM (${CHANGE}) d
          WHERE fin_ms IS NOT NULL
          GROUP BY 1, 2, 3 HAVING sum(sign) <> 0
          ORDER BY 1, 2, 3
