@@ -45,7 +45,7 @@ export function createAgentActivities(runtime: StepRuntime, browsers?: AgentBrow
     if (!browsers || !call.page || !BROWSER_STEP_TYPES.has(call.step.type)) return undefined;
     const collected = agentRecorder(browsers.gateway);
     const runtimeForPage = createBrowserRuntime(
-      { pool: browsers.pool, recorder: collected.recorder, fetch: runtime.fetch, publicUrl: browsers.gateway.url },
+      { pool: browsers.pool, recorder: collected.recorder, publicUrl: browsers.gateway.url },
       { runId: call.runId, publicRunId: call.scope.run.id, accountId: call.page.accountId, flowId: call.scope.run.flowId, stepKey: call.key, attempt: call.attempt, browser: call.page.browser, signal, redact },
     );
     return { runtime: runtimeForPage, handBack: collected.handBack };

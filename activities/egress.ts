@@ -4,8 +4,8 @@
  *
  * By default nothing inside the platform's own network is reachable: loopback, link-local (cloud
  * metadata at 169.254.169.254), private ranges (RFC 1918, CGNAT, unique-local IPv6), unspecified,
- * multicast, broadcast and reserved addresses, and every IPv4-mapped (and NAT64 / 6to4 /
- * IPv4-compatible) IPv6 spelling of them. FLOWRUNS_EGRESS_ALLOW opens what an operator chooses:
+ * multicast, broadcast and reserved addresses, and every IPv6 spelling of them that carries an
+ * IPv4 address (IPv4-mapped, IPv4-translated, IPv4-compatible, NAT64, 6to4, Teredo). FLOWRUNS_EGRESS_ALLOW opens what an operator chooses:
  * CIDRs, single addresses and host names (`*.example.com` for a domain's subdomains).
  *
  * The check is made on the address actually connected to: a host name is resolved once (every
@@ -85,14 +85,26 @@ function ipv6Bytes(address: string): Uint8Array | null {
 const v4 = (b: Uint8Array, at: number): string => `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 const zeros = (b: Uint8Array, from: number, to: number): boolean => b.slice(from, to).every((x) => x === 0);
 
-/** An IPv4 address spelled inside an IPv6 one, and how. */
-function embeddedIPv4(address: string): { ipv4: string; form: 'IPv4-mapped' | 'IPv4-compatible' | 'NAT64' | '6to4' } | null {
+type EmbeddedForm = 'IPv4-mapped' | 'IPv4-translated' | 'IPv4-compatible' | 'NAT64' | '6to4' | 'Teredo';
+
+/**
+ * The IPv4 addresses spelled inside an IPv6 one, and how: IPv4-mapped `::ffff:a.b.c.d`,
+ * IPv4-translated `::ffff:0:a.b.c.d` (RFC 2765), IPv4-compatible `::a.b.c.d`, NAT64
+ * `64:ff9b::a.b.c.d`, 6to4 `2002:AABB:CCDD::`, and Teredo `2001:0::/32`, which carries two: its
+ * server (bits 32–63) and its client (the last 32 bits, inverted).
+ */
+function embeddedIPv4(address: string): { ipv4: string[]; form: EmbeddedForm } | null {
   const b = ipv6Bytes(address);
   if (!b) return null;
-  if (zeros(b, 0, 10) && b[10] === 0xff && b[11] === 0xff) return { ipv4: v4(b, 12), form: 'IPv4-mapped' };
-  if (zeros(b, 0, 12) && !zeros(b, 12, 15)) return { ipv4: v4(b, 12), form: 'IPv4-compatible' };
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(b, 4, 12)) return { ipv4: v4(b, 12), form: 'NAT64' };
-  if (b[0] === 0x20 && b[1] === 0x02) return { ipv4: v4(b, 2), form: '6to4' };
+  if (zeros(b, 0, 10) && b[10] === 0xff && b[11] === 0xff) return { ipv4: [v4(b, 12)], form: 'IPv4-mapped' };
+  if (zeros(b, 0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(b, 10, 12)) return { ipv4: [v4(b, 12)], form: 'IPv4-translated' };
+  if (zeros(b, 0, 12) && !zeros(b, 12, 15)) return { ipv4: [v4(b, 12)], form: 'IPv4-compatible' };
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(b, 4, 12)) return { ipv4: [v4(b, 12)], form: 'NAT64' };
+  if (b[0] === 0x20 && b[1] === 0x02) return { ipv4: [v4(b, 2)], form: '6to4' };
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0x00 && b[3] === 0x00) {
+    const client = Uint8Array.from(b.slice(12, 16), (x) => x ^ 0xff);
+    return { ipv4: [v4(b, 4), v4(client, 0)], form: 'Teredo' };
+  }
   return null;
 }
 
@@ -106,8 +118,10 @@ export function deniedRange(address: string): DeniedRange | null {
   if (family === 6) {
     const embedded = embeddedIPv4(ip);
     if (embedded) {
-      const inner = deniedRange(embedded.ipv4);
-      if (inner) return inner;
+      for (const carried of embedded.ipv4) {
+        const inner = deniedRange(carried);
+        if (inner) return inner;
+      }
       // IPv4-compatible addresses are deprecated; none is a legitimate public destination.
       if (embedded.form === 'IPv4-compatible') return 'reserved';
     }
@@ -175,9 +189,9 @@ export function createEgressPolicy(allow: string | readonly string[] = []): Egre
   const ipAllowed = (ip: string): boolean => {
     const family = net.isIP(ip);
     if (allowed.check(ip, family === 4 ? 'ipv4' : 'ipv6')) return true;
-    // An IPv4-mapped address is the IPv4 address: 127.0.0.0/8 opens ::ffff:127.0.0.1 too.
+    // An IPv4-mapped (or -translated) address is the IPv4 address: 127.0.0.0/8 opens ::ffff:127.0.0.1 too.
     const embedded = family === 6 ? embeddedIPv4(ip) : null;
-    return embedded?.form === 'IPv4-mapped' && allowed.check(embedded.ipv4, 'ipv4');
+    return (embedded?.form === 'IPv4-mapped' || embedded?.form === 'IPv4-translated') && allowed.check(embedded.ipv4[0], 'ipv4');
   };
   return {
     allow: entries,
@@ -248,6 +262,20 @@ const refuseNames: net.LookupFunction = (hostname, _options, callback) => {
 };
 
 /**
+ * The addresses of `host` (an IP literal or a name, resolved once) that the policy allows, in the
+ * resolver's order. Rejects with EgressDeniedError when it resolved but none is allowed.
+ */
+export async function allowedAddresses(host: string, policy: EgressPolicy, resolve: Resolver = systemResolver): Promise<string[]> {
+  const name = unbracket(host);
+  const found = net.isIP(stripZone(name)) ? [name] : (await resolve(name)).map((a) => a.address);
+  if (found.length === 0) throw Object.assign(new Error(`${name} resolved to no address`), { code: 'ENOTFOUND' });
+  const verdicts = found.map((address) => policy.check(address, name));
+  const allowed = verdicts.filter((v) => v.allowed).map((v) => stripZone(v.address));
+  if (allowed.length === 0) throw new EgressDeniedError(name, verdicts.flatMap((v) => (v.allowed ? [] : [{ address: v.address, reason: v.reason }])));
+  return allowed;
+}
+
+/**
  * The connector under undici's Agent: resolves the host (unless it is an IP literal), keeps the
  * addresses the policy allows, and opens the socket to one of them, trying the next on a
  * connection error. Refuses with EgressDeniedError, before any connection, when none is allowed.
@@ -257,21 +285,8 @@ export function egressConnector(opts: { policy: EgressPolicy; resolve?: Resolver
   const open = opts.open ?? buildConnector({ lookup: refuseNames });
   return (options, callback) => {
     const host = unbracket(options.hostname);
-    const addresses: Promise<string[]> = net.isIP(stripZone(host))
-      ? Promise.resolve([host])
-      : resolve(host).then((found) => found.map((a) => a.address));
-    addresses.then(
-      (found) => {
-        if (found.length === 0) {
-          callback(Object.assign(new Error(`${host} resolved to no address`), { code: 'ENOTFOUND' }), null);
-          return;
-        }
-        const verdicts = found.map((address) => policy.check(address, host));
-        const allowed = verdicts.filter((v) => v.allowed).map((v) => v.address);
-        if (allowed.length === 0) {
-          callback(new EgressDeniedError(host, verdicts.flatMap((v) => (v.allowed ? [] : [{ address: v.address, reason: v.reason }]))), null);
-          return;
-        }
+    allowedAddresses(host, policy, resolve).then(
+      (allowed) => {
         const attempt = (i: number): void => {
           // Checked again at the socket: this is the address connected, whatever happened before.
           const verdict = policy.check(allowed[i], host);
@@ -279,7 +294,7 @@ export function egressConnector(opts: { policy: EgressPolicy; resolve?: Resolver
             callback(new EgressDeniedError(host, [{ address: verdict.address, reason: verdict.reason }]), null);
             return;
           }
-          open({ ...options, hostname: stripZone(allowed[i]) }, (err, socket) => {
+          open({ ...options, hostname: allowed[i] }, (err, socket) => {
             if (err && i + 1 < allowed.length && !(err instanceof EgressDeniedError)) attempt(i + 1);
             else if (err) callback(err, null);
             else callback(null, socket as NonNullable<typeof socket>);

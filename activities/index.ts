@@ -223,7 +223,7 @@ export function createActivities({
     const rows: { account_id: string; browser: string | null }[] = await patiently(() => dataSource.query('SELECT account_id, browser FROM runs WHERE id = $1', [call.runId]), recordPatienceMs);
     if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, 'RunGone');
     return createBrowserRuntime(
-      { pool: browsers.pool, recorder: platformRecorder({ store: browsers.store, projections, dataSource }), fetch, publicUrl },
+      { pool: browsers.pool, recorder: platformRecorder({ store: browsers.store, projections, dataSource }), publicUrl },
       { runId: call.runId, publicRunId: call.scope.run.id, accountId: rows[0].account_id, flowId: call.scope.run.flowId, stepKey: call.key, attempt, browser: rows[0].browser ?? undefined, signal, redact },
     );
   };

@@ -22,7 +22,27 @@ export interface EnginePaths {
 }
 
 /** Flags that keep a headless Chromium from calling home on a machine with a closed network. */
-const QUIET = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const QUIET = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--no-pings', '--disable-domain-reliability'];
+/**
+ * No path out but the egress proxy: WebRTC may not open UDP of its own (it would go around the proxy),
+ * and the browser resolves no host name itself (it sends names to the proxy).
+ */
+const CONFINED = ['--force-webrtc-ip-handling-policy=disable_non_proxied_udp', '--webrtc-ip-handling-policy=disable_non_proxied_udp', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'];
+/**
+ * The packaged Chromium's own flags that are kept: rendering (software GL, fonts, cache size).
+ * Everything else it carries for AWS Lambda is dropped — among them `--disable-web-security`,
+ * `--disable-site-isolation-trials`, `--allow-running-insecure-content`, SharedArrayBuffer without
+ * isolation, `--single-process` and `--no-sandbox` (added back only where the sandbox cannot run).
+ */
+const PACKAGED_KEPT = /^--(font-render-hinting|ignore-gpu-blocklist|in-process-gpu|use-gl|use-angle|enable-unsafe-swiftshader|disk-cache-size|no-default-browser-check|disable-print-preview|ash-no-nudges)(=|$)/;
+
+/**
+ * Chromium's sandbox cannot start as root; elsewhere it is on unless FLOWRUNS_BROWSER_SANDBOX=off
+ * (a container without user namespaces). The Docker image runs as a non-root user for this.
+ */
+export function sandboxFlags(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string[] {
+  return uid === 0 || env.FLOWRUNS_BROWSER_SANDBOX === 'off' ? ['--no-sandbox'] : [];
+}
 
 let packaged: Promise<{ path: string; args: string[] }> | undefined;
 
@@ -43,21 +63,24 @@ export function packagedChromium(): Promise<{ path: string; args: string[] }> {
 
 /** The Chromium executable and its flags, as lighthouse's own launch needs them too. */
 export async function chromiumExecutable(paths: EnginePaths): Promise<{ path: string; args: string[] }> {
-  if (paths.chromiumPath) return { path: paths.chromiumPath, args: ['--no-sandbox', '--disable-gpu', ...QUIET] };
+  const own = [...QUIET, ...CONFINED, ...sandboxFlags()];
+  if (paths.chromiumPath) return { path: paths.chromiumPath, args: ['--disable-gpu', ...own] };
   const p = await packagedChromium();
-  // The package's flags are for one page per process (AWS Lambda); a worker opens a context per step, which `--single-process` crashes on.
-  return { path: p.path, args: [...p.args.filter((a) => a !== '--single-process'), ...QUIET] };
+  return { path: p.path, args: [...p.args.filter((a) => PACKAGED_KEPT.test(a)), ...own] };
 }
 
 /** Playwright, loaded on the first browser step: a worker that runs none does not carry it (about 65 MB). */
 export const playwright = (): Promise<typeof Playwright> => import('playwright-core');
 
-export async function launchEngine(engine: Engine, paths: EnginePaths): Promise<Browser> {
+/** Launches `engine` with every connection through the egress proxy at `proxyUrl`, loopback included. */
+export async function launchEngine(engine: Engine, paths: EnginePaths, proxyUrl: string): Promise<Browser> {
   const { chromium, firefox } = await playwright();
+  // Playwright adds `<-loopback>` to the bypass list, so loopback goes through the proxy too.
+  const proxy = { server: proxyUrl };
   if (engine === 'firefox') {
     if (!paths.firefoxPath) throw new Error('no Firefox on this worker: set FIREFOX_PATH to a Playwright-compatible Firefox');
-    return firefox.launch({ executablePath: paths.firefoxPath, headless: true });
+    return firefox.launch({ executablePath: paths.firefoxPath, headless: true, proxy, firefoxUserPrefs: { 'network.proxy.allow_hijacking_localhost': true, 'media.peerconnection.enabled': false } });
   }
   const exe = await chromiumExecutable(paths);
-  return chromium.launch({ executablePath: exe.path, args: exe.args, headless: true });
+  return chromium.launch({ executablePath: exe.path, args: exe.args, headless: true, proxy });
 }

@@ -2,7 +2,8 @@
  * Lighthouse scores of a page, from the `lighthouse` package run offline against the worker's
  * Chromium. Lighthouse is ES modules only and heavy, so it runs in a node child process of its
  * own, with a deadline; it launches its own Chromium (same executable) on a debugging port.
- * Scores are 0–100, null where Lighthouse could not score a category.
+ * Scores are 0–100, null where Lighthouse could not score a category. Its browser reaches the
+ * network only through the attempt's egress proxy.
  */
 import { execFile } from 'node:child_process';
 import { chromiumExecutable, type EnginePaths } from './engines';
@@ -30,9 +31,11 @@ try {
 /** Flags lighthouse's Chromium must not get: chrome-launcher picks the port and the profile itself. */
 const OWN_FLAGS = /^--(remote-debugging-|user-data-dir|single-process)/;
 
-export async function lighthouseScores(url: string, paths: EnginePaths, timeoutMs: number, signal: AbortSignal): Promise<LighthouseScores> {
+/** Lighthouse's Chromium goes through the attempt's egress proxy (`proxyUrl`) like the step's own, loopback included. */
+export async function lighthouseScores(url: string, paths: EnginePaths, proxyUrl: string, timeoutMs: number, signal: AbortSignal): Promise<LighthouseScores> {
   const exe = await chromiumExecutable(paths);
-  const job = { url, chromePath: exe.path, chromeFlags: [...exe.args.filter((a) => !OWN_FLAGS.test(a)), '--headless=new'] };
+  const proxy = [`--proxy-server=${proxyUrl}`, '--proxy-bypass-list=<-loopback>'];
+  const job = { url, chromePath: exe.path, chromeFlags: [...exe.args.filter((a) => !OWN_FLAGS.test(a)), ...proxy, '--headless=new'] };
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(
       process.execPath,

@@ -1,57 +1,71 @@
 /**
- * One browser per engine per worker process, launched on first use and again if it dies; each
- * attempt gets a fresh context (cookies, storage and cache of its own), always closed; at most
- * `concurrency` contexts at once (FLOWRUNS_BROWSER_CONCURRENCY), the others wait their turn.
+ * Browsers for step attempts. Every attempt gets a browser process of its own, behind an egress
+ * proxy of its own (egress-proxy.ts), both closed when the attempt ends: no process, cache or
+ * renderer is ever shared by two attempts, let alone two accounts. At most `concurrency`
+ * attempts at once per worker (FLOWRUNS_BROWSER_CONCURRENCY); the others wait their turn.
+ * A Chromium start costs about 0.3 s of a step (docs: the security model).
  */
 import type { Browser, BrowserContext, BrowserContextOptions } from 'playwright-core';
+import type { EgressPolicy } from '../egress';
+import { startEgressProxy, type EgressProxy } from './egress-proxy';
 import { launchEngine, type Engine, type EnginePaths } from './engines';
 
+/** What one attempt's browser may receive in all: twenty http-step bodies (100 MiB by default). */
+export const browserMaxBytes = (httpMaxBodyBytes: number): number => 20 * httpMaxBodyBytes;
+
+export interface BrowserEgress {
+  policy: EgressPolicy;
+  /** Bytes one attempt's browser may receive in all. */
+  maxBytes: number;
+}
+
+/** What an attempt is given: its context, its browser and the proxy every connection of it passes. */
+export interface AttemptBrowser {
+  context: BrowserContext;
+  browser: Browser;
+  proxy: EgressProxy;
+}
+
 export class BrowserPool {
-  private readonly browsers = new Map<Engine, Promise<Browser>>();
   private active = 0;
   private readonly queue: (() => void)[] = [];
+  private readonly live = new Set<Browser>();
 
   constructor(
     readonly paths: EnginePaths,
     private readonly concurrency: number,
+    readonly egress: BrowserEgress,
   ) {}
 
-  /** Runs `fn` in a fresh context of `engine`; the context is closed when `fn` ends or `signal` aborts. */
-  async withContext<T>(engine: Engine, options: BrowserContextOptions, signal: AbortSignal, fn: (context: BrowserContext, browser: Browser) => Promise<T>): Promise<T> {
+  /** Runs `fn` in a fresh browser of `engine`; it is closed when `fn` ends or `signal` aborts. */
+  async withContext<T>(engine: Engine, options: BrowserContextOptions, signal: AbortSignal, fn: (attempt: AttemptBrowser) => Promise<T>): Promise<T> {
     await this.acquire(signal);
+    let proxy: EgressProxy | undefined;
+    let browser: Browser | undefined;
+    const close = () => void browser?.close().catch(() => undefined);
     try {
-      const browser = await this.browser(engine);
-      const context = await browser.newContext(options);
-      const close = () => void context.close().catch(() => undefined);
+      proxy = await startEgressProxy({ policy: this.egress.policy, maxBytes: this.egress.maxBytes });
+      browser = await launchEngine(engine, this.paths, proxy.url);
+      this.live.add(browser);
       signal.addEventListener('abort', close, { once: true });
-      try {
-        return await fn(context, browser);
-      } finally {
-        signal.removeEventListener('abort', close);
-        await context.close().catch(() => undefined);
-      }
+      const context = await browser.newContext(options);
+      return await fn({ context, browser, proxy });
     } finally {
+      signal.removeEventListener('abort', close);
+      if (browser) {
+        this.live.delete(browser);
+        await browser.close().catch(() => undefined);
+      }
+      await proxy?.close();
       this.release();
     }
   }
 
+  /** Closes the browsers of attempts still running (a worker's shutdown). */
   async close(): Promise<void> {
-    const all = [...this.browsers.values()];
-    this.browsers.clear();
-    for (const b of all) await (await b.catch(() => null))?.close().catch(() => undefined);
-  }
-
-  private browser(engine: Engine): Promise<Browser> {
-    let b = this.browsers.get(engine);
-    if (!b) {
-      b = launchEngine(engine, this.paths);
-      this.browsers.set(engine, b);
-      const forget = () => {
-        if (this.browsers.get(engine) === b) this.browsers.delete(engine);
-      };
-      b.then((browser) => browser.on('disconnected', forget), forget);
-    }
-    return b;
+    const all = [...this.live];
+    this.live.clear();
+    await Promise.all(all.map((b) => b.close().catch(() => undefined)));
   }
 
   private async acquire(signal: AbortSignal): Promise<void> {

@@ -1,15 +1,15 @@
 /**
- * Drives `browser` and `scan` steps (steps/browser.ts, steps/scan.ts): one attempt in a fresh
- * context of the worker's browser. Every request the page makes goes out through the worker's
- * egress-guarded fetch (the page is served what that fetch got, so the egress policy, its
- * rebinding check and its body cap hold for pages as for http steps) and is recorded for
- * `network.jsonl`; console lines go to the run log (`source: "console"`); each action is
+ * Drives `browser` and `scan` steps (steps/browser.ts, steps/scan.ts): one attempt in a browser
+ * of its own. Every connection the browser makes goes through the attempt's egress proxy
+ * (egress-proxy.ts: the egress policy and its rebinding check hold for pages as for http steps);
+ * only http(s) URLs are ever loaded. Every request is recorded for
+ * `network.jsonl` (a refused one with status 0 and the reason); console lines go to the run log (`source: "console"`); each action is
  * recorded with its timing, error and screenshot in `step_runs.details`, also when the attempt
  * fails; screenshots go to the artifact store, compared with their baseline when they ask for it.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BrowserContext, BrowserContextOptions, Page, Request, Route } from 'playwright-core';
+import type { BrowserContext, BrowserContextOptions, Page, Request } from 'playwright-core';
 import type { DataSource } from 'typeorm';
 import { artifactKey, type ArtifactStore } from '../../db/artifact-store';
 import type { LogLine, Projections } from '../../db/projections';
@@ -32,6 +32,7 @@ import { EGRESS_DENIED } from '../../steps/http';
 import type { ConsoleLine, ScanConfig, ScanOutput } from '../../steps/scan';
 import { LIGHTHOUSE_TIMEOUT_MS } from '../../steps/scan';
 import type { BrowserRuntime, RequestRecord } from '../../steps/step-type';
+import type { EgressProxy } from './egress-proxy';
 import { engineOf, playwright } from './engines';
 import { lighthouseScores } from './lighthouse';
 import type { BrowserPool } from './pool';
@@ -41,8 +42,6 @@ export interface BrowserRuntimeDeps {
   pool: BrowserPool;
   /** Where the attempt's files, baselines and records go: the platform's store and tables, or (on an agent) back to the platform. */
   recorder: PageRecorder;
-  /** The worker's egress-guarded fetch: every request of every page goes through it. */
-  fetch: typeof globalThis.fetch;
   /** The gateway's public URL, for the artifact links in outputs. */
   publicUrl: string;
 }
@@ -148,10 +147,21 @@ const MAX_CONSOLE_TEXT = 2000;
 const MAX_CONSOLE_LINES = 1000;
 const MAX_REQUESTS = 2000;
 const MAX_HTML_BYTES = 2 * 1024 * 1024;
-/** Headers a browser sends that fetch sets itself or refuses. */
-const HOP_HEADERS = new Set(['host', 'connection', 'content-length', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'proxy-connection', 'te', 'trailer']);
-/** Headers of an answer that no longer hold once fetch has decoded the body. */
-const DECODED_HEADERS = new Set(['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+/** How the browser reports a connection the proxy refused (a CONNECT answered 403, a request's connection closed). */
+const REFUSED_ERRORS = /ERR_TUNNEL_CONNECTION_FAILED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_CLOSED|ERR_PROXY_CONNECTION_FAILED|ERR_CONNECTION_RESET/;
+/** Schemes a page may load besides http(s): its own inline data. Everything else (file:, chrome:, view-source:, …) is refused. */
+const INLINE_SCHEMES = /^(data|blob|about):/i;
+
+/** Only http(s) URLs are loaded: anything else fails the step as an egress refusal before it is tried. */
+export function assertHttpUrl(url: string): void {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new ActionFailure(`"${url}" is not an absolute URL`, EGRESS_DENIED, true);
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') throw new ActionFailure(`loading ${protocol} URLs is not allowed: a browser loads http and https only`, EGRESS_DENIED, true);
+}
 
 const VITALS_SCRIPT = `(() => {
   const v = (window.__flowrunsVitals = { lcp: null, cls: 0 });
@@ -210,13 +220,16 @@ class PageAttempt {
   readonly console: ConsoleLine[] = [];
   private readonly requests: RequestRecord[] = [];
   private requestCount = 0;
-  private readonly denied = new Map<string, string>();
+  private readonly pending = new Set<Promise<void>>();
+  /** Selectors of the fields a secret was typed into: masked in every screenshot of the attempt. */
+  private readonly secretFields = new Set<string>();
   performance: PagePerformance | null = null;
   page!: Page;
 
   constructor(
     private readonly deps: BrowserRuntimeDeps,
     private readonly job: PageJob,
+    private readonly proxy: EgressProxy,
     readonly browserName: BrowserName,
     readonly viewport: Viewport,
     readonly device: string | null,
@@ -224,35 +237,44 @@ class PageAttempt {
     private readonly disableAnimations: boolean,
   ) {}
 
-  /** Serves every http(s) request of the page through the egress-guarded fetch, and records it. */
-  async route(route: Route, request: Request): Promise<void> {
-    const url = request.url();
-    if (!/^https?:/i.test(url)) return route.continue();
-    const started = new Date();
-    const seq = ++this.requestCount;
-    const record = (status: number, responseSize: number, error: string | null) => {
+  /** Records every request of the context as it ends; a refused one with status 0 and the proxy's reason. */
+  watch(context: BrowserContext): void {
+    const seqs = new WeakMap<Request, number>();
+    const record = (request: Request, status: number, responseSize: number, error: string | null) => {
+      const started = request.timing().startTime;
+      const ts = started > 0 ? new Date(started) : new Date();
       if (this.requests.length < MAX_REQUESTS)
-        this.requests.push({ attempt: this.job.attempt, seq, ts: started, method: request.method(), url, status, resourceType: request.resourceType(), durationMs: Date.now() - started.getTime(), responseSize, error });
+        this.requests.push({ attempt: this.job.attempt, seq: seqs.get(request) ?? ++this.requestCount, ts, method: request.method(), url: request.url(), status, resourceType: request.resourceType(), durationMs: Math.max(0, Date.now() - ts.getTime()), responseSize, error });
     };
-    try {
-      const headers = Object.fromEntries(Object.entries(await request.allHeaders()).filter(([k]) => !k.startsWith(':') && !HOP_HEADERS.has(k.toLowerCase())));
-      const res = await this.deps.fetch(url, { method: request.method(), headers, body: request.postDataBuffer() ?? undefined, redirect: 'manual', signal: this.job.signal });
-      const body = Buffer.from(await res.arrayBuffer());
-      const answer: Record<string, string> = {};
-      res.headers.forEach((v, k) => {
-        if (!DECODED_HEADERS.has(k) && k !== 'set-cookie') answer[k] = v;
+    context.on('request', (request) => seqs.set(request, ++this.requestCount));
+    context.on('requestfinished', (request) => {
+      const done = (async () => {
+        const res = await request.response().catch(() => null);
+        const sizes = await request.sizes().catch(() => null);
+        record(request, res?.status() ?? 0, sizes?.responseBodySize ?? 0, null);
+      })();
+      this.pending.add(done);
+      void done.finally(() => this.pending.delete(done));
+    });
+    context.on('requestfailed', (request) => {
+      const text = request.failure()?.errorText ?? 'failed';
+      const refused = REFUSED_ERRORS.test(text) ? this.proxy.refusalOf(request.url()) : undefined;
+      record(request, 0, 0, refused ? refused.reason : text);
+    });
+  }
+
+  /** Records a page's WebSockets too (a refused one with the proxy's reason). */
+  watchSockets(page: Page): void {
+    page.on('websocket', (ws) => {
+      const started = new Date();
+      const seq = ++this.requestCount;
+      let error: string | null = null;
+      ws.on('socketerror', (e) => (error = this.proxy.refusalOf(ws.url())?.reason ?? e));
+      ws.on('close', () => {
+        if (this.requests.length < MAX_REQUESTS)
+          this.requests.push({ attempt: this.job.attempt, seq, ts: started, method: 'GET', url: ws.url(), status: error ? 0 : 101, resourceType: 'websocket', durationMs: Date.now() - started.getTime(), responseSize: 0, error });
       });
-      const cookies = res.headers.getSetCookie();
-      if (cookies.length) answer['set-cookie'] = cookies.join('\n');
-      record(res.status, body.byteLength, null);
-      await route.fulfill({ status: res.status, headers: answer, body });
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      const reason = e.name === EGRESS_DENIED ? e.message : (e.cause?.code ?? e.cause?.message ?? e.message);
-      if (e.name === EGRESS_DENIED) this.denied.set(url, reason);
-      record(0, 0, reason);
-      await route.abort(e.name === EGRESS_DENIED ? 'blockedbyclient' : 'failed').catch(() => undefined);
-    }
+    });
   }
 
   listen(page: Page): void {
@@ -283,13 +305,14 @@ class PageAttempt {
     };
     this.actions.push(rec);
     const t0 = Date.now();
+    const refusalsBefore = this.proxy.refusals.length;
     try {
       const shot = await body();
       if (shot) rec.screenshot = shot;
     } catch (err) {
       rec.status = 'failed';
       const navigated = action.action === 'load' || action.action === 'goto' ? action.url : undefined;
-      const deniedReason = navigated ? this.deniedFor(navigated) : undefined;
+      const deniedReason = navigated && REFUSED_ERRORS.test(String((err as Error)?.message)) ? this.refusedSince(refusalsBefore, navigated) : undefined;
       const failure =
         err instanceof ActionFailure
           ? err
@@ -306,9 +329,15 @@ class PageAttempt {
     }
   }
 
-  private deniedFor(url: string): string | undefined {
-    for (const [u, reason] of this.denied) if (u === url || u.startsWith(url)) return reason;
-    return undefined;
+  /** The refusal that failed a navigation to `url`: its own host's, else the last one since the action began (a redirect hop's). */
+  private refusedSince(from: number, url: string): string | undefined {
+    const since = this.proxy.refusals.slice(from);
+    return (this.proxy.refusalOf(url) && since.includes(this.proxy.refusalOf(url)!) ? this.proxy.refusalOf(url) : since.at(-1))?.reason;
+  }
+
+  /** A `fill` whose value holds a secret: its field is masked from now on. */
+  typedSecret(selector: string, value: string): void {
+    if (this.job.redact(value) !== value) this.secretFields.add(selector);
   }
 
   skipRest(actions: readonly BrowserAction[]): void {
@@ -318,7 +347,7 @@ class PageAttempt {
 
   /** Takes a screenshot into the artifact store; with `vrt`, compares it with the baseline. */
   async screenshot(name: string, o: { fullPage?: boolean; selector?: string; mask?: string[]; vrt?: { threshold: number } }): Promise<{ name: string; vrt: VrtResult | null }> {
-    const options = { mask: (o.mask ?? []).map((s) => this.page.locator(s)), animations: this.disableAnimations ? ('disabled' as const) : ('allow' as const), timeout: this.timeoutMs };
+    const options = { mask: [...(o.mask ?? []), ...this.secretFields].map((s) => this.page.locator(s)), animations: this.disableAnimations ? ('disabled' as const) : ('allow' as const), timeout: this.timeoutMs };
     const png = o.selector ? await this.page.locator(o.selector).screenshot(options) : await this.page.screenshot({ ...options, fullPage: o.fullPage ?? false });
     const size = pngSize(png);
     await this.keep(`${name}.png`, 'screenshot', png, { ...size, browser: this.browserName, viewport: this.viewportKey(), flowId: this.job.flowId });
@@ -399,6 +428,7 @@ class PageAttempt {
   /** Writes what the attempt did: requests, console lines, details. Runs whether it passed or not. */
   async flush(version: string): Promise<void> {
     const { stepKey, attempt, redact } = this.job;
+    await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, 2000))]);
     const lines: LogLine[] = this.console.map((c, i) => ({
       key: `step.${stepKey}.attempt.${attempt}.console.${i}`,
       level: c.level,
@@ -428,7 +458,7 @@ export function createBrowserRuntime(deps: BrowserRuntimeDeps, job: PageJob): Br
   /** Sets up a context for the step's page options and runs `fn` in it; details are written whatever happens. */
   async function withPage<T>(
     o: { url: string; viewport?: Viewport; device?: string; disableAnimations?: boolean; timeoutMs?: number },
-    fn: (a: PageAttempt, context: BrowserContext) => Promise<T>,
+    fn: (a: PageAttempt, context: BrowserContext, proxy: EgressProxy) => Promise<T>,
   ): Promise<T> {
     const browserName = job.browser ? normalizeBrowser(job.browser) : 'chromium';
     if (!browserName) throw ApplicationFailure.nonRetryable(`unknown browser ${job.browser}`, BROWSER_UNAVAILABLE);
@@ -453,16 +483,19 @@ export function createBrowserRuntime(deps: BrowserRuntimeDeps, job: PageJob): Br
       serviceWorkers: 'block',
       ...(o.disableAnimations ? { reducedMotion: 'reduce' as const } : {}),
     };
-    return deps.pool.withContext(engine, options, job.signal, async (context, browser) => {
-      const a = new PageAttempt(deps, job, browserName, viewport, deviceName, timeoutMs, o.disableAnimations ?? false);
-      await context.route('**/*', (route, request) => a.route(route, request));
+    return deps.pool.withContext(engine, options, job.signal, async ({ context, browser, proxy }) => {
+      const a = new PageAttempt(deps, job, proxy, browserName, viewport, deviceName, timeoutMs, o.disableAnimations ?? false);
+      // The proxy carries every connection; what never reaches it (file:, chrome:, …) is refused here.
+      await context.route((u) => u.protocol !== 'http:' && u.protocol !== 'https:' && !INLINE_SCHEMES.test(u.href), (route) => route.abort('accessdenied'));
+      a.watch(context);
       await context.addInitScript(VITALS_SCRIPT);
       const page = await context.newPage();
+      a.watchSockets(page);
       page.setDefaultTimeout(timeoutMs);
       page.setDefaultNavigationTimeout(timeoutMs);
       a.listen(page);
       try {
-        return await fn(a, context);
+        return await fn(a, context, proxy);
       } catch (err) {
         if (job.signal.aborted) throw err;
         if (a.performance === null) await a.measure(context).catch(() => undefined);
@@ -475,7 +508,11 @@ export function createBrowserRuntime(deps: BrowserRuntimeDeps, job: PageJob): Br
     });
   }
 
-  const load = (a: PageAttempt, url: string) => a.step({ action: 'load', url }, async () => void (await a.page.goto(url, { waitUntil: 'load' })));
+  const load = (a: PageAttempt, url: string) =>
+    a.step({ action: 'load', url }, async () => {
+      assertHttpUrl(url);
+      await a.page.goto(url, { waitUntil: 'load' });
+    });
 
   return {
     async browse(c: BrowserConfig): Promise<BrowserOutput> {
@@ -500,7 +537,7 @@ export function createBrowserRuntime(deps: BrowserRuntimeDeps, job: PageJob): Br
     },
 
     async scan(c: ScanConfig): Promise<ScanOutput> {
-      return withPage(c, async (a, context) => {
+      return withPage(c, async (a, context, proxy) => {
         await load(a, c.url);
         await a.page.waitForLoadState('networkidle', { timeout: Math.min(c.timeoutMs ?? DEFAULT_BROWSER_TIMEOUT_MS, 10_000) }).catch(() => undefined);
         const out: ScanOutput = { url: a.page.url(), title: await a.page.title() };
@@ -524,7 +561,7 @@ export function createBrowserRuntime(deps: BrowserRuntimeDeps, job: PageJob): Br
         if (c.types.includes('logs')) out.logs = a.console.map((l) => ({ ...l, text: job.redact(l.text) }));
         if (c.types.includes('lighthouse')) {
           await a.step({ action: 'load', url: `lighthouse ${c.url}` }, async () => {
-            out.lighthouse = await lighthouseScores(a.page.url(), deps.pool.paths, LIGHTHOUSE_TIMEOUT_MS, job.signal);
+            out.lighthouse = await lighthouseScores(a.page.url(), deps.pool.paths, proxy.url, LIGHTHOUSE_TIMEOUT_MS, job.signal);
           });
         }
         if (out.vrt && !out.vrt.passed)
@@ -543,12 +580,14 @@ async function perform(a: PageAttempt, action: BrowserAction, extracted: Record<
   const page = a.page;
   switch (action.action) {
     case 'goto':
+      assertHttpUrl(action.url);
       await page.goto(action.url, { waitUntil: 'load' });
       return;
     case 'click':
       await page.locator(action.selector).click();
       return;
     case 'fill':
+      a.typedSecret(action.selector, action.value);
       await page.locator(action.selector).fill(action.value);
       return;
     case 'select':

@@ -6,7 +6,7 @@ import { createActivities } from '../../activities';
 import { createAgentActivities } from '../../activities/agent';
 import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/expressions';
 import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
-import { BrowserPool } from '../../activities/browser/pool';
+import { BrowserPool, browserMaxBytes } from '../../activities/browser/pool';
 import { artifactStoreFor } from '../../db/artifact-store';
 import type { Config } from '../config';
 import { bundleInChildProcess } from './bundle';
@@ -45,9 +45,12 @@ const browserPools = new Map<string, BrowserPool>();
 
 /** One browser pool per process (and per set of browser settings), shared by its workers; launched on first use. */
 function browserPool(config: Config): BrowserPool {
-  const key = JSON.stringify([config.chromiumPath, config.firefoxPath, config.browserConcurrency]);
+  const key = JSON.stringify([config.chromiumPath, config.firefoxPath, config.browserConcurrency, config.egressAllow, config.httpMaxBodyBytes]);
   let pool = browserPools.get(key);
-  if (!pool) browserPools.set(key, (pool = new BrowserPool({ chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath }, config.browserConcurrency)));
+  if (!pool) {
+    const egress = { policy: createEgressPolicy(config.egressAllow), maxBytes: browserMaxBytes(config.httpMaxBodyBytes) };
+    browserPools.set(key, (pool = new BrowserPool({ chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath }, config.browserConcurrency, egress)));
+  }
   return pool;
 }
 
