@@ -64,6 +64,10 @@ const schema = z.object({
   FLOWRUNS_OUTPUT_INLINE_BYTES: z.coerce.number().int().min(1024).max(1_500_000).default(DEFAULT_INLINE_OUTPUT_BYTES),
   /** Requests a minute per API key (a token bucket in each gateway); 0 turns the limit off. */
   FLOWRUNS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
+  /** How long a dashboard sign-in lasts, in hours (fractions allowed). */
+  FLOWRUNS_DASHBOARD_SESSION_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+  /** Dashboard sign-in attempts a minute per client address (a token bucket in each gateway); 0 turns the limit off. */
+  FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(20),
   FLOWRUNS_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
   /** Where the dashboard links a run's workflow: the Temporal UI. */
   FLOWRUNS_TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
@@ -156,6 +160,10 @@ export interface Config {
   inlineOutputBytes: number;
   /** Requests a minute per API key; 0: unlimited. */
   rateLimitPerMinute: number;
+  /** Lifetime of a dashboard session (FLOWRUNS_DASHBOARD_SESSION_HOURS). */
+  dashboardSessionMs: number;
+  /** Dashboard sign-in attempts a minute per client address (FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE); 0: unlimited. */
+  dashboardSignInPerMinute: number;
   /** Cap of one http response body (FLOWRUNS_HTTP_MAX_BODY_BYTES). */
   httpMaxBodyBytes: number;
   /** Browser origins (the Temporal UI's) the codec endpoint answers with CORS headers (FLOWRUNS_CODEC_CORS_ORIGINS). */
@@ -211,6 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     payloadKeys: e.FLOWRUNS_PAYLOAD_KEYS,
     inlineOutputBytes: e.FLOWRUNS_OUTPUT_INLINE_BYTES,
     rateLimitPerMinute: e.FLOWRUNS_RATE_LIMIT_PER_MINUTE,
+    dashboardSessionMs: Math.round(e.FLOWRUNS_DASHBOARD_SESSION_HOURS * 3_600_000),
+    dashboardSignInPerMinute: e.FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE,
     payloadEncryptionRequired: e.FLOWRUNS_PAYLOAD_ENCRYPTION === 'on',
     expressionLimits: {
       ...DEFAULT_EXPRESSION_LIMITS,
