@@ -38,8 +38,22 @@ export type Viewport = z.output<typeof viewportSchema>;
 /** A screenshot's name becomes a file name: letters, digits, `_`, `-`, `.`. */
 export const screenshotName = z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _ . - (at most 100)').refine((n) => !n.startsWith('.'), 'may not start with "."');
 
+/**
+ * A page's URL: http or https only. A literal other scheme (`file:`, `view-source:`, `chrome:`,
+ * `javascript:`, …) is refused when the flow is saved; one a variable renders fails the step with
+ * EgressDenied before anything is loaded (activities/browser/runtime.ts).
+ */
+export const pageUrl = z
+  .string()
+  .min(1)
+  .max(8192)
+  .refine((u) => {
+    const scheme = /^\s*([A-Za-z][A-Za-z0-9+.-]*):/.exec(u)?.[1];
+    return scheme === undefined || /^https?$/i.test(scheme);
+  }, 'must be an http or https URL');
+
 export const actionSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('goto'), url: z.string().min(1) }),
+  z.object({ action: z.literal('goto'), url: pageUrl }),
   z.object({ action: z.literal('click'), selector }),
   z.object({ action: z.literal('fill'), selector, value: z.string().max(100_000) }),
   z.object({ action: z.literal('select'), selector, value: z.union([z.string(), z.array(z.string())]) }),
@@ -90,7 +104,7 @@ export const pageOptions = {
 };
 
 const config = z.object({
-  url: z.string().min(1),
+  url: pageUrl,
   ...pageOptions,
   actions: z.array(actionSchema).max(MAX_ACTIONS).default([]),
 });

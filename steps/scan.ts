@@ -7,7 +7,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { BROWSER_UNAVAILABLE, browserAttemptTimeoutMs, EXPECTATION_FAILED, pageOptions, VISUAL_MISMATCH, type PagePerformance } from './browser';
+import { BROWSER_UNAVAILABLE, browserAttemptTimeoutMs, EXPECTATION_FAILED, pageOptions, pageUrl, VISUAL_MISMATCH, type PagePerformance } from './browser';
 import { EGRESS_DENIED } from './http';
 import { UNSUPPORTED_STEP, type ActivityStepType } from './step-type';
 
@@ -18,7 +18,7 @@ export type ScanType = (typeof SCAN_TYPES)[number];
 export const LIGHTHOUSE_TIMEOUT_MS = 120_000;
 
 const config = z.object({
-  url: z.string().min(1),
+  url: pageUrl,
   types: z
     .array(z.enum(SCAN_TYPES, { error: `a scan type: one of ${SCAN_TYPES.join(', ')}` }))
     .min(1)

@@ -82,5 +82,7 @@ export async function launchEngine(engine: Engine, paths: EnginePaths, proxyUrl:
     return firefox.launch({ executablePath: paths.firefoxPath, headless: true, proxy, firefoxUserPrefs: { 'network.proxy.allow_hijacking_localhost': true, 'media.peerconnection.enabled': false } });
   }
   const exe = await chromiumExecutable(paths);
-  return chromium.launch({ executablePath: exe.path, args: exe.args, headless: true, proxy });
+  const options = { executablePath: exe.path, args: exe.args, headless: true, proxy, chromiumSandbox: !exe.args.includes('--no-sandbox') };
+  // A start that crashes (seen under load, SIGSEGV before the first page) is tried once more: it is not the step's fault.
+  return chromium.launch(options).catch(() => chromium.launch(options));
 }
