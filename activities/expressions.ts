@@ -4,7 +4,8 @@
  * the guardrails cannot interrupt: a catastrophic regex) or its heap (a huge `$pad`) is killed and
  * replaced. A child process rather than a worker thread: V8 aborts the whole process on some
  * out-of-memory paths, even in a worker thread. The worker's event loop, and with it every other
- * run, never waits on an expression.
+ * run, never waits on an expression. The processes serve accounts in turn, and no account holds
+ * all of them, so one account's slow expressions never hold another's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -17,23 +18,37 @@ export interface ExpressionLimits {
   maxSequence: number;
   /** Heap of one evaluator process. */
   memoryMb: number;
+  /** Expressions of one account waiting for a process; one more fails at once. Default {@link DEFAULT_MAX_QUEUED_PER_ACCOUNT}. */
+  maxQueuedPerAccount?: number;
 }
 
-export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = { timeoutMs: 1000, maxDepth: 500, maxSequence: 1_000_000, memoryMb: 128 };
+export const DEFAULT_MAX_QUEUED_PER_ACCOUNT = 10_000;
+
+export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = { timeoutMs: 1000, maxDepth: 500, maxSequence: 1_000_000, memoryMb: 128, maxQueuedPerAccount: DEFAULT_MAX_QUEUED_PER_ACCOUNT };
+
+/** Evaluator processes of a worker: an account holds all but one of them at most. */
+export const DEFAULT_EXPRESSION_PROCESSES = 3;
 
 /** Why an evaluation failed: the expression's own error, or a limit it ran into. */
 export class ExpressionFailure extends Error {
   constructor(
     message: string,
-    readonly limit?: 'time' | 'depth' | 'sequence' | 'memory',
+    readonly limit?: 'time' | 'depth' | 'sequence' | 'memory' | 'queue',
   ) {
     super(message);
   }
 }
 
+/**
+ * Whose turn an expression takes: an account id, or a function giving it, called only when the
+ * expression needs a process (a bare path is read in place without asking).
+ */
+export type ExpressionAccount = string | (() => Promise<string>);
+
 interface Job {
   expression: string;
   scope: unknown;
+  account: string;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
@@ -69,7 +84,7 @@ class Slot {
 
   constructor(
     private readonly limits: ExpressionLimits,
-    private readonly onIdle: (slot: Slot) => void,
+    private readonly onIdle: () => void,
   ) {
     this.spawn();
   }
@@ -114,7 +129,7 @@ class Slot {
     clearTimeout(job.timer);
     if (reply.ok) job.resolve(reply.json === undefined ? undefined : JSON.parse(reply.json));
     else job.reject(failureOf(reply, this.limits));
-    this.onIdle(this);
+    this.onIdle();
   }
 
   private fail(err: Error): void {
@@ -135,7 +150,7 @@ class Slot {
     this.child.removeAllListeners();
     this.fail(err);
     this.spawn();
-    this.onIdle(this);
+    this.onIdle();
   }
 }
 
@@ -176,36 +191,96 @@ export function plainPathValue(expression: string, scope: unknown): { value: unk
   return { value: value !== null && typeof value === 'object' ? JSON.parse(JSON.stringify(value)) : value };
 }
 
-/** A small pool of evaluator processes; jobs queue when every process is busy. A bare path is read in place. */
+/**
+ * A small pool of evaluator processes. Jobs wait in a queue per account and the accounts take
+ * turns (round robin: the next job is the waiting account's served longest ago), so an account's
+ * queued jobs never hold another's; an account runs on all processes but one at most, so another
+ * account's job finds one free or soon freed, not only behind slow ones. A bare path is read in place.
+ */
 export class ExpressionEvaluator {
   private readonly slots: Slot[];
-  private readonly queue: Job[] = [];
+  /** Waiting jobs of each account that has any. */
+  private readonly queues = new Map<string, Job[]>();
+  /** Jobs running, and when (a dispatch count) each account active now was last served. */
+  private readonly running = new Map<string, number>();
+  private readonly lastServed = new Map<string, number>();
+  private served = 0;
+  private readonly perAccount: number;
+  private readonly maxQueued: number;
 
   constructor(
     readonly limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS,
-    processes = 2,
+    processes = DEFAULT_EXPRESSION_PROCESSES,
   ) {
-    this.slots = Array.from({ length: processes }, () => new Slot(limits, (slot) => this.next(slot)));
+    this.slots = Array.from({ length: processes }, () => new Slot(limits, () => this.dispatch()));
+    this.perAccount = Math.max(1, processes - 1);
+    this.maxQueued = limits.maxQueuedPerAccount ?? DEFAULT_MAX_QUEUED_PER_ACCOUNT;
   }
 
-  evaluate(expression: string, scope: unknown): Promise<unknown> {
+  /** Evaluates `expression` over `scope` in the turn of `account` (one shared turn when none is named). */
+  evaluate(expression: string, scope: unknown, account: ExpressionAccount = ''): Promise<unknown> {
     const plain = plainPathValue(expression, scope);
     if (plain) return Promise.resolve(plain.value);
-    return new Promise((resolve, reject) => {
-      const job: Job = { expression, scope, resolve, reject };
-      const idle = this.slots.find((s) => !s.busy);
-      if (idle) idle.run(job);
-      else this.queue.push(job);
-    });
+    if (typeof account === 'function') return account().then((id) => this.enqueue(expression, scope, id));
+    return this.enqueue(expression, scope, account);
   }
 
   async close(): Promise<void> {
-    for (const job of this.queue.splice(0)) job.reject(new ExpressionFailure('evaluator closed'));
+    const waiting = [...this.queues.values()].flat();
+    this.queues.clear();
+    for (const job of waiting) job.reject(new ExpressionFailure('evaluator closed'));
     await Promise.all(this.slots.map((s) => s.close()));
   }
 
-  private next(slot: Slot): void {
-    const job = this.queue.shift();
-    if (job) slot.run(job);
+  private enqueue(expression: string, scope: unknown, account: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let queue = this.queues.get(account);
+      if (queue && queue.length >= this.maxQueued) {
+        reject(new ExpressionFailure(`exceeded the limit of ${this.maxQueued} expressions waiting per account`, 'queue'));
+        return;
+      }
+      if (!queue) this.queues.set(account, (queue = []));
+      const ended = () => this.ended(account);
+      queue.push({ expression, scope, account, resolve: (v) => (ended(), resolve(v)), reject: (e) => (ended(), reject(e)) });
+      this.dispatch();
+    });
+  }
+
+  private ended(account: string): void {
+    const n = (this.running.get(account) ?? 1) - 1;
+    if (n > 0) this.running.set(account, n);
+    else {
+      this.running.delete(account);
+      // An account with nothing running or waiting is forgotten: its next job is served as a newcomer's.
+      if (!this.queues.has(account)) this.lastServed.delete(account);
+    }
+  }
+
+  /** Gives idle processes the next jobs, the accounts taking turns. */
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.busy) continue;
+      const job = this.nextJob();
+      if (!job) return;
+      this.running.set(job.account, (this.running.get(job.account) ?? 0) + 1);
+      this.lastServed.set(job.account, ++this.served);
+      slot.run(job);
+    }
+  }
+
+  /** The first waiting job of the account served longest ago (a newcomer first) that may run one more. */
+  private nextJob(): Job | undefined {
+    let next: string | undefined;
+    let nextServed = Infinity;
+    for (const account of this.queues.keys()) {
+      if ((this.running.get(account) ?? 0) >= this.perAccount) continue;
+      const at = this.lastServed.get(account) ?? 0;
+      if (at < nextServed) [next, nextServed] = [account, at];
+    }
+    if (next === undefined) return undefined;
+    const queue = this.queues.get(next) as Job[];
+    const job = queue.shift() as Job;
+    if (!queue.length) this.queues.delete(next);
+    return job;
   }
 }

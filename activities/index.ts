@@ -155,6 +155,33 @@ export interface StepFailureDetails {
 
 export const stepName = (step: StepDefinition): string => step.name ?? step.id;
 
+/** Runs whose account is kept in memory by `runAccounts` (the oldest forgotten first). */
+const KNOWN_RUN_ACCOUNTS = 10_000;
+
+/**
+ * The account of a run, read once from its row and kept (a run never changes account): the turn
+ * its expressions take on the evaluator. A run that cannot be read (gone, Postgres down) takes a
+ * turn of its own rather than fail or wait.
+ */
+function runAccounts(dataSource: DataSource): (runId: string) => Promise<string> {
+  const known = new Map<string, Promise<string>>();
+  return (runId) => {
+    let account = known.get(runId);
+    if (!account) {
+      account = (dataSource.query('SELECT account_id FROM runs WHERE id = $1', [runId]) as Promise<{ account_id: string }[]>).then(
+        (rows) => rows[0]?.account_id ?? `run:${runId}`,
+        () => {
+          known.delete(runId);
+          return `run:${runId}`;
+        },
+      );
+      known.set(runId, account);
+      if (known.size > KNOWN_RUN_ACCOUNTS) known.delete(known.keys().next().value as string);
+    }
+    return account;
+  };
+}
+
 export function createActivities({
   dataSource,
   fetch = createEgressFetch(),
@@ -168,7 +195,8 @@ export function createActivities({
 }: ActivityDeps) {
   // Every record an activity writes waits out a Postgres outage rather than failing the step.
   const projections = patient(new Projections(dataSource, clock), recordPatienceMs);
-  const runtime: StepRuntime = { fetch, clock, expressions };
+  const accountOf = runAccounts(dataSource);
+  const runtime: StepRuntime = { fetch, clock, expressions, accountOf };
 
   /** The scope with every large-output reference replaced by the output it stands for. */
   const resolved = async (scope: ExpressionScope): Promise<ExpressionScope> => {
@@ -362,7 +390,7 @@ export function createActivities({
     /** Evaluates `if` and resolves the config of a step the workflow runs itself (delay, approval). */
     async prepareStep(call: StepCall): Promise<RunRecorded & { skipped: boolean; config: Record<string, unknown> }> {
       const recorded = recordedOf(await carriedStart(call));
-      const t = templatingFor(expressions, await resolved(call.scope), call.key);
+      const t = templatingFor(expressions, await resolved(call.scope), call.key, () => accountOf(call.runId));
       if (!(await t.conditionHolds(call.step.if))) return { skipped: true, config: {}, ...recorded };
       const config = (await t.render(call.step.config)) as Record<string, unknown>;
       await running(call, 1, clock());

@@ -16,6 +16,8 @@ export interface StepRuntime {
   fetch: typeof globalThis.fetch;
   clock: () => Date;
   expressions: ExpressionEvaluator;
+  /** The account of a run, whose turn its expressions take on the evaluator; unset on an agent, which serves one account. */
+  accountOf?: (runId: string) => Promise<string>;
 }
 
 export interface AttemptHooks {
@@ -57,7 +59,8 @@ export async function attemptStep(
 ): Promise<AttemptResult> {
   const type = stepType(call.step.type);
   if (type?.runsIn !== 'activity') throw ApplicationFailure.nonRetryable(`step type ${call.step.type} does not run as an activity`, UNSUPPORTED_STEP);
-  const t = templatingFor(rt.expressions, scope, call.key);
+  const accountOf = rt.accountOf;
+  const t = templatingFor(rt.expressions, scope, call.key, accountOf ? () => accountOf(call.runId) : '');
   if (!(await t.conditionHolds(call.step.if))) return { skipped: true };
   const startedAt = rt.clock();
   await hooks.started(startedAt);

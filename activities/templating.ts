@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ExpressionScope } from '../domain/flow-types';
 import { ENV_REF, expressionRefs, wholeExpression } from '../domain/templates';
 import { EXPRESSION_ERROR, EXPRESSION_LIMIT, MISSING_VARIABLE } from '../steps/step-type';
-import { ExpressionFailure, type ExpressionEvaluator } from './expressions';
+import { ExpressionFailure, type ExpressionAccount, type ExpressionEvaluator } from './expressions';
 
 export function substituteEnv(text: string, vars: Record<string, string>): string {
   return text.replace(ENV_REF, (_, key: string) => {
@@ -28,11 +28,12 @@ export interface StepTemplating {
   conditionHolds(expression: string | undefined): Promise<boolean>;
 }
 
-export function templatingFor(evaluator: ExpressionEvaluator, scope: ExpressionScope, stepKey: string): StepTemplating {
+/** `account`: whose turn the step's expressions take on the shared evaluator (the run's account). */
+export function templatingFor(evaluator: ExpressionEvaluator, scope: ExpressionScope, stepKey: string, account: ExpressionAccount = ''): StepTemplating {
   /** An evaluation error or a limit fails the step without retry. */
   const evaluate = async (expression: string): Promise<unknown> => {
     try {
-      return await evaluator.evaluate(expression, scope);
+      return await evaluator.evaluate(expression, scope, account);
     } catch (err) {
       if (err instanceof ExpressionFailure && err.limit)
         throw ApplicationFailure.nonRetryable(`step ${stepKey}: expression "${shown(expression)}" ${err.message}`, EXPRESSION_LIMIT);

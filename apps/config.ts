@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parsePayloadKeys, type PayloadKey } from './payload-codec';
-import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../activities/expressions';
+import { DEFAULT_EXPRESSION_LIMITS, DEFAULT_MAX_QUEUED_PER_ACCOUNT, type ExpressionLimits } from '../activities/expressions';
 import { DEFAULT_INLINE_OUTPUT_BYTES } from '../domain/output-refs';
 import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
 import { DEFAULT_RECORD_PATIENCE_MS } from '../activities/patience';
@@ -34,6 +34,8 @@ const schema = z.object({
   FLOWRUNS_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   FLOWRUNS_EXPRESSION_MAX_DEPTH: z.coerce.number().int().min(10).max(10_000).default(500),
   FLOWRUNS_EXPRESSION_MEMORY_MB: z.coerce.number().int().min(16).max(4096).default(128),
+  /** Expressions of one account waiting for a worker's evaluator processes; one more fails its step. */
+  FLOWRUNS_EXPRESSION_MAX_QUEUED_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_QUEUED_PER_ACCOUNT),
   /** Comma-separated CIDRs, addresses and host names http steps may reach besides public addresses. */
   FLOWRUNS_EGRESS_ALLOW: z
     .string()
@@ -64,6 +66,12 @@ const schema = z.object({
   FLOWRUNS_OUTPUT_INLINE_BYTES: z.coerce.number().int().min(1024).max(1_500_000).default(DEFAULT_INLINE_OUTPUT_BYTES),
   /** Requests a minute per API key (a token bucket in each gateway); 0 turns the limit off. */
   FLOWRUNS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
+  /** Requests a minute per account, all its keys together; unset: five keys' worth; 0 turns it off. */
+  FLOWRUNS_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: z.coerce.number().int().min(0).max(50_000_000).optional(),
+  /** Event streams (`…/events`) an account has open at once on a gateway, all its keys together. */
+  FLOWRUNS_MAX_STREAMS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Live (not revoked, not expired) API keys an account may hold. */
+  FLOWRUNS_MAX_KEYS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** How long a dashboard sign-in lasts, in hours (fractions allowed). */
   FLOWRUNS_DASHBOARD_SESSION_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
   /** Dashboard sign-in attempts a minute per client address (a token bucket in each gateway); 0 turns the limit off. */
@@ -160,6 +168,12 @@ export interface Config {
   inlineOutputBytes: number;
   /** Requests a minute per API key; 0: unlimited. */
   rateLimitPerMinute: number;
+  /** Requests a minute per account, all its keys together; 0: unlimited. */
+  rateLimitPerAccountPerMinute: number;
+  /** Event streams one account may have open at once (FLOWRUNS_MAX_STREAMS_PER_ACCOUNT). */
+  maxStreamsPerAccount: number;
+  /** Live API keys one account may hold (FLOWRUNS_MAX_KEYS_PER_ACCOUNT). */
+  maxKeysPerAccount: number;
   /** Lifetime of a dashboard session (FLOWRUNS_DASHBOARD_SESSION_HOURS). */
   dashboardSessionMs: number;
   /** Dashboard sign-in attempts a minute per client address (FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE); 0: unlimited. */
@@ -190,6 +204,9 @@ export interface Config {
   batchLimits: BatchLimits;
 }
 
+/** Unless set, an account's rate is this many keys' worth: making more keys does not multiply it further. */
+const ACCOUNT_RATE_KEYS = 5;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
@@ -219,6 +236,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     payloadKeys: e.FLOWRUNS_PAYLOAD_KEYS,
     inlineOutputBytes: e.FLOWRUNS_OUTPUT_INLINE_BYTES,
     rateLimitPerMinute: e.FLOWRUNS_RATE_LIMIT_PER_MINUTE,
+    rateLimitPerAccountPerMinute: e.FLOWRUNS_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE ?? e.FLOWRUNS_RATE_LIMIT_PER_MINUTE * ACCOUNT_RATE_KEYS,
+    maxStreamsPerAccount: e.FLOWRUNS_MAX_STREAMS_PER_ACCOUNT,
+    maxKeysPerAccount: e.FLOWRUNS_MAX_KEYS_PER_ACCOUNT,
     dashboardSessionMs: Math.round(e.FLOWRUNS_DASHBOARD_SESSION_HOURS * 3_600_000),
     dashboardSignInPerMinute: e.FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE,
     payloadEncryptionRequired: e.FLOWRUNS_PAYLOAD_ENCRYPTION === 'on',
@@ -227,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.FLOWRUNS_EXPRESSION_TIMEOUT_MS,
       maxDepth: e.FLOWRUNS_EXPRESSION_MAX_DEPTH,
       memoryMb: e.FLOWRUNS_EXPRESSION_MEMORY_MB,
+      maxQueuedPerAccount: e.FLOWRUNS_EXPRESSION_MAX_QUEUED_PER_ACCOUNT,
     },
     egressAllow: e.FLOWRUNS_EGRESS_ALLOW,
     httpMaxBodyBytes: e.FLOWRUNS_HTTP_MAX_BODY_BYTES,

@@ -48,6 +48,97 @@ describe('the expression evaluator', () => {
   });
 });
 
+describe('the evaluator shared by accounts', () => {
+  const REGEX = '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)';
+  const FAST: ExpressionLimits = { ...LIMITS, timeoutMs: 300 };
+
+  /** Evaluates each `[account, expression]` at once and notes the label of each as it settles. */
+  function settleOrder(evaluator: ExpressionEvaluator, jobs: [account: string, expression: string, label: string][]) {
+    const order: string[] = [];
+    const done = jobs.map(([account, expression, label]) => evaluator.evaluate(expression, {}, account).finally(() => order.push(label)));
+    // Jobs still waiting when the test closes the evaluator are rejected; that is no failure of the test.
+    for (const p of done) p.catch(() => undefined);
+    return { order, done: (label: string) => done[jobs.findIndex((j) => j[2] === label)] };
+  }
+
+  it('when two accounts queue on one process, then their jobs run in turn, not first in first out', async () => {
+    const evaluator = new ExpressionEvaluator(FAST, 1);
+    try {
+      const jobs: [string, string, string][] = [
+        ['a', '"a1"', 'a1'],
+        ['a', '"a2"', 'a2'],
+        ['a', '"a3"', 'a3'],
+        ['b', '"b1"', 'b1'],
+        ['b', '"b2"', 'b2'],
+        ['b', '"b3"', 'b3'],
+      ];
+      const { order, done } = settleOrder(evaluator, jobs);
+      await Promise.all(jobs.map(([, , label]) => done(label)));
+      expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3']);
+    } finally {
+      await evaluator.close();
+    }
+  });
+
+  it("when an account queues catastrophic regexes on one process, then another account's 1+1 runs right after the one running", async () => {
+    const evaluator = new ExpressionEvaluator(FAST, 1);
+    try {
+      const { order, done } = settleOrder(evaluator, [
+        ['a', REGEX, 'a1'],
+        ['a', REGEX, 'a2'],
+        ['a', REGEX, 'a3'],
+        ['a', REGEX, 'a4'],
+        ['b', '1 + 1', 'b'],
+      ]);
+      await expect(done('b')).resolves.toBe(2);
+      expect(order).toEqual(['a1', 'b']);
+      await expect(done('a1')).rejects.toMatchObject({ limit: 'time' });
+    } finally {
+      await evaluator.close();
+    }
+  });
+
+  it("when an account's catastrophic regexes outnumber the processes, then another account's 1+1 does not wait for any of them", async () => {
+    const evaluator = new ExpressionEvaluator(FAST);
+    try {
+      const slow = ['a1', 'a2', 'a3', 'a4', 'a5'];
+      const { order, done } = settleOrder(evaluator, [...slow.map((label): [string, string, string] => ['a', REGEX, label]), ['b', '1 + 1', 'b']]);
+      await expect(done('b')).resolves.toBe(2);
+      // An account holds all processes but one: b's job never waits behind a's.
+      expect(order).toEqual(['b']);
+      const results = await Promise.allSettled(slow.map(done));
+      expect(results.map((r) => r.status)).toEqual(slow.map(() => 'rejected'));
+    } finally {
+      await evaluator.close();
+    }
+  });
+
+  it("when an account has as many expressions waiting as it may, then one more fails at once on the queue limit while another account's pass", async () => {
+    const evaluator = new ExpressionEvaluator({ ...FAST, maxQueuedPerAccount: 2 }, 1);
+    try {
+      for (let i = 0; i < 3; i++) evaluator.evaluate(REGEX, {}, 'a').catch(() => undefined);
+      await expect(evaluator.evaluate('1', {}, 'a')).rejects.toMatchObject({ limit: 'queue', message: 'exceeded the limit of 2 expressions waiting per account' });
+      await expect(evaluator.evaluate('1 + 1', {}, 'b')).resolves.toBe(2);
+    } finally {
+      await evaluator.close();
+    }
+  });
+
+  it('when the account is asked for lazily, then a bare path never asks and an expression asks once', async () => {
+    const evaluator = new ExpressionEvaluator(FAST, 1);
+    try {
+      let asked = 0;
+      const account = async () => (asked++, 'a');
+      await expect(evaluator.evaluate('x.y', { x: { y: 1 } }, account)).resolves.toBe(1);
+      expect(asked).toBe(0);
+      await expect(evaluator.evaluate('x.y + 1', { x: { y: 1 } }, account)).resolves.toBe(2);
+      expect(asked).toBe(1);
+    } finally {
+      await evaluator.close();
+    }
+  });
+});
+
 describe('a bare path read without an evaluator', () => {
   const scope = {
     steps: { count: { output: { count: 25, nothing: null, text: 'a', deep: { list: [1, 2], one: [7] } } }, fetch: { output: { body: [{ id: 1 }, { id: 2 }] } } },
@@ -170,5 +261,35 @@ describe('runaway expressions on the real stack', () => {
     const loop = slow.actions.find((a: any) => a.step_id === 'loop');
     expect(loop.attempts).toBe(1);
     expect(new Date(fast.finished_at).getTime()).toBeLessThan(new Date(slow.finished_at).getTime());
+  });
+
+  it("when an account's runs hold more catastrophic regexes than the worker has evaluators, then another account's run finishes before any of them", async () => {
+    const [a, b] = [(await stack.newAccount()).apiKey, (await stack.newAccount()).apiKey];
+    const as = async (owner: string, method: string, path: string, body?: unknown) => stack.call(method, path, body, owner);
+    const regex = '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)';
+    expect((await as(a, 'POST', '/api/v1/flows', { id: 'regex', steps: [{ id: 'r', type: 'transform', config: { expression: regex } }] })).status).toBe(201);
+    const sum = [
+      { id: 'a', type: 'transform', config: { expression: '1 + 1' } },
+      { id: 'b', type: 'transform', config: { expression: 'steps.a.output * 2' } },
+    ];
+    expect((await as(b, 'POST', '/api/v1/flows', { id: 'sum', steps: sum })).status).toBe(201);
+
+    const slow = await Promise.all([1, 2, 3, 4].map(async () => (await as(a, 'POST', '/api/v1/flows/regex/runs', { data: {} })).body.id as string));
+    const quick = (await as(b, 'POST', '/api/v1/flows/sum/runs', { data: {} })).body.id as string;
+    const ended = async (owner: string, runId: string) => {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+        const res = await as(owner, 'GET', `/api/v1/runs/${runId}`);
+        if (!['queued', 'running'].includes(res.body.status)) return res.body;
+      }
+      throw new Error(`run ${runId} did not finish`);
+    };
+
+    const fast = await ended(b, quick);
+    expect([fast.status, fast.actions.map((x: any) => x.output)]).toEqual(['succeeded', [2, 4]]);
+    const slowRuns = await Promise.all(slow.map((id) => ended(a, id)));
+    for (const run of slowRuns) {
+      expect(run.error.message).toMatch(/exceeded the time limit/);
+      expect(new Date(fast.finished_at).getTime()).toBeLessThan(new Date(run.finished_at).getTime());
+    }
   });
 });
