@@ -4,6 +4,7 @@
  * a login form, a list loaded by `fetch`, a console error, an image, a slow script.
  */
 import { PNG } from 'pngjs';
+import { signInToDashboard } from './dashboard-session';
 import { runDetailWhenEnded, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
@@ -163,8 +164,8 @@ it('when a flow logs in, searches and asserts, then it passes with its screensho
   expect(login.js_heap_bytes).toBeGreaterThan(0);
   expect(login.cpu_time_ms).toBeGreaterThan(0);
 
-  // The dashboard's run page shows the screenshot, served behind its sign-in cookie.
-  const cookie = { cookie: `flowruns_key=${key}` };
+  // The dashboard's run page shows the screenshot, served behind its session cookie.
+  const cookie = { cookie: (await signInToDashboard(stack.baseUrl, key)).cookie };
   const ui = await (await fetch(`${stack.baseUrl}/ui/runs/${run.id}`, { headers: cookie })).text();
   expect(ui).toContain(`/ui/runs/${run.id}/screenshots/login/home.png`);
   const uiShot = await fetch(`${stack.baseUrl}/ui/runs/${run.id}/screenshots/login/home.png`, { headers: cookie });
@@ -201,6 +202,10 @@ it('when a scan asks for html, logs and performance, then its output carries the
   expect(out.performance).toMatchObject({ fcp_ms: expect.any(Number), js_heap_bytes: expect.any(Number) });
   const page = await get(`${stack.baseUrl}/api/v1/runs/${run.id}/artifacts/screenshots/scan/page.html`);
   expect(page.headers.get('content-type')).toContain('text/html');
+  // The page the flow rendered never runs on the gateway's origin (SPEC §10 Artifacts).
+  expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+  expect(page.headers.get('content-security-policy')).toBe('sandbox');
+  expect(page.headers.get('content-disposition')).toMatch(/^attachment/);
 
   const node = (await stack.call('GET', `/v1/ops/flowrun/${run.id}`, undefined, key)).body.nodes[0].data;
   expect(node).toMatchObject({ task_type: 'scan', type: ['html', 'logs', 'performance'], threshold: 95, uri: `${web.url}/home?user=scan`, status: 'passed' });

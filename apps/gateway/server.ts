@@ -7,8 +7,10 @@ import { CODEC_PATH } from './codec/routes';
 import { runDeps, type GatewayDeps } from './deps';
 import { dashboard } from './ui/dashboard';
 import { gatewayLog } from '../log';
-import { docsAssets } from './definitions/docs.routes';
+import { docsAssets, docsCsp } from './definitions/docs.routes';
+import { RateLimiter } from './http/auth-middleware';
 import { bodyParsers, errorHandler, fallbackHandler, mountRoutes, type RouterOptions } from './http/router';
+import { securityHeaders } from './http/security-headers';
 import { allRoutes } from './routes';
 import { RunReconciler } from './runs/reconcile';
 import { watchTemporal } from './runs/watch';
@@ -21,11 +23,14 @@ export function createApp(deps: GatewayDeps, options: RouterOptions = DEFAULT_OP
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const routes = allRoutes(deps);
+  // One limiter for the API and the dashboard: a key's requests count once, whichever way they come.
+  const limiter = new RateLimiter(deps.config.rateLimitPerMinute);
+  app.use(securityHeaders(docsCsp(deps.config.publicUrl)));
   app.use(CODEC_PATH, codecCors(deps.config.codecCorsOrigins), codecBodyParser());
   app.use(bodyParsers());
-  mountRoutes(app, routes, deps, options);
+  mountRoutes(app, routes, deps, options, limiter);
   app.use('/docs', docsAssets());
-  app.use('/ui', dashboard(runDeps(deps)));
+  app.use('/ui', dashboard(runDeps(deps), limiter));
   app.use(fallbackHandler(routes));
   app.use(errorHandler());
   return app;

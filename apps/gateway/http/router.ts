@@ -110,9 +110,17 @@ function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions,
   };
 }
 
-/** Mounts routes in list order, so a literal segment declared first wins over a parameter. */
-export function mountRoutes(app: Express | express.Router, routes: readonly AnyRoute[], deps: GatewayDeps, options: RouterOptions = {}): void {
-  const limiter = new RateLimiter(deps.config.rateLimitPerMinute);
+/**
+ * Mounts routes in list order, so a literal segment declared first wins over a parameter. `limiter`
+ * is shared with the dashboard, so a key's requests count once whichever way they come.
+ */
+export function mountRoutes(
+  app: Express | express.Router,
+  routes: readonly AnyRoute[],
+  deps: GatewayDeps,
+  options: RouterOptions = {},
+  limiter = new RateLimiter(deps.config.rateLimitPerMinute),
+): void {
   for (const spec of routes) app.route(spec.path)[spec.method](routeHandler(spec, deps, options, limiter));
 }
 

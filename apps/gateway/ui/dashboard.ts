@@ -1,26 +1,37 @@
 /**
  * The dashboard at `/ui/`: server-rendered pages over the same use cases as the API, behind the
- * same keys (signed in with an API key, kept in an HttpOnly, SameSite=Strict cookie). Runs with
- * status filters and paging; a run's page with its step timeline (parallel branches side by
- * side), log and artifacts, refreshed while it runs; cancel, rerun and approve buttons; a link to
- * its workflow in the Temporal UI. No script, no bundle.
+ * same keys. Signing in with an API key starts a session (ui/sessions.ts): the cookie holds an
+ * opaque session id, never the key; every form carries the session's CSRF token; every request
+ * counts against the key's rate limit like an API call, and sign-in attempts against the client
+ * address. Runs with status filters and paging; a run's page with its step timeline (parallel
+ * branches side by side), log and artifacts, refreshed while it runs; cancel, rerun and approve
+ * buttons; a link to its workflow in the Temporal UI. No script, no bundle.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { DomainError } from '../../../domain/errors';
 import { gatewayLog } from '../../log';
 import { artifactFile } from '../visual/visual';
 import { RUN_STATUSES, isTerminalRun, type RunStatus } from '../../../domain/statuses';
-import type { AuthContext, RunDeps } from '../deps';
-import { authenticate } from '../http/auth-middleware';
+import type { AuthContext, RunDeps, Scope } from '../deps';
+import { authenticate, RateLimiter } from '../http/auth-middleware';
 import { HttpError } from '../http/errors';
+import { sendRunFile } from '../http/files';
 import { cancelRun } from '../runs/cancel';
 import { logsOfRun, findRun } from '../runs/queries';
 import { rerunRun } from '../runs/rerun';
 import { listActionRuns } from '../surfaces/action-runs/use-cases';
 import { decideApproval, logLines, networkLines, performance, runDetail } from '../surfaces/ci-batches/use-cases';
 import { sendJsonl } from '../http/request';
+import { csrfToken, DashboardSessions, newToken, sameToken } from './sessions';
 
-const COOKIE = 'flowruns_key';
+/** The session id. */
+const SESSION_COOKIE = 'flowruns_session';
+/** The sign-in form's own CSRF token (double submit), so no other site can sign a browser in. */
+const SIGN_IN_COOKIE = 'flowruns_signin';
+const SIGN_IN_TOKEN_MS = 3_600_000;
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+/** Where a sign-in may lead: a dashboard path, never another host (`//evil`, `/\evil`). */
+const NEXT_PATH = /^\/ui\/(?![/\\])[^\s\\]*$/;
 
 const esc = (v: unknown): string =>
   String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -32,39 +43,36 @@ header a{color:#fff;text-decoration:none}main{padding:20px}table{border-collapse
 .shots{display:flex;flex-wrap:wrap;gap:12px}.shots figure{margin:0;border:1px solid #ccd;padding:4px}.shots img{display:block}
 pre{background:#f6f7f9;padding:10px;overflow:auto;max-height:400px}form.inline{display:inline}button{cursor:pointer}nav a{margin-right:8px}`;
 
-function page(title: string, body: string, opts: { refresh?: boolean } = {}): string {
+/** A form posting to `action` with the session's CSRF token. */
+const form = (action: string, csrf: string, inner: string, cls = 'inline'): string =>
+  `<form class="${cls}" method="post" action="${esc(action)}"><input type="hidden" name="csrf" value="${esc(csrf)}">${inner}</form>`;
+
+/** A page; `csrf` (a signed-in page) adds the sign-out button. */
+function page(title: string, body: string, opts: { refresh?: boolean; csrf?: string } = {}): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} · Flow Runs</title>${opts.refresh ? '<meta http-equiv="refresh" content="2">' : ''}<style>${STYLE}</style></head>
-<body><header><strong>Flow Runs</strong><a href="/ui/">Runs</a><form class="inline" method="post" action="/ui/logout"><button>Sign out</button></form></header><main>${body}</main></body></html>`;
+<body><header><strong>Flow Runs</strong><a href="/ui/">Runs</a>${opts.csrf ? form('/ui/logout', opts.csrf, '<button>Sign out</button>') : ''}</header><main>${body}</main></body></html>`;
 }
 
 const badge = (status: string) => `<span class="s ${esc(status)}">${esc(status)}</span>`;
 
-function cookieKey(req: Request): string | undefined {
+function cookie(req: Request, name: string): string | undefined {
   const raw = req.get('cookie') ?? '';
   for (const part of raw.split(';')) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name === COOKIE) return decodeURIComponent(rest.join('='));
+    const [k, ...rest] = part.trim().split('=');
+    if (k !== name) continue;
+    try {
+      return decodeURIComponent(rest.join('='));
+    } catch {
+      return undefined;
+    }
   }
   return undefined;
 }
 
-/** The signed-in caller, or undefined (the sign-in page is shown). */
-async function signedIn(deps: RunDeps, req: Request, scope: 'read' | 'run'): Promise<AuthContext | undefined> {
-  const key = cookieKey(req);
-  if (!key) return undefined;
-  req.headers['x-api-key'] = key;
-  try {
-    return await authenticate(req, deps.dataSource, deps.config.adminKey, 'account', scope);
-  } catch (err) {
-    if (err instanceof HttpError && err.status === 401) return undefined;
-    throw err;
-  }
-}
-
-const signInPage = (error?: string) =>
+const signInPage = (token: string, next: string, error?: string) =>
   page(
     'Sign in',
-    `<h1>Sign in</h1>${error ? `<p style="color:#b00">${esc(error)}</p>` : ''}<form method="post" action="/ui/login"><label>API key <input name="apiKey" type="password" size="50" autofocus></label> <button>Sign in</button></form>`,
+    `<h1>Sign in</h1>${error ? `<p style="color:#b00">${esc(error)}</p>` : ''}${form('/ui/login', token, `<input type="hidden" name="next" value="${esc(next)}"><label>API key <input name="apiKey" type="password" size="50" autofocus></label> <button>Sign in</button>`, 'signin')}`,
   );
 
 function duration(ms: number | null | undefined): string {
@@ -72,7 +80,7 @@ function duration(ms: number | null | undefined): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-async function runsPage(deps: RunDeps, auth: AuthContext, req: Request): Promise<string> {
+async function runsPage(deps: RunDeps, auth: AuthContext, csrf: string, req: Request): Promise<string> {
   const phase = RUN_STATUSES.includes(req.query.status as RunStatus) ? (req.query.status as RunStatus) : undefined;
   const cursor = typeof req.query.cursor === 'string' && req.query.cursor ? req.query.cursor : undefined;
   const list = await listActionRuns(deps, auth.accountId, { size: 25, phase, cursor });
@@ -89,10 +97,11 @@ async function runsPage(deps: RunDeps, auth: AuthContext, req: Request): Promise
     `<h1>Runs <small>(${list.total})</small></h1><nav>${filters}</nav>
 <table><thead><tr><th>Run</th><th>Flow</th><th>Status</th><th>Started</th><th></th></tr></thead><tbody>${rows || '<tr><td colspan="5">No runs yet.</td></tr>'}</tbody></table>
 <p>${link(list.previous_page, '← newer')} ${link(list.next_page, 'older →')}</p>`,
+    { csrf },
   );
 }
 
-async function runPage(deps: RunDeps, auth: AuthContext, runId: string, baseUrl: string): Promise<string> {
+async function runPage(deps: RunDeps, auth: AuthContext, csrf: string, runId: string, baseUrl: string): Promise<string> {
   const run = await runDetail(deps, auth.accountId, runId, baseUrl);
   const row = await findRun(deps.dataSource, auth.accountId, runId);
   const logs = row ? await logsOfRun(deps.dataSource, row.id, 500) : [];
@@ -113,7 +122,7 @@ async function runPage(deps: RunDeps, auth: AuthContext, runId: string, baseUrl:
     .filter((a) => a.status === 'waiting')
     .map(
       (a) =>
-        `<form class="inline" method="post" action="/ui/runs/${encodeURIComponent(run.id)}/steps/${encodeURIComponent(a.step_id)}/approve"><button>Approve ${esc(a.name)}</button></form> <form class="inline" method="post" action="/ui/runs/${encodeURIComponent(run.id)}/steps/${encodeURIComponent(a.step_id)}/reject"><button>Reject</button></form>`,
+        `${form(`/ui/runs/${encodeURIComponent(run.id)}/steps/${encodeURIComponent(a.step_id)}/approve`, csrf, `<button>Approve ${esc(a.name)}</button>`)} ${form(`/ui/runs/${encodeURIComponent(run.id)}/steps/${encodeURIComponent(a.step_id)}/reject`, csrf, '<button>Reject</button>')}`,
     )
     .join(' ');
   const temporalUi = `${deps.config.temporalUiUrl}/namespaces/${encodeURIComponent(deps.config.namespace)}/workflows/${encodeURIComponent(row?.workflowId ?? `run-${runId}`)}`;
@@ -136,62 +145,128 @@ async function runPage(deps: RunDeps, auth: AuthContext, runId: string, baseUrl:
 <p>Run <code>${esc(run.id)}</code> · flow <code>${esc(run.flow_id)}</code> v${esc(run.flow_version ?? '')} · batch <code>${esc(run.batch_id ?? '—')}</code> · source ${esc(run.source)} · ${esc(duration(run.duration_ms))}
  · <a href="${esc(temporalUi)}">workflow in the Temporal UI</a></p>
 ${run.error ? `<p style="color:#b00">${esc(run.error.step)}: ${esc(run.error.message)}</p>` : ''}
-<p>${open ? `<form class="inline" method="post" action="/ui/runs/${encodeURIComponent(run.id)}/cancel"><button id="cancel">Cancel</button></form>` : ''}
-<form class="inline" method="post" action="/ui/runs/${encodeURIComponent(run.id)}/rerun"><button id="rerun">Rerun</button></form> ${approvals}</p>
+<p>${open ? form(`/ui/runs/${encodeURIComponent(run.id)}/cancel`, csrf, '<button id="cancel">Cancel</button>') : ''}
+${form(`/ui/runs/${encodeURIComponent(run.id)}/rerun`, csrf, '<button id="rerun">Rerun</button>')} ${approvals}</p>
 <h2>Steps</h2><table class="steps"><thead><tr><th>Step</th><th>Type</th><th>Status</th><th>Timeline</th><th>Error</th></tr></thead><tbody>${timeline}</tbody></table>
 ${shots ? `<h2>Screenshots</h2><div class="shots">${shots}</div>` : ''}
 <h2>Artifacts</h2><ul>${artifacts || '<li>none yet</li>'}</ul>
 <h2>Log</h2><pre>${logs.map((l) => `${esc(l.ts.toISOString())} ${esc(l.level.padEnd(5))} ${esc(l.message)}`).join('\n')}</pre>`,
-    { refresh: open },
+    { refresh: open, csrf },
   );
 }
 
-/** The dashboard's routes, mounted at `/ui`. */
-export function dashboard(deps: RunDeps): Router {
+/** The signed-in caller and the CSRF token of their session's forms. */
+interface SignedIn {
+  auth: AuthContext;
+  csrf: string;
+}
+
+/**
+ * The dashboard's routes, mounted at `/ui`. `limiter` is the API's: a signed-in request counts
+ * against its key as an API call would.
+ */
+export function dashboard(deps: RunDeps, limiter: RateLimiter): Router {
   const ui = express.Router();
+  const sessions = new DashboardSessions(deps.dataSource, deps.config.adminKey, deps.config.dashboardSessionMs);
+  // Sign-in attempts per client address, and per connecting peer (a proxy, or one forging X-Forwarded-For) ten times that.
+  const signInByAddress = new RateLimiter(deps.config.dashboardSignInPerMinute);
+  const signInByPeer = new RateLimiter(deps.config.dashboardSignInPerMinute * 10);
+  const secureCookies = deps.config.publicUrl?.startsWith('https:') ?? false;
+  const cookieOptions = (req: Request, sameSite: 'lax' | 'strict', maxAge: number) =>
+    ({ httpOnly: true, sameSite, secure: secureCookies || req.secure, path: '/ui', maxAge }) as const;
+
   ui.use(express.urlencoded({ extended: false, limit: '16kb' }));
   const html = (res: Response, status: number, body: string): void => {
     res.status(status).type('html').set('Cache-Control', 'no-store').send(body);
   };
-  /** Runs a page handler; errors become a page, never a stack. */
+  /** The sign-in page, with a fresh form token in its cookie unless the browser holds one. */
+  const showSignIn = (req: Request, res: Response, status: number, error?: string): void => {
+    const held = cookie(req, SIGN_IN_COOKIE);
+    const token = held && TOKEN.test(held) ? held : newToken();
+    res.cookie(SIGN_IN_COOKIE, token, cookieOptions(req, 'strict', SIGN_IN_TOKEN_MS));
+    const next = req.method === 'GET' && NEXT_PATH.test(req.originalUrl) ? req.originalUrl : '/ui/';
+    html(res, status, signInPage(token, next, error));
+  };
+  const errorPage = (res: Response, err: unknown, url: string, csrf?: string): void => {
+    const status = err instanceof HttpError ? err.status : err instanceof DomainError ? (err.kind === 'not_found' ? 404 : 409) : 500;
+    if (status === 500) gatewayLog.error({ err, url }, 'dashboard page failed');
+    if (err instanceof HttpError) res.set(err.headers);
+    const title = status === 404 ? 'Not found' : status === 429 ? 'Too many requests' : 'Could not do that';
+    html(res, status, page('Error', `<h1>${title}</h1><p>${esc(status === 500 ? 'internal error' : (err as Error).message)}</p><p><a href="/ui/">Back to the runs</a></p>`, { csrf }));
+  };
+  /**
+   * Runs a page handler for a live session: counted against the key's rate limit, a POST only
+   * with the session's CSRF token (else 403), and only with `scope`. Errors become a page, never a stack.
+   */
   const handle =
-    (scope: 'read' | 'run', fn: (req: Request, res: Response, auth: AuthContext) => Promise<void>) =>
+    (scope: Scope, fn: (req: Request, res: Response, s: SignedIn) => Promise<void>) =>
     async (req: Request, res: Response) => {
+      let csrf: string | undefined;
       try {
-        const auth = await signedIn(deps, req, scope);
-        if (!auth) return html(res, 401, signInPage());
-        await fn(req, res, auth);
+        const id = cookie(req, SESSION_COOKIE);
+        const auth = id ? await sessions.resolve(id) : undefined;
+        if (!id || !auth) {
+          if (id) res.clearCookie(SESSION_COOKIE, { path: '/ui' });
+          return showSignIn(req, res, 401);
+        }
+        csrf = csrfToken(id);
+        limiter.take(auth.keyId);
+        if (req.method !== 'GET' && req.method !== 'HEAD' && !sameToken((req.body as Record<string, unknown> | undefined)?.csrf, csrf))
+          throw new HttpError(403, 'this form has no valid CSRF token: reload the page and try again');
+        if (!auth.scopes.includes(scope)) throw new HttpError(403, `this key lacks the "${scope}" scope`);
+        await fn(req, res, { auth, csrf });
       } catch (err) {
-        const status = err instanceof HttpError ? err.status : err instanceof DomainError ? (err.kind === 'not_found' ? 404 : 409) : 500;
-        if (status === 500) gatewayLog.error({ err, url: req.originalUrl }, 'dashboard page failed');
-        html(res, status, page('Error', `<h1>${status === 404 ? 'Not found' : 'Could not do that'}</h1><p>${esc(status === 500 ? 'internal error' : (err as Error).message)}</p><p><a href="/ui/">Back to the runs</a></p>`));
+        if (res.headersSent) return void res.end();
+        errorPage(res, err, req.originalUrl, csrf);
       }
     };
 
   ui.post('/login', async (req, res) => {
-    const key = typeof req.body?.apiKey === 'string' ? req.body.apiKey.trim() : '';
-    req.headers['x-api-key'] = key;
+    const body = (req.body ?? {}) as Record<string, unknown>;
     try {
-      await authenticate(req, deps.dataSource, deps.config.adminKey, 'account', 'read');
-    } catch {
-      return html(res, 401, signInPage('That key was not accepted.'));
+      signInByAddress.take(`ip:${req.ip}`);
+      signInByPeer.take(`peer:${req.socket.remoteAddress}`);
+    } catch (err) {
+      if (err instanceof HttpError) res.set(err.headers);
+      return showSignIn(req, res, 429, `Too many sign-in attempts from this address: try again in ${err instanceof HttpError ? err.headers['Retry-After'] : 60} s.`);
     }
-    res.cookie(COOKIE, key, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/ui' });
-    res.redirect(303, '/ui/');
+    const token = cookie(req, SIGN_IN_COOKIE);
+    if (!token || !sameToken(body.csrf, token)) return showSignIn(req, res, 403, 'The sign-in form expired: sign in again.');
+    req.headers['x-api-key'] = typeof body.apiKey === 'string' ? body.apiKey.trim() : '';
+    let auth: AuthContext;
+    try {
+      auth = await authenticate(req, deps.dataSource, deps.config.adminKey, 'account', 'read');
+    } catch {
+      return showSignIn(req, res, 401, 'That key was not accepted.');
+    } finally {
+      delete req.headers['x-api-key'];
+    }
+    const previous = cookie(req, SESSION_COOKIE);
+    if (previous) await sessions.end(previous);
+    const session = await sessions.start(auth);
+    res.clearCookie(SIGN_IN_COOKIE, { path: '/ui' });
+    res.cookie(SESSION_COOKIE, session.id, cookieOptions(req, 'lax', session.maxAgeMs));
+    res.redirect(303, typeof body.next === 'string' && NEXT_PATH.test(body.next) ? body.next : '/ui/');
   });
-  ui.post('/logout', (_req, res) => {
-    res.clearCookie(COOKIE, { path: '/ui' });
-    res.redirect(303, '/ui/');
-  });
-  ui.get('/', handle('read', async (req, res, auth) => html(res, 200, await runsPage(deps, auth, req))));
+  ui.post(
+    '/logout',
+    handle('read', async (req, res) => {
+      await sessions.end(cookie(req, SESSION_COOKIE)!);
+      res.clearCookie(SESSION_COOKIE, { path: '/ui' });
+      res.redirect(303, '/ui/');
+    }),
+  );
+  ui.get('/', handle('read', async (req, res, { auth, csrf }) => html(res, 200, await runsPage(deps, auth, csrf, req))));
   ui.get(
     '/runs/:runId',
-    handle('read', async (req, res, auth) => html(res, 200, await runPage(deps, auth, String(req.params.runId), `${req.protocol}://${req.get('host')}`))),
+    handle('read', async (req, res, { auth, csrf }) =>
+      html(res, 200, await runPage(deps, auth, csrf, String(req.params.runId), `${req.protocol}://${req.get('host')}`)),
+    ),
   );
-  // The run's artifacts, behind the sign-in cookie (the API's own URLs want a key header).
+  // The run's artifacts, behind the session (the API's own URLs want a key header).
   ui.get(
     '/runs/:runId/artifacts/:file',
-    handle('read', async (req, res, auth) => {
+    handle('read', async (req, res, { auth }) => {
       const runId = String(req.params.runId);
       if (req.params.file === 'log.jsonl') await sendJsonl(res, await logLines(deps, auth.accountId, runId));
       else if (req.params.file === 'network.jsonl') await sendJsonl(res, await networkLines(deps, auth.accountId, runId));
@@ -201,21 +276,22 @@ export function dashboard(deps: RunDeps): Router {
   );
   ui.get(
     '/runs/:runId/screenshots/:stepId/:file',
-    handle('read', async (req, res, auth) => {
-      const f = await artifactFile(deps, auth.accountId, String(req.params.runId), String(req.params.stepId), String(req.params.file));
-      res.status(200).type(f.contentType).end(f.data);
+    handle('read', async (req, res, { auth }) => {
+      const file = String(req.params.file);
+      const f = await artifactFile(deps, auth.accountId, String(req.params.runId), String(req.params.stepId), file);
+      sendRunFile(res, file, f.contentType, f.data);
     }),
   );
   ui.post(
     '/runs/:runId/cancel',
-    handle('run', async (req, res, auth) => {
+    handle('run', async (req, res, { auth }) => {
       await cancelRun(deps, auth.accountId, String(req.params.runId));
       res.redirect(303, `/ui/runs/${encodeURIComponent(String(req.params.runId))}`);
     }),
   );
   ui.post(
     '/runs/:runId/rerun',
-    handle('run', async (req, res, auth) => {
+    handle('run', async (req, res, { auth }) => {
       const r = await rerunRun(deps, auth, String(req.params.runId));
       res.redirect(303, `/ui/runs/${encodeURIComponent(r.runs[0]!.id)}`);
     }),
@@ -223,7 +299,7 @@ export function dashboard(deps: RunDeps): Router {
   for (const verb of ['approve', 'reject'] as const)
     ui.post(
       `/runs/:runId/steps/:stepId/${verb}`,
-      handle('run', async (req, res, auth) => {
+      handle('run', async (req, res, { auth }) => {
         await decideApproval(deps, auth, String(req.params.runId), String(req.params.stepId), verb === 'approve', 'from the dashboard');
         res.redirect(303, `/ui/runs/${encodeURIComponent(String(req.params.runId))}`);
       }),

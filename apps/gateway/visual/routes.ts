@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { GatewayDeps } from '../deps';
 import { at } from '../http/errors';
+import { sendRunFile } from '../http/files';
 import { defineRoute, type AnyRoute } from '../http/route';
 import { artifactFile, baselineImage, baselineListSchema, baselineSchema, listBaselines, promoteSchema, promoteScreenshot } from './visual';
 
@@ -12,14 +13,13 @@ export const visualRoutes = (deps: GatewayDeps): AnyRoute[] => [
   defineRoute({
     method: 'get',
     path: '/api/v1/runs/:runId/artifacts/screenshots/:stepId/:file',
-    summary: "A file a browser or scan step of the run left: a screenshot (`<name>.png`), a visual diff (`<name>.diff.png`) or the rendered page (`page.html`)",
+    summary: "A file a browser or scan step of the run left: a screenshot (`<name>.png`), a visual diff (`<name>.diff.png`) or the rendered page (`page.html`, sent as a sandboxed download)",
     tag: TAG,
     params: fileParams,
     fields: { ...at('path', 'runId', 'stepId', 'file') },
     handler: async ({ params, auth, res }) => {
       const f = await artifactFile(deps, auth.accountId, params.runId, params.stepId, params.file);
-      res.status(200).type(f.contentType).setHeader('cache-control', 'private, max-age=60');
-      res.end(f.data);
+      sendRunFile(res, params.file, f.contentType, f.data);
       return undefined;
     },
   }),
