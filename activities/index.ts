@@ -24,6 +24,8 @@ import { createRetentionActivities } from './retention';
 import { createScheduledActivities } from './scheduled';
 import { createScheduleActivities } from './schedules';
 import { createWebhookActivities } from './webhooks';
+import { createRunLimitActivities } from './run-limits';
+import { claimDescendant, DEFAULT_RUN_LIMITS, type RunLimits } from '../db/run-limits';
 import { ExpressionEvaluator } from './expressions';
 import { attemptStep, heartbeating, type StepRuntime } from './step-attempt';
 import { templatingFor } from './templating';
@@ -92,6 +94,8 @@ export interface ActivityDeps {
   browsers?: { pool: BrowserPool; store: ArtifactStore };
   /** How long a record waits out a Postgres outage before the activity fails (FLOWRUNS_RECORD_PATIENCE_MS). */
   recordPatienceMs?: number;
+  /** Per-account bounds: running runs, runs started through \`flow\` steps under one run. */
+  runLimits?: RunLimits;
 }
 
 export interface StepCall {
@@ -192,6 +196,7 @@ export function createActivities({
   publicUrl = 'http://127.0.0.1:3000',
   browsers,
   recordPatienceMs = DEFAULT_RECORD_PATIENCE_MS,
+  runLimits = DEFAULT_RUN_LIMITS,
 }: ActivityDeps) {
   // Every record an activity writes waits out a Postgres outage rather than failing the step.
   const projections = patient(new Projections(dataSource, clock), recordPatienceMs);
@@ -335,6 +340,7 @@ export function createActivities({
     ...createWebhookActivities({ dataSource, fetch, publicUrl }),
     ...createScheduledActivities(dataSource),
     ...createRetentionActivities(dataSource, browsers?.store),
+    ...createRunLimitActivities(dataSource, runLimits),
 
     async recordBatch(input: BatchRunInput): Promise<void> {
       // The gateway wrote the batch and its runs in one transaction before it started the workflow:
@@ -466,11 +472,20 @@ export function createActivities({
         ...(flow.definition.secrets?.length ? { secrets: flow.definition.secrets } : {}),
         trigger: { body: input.data ?? null },
         ancestry,
+        rootRunId: parent.rootRunId ?? parent.runId,
         ...(parent.agent ? { agent: parent.agent } : {}),
       };
       const actor = { id: parent.publicId ?? parent.runId, name: `flow step ${stepKey} of run ${parent.publicId ?? parent.runId}`, type: 'system' as const };
       const meta = { actor, appId: null, buildId: null, browser: null, tags: [], idempotencyKey: null, requestHash: null };
-      await dataSource.transaction((m) => insertRunRows(m, { accountId: parent.accountId, source: parent.source, meta, runs: [child] }, null));
+      await dataSource.transaction(async (m) => {
+        const bound = runLimits.maxRunDescendants;
+        if (!(await claimDescendant(m, child.rootRunId!, child.runId, bound)).claimed)
+          throw ApplicationFailure.nonRetryable(
+            `flow ${flowId} not started: ${bound} runs were already started through flow steps under run ${child.rootRunId}, the most one run may start (FLOWRUNS_MAX_RUN_DESCENDANTS=${bound})`,
+            'FlowDescendants',
+          );
+        await insertRunRows(m, { accountId: parent.accountId, source: parent.source, meta, runs: [child] }, null);
+      });
       return child;
     },
 

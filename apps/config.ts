@@ -8,6 +8,7 @@ import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
 import { DEFAULT_RECORD_PATIENCE_MS } from '../activities/patience';
 import { DEFAULT_BATCH_LIMITS, MAX_BATCH_RUNS, type BatchLimits } from '../domain/batch-plan';
 import { s3KeyPrefix, type S3StoreOptions } from '../db/artifact-store';
+import { DEFAULT_RUN_LIMITS, type RunLimits } from '../db/run-limits';
 import type { DeadlockCheck } from './worker/workflow-threads';
 
 const schema = z.object({
@@ -124,6 +125,10 @@ const schema = z.object({
   FLOWRUNS_BATCH_INLINE_RUNS: z.coerce.number().int().min(1).max(MAX_BATCH_RUNS).default(DEFAULT_BATCH_LIMITS.inlineRuns),
   /** Runs per chunk workflow of a large batch. */
   FLOWRUNS_BATCH_CHUNK_RUNS: z.coerce.number().int().min(1).max(2000).default(DEFAULT_BATCH_LIMITS.chunkRuns),
+  /** Runs of one account that run at once; more wait their turn, queued. */
+  FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_RUN_LIMITS.maxRunningRunsPerAccount),
+  /** Runs \`flow\` steps may start under one run, all depths together; past it the step fails. */
+  FLOWRUNS_MAX_RUN_DESCENDANTS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_RUN_LIMITS.maxRunDescendants),
   /** Comma-separated origins (the Temporal UI's) allowed to call the codec endpoint from a browser. */
   FLOWRUNS_CODEC_CORS_ORIGINS: z
     .string()
@@ -202,6 +207,8 @@ export interface Config {
   sdkMetricsAddress?: string;
   /** When a batch runs from a plan, and in chunks of how many runs (FLOWRUNS_BATCH_INLINE_RUNS, FLOWRUNS_BATCH_CHUNK_RUNS). */
   batchLimits: BatchLimits;
+  /** Per-account bounds (FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT, FLOWRUNS_MAX_RUN_DESCENDANTS). */
+  runLimits: RunLimits;
 }
 
 /** Unless set, an account's rate is this many keys' worth: making more keys does not multiply it further. */
@@ -270,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recordPatienceMs: e.FLOWRUNS_RECORD_PATIENCE_MS,
     sdkMetricsAddress: e.FLOWRUNS_SDK_METRICS_ADDRESS,
     batchLimits: { inlineRuns: e.FLOWRUNS_BATCH_INLINE_RUNS, chunkRuns: e.FLOWRUNS_BATCH_CHUNK_RUNS },
+    runLimits: { maxRunningRunsPerAccount: e.FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT, maxRunDescendants: e.FLOWRUNS_MAX_RUN_DESCENDANTS },
   };
 }
 

@@ -84,6 +84,8 @@ export interface FlowRunInput extends Bookkeeping {
   resumedFrom?: string;
   /** Ids of the flows whose `flow` steps started this run, outermost first (a sub-flow's run). */
   ancestry?: string[];
+  /** The run at the top of a sub-flow's ancestry, whose descendants are counted (FLOWRUNS_MAX_RUN_DESCENDANTS). */
+  rootRunId?: string;
   /** Steps that passed in the run this one resumes: they start succeeded with these results, not executed again. */
   reused?: Record<string, ReusedStep>;
 }

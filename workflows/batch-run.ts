@@ -13,6 +13,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
 } from '@temporalio/workflow';
 import { plannedAt, planSlice } from '../domain/batch-plan';
@@ -22,6 +23,7 @@ import { batchChunkWorkflowId, cancelRunsSignal, runWorkflowId } from './definit
 import { flowRun } from './flow-run';
 import { batchOutcome, notify } from './notify';
 import { bookkeeping, record } from './record';
+import { runSlot } from './run-slot';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from './search-attributes';
 
 export interface BatchResult {
@@ -37,6 +39,9 @@ function statusOf(err: unknown): RunStatus {
   const type = err instanceof ChildWorkflowFailure ? (err.cause as { type?: string } | undefined)?.type : undefined;
   return type === 'RunTimedOut' ? 'timed_out' : 'failed';
 }
+
+/** Marks the batches whose runs each wait for a slot of their account before they start (workflows/run-slot.ts). */
+const RUN_SLOTS_PATCH = 'account-run-slots';
 
 const flowIdOf = (run: ChildRun): string => ('flowRef' in run ? run.flowRef.id : run.flow.id);
 
@@ -77,7 +82,11 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
   const runChild = async (run: ChildRun): Promise<RunStatus> => {
     const scope = new CancellationScope();
     running.set(run.runId, scope);
+    let started = false;
     try {
+      // Histories from before the account's running-run bound start their children at once.
+      if (patched(RUN_SLOTS_PATCH) && !(await scope.run(() => runSlot(batch.accountId, run.runId)))) return 'cancelled';
+      started = true;
       const result: RunResult = await scope.run(() =>
         executeChild(flowRun, {
           workflowId: runWorkflowId(run.runId),
@@ -93,6 +102,8 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
       );
       return result.status;
     } catch (err) {
+      // Cancelled while it waited for its slot: it never started, and its batch records it.
+      if (!started && isCancellation(err)) toRecord.push(run.runId);
       return statusOf(err);
     } finally {
       running.delete(run.runId);

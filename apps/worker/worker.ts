@@ -98,6 +98,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
     publicUrl: config.publicUrl ?? `http://127.0.0.1:${config.port}`,
     browsers: { pool: browserPool(config), store: artifactStoreFor(config) },
     recordPatienceMs: config.recordPatienceMs,
+    runLimits: config.runLimits,
   });
   return [
     await workerClass(config.workflowDeadlockCheck, config.workflowStackTraces).create({

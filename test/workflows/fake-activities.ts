@@ -114,6 +114,14 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
       calls.push({ name: 'prepareSubFlow', input });
       throw ApplicationFailure.nonRetryable('sub-flows are tested end to end (test/sub-flows.test.ts)');
     },
+    async takeRunSlot(input) {
+      calls.push({ name: 'takeRunSlot', input });
+      return { granted: true };
+    },
+    async waitForRunSlot(input) {
+      calls.push({ name: 'waitForRunSlot', input });
+      return { granted: true };
+    },
     async resolveScope(scope) {
       calls.push({ name: 'resolveScope', input: scope });
       return scope;
