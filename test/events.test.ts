@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { RunEntity, StepRunEntity } from '../db/entities';
-import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
+import { eventually, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
@@ -15,7 +15,7 @@ let key: string;
 let appId: string;
 
 beforeAll(async () => {
-  stack = await startStack({ env: { FLOWRUNS_SSE_HEARTBEAT_MS: '300' } });
+  stack = await startStack({ env: { FLOWRUNS_SSE_HEARTBEAT_MS: '300', FLOWRUNS_MAX_STREAMS_PER_ACCOUNT: '4' } });
   workers = await startWorkers(stack);
   stub = await startStub((req) => (req.url === '/slow' ? { delayMs: 600, body: { n: 3 } } : { body: { ok: true } }));
   ({ apiKey: key } = await stack.newAccount());
@@ -168,6 +168,39 @@ it('when a run waits for approval, then its stream says run.waiting, keeps alive
   expect((await stack.call('POST', `/api/v1/runs/${runId}/steps/ok/approve`, {}, key)).status).toBe(202);
   await stream.ended;
   expect(summary(stream.frames).map(([e]) => e)).toEqual(['run.started', 'step.started', 'run.waiting', 'step.finished', 'run.finished']);
+});
+
+it("when an account's keys together hold as many streams as it may, then one more is 429 naming the account's bound, while another account's opens", async () => {
+  const held = { id: 'held', steps: [{ id: 'ok', type: 'approval', config: { message: 'hold' } }] };
+  const waitingRun = async (owner: string) => {
+    if ((await stack.call('GET', '/api/v1/flows/held', undefined, owner)).status === 404) expect((await stack.call('POST', '/api/v1/flows', held, owner)).status).toBe(201);
+    const res = await stack.call('POST', '/api/v1/flows/held/runs', { data: {} }, owner);
+    expect(res.status).toBe(201);
+    return `/api/v1/runs/${res.body.id}/events`;
+  };
+  const path = await waitingRun(key);
+  const second = (await stack.call('POST', '/api/v1/api-keys', { name: 'second' }, key)).body.apiKey as string;
+  const streams = [await open(path, key), await open(path, key), await open(path, second), await open(path, second)];
+  try {
+    expect(streams.map((s) => s.status)).toEqual([200, 200, 200, 200]);
+    const refused = await stack.call('GET', path, undefined, second);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe('at most 4 event streams per account at once (all its keys together); close one first');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    const other = (await stack.newAccount()).apiKey;
+    const theirs = await open(await waitingRun(other), other);
+    expect(theirs.status).toBe(200);
+    theirs.close();
+
+    // A closed stream frees its place.
+    streams.shift()?.close();
+    const again = await eventually(() => open(path, second), (s) => s.status === 200, 5000);
+    streams.push(again);
+    expect(again.status).toBe(200);
+  } finally {
+    for (const s of streams) s.close();
+  }
 });
 
 it("when another account asks for the streams, then 404 at once", async () => {

@@ -1,10 +1,12 @@
-/** API keys: scopes, expiry, revocation at once, and a rate limit per key. */
+/** API keys: scopes, expiry, revocation at once, a rate limit per key and per account, and a bound on an account's keys. */
 import { startStack, type Stack } from './harness';
 
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ env: { FLOWRUNS_RATE_LIMIT_PER_MINUTE: '600' } });
+  stack = await startStack({
+    env: { FLOWRUNS_RATE_LIMIT_PER_MINUTE: '600', FLOWRUNS_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '900', FLOWRUNS_MAX_KEYS_PER_ACCOUNT: '5' },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -103,5 +105,63 @@ describe('rate limit', () => {
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(99);
     expect((await stack.call('GET', '/api/v1/flows', undefined, calm)).status).toBe(200);
     expect((await stack.call('GET', '/healthz', undefined, null)).status).toBe(200);
+  });
+
+  it("when two keys of one account together go over the account's rate, then 429 names the account's limit, while another account's requests pass", async () => {
+    const { apiKey: first } = await stack.newAccount();
+    const second = await keyWith(first, {});
+    const { apiKey: other } = await stack.newAccount();
+    const passed = new Map([
+      [first, 1],
+      [second, 0],
+    ]);
+    let limited: any;
+    for (let i = 0; i < 400 && !limited; i++) {
+      const key = i % 2 ? first : second;
+      const res = await stack.call('GET', '/api/v1/flows', undefined, key);
+      if (res.status === 429) limited = res;
+      else passed.set(key, (passed.get(key) as number) + 1);
+    }
+    expect(limited).toBeDefined();
+    expect(limited.body.error).toMatch(/^rate limit of 900 requests a minute for this account \(all its keys together\) exceeded; retry in \d+s$/);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // Neither key reached its own burst (100): the account's (150) was the bound.
+    expect([...passed.values()].every((n) => n < 100)).toBe(true);
+    expect(passed.get(first)! + passed.get(second)!).toBeGreaterThanOrEqual(150);
+    expect((await stack.call('GET', '/api/v1/flows', undefined, other)).status).toBe(200);
+  });
+});
+
+describe('keys per account', () => {
+  const create = (owner: string, body: Record<string, unknown> = {}) => stack.call('POST', '/api/v1/api-keys', { name: 'k', ...body }, owner);
+
+  it('when an account holds as many live keys as it may, then one more is 409 naming the bound; a revoked or expired key frees its place', async () => {
+    const { apiKey: owner, accountId } = await stack.newAccount();
+    const made = [];
+    for (let i = 0; i < 3; i++) made.push((await create(owner)).body);
+    const expiring = await create(owner, { expiresAt: new Date(Date.now() + 1500).toISOString() });
+    expect(expiring.status).toBe(201);
+
+    const refused = await create(owner);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe('the account already holds 5 live API keys, the most it may (FLOWRUNS_MAX_KEYS_PER_ACCOUNT=5); revoke one first');
+    // The admin is held to the same bound for the account.
+    expect((await stack.call('POST', '/api/v1/api-keys', { name: 'k', accountId })).status).toBe(409);
+    // Another account is not.
+    expect((await create((await stack.newAccount()).apiKey)).status).toBe(201);
+
+    expect((await stack.call('DELETE', `/api/v1/api-keys/${made[0].id}`, undefined, owner)).status).toBe(200);
+    expect((await create(owner)).status).toBe(201);
+    expect((await create(owner)).status).toBe(409);
+
+    await new Promise((r) => setTimeout(r, 1600));
+    expect((await create(owner)).status).toBe(201);
+  });
+
+  it('when several keys are created at once for the last place, then exactly one is', async () => {
+    const { apiKey: owner } = await stack.newAccount();
+    for (let i = 0; i < 3; i++) expect((await create(owner)).status).toBe(201);
+    const statuses = (await Promise.all([1, 2, 3, 4, 5].map(() => create(owner)))).map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 409, 409, 409, 409]);
   });
 });

@@ -24,7 +24,7 @@ export function createApp(deps: GatewayDeps, options: RouterOptions = DEFAULT_OP
   app.set('trust proxy', 'loopback');
   const routes = allRoutes(deps);
   // One limiter for the API and the dashboard: a key's requests count once, whichever way they come.
-  const limiter = new RateLimiter(deps.config.rateLimitPerMinute);
+  const limiter = new RateLimiter(deps.config.rateLimitPerMinute, deps.config.rateLimitPerAccountPerMinute);
   app.use(securityHeaders(docsCsp(deps.config.publicUrl)));
   app.use(CODEC_PATH, codecCors(deps.config.codecCorsOrigins), codecBodyParser());
   app.use(bodyParsers());

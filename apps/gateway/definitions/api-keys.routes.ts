@@ -13,7 +13,7 @@ import { apiKeySchema, createApiKey, listApiKeys, revokeApiKey } from './api-key
 
 const TAG = 'API keys';
 
-export const apiKeyRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
+export const apiKeyRoutes = ({ dataSource, config }: GatewayDeps): AnyRoute[] => [
   defineRoute({
     method: 'get',
     path: '/api/v1/webhook-secret',
@@ -38,7 +38,7 @@ export const apiKeyRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
     response: apiKeySchema.extend({ apiKey: z.string() }),
     scope: 'admin',
     fields: at('body', 'accountId', 'expiresAt'),
-    handler: ({ body, auth }) => createApiKey(dataSource, auth, body),
+    handler: ({ body, auth }) => createApiKey(dataSource, auth, body, config.maxKeysPerAccount),
   }),
   defineRoute({
     method: 'get',

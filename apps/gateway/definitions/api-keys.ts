@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { AccountEntity, ApiKeyEntity, type ApiKey } from '../../../db/entities';
 import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
-import { ForbiddenError, InvalidError, NotFoundError } from '../../../domain/errors';
+import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../../domain/errors';
 import { SCOPES, type AuthContext, type Scope } from '../deps';
 
 /** Keys are stored as sha256 hashes, so a database leak does not leak usable keys. */
@@ -63,11 +63,21 @@ export async function insertApiKey(m: EntityManager, accountId: string, name: st
   return { ...toDto(row), apiKey: key };
 }
 
-/** Keys for the caller's own account; only the admin may name another account. */
+/** Live keys an account may hold unless FLOWRUNS_MAX_KEYS_PER_ACCOUNT says otherwise. */
+export const DEFAULT_MAX_KEYS_PER_ACCOUNT = 100;
+
+/** The advisory lock class under which an account's key creations serialize (with the account's hash). */
+const KEY_CREATION_LOCK = 727402;
+
+/**
+ * Keys for the caller's own account; only the admin may name another account. An account holds
+ * at most `maxLive` live keys (neither revoked nor expired): one more is a 409.
+ */
 export async function createApiKey(
   ds: DataSource,
   auth: AuthContext,
   input: { name: string; accountId?: string } & KeyOptions,
+  maxLive = DEFAULT_MAX_KEYS_PER_ACCOUNT,
 ): Promise<ApiKeyDto & { apiKey: string }> {
   const accountId = input.accountId ?? auth.accountId;
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new InvalidError('expiresAt must be in the future', ['expiresAt']);
@@ -75,7 +85,17 @@ export async function createApiKey(
     if (!auth.isAdmin) throw new ForbiddenError('only the admin key may create keys for another account');
     if (!(await ds.getRepository(AccountEntity).exists({ where: { id: accountId } }))) throw new NotFoundError('account', ['accountId']);
   }
-  return insertApiKey(ds.manager, accountId, input.name, input);
+  return ds.transaction(async (m) => {
+    // Two creations at once count each other's key.
+    await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [KEY_CREATION_LOCK, accountId]);
+    const [{ live }]: { live: number }[] = await m.query(
+      'SELECT count(*)::int AS live FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())',
+      [accountId],
+    );
+    if (live >= maxLive)
+      throw new ConflictError(`the account already holds ${live} live API keys, the most it may (FLOWRUNS_MAX_KEYS_PER_ACCOUNT=${maxLive}); revoke one first`);
+    return insertApiKey(m, accountId, input.name, input);
+  });
 }
 
 /** The keys of `accountId`; only the admin may list another account's. */

@@ -63,32 +63,69 @@ export async function authenticate(
   return auth;
 }
 
-/**
- * A token bucket per key, in this gateway process: `perMinute` requests a minute on average,
- * bursts of a sixth of that. With several gateway replicas each enforces its own share.
- */
-export class RateLimiter {
+/** Token buckets by name: `perMinute` tokens a minute on average, bursts of a sixth of that; 0: no limit. */
+class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly burst: number;
 
-  constructor(private readonly perMinute: number) {
+  constructor(readonly perMinute: number) {
     this.burst = Math.max(1, Math.ceil(perMinute / 6));
   }
 
-  /** Takes one token for `keyId`, or throws 429 with the seconds until the next one. */
-  take(keyId: string, now = Date.now()): void {
-    if (this.perMinute <= 0) return;
+  /** Seconds until `name` has a token (0: it has one now); refills its bucket to `now`. */
+  wait(name: string, now: number): number {
+    if (this.perMinute <= 0) return 0;
     const rate = this.perMinute / 60_000;
-    const b = this.buckets.get(keyId) ?? { tokens: this.burst, at: now };
+    const b = this.buckets.get(name) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * rate);
     b.at = now;
-    if (b.tokens < 1) {
-      this.buckets.set(keyId, b);
-      const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000));
-      throw tooManyRequests(`rate limit of ${this.perMinute} requests a minute for this key exceeded; retry in ${retryAfter}s`, retryAfter);
-    }
-    b.tokens -= 1;
-    this.buckets.set(keyId, b);
+    this.buckets.set(name, b);
     if (this.buckets.size > 100_000) this.buckets.clear();
+    return b.tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000));
+  }
+
+  /** Spends a token `wait` found. */
+  spend(name: string): void {
+    const b = this.buckets.get(name);
+    if (b) b.tokens -= 1;
+  }
+}
+
+/** What a request counts against: its key and its account. */
+export interface RateSubject {
+  keyId: string;
+  accountId: string;
+}
+
+/**
+ * Token buckets per key and per account, in this gateway process: `perMinute` requests a minute
+ * for each key and `perAccountPerMinute` for an account's keys together (so more keys do not
+ * multiply an account's rate), each with bursts of a sixth. With several gateway replicas each
+ * enforces its own share.
+ */
+export class RateLimiter {
+  private readonly perKey: TokenBuckets;
+  private readonly perAccount: TokenBuckets;
+
+  constructor(perMinute: number, perAccountPerMinute = 0) {
+    this.perKey = new TokenBuckets(perMinute);
+    this.perAccount = new TokenBuckets(perAccountPerMinute);
+  }
+
+  /**
+   * Takes one token for the key and one for its account (a bare string: a key alone), or
+   * throws 429 naming the limit reached, with the seconds until a request passes again.
+   */
+  take(who: string | RateSubject, now = Date.now()): void {
+    const { keyId, accountId } = typeof who === 'string' ? { keyId: who, accountId: undefined } : who;
+    const keyWait = this.perKey.wait(keyId, now);
+    const accountWait = accountId === undefined ? 0 : this.perAccount.wait(accountId, now);
+    if (keyWait || accountWait) {
+      const [limit, whose, retryAfter] =
+        keyWait >= accountWait ? [this.perKey.perMinute, 'this key', keyWait] : [this.perAccount.perMinute, 'this account (all its keys together)', accountWait];
+      throw tooManyRequests(`rate limit of ${limit} requests a minute for ${whose} exceeded; retry in ${retryAfter}s`, retryAfter);
+    }
+    this.perKey.spend(keyId);
+    if (accountId !== undefined) this.perAccount.spend(accountId);
   }
 }

@@ -74,7 +74,7 @@ function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions,
       const auth =
         level === 'none' ? undefined : await authenticate(req, deps.dataSource, deps.config.adminKey, level, scope);
       accountId = auth?.accountId;
-      if (auth) limiter.take(auth.keyId);
+      if (auth) limiter.take(auth);
       const detail: ErrorDetail[] = nulBytes(req);
       const params = await parsePart(spec.params, { ...req.params }, 'path', detail);
       const query = await parsePart(spec.query, { ...(req.query as object) }, 'query', detail);
@@ -119,7 +119,7 @@ export function mountRoutes(
   routes: readonly AnyRoute[],
   deps: GatewayDeps,
   options: RouterOptions = {},
-  limiter = new RateLimiter(deps.config.rateLimitPerMinute),
+  limiter = new RateLimiter(deps.config.rateLimitPerMinute, deps.config.rateLimitPerAccountPerMinute),
 ): void {
   for (const spec of routes) app.route(spec.path)[spec.method](routeHandler(spec, deps, options, limiter));
 }

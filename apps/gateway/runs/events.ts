@@ -31,6 +31,7 @@ export interface StreamOptions {
 const SETTLE_MS = 250;
 const PAGE = 500;
 const MAX_STREAMS_PER_KEY = 20;
+/** Streams open in this process, by key and by account (`account:<id>`). */
 const open = new Map<string, number>();
 
 interface LogRow {
@@ -112,10 +113,33 @@ function resumeAfter(req: Request): bigint {
   return /^\d{1,19}$/.test(raw) ? BigInt(raw) : 0n;
 }
 
-async function stream(deps: RunDeps, req: Request, res: Response, keyId: string, scope: Scope, endsWith: EventName, options: StreamOptions): Promise<undefined> {
-  const count = open.get(keyId) ?? 0;
-  if (count >= MAX_STREAMS_PER_KEY) throw tooManyRequests(`at most ${MAX_STREAMS_PER_KEY} event streams per key at once; close one first`, 5);
-  open.set(keyId, count + 1);
+/** Counts a new stream against its key and its account, or throws 429 naming the bound reached. */
+function opened(auth: { accountId: string; keyId: string }, maxPerAccount: number): () => void {
+  const counters = [auth.keyId, `account:${auth.accountId}`];
+  const [byKey, byAccount] = counters.map((c) => open.get(c) ?? 0);
+  if (byKey >= MAX_STREAMS_PER_KEY) throw tooManyRequests(`at most ${MAX_STREAMS_PER_KEY} event streams per key at once; close one first`, 5);
+  if (byAccount >= maxPerAccount)
+    throw tooManyRequests(`at most ${maxPerAccount} event streams per account at once (all its keys together); close one first`, 5);
+  for (const c of counters) open.set(c, (open.get(c) ?? 0) + 1);
+  return () => {
+    for (const c of counters) {
+      const n = (open.get(c) ?? 1) - 1;
+      if (n > 0) open.set(c, n);
+      else open.delete(c);
+    }
+  };
+}
+
+async function stream(
+  deps: RunDeps,
+  req: Request,
+  res: Response,
+  auth: { accountId: string; keyId: string },
+  scope: Scope,
+  endsWith: EventName,
+  options: StreamOptions,
+): Promise<undefined> {
+  const close = opened(auth, deps.config.maxStreamsPerAccount);
   let closed = false;
   const wake: { fn?: () => void } = {};
   req.on('close', () => {
@@ -172,7 +196,7 @@ async function stream(deps: RunDeps, req: Request, res: Response, keyId: string,
       });
     }
   } finally {
-    open.set(keyId, (open.get(keyId) ?? 1) - 1);
+    close();
     res.end();
   }
   return undefined;
@@ -182,12 +206,12 @@ async function stream(deps: RunDeps, req: Request, res: Response, keyId: string,
 export async function batchEvents(deps: RunDeps, req: Request, res: Response, auth: { accountId: string; keyId: string }, batchId: string, options: StreamOptions = {}): Promise<undefined> {
   const batch = await q.findBatch(deps.dataSource, auth.accountId, batchId);
   if (!batch) throw new NotFoundError('batch', ['batchId']);
-  return stream(deps, req, res, auth.keyId, { batchId: batch.id }, 'batch.finished', options);
+  return stream(deps, req, res, auth, { batchId: batch.id }, 'batch.finished', options);
 }
 
 /** `GET /api/v1/runs/{runId}/events`; errors name `runId`. */
 export async function runEvents(deps: RunDeps, req: Request, res: Response, auth: { accountId: string; keyId: string }, runId: string, options: StreamOptions = {}): Promise<undefined> {
   const run = await q.findRun(deps.dataSource, auth.accountId, runId);
   if (!run) throw new NotFoundError('run', ['runId']);
-  return stream(deps, req, res, auth.keyId, { runId: run.id }, 'run.finished', options);
+  return stream(deps, req, res, auth, { runId: run.id }, 'run.finished', options);
 }
