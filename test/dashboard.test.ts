@@ -19,6 +19,8 @@ let browser: Browser;
 let page: Page;
 let key: string;
 let appId: string;
+/** What the pages' Content-Security-Policy refused: nothing, since the dashboard loads only what it allows. */
+const refused: string[] = [];
 
 beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -29,6 +31,9 @@ beforeAll(async () => {
   appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -100,4 +105,5 @@ it('when a user signs in with a key, then the runs list and a run page with its 
   expect(await page.textContent('main')).toContain('No runs yet');
   const res = await page.goto(`${stack.baseUrl}/ui/runs/${done}`);
   expect(res?.status()).toBe(404);
+  expect(refused).toEqual([]);
 }, 90_000);
