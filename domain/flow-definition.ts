@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { dependenciesOf, findCycle } from './dag';
 import { FLOW_TYPES, type FlowDefinition } from './flow-types';
 import { stepSchema, stepType } from '../steps';
-import { expressionRefs, stringsIn } from './templates';
+import { envAsData, expressionRefs, stringsIn } from './templates';
 import { WEBHOOK_EVENTS } from './webhooks';
 
 export const ID_PATTERN = /^[a-z0-9_.-]+$/;
@@ -33,9 +33,10 @@ export const notifySchema = z
 /** Names of variables declared secret (flows, suites, apps, builds, triggers): their values show as `***`. */
 export const secretsSchema = z.array(z.string().min(1).max(200)).max(200);
 
+/** Why an expression (as it runs: its `${env:KEY}` read as data) does not parse; null when it does. */
 function parseError(expression: string): string | null {
   try {
-    jsonata(expression);
+    jsonata(envAsData(expression).expression);
     return null;
   } catch (err) {
     return (err as { message?: string }).message ?? String(err);
