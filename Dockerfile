@@ -27,6 +27,7 @@ COPY --from=build /app/dist ./dist
 # Chromium for browser steps ships inside @sparticuz/chromium; it needs NSS and a font from Debian.
 RUN apt-get update && apt-get install -y --no-install-recommends libnss3 libexpat1 fonts-liberation && rm -rf /var/lib/apt/lists/* \
   && mkdir -p /app/artifacts && chown node:node /app/artifacts
+# Not root: Chromium's sandbox (which cannot run as root) confines every page a browser step opens.
 USER node
 EXPOSE 3000
 CMD ["node", "dist/apps/gateway/main.js"]

@@ -117,6 +117,8 @@ const schema = z.object({
   CHROMIUM_PATH: z.string().optional(),
   /** A Playwright-compatible Firefox; without it, runs that ask for firefox are refused. */
   FIREFOX_PATH: z.string().optional(),
+  /** `auto`: Chromium's sandbox on unless the worker runs as root; `off`: never (a container without user namespaces). */
+  FLOWRUNS_BROWSER_SANDBOX: z.enum(['auto', 'off']).default('auto'),
   /** How long a record written from a step waits out a Postgres outage before the step's attempt fails. */
   FLOWRUNS_RECORD_PATIENCE_MS: z.coerce.number().int().min(0).max(3_600_000).default(DEFAULT_RECORD_PATIENCE_MS),
   /** Browser pages a worker drives at once; further browser steps wait their turn. */
@@ -199,6 +201,8 @@ export interface Config {
   artifactsS3?: S3StoreOptions;
   chromiumPath?: string;
   firefoxPath?: string;
+  /** FLOWRUNS_BROWSER_SANDBOX=off: Chromium without its sandbox even when the worker is not root. */
+  browserSandboxOff: boolean;
   /** Browser pages per worker at once (FLOWRUNS_BROWSER_CONCURRENCY). */
   browserConcurrency: number;
   /** How long step records wait out a Postgres outage (FLOWRUNS_RECORD_PATIENCE_MS). */
@@ -273,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : undefined,
     chromiumPath: e.CHROMIUM_PATH,
     firefoxPath: e.FIREFOX_PATH,
+    browserSandboxOff: e.FLOWRUNS_BROWSER_SANDBOX === 'off',
     browserConcurrency: e.FLOWRUNS_BROWSER_CONCURRENCY,
     recordPatienceMs: e.FLOWRUNS_RECORD_PATIENCE_MS,
     sdkMetricsAddress: e.FLOWRUNS_SDK_METRICS_ADDRESS,

@@ -86,12 +86,22 @@ describe('the egress policy', () => {
     ['64:ff9b::169.254.169.254', 'link-local'],
     ['2002:a9fe:a9fe::1', 'link-local'],
     ['::127.0.0.1', 'loopback'],
+    // IPv4-translated (RFC 2765), NAT64 and Teredo carry an IPv4 address: classified as it is.
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['::ffff:0:a9fe:a9fe', 'link-local'],
+    ['::ffff:0:10.1.2.3', 'private'],
+    ['64:ff9b::7f00:1', 'loopback'],
+    ['64:ff9b::10.0.0.1', 'private'],
+    // Teredo: server 65.54.227.120 (public), client 127.0.0.1 stored inverted (80ff:fffe).
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'loopback'],
+    // Teredo whose server is the private one.
+    ['2001:0:a00:1:8000:63bf:3fff:fdd2', 'private'],
   ])('when the address is %s, then it is refused by default as %s', (address, reason) => {
     expect(deniedRange(address)).toBe(reason);
     expect(closed.check(address)).toEqual({ allowed: false, address, reason });
   });
 
-  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:2800:220:1:248:1893:25c8:1946', '::ffff:93.184.216.34', '64:ff9b::808:808'])(
+  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:2800:220:1:248:1893:25c8:1946', '::ffff:93.184.216.34', '64:ff9b::808:808', '::ffff:0:8.8.8.8', '2001:0:4136:e378:8000:63bf:3fff:fdd2'])(
     'when the address is public (%s), then it is allowed',
     (address) => {
       expect(deniedRange(address)).toBeNull();

@@ -19,6 +19,8 @@ export interface EnginePaths {
   chromiumPath?: string;
   /** FIREFOX_PATH: a Playwright-compatible Firefox; without it `firefox` is refused. */
   firefoxPath?: string;
+  /** FLOWRUNS_BROWSER_SANDBOX=off. */
+  sandboxOff?: boolean;
 }
 
 /** Flags that keep a headless Chromium from calling home on a machine with a closed network. */
@@ -37,11 +39,12 @@ const CONFINED = ['--force-webrtc-ip-handling-policy=disable_non_proxied_udp', '
 const PACKAGED_KEPT = /^--(font-render-hinting|ignore-gpu-blocklist|in-process-gpu|use-gl|use-angle|enable-unsafe-swiftshader|disk-cache-size|no-default-browser-check|disable-print-preview|ash-no-nudges)(=|$)/;
 
 /**
- * Chromium's sandbox cannot start as root; elsewhere it is on unless FLOWRUNS_BROWSER_SANDBOX=off
- * (a container without user namespaces). The Docker image runs as a non-root user for this.
+ * Chromium's sandbox cannot start as root; elsewhere it is on unless `sandboxOff`
+ * (FLOWRUNS_BROWSER_SANDBOX=off: a container without user namespaces). The Docker image runs as a
+ * non-root user for this.
  */
-export function sandboxFlags(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string[] {
-  return uid === 0 || env.FLOWRUNS_BROWSER_SANDBOX === 'off' ? ['--no-sandbox'] : [];
+export function sandboxFlags(sandboxOff = false, uid = process.getuid?.() ?? 0): string[] {
+  return uid === 0 || sandboxOff ? ['--no-sandbox'] : [];
 }
 
 let packaged: Promise<{ path: string; args: string[] }> | undefined;
@@ -63,7 +66,7 @@ export function packagedChromium(): Promise<{ path: string; args: string[] }> {
 
 /** The Chromium executable and its flags, as lighthouse's own launch needs them too. */
 export async function chromiumExecutable(paths: EnginePaths): Promise<{ path: string; args: string[] }> {
-  const own = [...QUIET, ...CONFINED, ...sandboxFlags()];
+  const own = [...QUIET, ...CONFINED, ...sandboxFlags(paths.sandboxOff)];
   if (paths.chromiumPath) return { path: paths.chromiumPath, args: ['--disable-gpu', ...own] };
   const p = await packagedChromium();
   return { path: p.path, args: [...p.args.filter((a) => PACKAGED_KEPT.test(a)), ...own] };
@@ -84,5 +87,12 @@ export async function launchEngine(engine: Engine, paths: EnginePaths, proxyUrl:
   const exe = await chromiumExecutable(paths);
   const options = { executablePath: exe.path, args: exe.args, headless: true, proxy, chromiumSandbox: !exe.args.includes('--no-sandbox') };
   // A start that crashes (seen under load, SIGSEGV before the first page) is tried once more: it is not the step's fault.
-  return chromium.launch(options).catch(() => chromium.launch(options));
+  return chromium
+    .launch(options)
+    .catch(() => chromium.launch(options))
+    .catch((err: Error) => {
+      if (/no usable sandbox/i.test(err.message))
+        throw new Error('Chromium could not start its sandbox (no user namespaces here): allow them to the worker (a container: a seccomp profile that permits them), or set FLOWRUNS_BROWSER_SANDBOX=off');
+      throw err;
+    });
 }

@@ -45,11 +45,11 @@ const browserPools = new Map<string, BrowserPool>();
 
 /** One browser pool per process (and per set of browser settings), shared by its workers; launched on first use. */
 function browserPool(config: Config): BrowserPool {
-  const key = JSON.stringify([config.chromiumPath, config.firefoxPath, config.browserConcurrency, config.egressAllow, config.httpMaxBodyBytes]);
+  const key = JSON.stringify([config.chromiumPath, config.firefoxPath, config.browserSandboxOff, config.browserConcurrency, config.egressAllow, config.httpMaxBodyBytes]);
   let pool = browserPools.get(key);
   if (!pool) {
     const egress = { policy: createEgressPolicy(config.egressAllow), maxBytes: browserMaxBytes(config.httpMaxBodyBytes) };
-    browserPools.set(key, (pool = new BrowserPool({ chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath }, config.browserConcurrency, egress)));
+    browserPools.set(key, (pool = new BrowserPool({ chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath, sandboxOff: config.browserSandboxOff }, config.browserConcurrency, egress)));
   }
   return pool;
 }
