@@ -144,33 +144,38 @@ describe('suites', () => {
 });
 
 describe('builds and browsers on seed 000 triggers', () => {
-  it('when app_build_id pins a build, then its variables are used and env applies to that batch only, saved on the build only with save_env; another app\'s build is 404', async () => {
+  it('when app_build_id pins a build, then its variables are used and env is attached to it (seed 000); another app\'s build is 404', async () => {
     const pinned = await stack.call('POST', `/api/v1/apps/${appId}/builds`, { version: 'rc1', variables: { REGION: 'pinned' }, activate: false }, key);
     await stack.call('POST', `/api/v1/apps/${appId}/builds`, { version: 'live', variables: { REGION: 'active' } }, key);
     const f = await flow({ steps: [{ id: 'call', type: 'http', config: { url: '${env:U}/b?region=${env:REGION}&extra=${env:EXTRA}' } }] });
+    const variablesOf = async (version: string) =>
+      (await stack.call('GET', `/api/v1/apps/${appId}/builds`, undefined, key)).body.data.find((b: any) => b.version === version).variables;
+
     const res = await runToEnd({ flow_ids: [f], app_build_id: pinned.body.id, env: { EXTRA: 'x1' } });
     expect(res.status.status).toBe('succeeded');
     expect(stub.requests.map((r) => r.url)).toEqual(['/b?region=pinned&extra=x1']);
-    const pinnedVars = async () =>
-      (await stack.call('GET', `/api/v1/apps/${appId}/builds`, undefined, key)).body.data.find((b: any) => b.id === pinned.body.id).variables;
-    expect(await pinnedVars()).toEqual({ REGION: 'pinned' });
-
-    const saved = await runToEnd({ flow_ids: [f], app_build_id: pinned.body.id, env: { EXTRA: 'x3' }, save_env: true });
-    expect(saved.status.status).toBe('succeeded');
-    const builds = await stack.call('GET', `/api/v1/apps/${appId}/builds`, undefined, key);
-    expect(builds.body.data.find((b: any) => b.id === pinned.body.id).variables).toEqual({ REGION: 'pinned', EXTRA: 'x3' });
-    expect(builds.body.data.find((b: any) => b.version === 'live').variables).toEqual({ REGION: 'active' });
-
-    stub.requests.length = 0;
-    const active = await runToEnd({ flow_ids: [f], env: 'EXTRA=x2' });
-    expect(active.status.status).toBe('succeeded');
-    expect(stub.requests.map((r) => r.url)).toEqual(['/b?region=active&extra=x2']);
+    expect(await variablesOf('rc1')).toEqual({ REGION: 'pinned', EXTRA: 'x1' });
+    expect(await variablesOf('live')).toEqual({ REGION: 'active' });
 
     const other = await stack.call('POST', '/api/v1/apps', { name: 'other', platform: 'web' }, key);
     const otherBuild = await stack.call('POST', `/api/v1/apps/${other.body.id}/builds`, { version: '1' }, key);
     const wrong = await runToEnd({ flow_ids: [f], app_build_id: otherBuild.body.id });
     expect(wrong.trigger.status).toBe(404);
     expect(wrong.trigger.body.detail[0].loc).toEqual(['body', 'app_build_id']);
+  });
+
+  it('when no build is pinned, then env is attached to the active build and later triggers read it; save_env: false keeps it to that batch', async () => {
+    const f = await flow({ steps: [{ id: 'call', type: 'http', config: { url: '${env:U}/c?region=${env:REGION}&extra=${env:EXTRA}' } }] });
+    const live = async () => (await stack.call('GET', `/api/v1/apps/${appId}/builds`, undefined, key)).body.data.find((b: any) => b.version === 'live').variables;
+    stub.requests.length = 0;
+    expect((await runToEnd({ flow_ids: [f], env: 'EXTRA=x2' })).status.status).toBe('succeeded');
+    expect(await live()).toEqual({ REGION: 'active', EXTRA: 'x2' });
+    expect((await runToEnd({ flow_ids: [f] })).status.status).toBe('succeeded');
+
+    expect((await runToEnd({ flow_ids: [f], env: { EXTRA: 'x3', REGION: 'once' }, save_env: false })).status.status).toBe('succeeded');
+    expect(await live()).toEqual({ REGION: 'active', EXTRA: 'x2' });
+    expect((await runToEnd({ flow_ids: [f] })).status.status).toBe('succeeded');
+    expect(stub.requests.map((r) => r.url)).toEqual(['/c?region=active&extra=x2', '/c?region=active&extra=x2', '/c?region=once&extra=x3', '/c?region=active&extra=x2']);
   });
 
   it('when bundle_id and platform name a mobile app, then it is resolved; an unknown one is 404', async () => {

@@ -45,7 +45,7 @@ export interface TriggerRequest {
   appId?: string;
   bundle?: { bundleId: string; platform: string };
   buildId?: string;
-  /** Variables over the flows', the suite's, the app's and the build's, for this batch only. */
+  /** Variables over the flows', the suite's, the app's and the build's: this batch's, and the build's too with `saveEnv`. */
   env?: Record<string, string>;
   /** Webhooks called when the batch finishes. */
   notify?: WebhookTarget[];
@@ -53,7 +53,10 @@ export interface TriggerRequest {
   actor?: Actor;
   /** The schedule that fires this trigger. */
   scheduleId?: string;
-  /** Also save `env` (and the trigger's secrets among it) on the build that runs; default false. */
+  /**
+   * Also save `env` (and the trigger's secrets among it) on the build that runs. Unset is false here:
+   * `POST /api/v1/flows/run` sets it (default true, seed 000); schedules and agent runs never do.
+   */
   saveEnv?: boolean;
   /** Names of variables declared secret by the trigger, besides those the flow, suite, app and build declare. */
   secrets?: string[];

@@ -100,8 +100,11 @@ async function temporal<T>(client: Client, call: () => Promise<T>, id: string): 
 
 type Trigger = ScheduleInput['trigger'];
 
-/** The trigger as a response shows it: its secret `env` values (declared in `secrets` or named like one) as `***`. */
-const shownTrigger = (t: Trigger): Trigger => (t.env ? { ...t, env: shownVariables(t.env, t.secrets) } : t);
+/**
+ * The trigger as a response shows it: its secret `env` values (declared in `secrets` or named like
+ * one) as `***`, and no `save_env`, which a schedule never applies.
+ */
+const shownTrigger = ({ save_env: _never, ...t }: Trigger): Omit<Trigger, 'save_env'> => (t.env ? { ...t, env: shownVariables(t.env, t.secrets) } : t);
 
 function view(def: Definition, state: { paused: boolean; note?: string }, info: ScheduleDescription['info'] | ScheduleSummary['info']): ScheduleView {
   return {
