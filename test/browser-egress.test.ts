@@ -78,6 +78,8 @@ w.onmessage = () => mark('worker');
         return { status: 302, headers: { location: `${i}/after-redirect` } };
       case '/navigate':
         return { body: `<!doctype html><title>nav</title><script>setTimeout(() => { location.href = '${i}/script-navigation'; }, 50);</script>` };
+      case '/file-nav':
+        return { body: `<!doctype html><title>file</title><iframe src="file://${secretFile}"></iframe><script>setTimeout(() => { location.href = 'file://${secretFile}'; }, 50); setTimeout(() => window.open('view-source:file://${secretFile}'), 60);</script>` };
       case '/form':
         return { body: `<!doctype html><title>form</title><body style="margin:0;background:#fff"><input id="pw" type="text" style="font-size:40px;width:600px"><input id="plain" type="text" style="font-size:40px;width:600px"></body>` };
       default:
@@ -183,6 +185,11 @@ it('when a variable renders a file: URL into a page, a goto or a scan, then the 
     ['file-goto', { id: 's', type: 'browser', config: { url: `${pub.url}/`, actions: [{ action: 'goto', url: '${env:TARGET}' }, { action: 'extract', selector: 'body', as: 'body' }] } }],
     ['file-scan', { id: 's', type: 'scan', config: { url: '${env:DIR}', types: ['html', 'vrt'] } }],
   ];
+  // From inside a page: a frame, a script navigation and a view-source: window.
+  const fromPage = await runFlow('file-from-page', [
+    { id: 's', type: 'browser', config: { url: `${pub.url}/file-nav`, timeoutMs: 5000, actions: [{ action: 'waitFor', networkIdle: true }, { action: 'extract', selector: 'body', as: 'body' }] } },
+  ]);
+  expect(await everything(fromPage)).not.toContain(FILE_SECRET);
   for (const [id, step] of flows) {
     const run = await runFlow(id, [step], { env: { TARGET: target, DIR: dir }, save_env: false });
     expect(run.status).toBe('failed');
