@@ -2,8 +2,8 @@
  * The dashboard at `/ui/`: server-rendered pages over the same use cases as the API, behind the
  * same keys. Signing in with an API key starts a session (ui/sessions.ts): the cookie holds an
  * opaque session id, never the key; every form carries the session's CSRF token; every request
- * counts against the key's rate limit like an API call, and sign-in attempts against the client
- * address. Runs with status filters and paging; a run's page with its step timeline (parallel
+ * counts against the key's and the account's rate limits like an API call, and sign-in attempts
+ * against the client address. Runs with status filters and paging; a run's page with its step timeline (parallel
  * branches side by side), log and artifacts, refreshed while it runs; cancel, rerun and approve
  * buttons; a link to its workflow in the Temporal UI. No script, no bundle.
  */
@@ -163,7 +163,7 @@ interface SignedIn {
 
 /**
  * The dashboard's routes, mounted at `/ui`. `limiter` is the API's: a signed-in request counts
- * against its key as an API call would.
+ * against its key and its account as an API call would.
  */
 export function dashboard(deps: RunDeps, limiter: RateLimiter): Router {
   const ui = express.Router();
@@ -210,7 +210,7 @@ export function dashboard(deps: RunDeps, limiter: RateLimiter): Router {
           return showSignIn(req, res, 401);
         }
         csrf = csrfToken(id);
-        limiter.take(auth.keyId);
+        limiter.take(auth);
         if (req.method !== 'GET' && req.method !== 'HEAD' && !sameToken((req.body as Record<string, unknown> | undefined)?.csrf, csrf))
           throw new HttpError(403, 'this form has no valid CSRF token: reload the page and try again');
         if (!auth.scopes.includes(scope)) throw new HttpError(403, `this key lacks the "${scope}" scope`);
