@@ -3,7 +3,7 @@
  * proxy of its own (egress-proxy.ts), both closed when the attempt ends: no process, cache or
  * renderer is ever shared by two attempts, let alone two accounts. At most `concurrency`
  * attempts at once per worker (FLOWRUNS_BROWSER_CONCURRENCY); the others wait their turn.
- * A Chromium start costs about 0.3 s of a step (docs: the security model).
+ * That costs about 0.2 s an attempt over a context of a shared browser (README, security model).
  */
 import type { Browser, BrowserContext, BrowserContextOptions } from 'playwright-core';
 import type { EgressPolicy } from '../egress';

@@ -2,8 +2,8 @@
  * Drives `browser` and `scan` steps (steps/browser.ts, steps/scan.ts): one attempt in a browser
  * of its own. Every connection the browser makes goes through the attempt's egress proxy
  * (egress-proxy.ts: the egress policy and its rebinding check hold for pages as for http steps);
- * only http(s) URLs are ever loaded. Every request is recorded for
- * `network.jsonl` (a refused one with status 0 and the reason); console lines go to the run log (`source: "console"`); each action is
+ * only http(s) URLs are ever loaded. Every request is recorded for `network.jsonl` (a refused one
+ * with status 0 and the reason); console lines go to the run log (`source: "console"`); each action is
  * recorded with its timing, error and screenshot in `step_runs.details`, also when the attempt
  * fails; screenshots go to the artifact store, compared with their baseline when they ask for it.
  */
@@ -332,7 +332,8 @@ class PageAttempt {
   /** The refusal that failed a navigation to `url`: its own host's, else the last one since the action began (a redirect hop's). */
   private refusedSince(from: number, url: string): string | undefined {
     const since = this.proxy.refusals.slice(from);
-    return (this.proxy.refusalOf(url) && since.includes(this.proxy.refusalOf(url)!) ? this.proxy.refusalOf(url) : since.at(-1))?.reason;
+    const own = this.proxy.refusalOf(url);
+    return (own && since.includes(own) ? own : since.at(-1))?.reason;
   }
 
   /** A `fill` whose value holds a secret: its field is masked from now on. */
