@@ -4,5 +4,8 @@ import { chromiumExecutable, playwright } from '../activities/browser/engines';
 
 export async function launchChromium(): Promise<Browser> {
   const exe = await chromiumExecutable({ chromiumPath: process.env.CHROMIUM_PATH });
-  return (await playwright()).chromium.launch({ executablePath: exe.path, args: exe.args.filter((a) => !a.startsWith('--host-resolver-rules')), headless: true });
+  const { chromium } = await playwright();
+  const options = { executablePath: exe.path, args: exe.args.filter((a) => !a.startsWith('--host-resolver-rules')), headless: true };
+  // As a worker's launch: a start that crashes (seen under load) is tried once more.
+  return chromium.launch(options).catch(() => chromium.launch(options));
 }
