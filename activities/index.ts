@@ -479,9 +479,10 @@ export function createActivities({
       const meta = { actor, appId: null, buildId: null, browser: null, tags: [], idempotencyKey: null, requestHash: null };
       await dataSource.transaction(async (m) => {
         const bound = runLimits.maxRunDescendants;
-        if (!(await claimDescendant(m, child.rootRunId!, child.runId, bound)).claimed)
+        const claim = await claimDescendant(m, child.rootRunId!, child.runId, bound);
+        if (!claim.claimed)
           throw ApplicationFailure.nonRetryable(
-            `flow ${flowId} not started: ${bound} runs were already started through flow steps under run ${child.rootRunId}, the most one run may start (FLOWRUNS_MAX_RUN_DESCENDANTS=${bound})`,
+            `flow ${flowId} not started: ${bound} runs were already started through flow steps under run ${claim.rootPublicId}, the most one run may start (FLOWRUNS_MAX_RUN_DESCENDANTS=${bound})`,
             'FlowDescendants',
           );
         await insertRunRows(m, { accountId: parent.accountId, source: parent.source, meta, runs: [child] }, null);

@@ -80,10 +80,15 @@ export const waitingMessage = (a: { running: number; ahead: number }, bound: num
 
 /**
  * Counts `runId` among the runs started through `flow` steps under `rootRunId`, in the caller's
- * transaction: false (nothing written) when that would make more than `bound`. Counted once, so a
- * retried start of the same child is not counted again.
+ * transaction: not claimed (nothing written) when that would make more than `bound`, with the root
+ * run's public id for the message. Counted once, so a retried start of the same child is not counted again.
  */
-export async function claimDescendant(m: EntityManager, rootRunId: string, runId: string, bound: number): Promise<{ claimed: boolean; count: number }> {
+export async function claimDescendant(
+  m: EntityManager,
+  rootRunId: string,
+  runId: string,
+  bound: number,
+): Promise<{ claimed: true; count: number } | { claimed: false; count: number; rootPublicId: string }> {
   await m.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [DESCENDANT_LOCK, rootRunId]);
   const [counted] = (await m.query(
     `SELECT count(*)::int AS n, bool_or(run_id = $2) AS mine FROM run_descendants WHERE root_run_id = $1`,
@@ -91,7 +96,10 @@ export async function claimDescendant(m: EntityManager, rootRunId: string, runId
   )) as { n: number; mine: boolean | null }[];
   const n = counted?.n ?? 0;
   if (counted?.mine) return { claimed: true, count: n };
-  if (n >= bound) return { claimed: false, count: n };
+  if (n >= bound) {
+    const [root] = (await m.query('SELECT public_id FROM runs WHERE id = $1', [rootRunId])) as { public_id: string }[];
+    return { claimed: false, count: n, rootPublicId: root?.public_id ?? rootRunId };
+  }
   await m.query('INSERT INTO run_descendants (root_run_id, run_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [rootRunId, runId]);
   return { claimed: true, count: n + 1 };
 }

@@ -10,7 +10,7 @@ import type { BatchRunInput, FlowRunInput } from '../../domain/flow-types';
 import type { batchRun } from '../../workflows';
 import { setUpWorkflowTests, type WorkflowTestEnvironment } from './environment';
 import { fakeActivities, type FakeActivities } from './fake-activities';
-import { flowOf, installTestRuntime, progressUntil, runInput, uid } from './helpers';
+import { flowOf, installTestRuntime, progressUntil, runInput, uid, until } from './helpers';
 
 installTestRuntime();
 
@@ -104,5 +104,44 @@ describe('batchRun', () => {
     expect(inputsOf(fakes, 'deleteSchedule')).toEqual([{ scheduleId: 'schedule-cancelled' }]);
     expect(fakes.onlyFinished()).toMatchObject({ runId: runs[0].runId, status: 'cancelled' });
     expect(fakes.stepCalls).toEqual(['review']);
+  });
+
+  it('when the account has no free slot, then the run waits for one, asking again, and starts only once it is granted', async () => {
+    const fakes = fakeActivities({ busySlotAsks: 3 });
+    const runs = [runInput(flowOf([{ id: 'one', type: 'transform', config: { expression: '1' } }]))];
+    const input = batchInput(runs);
+    const taskQueue = uid('batch-run');
+    const worker = await Worker.create({ connection: t.env.nativeConnection, taskQueue, workflowBundle, activities: fakes.activities });
+
+    const result = await worker.runUntil(t.env.client.workflow.execute<typeof batchRun>('batchRun', { taskQueue, workflowId: `batch-${input.batchId}`, args: [input] }));
+
+    expect(result.runs).toEqual([{ runId: runs[0].runId, status: 'succeeded' }]);
+    const names = fakes.calls.map((c) => c.name);
+    expect(names.filter((n) => n === 'takeRunSlot' || n === 'waitForRunSlot')).toEqual(['takeRunSlot', 'waitForRunSlot', 'waitForRunSlot', 'waitForRunSlot']);
+    expect(names.indexOf('executeStep')).toBeGreaterThan(names.lastIndexOf('waitForRunSlot'));
+    expect(inputsOf(fakes, 'takeRunSlot')).toEqual([{ accountId: input.accountId, runId: runs[0].runId }]);
+  });
+
+  it('when a batch is cancelled while its run waits for a slot, then the run is recorded cancelled and never starts', async () => {
+    const fakes = fakeActivities({ busySlotAsks: Number.POSITIVE_INFINITY });
+    const runs = [runInput(flowOf([{ id: 'one', type: 'transform', config: { expression: '1' } }]))];
+    const input = batchInput(runs);
+    const taskQueue = uid('batch-run');
+    const worker = await Worker.create({ connection: t.env.nativeConnection, taskQueue, workflowBundle, activities: fakes.activities });
+
+    const failure = await worker.runUntil(async () => {
+      const handle = await t.env.client.workflow.start<typeof batchRun>('batchRun', { taskQueue, workflowId: `batch-${input.batchId}`, args: [input] });
+      await until('the run to wait for its slot', async () => inputsOf(fakes, 'waitForRunSlot').length, (n) => n >= 2);
+      await handle.cancel();
+      return handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    });
+
+    expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(inputsOf(fakes, 'recordRunsCancelled')).toEqual([{ runIds: [runs[0].runId] }]);
+    expect(fakes.stepCalls).toEqual([]);
+    await expect(t.env.client.workflow.getHandle(`run-${runs[0].runId}`).describe()).rejects.toThrow();
   });
 });

@@ -26,6 +26,8 @@ export interface FakeOptions {
    */
   conditions?: Record<string, boolean>;
   steps?: Record<string, StepScript>;
+  /** Asks for a running-run slot (\`takeRunSlot\`, then each \`waitForRunSlot\` attempt) answered busy before one is granted. */
+  busySlotAsks?: number;
 }
 
 /** One `executeStep` attempt, in real time. */
@@ -60,6 +62,8 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
   const spans = new Map<string, Span>();
   const stepCalls: string[] = [];
   const finished = new Map<string, Input<'recordRunFinished'>>();
+  let slotAsks = 0;
+  const slotBusy = () => ++slotAsks <= (options.busySlotAsks ?? 0);
 
   const holds = (expression: string | undefined): boolean => {
     if (expression === undefined) return true;
@@ -116,10 +120,11 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
     },
     async takeRunSlot(input) {
       calls.push({ name: 'takeRunSlot', input });
-      return { granted: true };
+      return slotBusy() ? { granted: false, ended: false } : { granted: true };
     },
     async waitForRunSlot(input) {
       calls.push({ name: 'waitForRunSlot', input });
+      if (slotBusy()) throw ApplicationFailure.retryable('waiting: account has 1 runs running (FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT=1)', 'RunSlotBusy');
       return { granted: true };
     },
     async resolveScope(scope) {
