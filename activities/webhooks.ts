@@ -1,14 +1,16 @@
 /**
- * Delivers completion webhooks: one POST per target and event, signed with the account's webhook
- * secret, through the same egress policy as http steps; each attempt is written to the log of the
- * run it is about (a batch's, to its first run). Retried by Temporal with backoff (workflows/notify.ts).
+ * Delivers completion webhooks as Standard Webhooks: one POST per target and event, signed with the
+ * account's webhook secrets by the `standardwebhooks` library, through the same egress policy as
+ * http steps; each attempt is written to the log of the run it is about (a batch's, to its first
+ * run). Retried by Temporal with backoff (workflows/notify.ts); every attempt carries the delivery's
+ * `webhook-id` and its own `webhook-timestamp`, so a receiver can drop duplicates and stale replays.
  */
-import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Webhook } from 'standardwebhooks';
 import type { DataSource } from 'typeorm';
-import { webhookSecret } from '../db/data-source';
 import { Projections } from '../db/projections';
-import { SIGNATURE_HEADER, WEBHOOK_ATTEMPTS, type WebhookEvent } from '../domain/webhooks';
+import { webhookSigningSecrets } from '../db/webhook-secrets';
+import { WEBHOOK_ATTEMPTS, WEBHOOK_HEADERS, type WebhookEvent } from '../domain/webhooks';
 
 export interface WebhookDelivery {
   accountId: string;
@@ -16,6 +18,13 @@ export interface WebhookDelivery {
   event: WebhookEvent;
   /** Internal id of the run whose log records the delivery. */
   logRunId: string;
+  /** The delivery's `webhook-id`, the same on every retry; unset in deliveries scheduled before it existed. */
+  id?: string;
+}
+
+/** The `webhook-signature` of one attempt: a `v1,<base64>` signature with each secret, space-separated. */
+export function signDelivery(secrets: string[], id: string, at: Date, body: string): string {
+  return secrets.map((secret) => new Webhook(secret).sign(id, at, body)).join(' ');
 }
 
 /** Where the links in a webhook point: the gateway's public URL. */
@@ -23,13 +32,16 @@ export function createWebhookActivities(deps: { dataSource: DataSource; fetch: t
   const projections = new Projections(deps.dataSource);
   return {
     async deliverWebhook(d: WebhookDelivery): Promise<void> {
-      const { attempt } = Context.current().info;
+      const { attempt, activityId, workflowExecution } = Context.current().info;
+      // A delivery scheduled before ids existed: its activity's identity is as stable across retries.
+      const id = d.id ?? `msg_${workflowExecution?.workflowId ?? 'activity'}_activity${activityId}`;
       const links = {
         batch: `${deps.publicUrl}/api/v1/runs/status?batch_id=${encodeURIComponent(d.event.batch_id)}`,
         ...(d.event.run_id ? { run: `${deps.publicUrl}/api/v1/runs/${encodeURIComponent(d.event.run_id)}` } : {}),
       };
       const body = JSON.stringify({ ...d.event, links });
-      const signature = createHmac('sha256', await webhookSecret(deps.dataSource, d.accountId)).update(body).digest('hex');
+      const at = new Date();
+      const signature = signDelivery(await webhookSigningSecrets(deps.dataSource, d.accountId), id, at, body);
       const what = `webhook ${d.event.event} to ${d.url}`;
       const log = (level: 'info' | 'warn' | 'error', message: string) =>
         projections.log(d.logRunId, [{ key: `webhook.${d.event.event}.${d.url}.attempt.${attempt}`, level, message }]);
@@ -37,7 +49,13 @@ export function createWebhookActivities(deps: { dataSource: DataSource; fetch: t
       try {
         const res = await deps.fetch(d.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: `sha256=${signature}`, 'user-agent': 'flow-runs-webhooks' },
+          headers: {
+            'content-type': 'application/json',
+            [WEBHOOK_HEADERS.id]: id,
+            [WEBHOOK_HEADERS.timestamp]: String(Math.floor(at.getTime() / 1000)),
+            [WEBHOOK_HEADERS.signature]: signature,
+            'user-agent': 'flow-runs-webhooks',
+          },
           body,
           redirect: 'manual',
           signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(10_000)]),

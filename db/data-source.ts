@@ -1,5 +1,4 @@
 /** The TypeORM data source. Migrations run at start; the schema is never synchronized. */
-import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities';
 import { InitialSchema1732300000000 } from './migrations/1732300000000-initial-schema';
@@ -20,10 +19,11 @@ import { BatchOpenRuns1733850000000 } from './migrations/1733850000000-batch-ope
 import { FlowRunStats1733900000000 } from './migrations/1733900000000-flow-run-stats';
 import { RunFinishedFunction1734000000000 } from './migrations/1734000000000-run-finished-function';
 import { RunStatsStaticUpdate1734100000000 } from './migrations/1734100000000-run-stats-static-update';
+import { WebhookSecretRotation1734200000000 } from './migrations/1734200000000-webhook-secret-rotation';
 import { DashboardSessions1734300000000 } from './migrations/1734300000000-dashboard-sessions';
 import { RunLimits1734400000000 } from './migrations/1734400000000-run-limits';
 
-export const MIGRATIONS = [InitialSchema1732300000000, Suites1732400000000, Secrets1732600000000, StepOutputs1732650000000, KeyScopes1732700000000, PlatformSecrets1732800000000, RunPublicIds1732900000000, Agents1733000000000, RunLineage1733300000000, WebhookSecrets1733400000000, RunLogSequence1733500000000, BatchSchedule1733600000000, BrowserArtifacts1733700000000, Retention1733800000000, BatchOpenRuns1733850000000, FlowRunStats1733900000000, RunFinishedFunction1734000000000, RunStatsStaticUpdate1734100000000, DashboardSessions1734300000000, RunLimits1734400000000];
+export const MIGRATIONS = [InitialSchema1732300000000, Suites1732400000000, Secrets1732600000000, StepOutputs1732650000000, KeyScopes1732700000000, PlatformSecrets1732800000000, RunPublicIds1732900000000, Agents1733000000000, RunLineage1733300000000, WebhookSecrets1733400000000, RunLogSequence1733500000000, BatchSchedule1733600000000, BrowserArtifacts1733700000000, Retention1733800000000, BatchOpenRuns1733850000000, FlowRunStats1733900000000, RunFinishedFunction1734000000000, RunStatsStaticUpdate1734100000000, WebhookSecretRotation1734200000000, DashboardSessions1734300000000, RunLimits1734400000000];
 
 export function createDataSource(url: string, options: { poolSize?: number } = {}): DataSource {
   return new DataSource({
@@ -70,16 +70,4 @@ export function platformSecret(ds: DataSource, name: string): Promise<string> {
     byName.set(name, value);
   }
   return value;
-}
-
-/** The account's webhook signing key, created on first use (concurrent first uses agree on one). */
-export async function webhookSecret(ds: DataSource, accountId: string): Promise<string> {
-  const fresh = `whsec_${randomBytes(24).toString('base64url')}`;
-  const rows = (await ds.query(
-    `UPDATE accounts SET webhook_secret = COALESCE(webhook_secret, $2) WHERE id = $1 RETURNING webhook_secret`,
-    [accountId, fresh],
-  )) as [{ webhook_secret: string }[], number];
-  const secret = rows[0]?.[0]?.webhook_secret;
-  if (!secret) throw new Error(`account ${accountId} does not exist`);
-  return secret;
 }

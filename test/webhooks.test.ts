@@ -1,9 +1,13 @@
 /**
  * Completion webhooks against the real stack: a flow's `notify` is called when its runs finish,
- * a trigger's when the batch finishes; each POST is signed with the account's webhook secret,
- * retried with backoff when the receiver fails, and recorded in the run's log.
+ * a trigger's when the batch finishes; each POST is a Standard Webhook (webhook-id, -timestamp,
+ * -signature) that a receiver verifies with the `standardwebhooks` library, retried with the same
+ * id when the receiver fails, signed with both secrets for a day after a rotation, and recorded in
+ * the run's log.
  */
-import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type RecordedRequest, type Stub } from './stub-server';
 
@@ -44,9 +48,17 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
 
 const posted = (path: string) => stub.requests.filter((r) => r.method === 'POST' && r.url === path);
 
+const headersOf = (req: RecordedRequest): Record<string, string> => req.headers as Record<string, string>;
+
+/** Verifies as a receiver does, over the body as sent (the stub's JSON parse keeps its text: the gateway sends compact JSON). */
 function verify(req: RecordedRequest, secret: string): boolean {
-  const raw = JSON.stringify(req.body);
-  return req.headers['x-flowruns-signature'] === `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+  try {
+    new Webhook(secret).verify(JSON.stringify(req.body), headersOf(req));
+    return true;
+  } catch (err) {
+    if (err instanceof WebhookVerificationError) return false;
+    throw err;
+  }
 }
 
 it('when runs and their batch finish, then the flow and trigger webhooks that want the outcome get a signed POST, recorded in the run log', async () => {
@@ -78,8 +90,13 @@ it('when runs and their batch finish, then the flow and trigger webhooks that wa
   expect(failure[0].body).toMatchObject({ event: 'run.finished', run_id: badRun, batch_id: t.body.batch_id, status: 'failed', error: { step: 'call' } });
   expect((failure[0].body as Loose).links.run).toMatch(new RegExp(`/api/v1/runs/${badRun}$`));
   expect(posted('/always').map((r) => (r.body as Loose).run_id).sort()).toEqual([okRun, badRun].sort());
-  for (const req of [batchHook, ...failure, ...posted('/always')]) expect(verify(req, secret)).toBe(true);
-  expect(verify(batchHook, 'whsec_someone-else')).toBe(false);
+  for (const req of [batchHook, ...failure, ...posted('/always')]) {
+    expect(verify(req, secret)).toBe(true);
+    expect(req.headers['x-flowruns-signature']).toBeUndefined();
+    expect(req.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+  }
+  expect(new Set([batchHook, ...failure, ...posted('/always')].map((r) => r.headers['webhook-id'])).size).toBe(4);
+  expect(verify(batchHook, `whsec_${Buffer.from('someone else entirely, 32 bytes!').toString('base64')}`)).toBe(false);
 
   const log = await fetch(`${stack.baseUrl}/api/v1/runs/${badRun}/artifacts/log.jsonl`, { headers: { 'X-API-Key': key } });
   expect(await log.text()).toContain(`webhook run.finished to ${stub.url}/on-failure: delivered (HTTP 200, attempt 1)`);
@@ -110,6 +127,13 @@ it('when a receiver fails, then the webhook is retried with backoff and each att
   });
   expect(lines[0]).toMatch(/attempt 1 of 6 failed \(HTTP 503\); retrying/);
   expect(lines[1]).toMatch(/delivered \(HTTP 204, attempt 2\)/);
+  // Both attempts are the same delivery to a receiver: one id, each attempt's own timestamp and signature.
+  const [first, second] = posted('/flaky');
+  expect(first.headers['webhook-id']).toMatch(/^msg_/);
+  expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+  expect(Number(second.headers['webhook-timestamp'])).toBeGreaterThanOrEqual(Number(first.headers['webhook-timestamp']));
+  const secret = (await stack.call('GET', '/api/v1/webhook-secret', undefined, key)).body.secret;
+  expect(verify(first, secret) && verify(second, secret)).toBe(true);
 });
 
 it('when a webhook is not an http URL or names an unknown outcome, then saving the flow is a 400 naming the field', async () => {
@@ -121,4 +145,126 @@ it('when a webhook is not an http URL or names an unknown outcome, then saving t
   expect(on.status).toBe(400);
   expect(on.body.detail[0].loc).toEqual(['body', 'notify', 0, 'on', 0]);
   expect((await stack.call('GET', '/api/v1/webhook-secret', undefined, null)).status).toBe(401);
+});
+
+interface Received {
+  url: string;
+  raw: string;
+  headers: Record<string, string>;
+}
+
+/** A receiver as the README shows one: it reads the raw body and verifies it with the `standardwebhooks` library. */
+async function startReceiver(secret: () => string): Promise<{ url: string; received: Received[]; verified: boolean[]; close(): Promise<void> }> {
+  const received: Received[] = [];
+  const verified: boolean[] = [];
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (raw += chunk));
+    req.on('end', () => {
+      const headers = req.headers as Record<string, string>;
+      received.push({ url: req.url ?? '/', raw, headers });
+      try {
+        new Webhook(secret()).verify(raw, headers);
+        verified.push(true);
+        res.writeHead(204).end();
+      } catch {
+        verified.push(false);
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, received, verified, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+const verifies = (secret: string, d: Received): boolean => {
+  try {
+    new Webhook(secret).verify(d.raw, d.headers);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('Standard Webhooks secrets', () => {
+  let account: { accountId: string; apiKey: string };
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let current = '';
+  let app: string;
+
+  beforeAll(async () => {
+    account = await stack.newAccount();
+    receiver = await startReceiver(() => current);
+    app = (await stack.call('POST', '/api/v1/apps', { name: 'hooked', platform: 'web' }, account.apiKey)).body.id;
+    const flow = { id: 'rotating', notify: [{ url: `${receiver.url}/hook` }], steps: [{ id: 'x', type: 'transform', config: { expression: '1' } }] };
+    expect((await stack.call('POST', '/api/v1/flows', flow, account.apiKey)).status).toBe(201);
+  });
+  afterAll(() => receiver?.close());
+
+  async function deliveryOfARun(): Promise<Received> {
+    const before = receiver.received.length;
+    const t = await stack.call('POST', '/api/v1/flows/run', { app_id: app, flow_ids: ['rotating'] }, account.apiKey);
+    expect(t.status).toBe(200);
+    return until('the delivery', () => receiver.received[before]);
+  }
+
+  it('when the secret is rotated, then the new one is answered and for a day deliveries verify with both, then with the new one only', async () => {
+    const old = (await stack.call('GET', '/api/v1/webhook-secret', undefined, account.apiKey)).body;
+    expect(old).toEqual({ secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/) });
+    current = old.secret;
+    const before = await deliveryOfARun();
+    expect(receiver.verified.at(-1)).toBe(true);
+    expect(before.headers['webhook-signature'].split(' ')).toHaveLength(1);
+
+    const runOnly = (await stack.call('POST', '/api/v1/api-keys', { name: 'ci', scopes: ['run', 'read'] }, account.apiKey)).body.apiKey;
+    expect((await stack.call('POST', '/api/v1/webhook-secret/rotate', undefined, runOnly)).status).toBe(403);
+    expect((await stack.call('POST', '/api/v1/webhook-secret/rotate', undefined, null)).status).toBe(401);
+
+    const rotated = await stack.call('POST', '/api/v1/webhook-secret/rotate', undefined, account.apiKey);
+    expect(rotated.status).toBe(200);
+    expect(rotated.body).toEqual({ secret: expect.stringMatching(/^whsec_/) });
+    expect(rotated.body.secret).not.toBe(old.secret);
+    expect((await stack.call('GET', '/api/v1/webhook-secret', undefined, account.apiKey)).body.secret).toBe(rotated.body.secret);
+
+    // A receiver that has not switched yet and one that has both accept the delivery.
+    const during = await deliveryOfARun();
+    expect(during.headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(verifies(old.secret, during)).toBe(true);
+    expect(verifies(rotated.body.secret, during)).toBe(true);
+
+    await stack.dataSource.query(`UPDATE accounts SET webhook_secret_rotated_at = now() - interval '25 hours' WHERE id = $1`, [account.accountId]);
+    current = rotated.body.secret;
+    const after = await deliveryOfARun();
+    expect(receiver.verified.at(-1)).toBe(true);
+    expect(after.headers['webhook-signature'].split(' ')).toHaveLength(1);
+    expect(verifies(old.secret, after)).toBe(false);
+
+  });
+
+  it('when a captured delivery is replayed later, or with a fresh timestamp, then the receiver\'s verification refuses it', async () => {
+    current = (await stack.call('GET', '/api/v1/webhook-secret', undefined, account.apiKey)).body.secret;
+    const captured = await deliveryOfARun();
+    expect(verifies(current, captured)).toBe(true);
+
+    const sixMinutesLater = Date.now() + 6 * 60_000;
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(sixMinutesLater);
+    try {
+      expect(() => new Webhook(current).verify(captured.raw, captured.headers)).toThrow('Message timestamp too old');
+    } finally {
+      clock.mockRestore();
+    }
+    const retimed = { ...captured.headers, 'webhook-timestamp': String(Math.floor(sixMinutesLater / 1000)) };
+    expect(() => new Webhook(current).verify(captured.raw, retimed)).toThrow(WebhookVerificationError);
+    const tampered = captured.raw.replace('"succeeded"', '"failed"');
+    expect(tampered).not.toBe(captured.raw);
+    expect(() => new Webhook(current).verify(tampered, captured.headers)).toThrow('No matching signature found');
+
+    // Sent to the receiver again as captured, later: refused (the receiver answers 400).
+    const { 'webhook-id': id, 'webhook-signature': signature } = captured.headers;
+    const stale = String(Math.floor(Date.now() / 1000) - 600);
+    const replay = await fetch(`${receiver.url}/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': stale, 'webhook-signature': signature }, body: captured.raw });
+    expect(replay.status).toBe(400);
+  });
 });

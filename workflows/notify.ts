@@ -6,7 +6,7 @@ import { CancellationScope, ParentClosePolicy, proxyActivities, startChild } fro
 import type { WebhookDelivery } from '../activities/webhooks';
 import type { createWebhookActivities } from '../activities/webhooks';
 import type { RunStatus } from '../domain/statuses';
-import { wants, WEBHOOK_ATTEMPTS, type WebhookEvent, type WebhookTarget } from '../domain/webhooks';
+import { wants, WEBHOOK_ATTEMPTS, webhookId, type WebhookEvent, type WebhookTarget } from '../domain/webhooks';
 
 const { deliverWebhook } = proxyActivities<ReturnType<typeof createWebhookActivities>>({
   startToCloseTimeout: '30 seconds',
@@ -20,7 +20,9 @@ export async function notifyWebhooks(deliveries: WebhookDelivery[]): Promise<voi
 
 /** Starts `notifyWebhooks` for the targets that want this outcome (none: nothing is started). */
 export async function notify(workflowId: string, accountId: string, logRunId: string, targets: WebhookTarget[] | undefined, event: WebhookEvent): Promise<void> {
-  const deliveries = (targets ?? []).filter((t) => wants(t, event.status)).map((t) => ({ accountId, url: t.url, logRunId, event }));
+  const deliveries = (targets ?? []).flatMap((t, i): WebhookDelivery[] =>
+    wants(t, event.status) ? [{ accountId, url: t.url, logRunId, event, id: webhookId(workflowId, i) }] : [],
+  );
   if (deliveries.length === 0) return;
   await CancellationScope.nonCancellable(() => startChild(notifyWebhooks, { workflowId, args: [deliveries], parentClosePolicy: ParentClosePolicy.ABANDON }));
 }

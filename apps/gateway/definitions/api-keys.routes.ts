@@ -1,10 +1,9 @@
 /**
  * `/api/v1/api-keys`: a caller manages the keys of its own account; the admin key, of any. And
- * `/api/v1/webhook-secret`: the account's key for verifying its webhooks' signatures.
+ * `/api/v1/webhook-secret`: the account's key for verifying its webhooks' signatures (Standard Webhooks).
  */
 import { z } from 'zod';
-import { webhookSecret } from '../../../db/data-source';
-import { SIGNATURE_HEADER } from '../../../domain/webhooks';
+import { rotateWebhookSecret, webhookSecret, WEBHOOK_ROTATION_OVERLAP_HOURS } from '../../../db/webhook-secrets';
 import { SCOPES, type GatewayDeps } from '../deps';
 import { at } from '../http/errors';
 import { pageQuerySchema, pageSchema } from '../http/paging';
@@ -13,15 +12,27 @@ import { apiKeySchema, createApiKey, listApiKeys, revokeApiKey } from './api-key
 
 const TAG = 'API keys';
 
+const webhookSecretSchema = z.object({ secret: z.string().describe('whsec_<base64 key>, as the Standard Webhooks libraries take it') });
+
 export const apiKeyRoutes = ({ dataSource, config }: GatewayDeps): AnyRoute[] => [
   defineRoute({
     method: 'get',
     path: '/api/v1/webhook-secret',
-    summary: `The account's webhook secret: each webhook carries ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the body> keyed by it`,
+    summary:
+      "The account's webhook secret (`whsec_<base64 key>`): each webhook carries the Standard Webhooks headers webhook-id, webhook-timestamp and webhook-signature (`v1,<base64 HMAC-SHA256 of \"{id}.{timestamp}.{body}\">` keyed by it)",
     tag: TAG,
     scope: 'admin',
-    response: z.object({ secret: z.string(), header: z.string(), algorithm: z.literal('sha256') }),
-    handler: async ({ auth }) => ({ secret: await webhookSecret(dataSource, auth.accountId), header: SIGNATURE_HEADER, algorithm: 'sha256' as const }),
+    response: webhookSecretSchema,
+    handler: async ({ auth }) => ({ secret: await webhookSecret(dataSource, auth.accountId) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/webhook-secret/rotate',
+    summary: `Replace the account's webhook secret and answer the new one; for ${WEBHOOK_ROTATION_OVERLAP_HOURS} hours deliveries carry a signature with the old one too`,
+    tag: TAG,
+    scope: 'admin',
+    response: webhookSecretSchema,
+    handler: async ({ auth }) => ({ secret: await rotateWebhookSecret(dataSource, auth.accountId) }),
   }),
   defineRoute({
     method: 'post',
