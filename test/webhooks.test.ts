@@ -8,6 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { WebhookSecretRotation1734200000000 } from '../db/migrations/1734200000000-webhook-secret-rotation';
 import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type RecordedRequest, type Stub } from './stub-server';
 
@@ -266,5 +267,26 @@ describe('Standard Webhooks secrets', () => {
     const stale = String(Math.floor(Date.now() / 1000) - 600);
     const replay = await fetch(`${receiver.url}/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': stale, 'webhook-signature': signature }, body: captured.raw });
     expect(replay.status).toBe(400);
+  });
+
+  it('when migration 1734200000000 meets a secret written before it (base64url), then it keeps the key bytes, in the base64 receivers decode', async () => {
+    const bytes = Buffer.from(Array.from({ length: 24 }, (_, i) => (i % 2 ? 0xfb : 0xff)));
+    expect(bytes.toString('base64url')).toMatch(/[-_]/);
+    const q = stack.dataSource.createQueryRunner();
+    await q.connect();
+    await q.startTransaction();
+    try {
+      const migration = new WebhookSecretRotation1734200000000();
+      await migration.down(q);
+      await q.query(`UPDATE accounts SET webhook_secret = $2 WHERE id = $1`, [account.accountId, `whsec_${bytes.toString('base64url')}`]);
+      await migration.up(q);
+      const [{ webhook_secret: secret }] = await q.query(`SELECT webhook_secret FROM accounts WHERE id = $1`, [account.accountId]);
+      expect(secret).toBe(`whsec_${bytes.toString('base64')}`);
+      const at = new Date();
+      expect(new Webhook(secret).sign('msg_1', at, '{}')).toBe(new Webhook(bytes, { format: 'raw' }).sign('msg_1', at, '{}'));
+    } finally {
+      await q.rollbackTransaction();
+      await q.release();
+    }
   });
 });
