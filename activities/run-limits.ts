@@ -1,7 +1,7 @@
 /**
- * The running-run slots of an account (db/run-limits.ts), for the batch workflow: `takeRunSlot`
- * asks once and answers; `waitForRunSlot` fails with a retryable `RunSlotBusy` until the slot is
- * granted, so the run waits on Temporal's retry timer, queued, without holding a worker's slot.
+ * The running-run slots of an account (db/run-limits.ts), for the batch workflow: `waitForRunSlot`
+ * fails with a retryable `RunSlotBusy` until the slot is granted, so the run waits on Temporal's
+ * retry timer, queued, without holding a worker's slot; its first ask puts it in line and logs why.
  */
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
@@ -33,13 +33,7 @@ export function createRunLimitActivities(dataSource: DataSource, limits: RunLimi
   };
 
   return {
-    /** Asks for the run's slot once; a run not granted one is in line and its log says why it waits. */
-    async takeRunSlot(input: RunSlotRequest): Promise<RunSlot> {
-      const answer = await ask(input);
-      return answer.granted ? { granted: true } : { granted: false, ended: answer.ended };
-    },
-
-    /** Answers once the run has its slot (or has ended); until then fails, to be retried. */
+    /** Answers once the run has its slot (or has ended); until then fails, to be retried (logged at debug level only). */
     async waitForRunSlot(input: RunSlotRequest): Promise<RunSlot> {
       const answer = await ask(input);
       if (answer.granted) return { granted: true };

@@ -318,10 +318,24 @@ export const SCENARIOS: Scenario[] = [
       return triggerFlows(ctx, { flow_ids: ids, max_parallel: 3 });
     },
   },
+  {
+    // Three runs at once over an account bound of two (RECORDER_BATCH_LIMITS): two take their slots
+    // at once, the third asks, waits (its ask retried) and starts once one of them has ended.
+    name: 'batch-run-run-slots',
+    batch: true,
+    trigger: async (ctx) => {
+      const ids: string[] = [];
+      for (const n of [1, 2, 3]) ids.push(await ctx.flow({ variables: { U: ctx.stub.url }, steps: [{ id: 'hit', type: 'http', config: { url: `\${env:U}/slow?n=${n}` } }] }));
+      return triggerFlows(ctx, { flow_ids: ids, max_parallel: 3 });
+    },
+  },
 ];
 
-/** Small enough that `batch-run-planned` runs from a plan in chunks, large enough that `batch-run-3-children` does not. */
-const RECORDER_BATCH_LIMITS = { FLOWRUNS_BATCH_INLINE_RUNS: '3', FLOWRUNS_BATCH_CHUNK_RUNS: '2' };
+/**
+ * Small enough that `batch-run-planned` runs from a plan in chunks, large enough that `batch-run-3-children`
+ * does not; `batch-run-run-slots` runs one more run at once than the account's bound.
+ */
+const RECORDER_BATCH_LIMITS = { FLOWRUNS_BATCH_INLINE_RUNS: '3', FLOWRUNS_BATCH_CHUNK_RUNS: '2', FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT: '2' };
 
 async function waitClosed(handle: WorkflowHandle): Promise<void> {
   try {

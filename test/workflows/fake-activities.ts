@@ -26,7 +26,7 @@ export interface FakeOptions {
    */
   conditions?: Record<string, boolean>;
   steps?: Record<string, StepScript>;
-  /** Asks for a running-run slot (\`takeRunSlot\`, then each \`waitForRunSlot\` attempt) answered busy before one is granted. */
+  /** Attempts of \`waitForRunSlot\` answered busy before a running-run slot is granted. */
   busySlotAsks?: number;
 }
 
@@ -118,10 +118,6 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
       calls.push({ name: 'prepareSubFlow', input });
       throw ApplicationFailure.nonRetryable('sub-flows are tested end to end (test/sub-flows.test.ts)');
     },
-    async takeRunSlot(input) {
-      calls.push({ name: 'takeRunSlot', input });
-      return slotBusy() ? { granted: false, ended: false } : { granted: true };
-    },
     async waitForRunSlot(input) {
       calls.push({ name: 'waitForRunSlot', input });
       if (slotBusy()) throw ApplicationFailure.retryable('waiting: account has 1 runs running (FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT=1)', 'RunSlotBusy');
@@ -134,6 +130,10 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
     async recordAgentAttempt(input) {
       calls.push({ name: 'recordAgentAttempt', input });
       return { output: input.result.status === 'succeeded' ? input.result.output : null };
+    },
+    async dispatchToAgent(input) {
+      calls.push({ name: 'dispatchToAgent', input });
+      throw ApplicationFailure.nonRetryable('agents are tested end to end (test/agent-runs.test.ts)', 'AgentOffline');
     },
     async prepareStep(call: StepCall) {
       calls.push({ name: 'prepareStep', input: call });
