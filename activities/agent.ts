@@ -1,19 +1,19 @@
 /**
- * The activities an agent runs: one attempt of a step, on the machine the agent is on, with no
- * database. Everything the attempt produced (output, requests, error) is handed back, and the
- * platform's own workers record it (`recordAgentAttempt`), so an agent holds no credentials but
- * its account's API key (to register) and the Temporal connection.
+ * One attempt of a step on an agent (apps/agent), on the machine the agent is on, with no database
+ * and no Temporal: everything the attempt produced (output, requests, error, a browser's files) is
+ * handed back through the gateway, and the platform's own workers record it (`recordAgentAttempt`),
+ * so an agent holds no credential but its account's API key.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { redactor } from '../domain/secrets';
 import type { RequestRecord } from '../steps/step-type';
 import type { StepCall } from './index';
-import { attemptStep, heartbeating, type StepRuntime } from './step-attempt';
+import { attemptStep, type StepRuntime } from './step-attempt';
 import { agentRecorder, handedBackBytes, type AgentGateway, type AgentPageRecords } from './browser/agent-recorder';
 import type { BrowserPool } from './browser/pool';
 import { BROWSER_STEP_TYPES, createBrowserRuntime } from './browser/runtime';
 
-/** An output an agent hands back travels in a Temporal payload (2 MB at most). */
+/** An output an agent hands back travels back in a Temporal payload (2 MB at most), through the gateway. */
 export const AGENT_MAX_OUTPUT_BYTES = 1_500_000;
 
 /** A request as it travels back from an agent: `ts` as an ISO string. */
@@ -39,7 +39,8 @@ export interface AgentBrowsers {
   gateway: AgentGateway;
 }
 
-export function createAgentActivities(runtime: StepRuntime, browsers?: AgentBrowsers) {
+/** Runs attempts as an agent: `runtime` is the agent's own fetch (its egress policy) and evaluator. */
+export function createAgentRunner(runtime: StepRuntime, browsers?: AgentBrowsers) {
   /** A browser bound to this attempt, collecting what it records to hand back. */
   const browserFor = (call: AgentCall, signal: AbortSignal, redact: <T>(v: T) => T) => {
     if (!browsers || !call.page || !BROWSER_STEP_TYPES.has(call.step.type)) return undefined;
@@ -52,26 +53,26 @@ export function createAgentActivities(runtime: StepRuntime, browsers?: AgentBrow
   };
 
   return {
-    /** One attempt; the workflow retries (a step failure is an answer here, not an activity failure). */
-    async runStepOnAgent(call: AgentCall): Promise<AgentAttempt> {
-      const { cancellationSignal } = Context.current();
+    /**
+     * One attempt; the workflow retries (a step failure is an answer here). Aborted by `cancellationSignal`
+     * (the run was cancelled), it throws: there is no answer to give.
+     */
+    async runAttempt(call: AgentCall, cancellationSignal: AbortSignal): Promise<AgentAttempt> {
       const redact = redactor(call.scope.vars, call.secrets);
       const requests: AgentRequest[] = [];
       const page = browserFor(call, cancellationSignal, redact);
       const records = (): AttemptRecords => ({ requests, ...(page ? { browser: page.handBack() } : {}) });
       let startedAt = runtime.clock();
       try {
-        const result = await heartbeating(() =>
-          attemptStep(call, call.scope, call.attempt, cancellationSignal, runtime, {
-            started: async (at) => {
-              startedAt = at;
-            },
-            recordRequest: async (row) => {
-              requests.push({ ...row, ts: row.ts.toISOString(), url: redact(row.url), error: redact(row.error) });
-            },
-            ...(page ? { browser: page.runtime } : {}),
-          }),
-        );
+        const result = await attemptStep(call, call.scope, call.attempt, cancellationSignal, runtime, {
+          started: async (at) => {
+            startedAt = at;
+          },
+          recordRequest: async (row) => {
+            requests.push({ ...row, ts: row.ts.toISOString(), url: redact(row.url), error: redact(row.error) });
+          },
+          ...(page ? { browser: page.runtime } : {}),
+        });
         if (result.skipped) return { status: 'skipped' };
         // The output and the files travel back in one payload.
         const bytes = Buffer.byteLength(JSON.stringify(result.output ?? null)) + (page ? handedBackBytes(page.handBack()) : 0);
@@ -79,7 +80,7 @@ export function createAgentActivities(runtime: StepRuntime, browsers?: AgentBrow
           throw ApplicationFailure.nonRetryable(`the step's output${page ? ' and files' : ''} come to ${bytes} bytes; an agent hands back at most ${AGENT_MAX_OUTPUT_BYTES}`, 'AgentOutputTooLarge');
         return { status: 'succeeded', output: result.output, startedAt: startedAt.toISOString(), finishedAt: result.finishedAt.toISOString(), ...records() };
       } catch (err) {
-        // Cancelled by Temporal: the activity ends as cancelled, not as a step answer.
+        // Cancelled: the platform no longer waits for an answer.
         if (cancellationSignal.aborted) throw err;
         const failure = err instanceof ApplicationFailure ? err : undefined;
         return {
@@ -96,4 +97,4 @@ export function createAgentActivities(runtime: StepRuntime, browsers?: AgentBrow
   };
 }
 
-export type AgentActivities = ReturnType<typeof createAgentActivities>;
+export type AgentRunner = ReturnType<typeof createAgentRunner>;

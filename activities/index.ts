@@ -25,6 +25,7 @@ import { createScheduledActivities } from './scheduled';
 import { createScheduleActivities } from './schedules';
 import { createWebhookActivities } from './webhooks';
 import { createRunLimitActivities } from './run-limits';
+import { createAgentDispatchActivities } from './agent-dispatch';
 import { claimDescendant, DEFAULT_RUN_LIMITS, type RunLimits } from '../db/run-limits';
 import { ExpressionEvaluator } from './expressions';
 import { attemptStep, heartbeating, type StepRuntime } from './step-attempt';
@@ -341,6 +342,7 @@ export function createActivities({
     ...createScheduledActivities(dataSource),
     ...createRetentionActivities(dataSource, browsers?.store),
     ...createRunLimitActivities(dataSource, runLimits),
+    ...createAgentDispatchActivities({ dataSource, resolveScope: (scope) => resolved(scope) }),
 
     async recordBatch(input: BatchRunInput): Promise<void> {
       // The gateway wrote the batch and its runs in one transaction before it started the workflow:
@@ -496,7 +498,7 @@ export function createActivities({
     },
 
     /**
-     * Records one attempt an agent made (activities/agent.ts) as a platform worker records its own:
+     * Records one attempt an agent made (activities/agent.ts, handed back by \`dispatchToAgent\`) as a platform worker records its own:
      * the step row, its requests and log lines; a large output is kept here and passed on by reference.
      */
     async recordAgentAttempt({ call, attempt, result }: { call: RecordedCall; attempt: number; result: AgentAttempt }): Promise<{ output: unknown }> {

@@ -22,11 +22,12 @@ const schema = z.object({
   TASK_QUEUE: z.string().default('flows'),
   FLOWRUNS_ADMIN_KEY: z.string().min(8, 'FLOWRUNS_ADMIN_KEY must be at least 8 characters').optional(),
   FLOWRUNS_DATA_DIR: z.string().default('.data'),
-  AGENT_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _ . - (at most 100)').optional(),
-  /** The gateway an agent registers with (`npm run worker -- --agent NAME`). */
+  /** The gateway an agent talks to (`npm run agent -- --name NAME`), its only way to the platform. */
   FLOWRUNS_URL: z.string().url().optional(),
-  /** The account key an agent registers with; its runs are that account's. */
+  /** The account key (scope `run`) an agent works with; its attempts are that account's. */
   FLOWRUNS_API_KEY: z.string().optional(),
+  /** Step attempts an agent runs at once. */
+  FLOWRUNS_AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
   MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
   MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   FLOWRUNS_WORKFLOW_DEADLOCK_CHECK: z.enum(['sampled', 'per-call']).default('sampled'),
@@ -150,10 +151,11 @@ export interface Config {
   taskQueue: string;
   adminKey?: string;
   dataDir: string;
-  agentName?: string;
-  /** Where an agent registers (FLOWRUNS_URL) and with which account key (FLOWRUNS_API_KEY). */
+  /** The gateway an agent talks to (FLOWRUNS_URL) and its account key (FLOWRUNS_API_KEY). */
   gatewayUrl?: string;
   apiKey?: string;
+  /** Step attempts an agent runs at once (FLOWRUNS_AGENT_CONCURRENCY). */
+  agentConcurrency: number;
   maxConcurrentActivities: number;
   /** Workflows a worker keeps in memory between their activations; unset, the SDK's default (from the heap limit). */
   maxCachedWorkflows?: number;
@@ -236,7 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: e.TASK_QUEUE,
     adminKey: e.FLOWRUNS_ADMIN_KEY,
     dataDir: path.resolve(e.FLOWRUNS_DATA_DIR),
-    agentName: e.AGENT_NAME,
+    agentConcurrency: e.FLOWRUNS_AGENT_CONCURRENCY,
     gatewayUrl: e.FLOWRUNS_URL?.replace(/\/+$/, ''),
     apiKey: e.FLOWRUNS_API_KEY,
     maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
@@ -285,9 +287,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runLimits: { maxRunningRunsPerAccount: e.FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT, maxRunDescendants: e.FLOWRUNS_MAX_RUN_DESCENDANTS },
   };
 }
-
-/** The task queue of an account's agent: the steps of runs sent to it, nothing else. */
-export const agentTaskQueue = (accountId: string, agent: string): string => `agent-${accountId}-${agent}`;
 
 /** The production entries refuse to send Temporal clear payloads unless told to. */
 export function requirePayloadKeys(config: Config): void {

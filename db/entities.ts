@@ -144,8 +144,8 @@ export interface Run {
 export interface Agent {
   accountId: string;
   name: string;
-  /** The queue its worker polls, `agent-<account>-<name>`; the platform routes the steps of its runs there. */
-  taskQueue: string;
+  /** Unused since agents talk to the gateway only (db/agent-attempts.ts); kept for the schema's history. */
+  taskQueue: string | null;
   registeredBy: string | null;
   createdAt: Date;
   registeredAt: Date;
@@ -412,7 +412,7 @@ export const AgentEntity = new EntitySchema<Agent>({
   columns: {
     accountId: { ...text, name: 'account_id', primary: true },
     name: { ...text, primary: true },
-    taskQueue: { ...text, name: 'task_queue' },
+    taskQueue: { ...textNull, name: 'task_queue' },
     registeredBy: { ...textNull, name: 'registered_by' },
     createdAt: { ...ts('created_at'), createDate: true },
     registeredAt: ts('registered_at'),

@@ -77,8 +77,11 @@ export interface FlowRunInput extends Bookkeeping {
   trigger: { body: unknown };
   /** Task queue of the child workflow; set only by runs started before agents ran steps alone (kept for their replay). */
   taskQueue?: string;
-  /** The agent the run's activity steps run on: its task queue; the workflow and its records stay on the platform. */
-  agent?: { name: string; taskQueue: string; /** The browser the run asked for, for its browser steps there. */ browser?: string };
+  /**
+   * The account's agent the run's activity steps run on (handed to it through the gateway's queue); the
+   * workflow and its records stay on the platform. `taskQueue`: set only by runs started when agents were Temporal workers.
+   */
+  agent?: { name: string; taskQueue?: string; /** The browser the run asked for, for its browser steps there. */ browser?: string };
   /** Lineage, for the records: the public id of the run this one reruns or resumes. */
   rerunOf?: string;
   resumedFrom?: string;

@@ -1,7 +1,8 @@
 /**
- * Seed 003 — run a flow on a named agent: agents of an account, seen through Temporal's pollers,
- * the seed's PUT answered with a RunId, the run's steps executed by the agent (a process of its
- * own with no database credentials) through a temporary schedule, and recorded by the platform.
+ * Seed 003 — run a flow on a named agent: agents of an account, connected when their process
+ * long-polls the gateway, the seed's PUT answered with a RunId, the run's steps executed by the
+ * agent (a process of its own holding only the gateway's address and a key) through a temporary
+ * schedule, and recorded by the platform.
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -14,7 +15,6 @@ let stack: Stack;
 let stub: Stub;
 let key: string;
 let appId: string;
-let accountId: string;
 let agent: RunningAgent | undefined;
 const agentName = `agent-a-${randomBytes(4).toString('hex')}`;
 let agentIdentity: string;
@@ -24,7 +24,7 @@ const schedulesToClean: string[] = [];
 beforeAll(async () => {
   stack = await startStack({ worker: true });
   stub = await startStub();
-  ({ apiKey: key, accountId } = await stack.newAccount());
+  ({ apiKey: key } = await stack.newAccount());
   agent = await startAgent(stack, agentName, key);
   agentIdentity = agent.identity;
   expect(agentIdentity).toMatch(new RegExp(`^agent:${agentName}@${os.hostname()}:\\d+$`));
@@ -86,6 +86,14 @@ async function executorsOf(runId: string): Promise<{ workflowTasks: Set<string>;
   return { workflowTasks, activities };
 }
 
+/** Which agent processes took the run's step attempts, and how each ended (the gateway's queue). */
+async function agentAttemptsOf(runId: string): Promise<{ claimed_by: string | null; status: string; step_key: string; attempt: number }[]> {
+  return stack.dataSource.query(
+    `SELECT a.claimed_by, a.status, a.step_key, a.attempt FROM agent_attempts a JOIN runs r ON r.id = a.run_id WHERE r.public_id = $1 OR r.id = $1 ORDER BY a.created_at`,
+    [runId],
+  );
+}
+
 /** The identities that ran any activity of the run. */
 const anyActivity = (m: Map<string, Set<string>>): string[] => [...new Set([...m.values()].flatMap((s) => [...s]))].sort();
 
@@ -119,19 +127,20 @@ describe('seed 003: run a flow on an agent', () => {
     stub.requests.length = 0;
   });
 
-  it('when a worker is started with an agent name and the account key, then GET /api/v1/agents lists it online with a recent poll', async () => {
+  it('when an agent is started with its name and the account key, then GET /api/v1/agents lists it online with a recent poll, running nothing', async () => {
     const listed = await eventually('the agent to be listed', async () => {
       const res = await stack.call('GET', '/api/v1/agents', undefined, key);
       expect(res.status).toBe(200);
       return res.body.data.find((a: any) => a.id === agentName);
     });
-    expect(listed).toMatchObject({ id: agentName, name: agentName, taskQueue: `agent-${accountId}-${agentName}`, online: true });
-    expect(Date.now() - Date.parse(listed.lastPollTime)).toBeLessThan(2 * 60_000);
+    expect(listed).toMatchObject({ id: agentName, name: agentName, online: true, running: [] });
+    expect(listed).not.toHaveProperty('taskQueue');
+    expect(Date.now() - Date.parse(listed.lastPollTime)).toBeLessThan(30_000);
     expect(listed.pollers.map((p: any) => p.identity)).toEqual([agentIdentity]);
     expect(Date.parse(listed.pollers[0].lastAccessTime)).toBe(Date.parse(listed.lastPollTime));
   });
 
-  it("when the seed's curl is replayed, then it answers the RunId and the run executes on the agent's worker, its schedule kept", async () => {
+  it("when the seed's curl is replayed, then it answers the RunId and the run's step executes on the agent, its schedule kept", async () => {
     const flowId = await createFlow(transformFlow);
     const res = await seedCurl(flowId, agentName);
     expect(res.status).toBe(200);
@@ -152,11 +161,13 @@ describe('seed 003: run a flow on an agent', () => {
     expect(run.actions.find((a: any) => a.step_id === 'hello').output).toBe('hello');
     const batch = await stack.call('GET', `/api/v1/runs/status?batch_id=${run.batch_id}`, undefined, key);
     expect(batch.body).toMatchObject({ is_complete: true, status: 'succeeded', source: 'agent', runs: [{ id: runId, status: 'succeeded' }] });
-    // The agent ran the step, the platform everything else: the workflow and the records.
+    // The agent ran the step, the platform everything else: the workflow, the hand-over and the records.
     const { workflowTasks, activities } = await executorsOf(runId);
     expect([...workflowTasks]).toEqual([defaultIdentity]);
-    expect([...(activities.get('runStepOnAgent') ?? [])]).toEqual([agentIdentity]);
-    for (const [type, who] of activities) if (type !== 'runStepOnAgent') expect([type, [...who]]).toEqual([type, [defaultIdentity]]);
+    expect(activities.has('dispatchToAgent')).toBe(true);
+    expect(activities.has('executeStep')).toBe(false);
+    expect(anyActivity(activities)).toEqual([defaultIdentity]);
+    expect(await agentAttemptsOf(runId)).toEqual([{ claimed_by: agentIdentity, status: 'done', step_key: 'hello', attempt: 1 }]);
 
     const schedule = await stack.client.schedule.getHandle(`agent-run-${runId}`).describe();
     expect(schedule.state.paused).toBe(true);
@@ -170,6 +181,8 @@ describe('seed 003: run a flow on an agent', () => {
     const runId: string = t.body.runs[0].id;
     expect((await waitForRun(runId)).status).toBe('succeeded');
     expect(anyActivity((await executorsOf(runId)).activities)).toEqual([defaultIdentity]);
+    expect((await executorsOf(runId)).activities.has('dispatchToAgent')).toBe(false);
+    expect(await agentAttemptsOf(runId)).toEqual([]);
   });
 
   it('when schedule variables are sent with isDelete=true, then the flow reads them as ${env:...} and the schedule is gone after the run', async () => {
@@ -182,7 +195,7 @@ describe('seed 003: run a flow on an agent', () => {
     const runId: string = res.body.RunId;
     expect((await waitForRun(runId)).status).toBe('succeeded');
     expect(stub.requests.map((r) => r.url)).toEqual(['/agent?var1=val1&var2=val2']);
-    expect([...((await executorsOf(runId)).activities.get('runStepOnAgent') ?? [])]).toEqual([agentIdentity]);
+    expect((await agentAttemptsOf(runId)).map((a) => a.claimed_by)).toEqual([agentIdentity]);
     // What the agent did is recorded by the platform: the request is in the run's network artifact.
     const network = await fetch(`${stack.baseUrl}/api/v1/runs/${runId}/artifacts/network.jsonl`, { headers: { 'X-API-Key': key } });
     expect(network.status).toBe(200);
@@ -214,6 +227,10 @@ describe('seed 003: run a flow on an agent', () => {
       expect(run.error.message).toMatch(/503/);
       expect(run.actions.find((a: any) => a.step_id === 'call')).toMatchObject({ status: 'failed', attempts: 2 });
       expect(stub.requests.filter((r) => r.url === '/down')).toHaveLength(2);
+      expect((await agentAttemptsOf(res.body.RunId)).map((a) => [a.attempt, a.claimed_by, a.status])).toEqual([
+        [1, agentIdentity, 'done'],
+        [2, agentIdentity, 'done'],
+      ]);
       const network = await fetch(`${stack.baseUrl}/api/v1/runs/${res.body.RunId}/artifacts/network.jsonl`, { headers: { 'X-API-Key': key } });
       expect((await network.text()).trim().split('\n').map((l) => [JSON.parse(l).attempt, JSON.parse(l).status])).toEqual([
         [1, 503],
@@ -238,9 +255,12 @@ describe('seed 003: run a flow on an agent', () => {
 
     const own = await stack.call('PUT', `/api/v1/agents/${agentName}`, undefined, other.apiKey);
     expect(own.status).toBe(200);
-    expect(own.body).toMatchObject({ id: agentName, taskQueue: `agent-${other.accountId}-${agentName}`, online: false, pollers: [] });
+    expect(own.body).toEqual({ id: agentName, name: agentName, online: false, lastPollTime: null, pollers: [], running: [] });
     const ours = await stack.call('GET', '/api/v1/agents', undefined, key);
-    expect(ours.body.data).toEqual([expect.objectContaining({ id: agentName, taskQueue: `agent-${accountId}-${agentName}`, online: true })]);
+    expect(ours.body.data).toEqual([expect.objectContaining({ id: agentName, online: true, pollers: [expect.objectContaining({ identity: agentIdentity })] })]);
+    // Their agent of the same name, polling with their key, finds none of this account's work.
+    const polled = await stack.call('POST', `/api/v1/agents/${agentName}/attempts/next?wait=0`, {}, other.apiKey);
+    expect(polled.status).toBe(204);
   });
 
   it('when the flow is unknown, then 404 names path.flowId', async () => {

@@ -5,6 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -141,28 +143,34 @@ export async function startWorkers(
 }
 
 export interface RunningAgent {
-  /** The identity its pollers show in Temporal, as it printed it. */
+  /** How the agents list shows it (`agent:<name>@<host>:<pid>`), as it printed it. */
   identity: string;
+  pid: number;
   /** Everything the agent printed so far. */
   output(): string;
+  /** Resolves with its exit code once it has exited. */
+  exited: Promise<number | null>;
+  /** SIGTERM, then waits for it to exit. */
   stop(): Promise<void>;
+  /** SIGKILL: the agent dies where it is. */
+  kill(): Promise<void>;
 }
 
 /**
- * A real agent: `tsx apps/worker/main.ts --agent NAME` in a process of its own, registering with
- * the stack's gateway under `apiKey`'s account. Its environment has no DATABASE_URL, as on a
- * machine the platform does not trust with its database.
+ * A real agent: `tsx apps/agent/main.ts --name NAME` in a process of its own, in an empty working
+ * directory, with nothing in its environment but the gateway's address and `apiKey` (and the
+ * loopback egress the tests' stubs need): no database URL, no Temporal address, no payload keys.
  */
 export async function startAgent(stack: Stack, name: string, apiKey: string, env: Record<string, string> = {}): Promise<RunningAgent> {
-  const { DATABASE_URL: _db, ...inherited } = process.env;
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '../apps/worker/main.ts'), '--agent', name], {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'flowruns-agent-'));
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '../apps/agent/main.ts'), '--name', name], {
+    cwd,
     env: {
-      ...inherited,
-      TEMPORAL_ADDRESS: stack.config.temporalAddress,
       FLOWRUNS_URL: stack.baseUrl,
       FLOWRUNS_API_KEY: apiKey,
       FLOWRUNS_EGRESS_ALLOW: LOOPBACK_ALLOW.join(','),
-      LOG_LEVEL: 'WARN',
+      // Where Chromium is on this machine, as the platform's workers find it.
+      ...(process.env.CHROMIUM_PATH ? { CHROMIUM_PATH: process.env.CHROMIUM_PATH } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -170,7 +178,8 @@ export async function startAgent(stack: Stack, name: string, apiKey: string, env
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  void exited.then(() => fs.rmSync(cwd, { recursive: true, force: true }));
   const deadline = Date.now() + 60_000;
   while (!output.includes('registered with')) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -181,9 +190,15 @@ export async function startAgent(stack: Stack, name: string, apiKey: string, env
   }
   return {
     identity: /agent (agent:\S+) registered/.exec(output)![1],
+    pid: child.pid!,
     output: () => output,
+    exited,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
   };

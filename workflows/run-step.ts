@@ -3,11 +3,9 @@
  * one activity with the step's retry policy; a workflow step (delay, approval) runs here on
  * timers and signals, its config rendered by an activity first.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities, CarriedRunRecords, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from '../activities';
-import type { AgentActivities } from '../activities/agent';
 import { BOOKKEEPING, type ExpressionScope, type FlowRunInput, type StepState } from '../domain/flow-types';
-import { scopeHasRefs } from '../domain/output-refs';
 import { nonRetryableErrors, stepType } from '../steps';
 import type { ActivityStepType, Decision, SubFlowResult, WorkflowStepType } from '../steps/step-type';
 import { runWorkflowId } from './definitions';
@@ -19,10 +17,11 @@ import { finish, nowIso, row, type Node } from './run-graph';
 const DEFAULT_RETRY = { maxAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2 };
 /** Steps heartbeat every second (activities/step-attempt.ts): one whose worker died is retried after this. */
 const HEARTBEAT_TIMEOUT = '30 seconds';
-/** A step waits this long for its agent to pick it up; then it fails, naming the agent. */
-const AGENT_PICKUP_TIMEOUT = '5 minutes';
-/** An agent that dies in a step (its attempt timed out) is given this many tries in all. */
-const AGENT_LOST_ATTEMPTS = 3;
+/** A step waits this long (or its attempt timeout, if shorter) for its agent to pick it up; then it fails, naming the agent. */
+const AGENT_PICKUP_TIMEOUT_MS = 5 * 60_000;
+/** `dispatchToAgent` runs on the platform's workers; one that dies while it waits is replaced this many times in all. */
+const AGENT_DISPATCH_ATTEMPTS = 5;
+const AGENT_DISPATCH_SLACK_MS = 30_000;
 
 export interface StepRunContext {
   runId: string;
@@ -94,29 +93,30 @@ async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall, 
 }
 
 /**
- * An activity step on an agent: each attempt runs there and hands back what it did; a platform
- * worker records it. Retries are the workflow's, so every attempt's requests are recorded.
+ * An activity step on an agent: each attempt is handed to the account's agent of that name through
+ * the gateway's queue (`dispatchToAgent`, on the platform's own workers) and comes back with what
+ * it did; a platform worker records it. Retries are the workflow's, so every attempt's requests are
+ * recorded, and an attempt whose agent died (`AgentLost`) is one of them.
  */
 async function runAgentStep(n: Node, type: ActivityStepType, call: StepCall, run: FlowRunInput, agent: NonNullable<FlowRunInput['agent']>): Promise<void> {
   const retry = { ...DEFAULT_RETRY, ...n.step.retry };
-  const onAgent = proxyActivities<AgentActivities>({
-    taskQueue: agent.taskQueue,
-    startToCloseTimeout: type.attemptTimeoutMs(n.step.config),
+  const attemptTimeoutMs = type.attemptTimeoutMs(n.step.config);
+  const pickupTimeoutMs = Math.min(attemptTimeoutMs, AGENT_PICKUP_TIMEOUT_MS);
+  const dispatch = proxyActivities<Activities>({
+    startToCloseTimeout: pickupTimeoutMs + attemptTimeoutMs + AGENT_DISPATCH_SLACK_MS,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
-    scheduleToStartTimeout: AGENT_PICKUP_TIMEOUT,
-    retry: { maximumAttempts: AGENT_LOST_ATTEMPTS },
+    retry: { maximumAttempts: AGENT_DISPATCH_ATTEMPTS, nonRetryableErrorTypes: ['AgentOffline', 'AgentLost'] },
   });
-  const scope = scopeHasRefs(call.scope) ? await record.resolveScope(call.scope) : call.scope;
   const recorded = { runId: call.runId, key: call.key, position: call.position, step: call.step, vars: call.scope.vars, ...(call.secrets ? { secrets: call.secrets } : {}) };
   for (let attempt = 1; ; attempt++) {
-    let result;
-    try {
-      result = await onAgent.runStepOnAgent({ ...call, scope, attempt, page: { accountId: run.accountId, ...(agent.browser ? { browser: agent.browser } : {}) } });
-    } catch (err) {
-      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START')
-        throw ApplicationFailure.nonRetryable(`agent ${agent.name} did not pick the step up within ${AGENT_PICKUP_TIMEOUT}: is a worker started with --agent ${agent.name} running?`, 'AgentOffline');
-      throw err;
-    }
+    const { run: _carried, ...agentCall } = call;
+    const result = await dispatch.dispatchToAgent({
+      call: { ...agentCall, attempt, page: { accountId: run.accountId, ...(agent.browser ? { browser: agent.browser } : {}) } },
+      accountId: run.accountId,
+      agent: agent.name,
+      pickupTimeoutMs,
+      attemptTimeoutMs,
+    });
     const { output } = await record.recordAgentAttempt({ call: recorded, attempt, result });
     if (result.status === 'skipped') return finish(n, 'skipped');
     if (result.status === 'succeeded') {

@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       `  Histories    temporal workflow show -w run-<runId> --address ${temporalAddress} --codec-endpoint ${gateway.url}/api/v1/codec --codec-auth "Bearer $FLOWRUNS_ADMIN_KEY"`,
       `  Admin key    ${config.adminKey}${loaded.adminKey ? '' : `   (kept in ${path.join(config.dataDir, 'admin-key')})`}`,
       `  Logs         ${logsDir}`,
-      `  Agent        npm run worker -- --agent my-laptop   (in another terminal; joins this stack)`,
+      `  Agent        npm run agent -- --name my-laptop     (in another terminal; talks to this gateway with its admin key)`,
       `  Try          curl -H "X-API-Key: ${config.adminKey}" ${gateway.url}/api/v1/flows`,
       '',
     ];

@@ -1,6 +1,6 @@
 /**
  * Where the running `npm run dev` stack can be reached, kept in the data directory while it is up,
- * so `npm run worker -- --agent NAME` in another terminal joins it with no configuration.
+ * so `npm run worker` or `npm run agent -- --name NAME` in another terminal joins it with no configuration.
  */
 import fs from 'node:fs';
 import path from 'node:path';

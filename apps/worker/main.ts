@@ -1,10 +1,7 @@
 /**
  * Worker entry: `npm run start:worker` (built) or `npm run worker` (from source). Without
- * DATABASE_URL and TEMPORAL_ADDRESS it joins the running `npm run dev` stack.
- *
- * With `--agent NAME` (or AGENT_NAME) it is an agent of one account instead: it registers with
- * the gateway (FLOWRUNS_URL) using the account's key (FLOWRUNS_API_KEY), then runs the activity
- * steps of that account's runs sent to the agent. An agent opens no database connection.
+ * DATABASE_URL and TEMPORAL_ADDRESS it joins the running `npm run dev` stack. A platform worker
+ * only: an account's agent is `npm run agent` (apps/agent), which never talks to Temporal.
  */
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -15,14 +12,7 @@ import { loadConfig, requirePayloadKeys, type Config } from '../config';
 import { serveMetrics } from '../metrics';
 import { dataConverterFor } from '../payload-codec';
 import { ensureRetentionSchedule } from './retention';
-import { closeBrowsers, createAgentWorker, createWorkers, installRuntime, workerIdentity } from './worker';
-
-/** `--agent NAME` or `--agent=NAME`; it wins over AGENT_NAME. */
-function agentFlag(argv: string[]): string | undefined {
-  const i = argv.indexOf('--agent');
-  if (i >= 0) return argv[i + 1];
-  return argv.find((a) => a.startsWith('--agent='))?.slice('--agent='.length);
-}
+import { closeBrowsers, createWorkers, installRuntime, workerIdentity } from './worker';
 
 /** With neither DATABASE_URL nor TEMPORAL_ADDRESS set, the stack a running `npm run dev` wrote down. */
 function joinDevStack(config: Config): Config {
@@ -34,46 +24,12 @@ function joinDevStack(config: Config): Config {
   const egressAllow = process.env.FLOWRUNS_EGRESS_ALLOW === undefined ? [...LOOPBACK_ALLOW] : config.egressAllow;
   return {
     ...config,
-    // An agent needs no database; the platform worker takes the dev stack's.
-    databaseUrl: config.agentName ? undefined : stack.databaseUrl,
+    databaseUrl: stack.databaseUrl,
     temporalAddress: stack.temporalAddress,
     temporalAddressDefaulted: false,
     egressAllow,
     payloadKeys: config.payloadKeys ?? stack.payloadKeys,
-    gatewayUrl: config.gatewayUrl ?? stack.gatewayUrl,
-    apiKey: config.apiKey ?? stack.adminKey,
   };
-}
-
-/** Registers the agent with its account and answers the task queue to poll. */
-async function register(config: Config, name: string): Promise<string> {
-  if (!config.gatewayUrl || !config.apiKey)
-    throw new Error('an agent registers with its account: set FLOWRUNS_URL (the gateway) and FLOWRUNS_API_KEY (a key of the account), or start `npm run dev` first');
-  const url = `${config.gatewayUrl}/api/v1/agents/${encodeURIComponent(name)}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { method: 'PUT', headers: { 'X-API-Key': config.apiKey }, signal: AbortSignal.timeout(15_000) });
-  } catch (err) {
-    throw new Error(`could not reach the gateway at ${config.gatewayUrl} to register agent ${name}: ${(err as Error).message}`);
-  }
-  const body = (await res.json().catch(() => null)) as { taskQueue?: string; title?: string; detail?: unknown } | null;
-  if (!res.ok || typeof body?.taskQueue !== 'string')
-    throw new Error(`the gateway refused to register agent ${name} (HTTP ${res.status}): ${JSON.stringify(body)}`);
-  return body.taskQueue;
-}
-
-async function runAgent(config: Config, name: string): Promise<void> {
-  const taskQueue = await register(config, name);
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const worker = await createAgentWorker(config, connection, taskQueue);
-  const stop = () => worker.shutdown();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  console.log(describeEgress(createEgressPolicy(config.egressAllow)));
-  console.log(`agent ${workerIdentity(name)} registered with ${config.gatewayUrl}; polling ${taskQueue} on ${config.temporalAddress} (no database connection: the platform records its steps)`);
-  await worker.run();
-  await closeBrowsers();
-  await connection.close();
 }
 
 async function runPlatformWorker(config: Config): Promise<void> {
@@ -98,12 +54,12 @@ async function runPlatformWorker(config: Config): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const agent = agentFlag(process.argv.slice(2));
-  const config = joinDevStack(loadConfig(agent ? { ...process.env, AGENT_NAME: agent } : process.env));
+  if (process.argv.slice(2).some((a) => a === '--agent' || a.startsWith('--agent=')))
+    throw new Error('a worker is no longer an agent: start `npm run agent -- --name NAME` with FLOWRUNS_URL and FLOWRUNS_API_KEY');
+  const config = joinDevStack(loadConfig(process.env));
   installRuntime(config.logLevel ?? 'INFO', config.sdkMetricsAddress);
   requirePayloadKeys(config);
-  if (config.agentName) await runAgent(config, config.agentName);
-  else await runPlatformWorker(config);
+  await runPlatformWorker(config);
 }
 
 main().catch((err) => {

@@ -1,9 +1,8 @@
 import os from 'node:os';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, type NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
-import { createAgentActivities } from '../../activities/agent';
 import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/expressions';
 import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
 import { BrowserPool, browserMaxBytes } from '../../activities/browser/pool';
@@ -75,9 +74,8 @@ function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-/** The identity the worker's pollers show in Temporal: `agent:<name>@<host>:<pid>` for an agent. */
-export const workerIdentity = (agentName?: string): string =>
-  `${agentName ? `agent:${agentName}` : 'worker'}@${os.hostname()}:${process.pid}`;
+/** The identity the worker's pollers show in Temporal. */
+export const workerIdentity = (): string => `worker@${os.hostname()}:${process.pid}`;
 
 /** Heartbeats reach Temporal at least every second, so a cancellation reaches a step within about a second. */
 const HEARTBEATS = { defaultHeartbeatThrottleInterval: '1 second', maxHeartbeatThrottleInterval: '1 second' } as const;
@@ -114,26 +112,4 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
       identity: workerIdentity(),
     }),
   ];
-}
-
-/**
- * An agent's worker: the activity steps of its account's runs sent to it, on its own queue, and
- * nothing else: no workflows (they run on the platform), no database (the platform records what
- * it hands back).
- */
-export async function createAgentWorker(config: Config, connection: NativeConnection, taskQueue: string): Promise<Worker> {
-  return Worker.create({
-    connection,
-    namespace: config.namespace,
-    taskQueue,
-    dataConverter: dataConverterFor(config.payloadKeys),
-    activities: createAgentActivities(
-      { fetch: egressFetch(config), clock: () => new Date(), expressions: expressionEvaluator(config.expressionLimits) },
-      // Browser steps need the gateway the agent registered with, for their visual baselines.
-      config.gatewayUrl && config.apiKey ? { pool: browserPool(config), gateway: { url: config.gatewayUrl, apiKey: config.apiKey } } : undefined,
-    ),
-    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
-    ...HEARTBEATS,
-    identity: workerIdentity(config.agentName),
-  });
 }

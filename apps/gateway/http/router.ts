@@ -17,6 +17,9 @@ import { issuesToDetail, validationError } from './validation';
 
 /** Largest JSON body a client may send; larger ones are answered 413. */
 const BODY_LIMIT = '1mb';
+/** An agent's result carries a browser step's files as base64 (activities/agent.ts bounds them). */
+const AGENT_RESULT_PATH = /^\/api\/v1\/agents\/[^/]+\/attempts\/[^/]+\/result\/?$/;
+const AGENT_RESULT_LIMIT = '4mb';
 
 /** PUBLIC_URL when configured, else what the client used to reach us. */
 const requestBaseUrl = (req: Request, publicUrl?: string): string =>
@@ -138,7 +141,9 @@ export function bodyParsers(): RequestHandler[] {
     return !type || JSON_TYPE.test(type);
   };
   const formType = (req: IncomingMessage): boolean => FORM_TYPE.test(req.headers['content-type'] ?? '');
+  const agentResult = (req: IncomingMessage): boolean => AGENT_RESULT_PATH.test((req.url ?? '').split('?')[0]);
   return [
+    express.json({ limit: AGENT_RESULT_LIMIT, type: (req) => agentResult(req) && jsonType(req), strict: false }),
     express.json({ limit: BODY_LIMIT, type: jsonType, strict: false }),
     express.text({ limit: BODY_LIMIT, type: formType }),
     (req, _res, next) => {

@@ -1,96 +1,76 @@
 /**
- * Agents are workers an account registers (with one of its keys) under a name: each gets a task
- * queue of its own, and Temporal's pollers of that queue tell whether it is online. An agent runs
- * the activity steps of the runs sent to it and nothing else; the workflows and every record stay
- * on the platform. Errors name `flowId` and `agentId`.
+ * Agents are processes an account runs (`npm run agent -- --name NAME` with one of its keys) that
+ * talk to this gateway only: they register under a name, long-poll for the step attempts of their
+ * account's runs sent to that name (attempts.ts), and hand back what each did; the workflows and
+ * every record stay on the platform. Errors name `flowId` and `agentId`.
  */
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { optionalTsToDate } from '@temporalio/common/lib/time';
-import { temporal } from '@temporalio/proto';
-import { AgentEntity, type Agent as AgentRow } from '../../../../db/entities';
+import { agentPollers, runningAgentAttempts, type AgentPoller, type RunningAgentAttempt } from '../../../../db/agent-attempts';
+import { AgentEntity } from '../../../../db/entities';
 import { insertBatchRows } from '../../../../db/projections';
 import { NotFoundError, UnavailableError } from '../../../../domain/errors';
 import { BOOKKEEPING, type BatchRunInput } from '../../../../domain/flow-types';
 import { batchRun } from '../../../../workflows';
 import { batchWorkflowId } from '../../../../workflows/definitions';
-import { agentTaskQueue } from '../../../config';
 import type { AuthContext, GatewayDeps } from '../../deps';
 import { batchSearchAttributes, prepareBatch } from '../../runs/trigger';
-import type { Agent, Poller } from './views';
+import type { Agent } from './views';
 import { workflowInput } from '../../../../domain/batch-plan';
 
-/** A poller seen this recently counts as online; an idle worker re-polls about once a minute (long poll). */
-const AGENT_ONLINE_WINDOW_MS = 2 * 60_000;
+/** An agent process that long-polled or beat this recently is connected (it polls again at least every 25 s). */
+export const AGENT_CONNECTED_WINDOW_MS = 30_000;
+/** Agent processes seen this recently are listed under `pollers`. */
+const AGENT_POLLERS_WINDOW_MS = 10 * 60_000;
 const TEMPORAL_TIMEOUT_MS = 5000;
 
-/** Activity pollers: an agent's worker polls its queue for activity tasks only. */
-const QUEUE_TYPES = [temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY];
-
-/** Pollers of a task queue, one entry per identity (its latest poll). */
-async function pollersOf(deps: Pick<GatewayDeps, 'client' | 'config'>, taskQueue: string): Promise<Poller[]> {
-  const { client, config } = deps;
-  let answers;
-  try {
-    answers = await client.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, () =>
-      Promise.all(
-        QUEUE_TYPES.map((taskQueueType) =>
-          client.workflowService.describeTaskQueue({
-            namespace: config.namespace,
-            taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-            taskQueueType,
-          }),
-        ),
-      ),
-    );
-  } catch (err) {
-    throw new UnavailableError(`Temporal is not reachable right now; retry (${(err as Error).message})`);
-  }
-  const latest = new Map<string, Date>();
-  for (const poller of answers.flatMap((a) => a.pollers ?? [])) {
-    const at = optionalTsToDate(poller.lastAccessTime);
-    if (!poller.identity || !at) continue;
-    const seen = latest.get(poller.identity);
-    if (!seen || seen < at) latest.set(poller.identity, at);
-  }
-  return [...latest]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([identity, at]) => ({ identity, lastAccessTime: at.toISOString() }));
-}
-
-async function describeAgent(deps: Pick<GatewayDeps, 'client' | 'config'>, row: Pick<AgentRow, 'name' | 'taskQueue'>, now = Date.now()): Promise<Agent> {
-  const pollers = await pollersOf(deps, row.taskQueue);
-  const last = pollers.reduce<string | null>((max, p) => (max === null || p.lastAccessTime > max ? p.lastAccessTime : max), null);
-  const online = last !== null && now - Date.parse(last) <= AGENT_ONLINE_WINDOW_MS;
-  return { id: row.name, name: row.name, taskQueue: row.taskQueue, lastPollTime: last, online, pollers };
+function describeAgent(name: string, pollers: AgentPoller[], running: RunningAgentAttempt[], now = Date.now()): Agent {
+  const own = pollers.filter((p) => p.agentName === name).sort((a, b) => a.identity.localeCompare(b.identity));
+  const last = own.reduce<Date | null>((max, p) => (max === null || p.seenAt > max ? p.seenAt : max), null);
+  return {
+    id: name,
+    name,
+    lastPollTime: last?.toISOString() ?? null,
+    online: last !== null && now - last.getTime() <= AGENT_CONNECTED_WINDOW_MS,
+    pollers: own.map((p) => ({ identity: p.identity, lastAccessTime: p.seenAt.toISOString() })),
+    running: running
+      .filter((r) => r.agentName === name)
+      .map((r) => ({ attemptId: r.attemptId, runId: r.runId, stepId: r.stepId, attempt: r.attempt, identity: r.identity, since: r.since.toISOString() })),
+  };
 }
 
 const findAgent = (deps: Pick<GatewayDeps, 'dataSource'>, accountId: string, name: string) =>
   deps.dataSource.getRepository(AgentEntity).findOneBy({ accountId, name });
 
-/** The account's agents, registered ones whether or not a worker polls for them now. */
-export async function listAgents(deps: Pick<GatewayDeps, 'client' | 'config' | 'dataSource'>, auth: AuthContext): Promise<Agent[]> {
-  const rows = await deps.dataSource.getRepository(AgentEntity).find({ where: { accountId: auth.accountId }, order: { name: 'ASC' } });
-  return Promise.all(rows.map((row) => describeAgent(deps, row)));
+/** The account's agents, registered ones whether or not a process polls for them now: connected, last seen, running what. */
+export async function listAgents(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext): Promise<Agent[]> {
+  const [rows, pollers, running] = await Promise.all([
+    deps.dataSource.getRepository(AgentEntity).find({ where: { accountId: auth.accountId }, order: { name: 'ASC' } }),
+    agentPollers(deps.dataSource, auth.accountId, AGENT_POLLERS_WINDOW_MS),
+    runningAgentAttempts(deps.dataSource, auth.accountId),
+  ]);
+  return rows.map((row) => describeAgent(row.name, pollers, running));
 }
 
-/**
- * Registers (or re-registers) an agent of the caller's account; its worker calls this at start
- * (`npm run worker -- --agent NAME` with the account's key) and learns the queue to poll.
- */
-export async function registerAgent(deps: Pick<GatewayDeps, 'client' | 'config' | 'dataSource'>, auth: AuthContext, name: string): Promise<Agent> {
-  const taskQueue = agentTaskQueue(auth.accountId, name);
+/** One agent of the account as the list shows it. */
+async function agentNow(deps: Pick<GatewayDeps, 'dataSource'>, accountId: string, name: string): Promise<Agent> {
+  const [pollers, running] = await Promise.all([agentPollers(deps.dataSource, accountId, AGENT_POLLERS_WINDOW_MS), runningAgentAttempts(deps.dataSource, accountId)]);
+  return describeAgent(name, pollers, running);
+}
+
+/** Registers (or re-registers) an agent of the caller's account; the agent process does this at start (`npm run agent -- --name NAME`). */
+export async function registerAgent(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext, name: string): Promise<Agent> {
   await deps.dataSource
     .createQueryBuilder()
     .insert()
     .into(AgentEntity)
-    .values({ accountId: auth.accountId, name, taskQueue, registeredBy: auth.keyId, registeredAt: new Date() })
+    .values({ accountId: auth.accountId, name, taskQueue: null, registeredBy: auth.keyId, registeredAt: new Date() })
     .orUpdate(['registered_by', 'registered_at'], ['account_id', 'name'])
     .execute();
   // Described from what was written, not read back: a DELETE racing this PUT may have removed the row already.
-  return describeAgent(deps, { name, taskQueue });
+  return agentNow(deps, auth.accountId, name);
 }
 
-/** Forgets an agent of the caller's account; runs already sent to it keep waiting for its queue. */
+/** Forgets an agent of the caller's account; attempts already queued for it wait for an agent of that name until their pickup timeout. */
 export async function removeAgent(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext, name: string): Promise<void> {
   const res = await deps.dataSource.getRepository(AgentEntity).delete({ accountId: auth.accountId, name });
   if (!res.affected) throw new NotFoundError(`agent ${name}`, ['agentId']);
@@ -121,13 +101,13 @@ export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: 
   const agent = await findAgent(deps, auth.accountId, req.agentId);
   const base = await prepareBatch(deps, auth, {
     flowIds: [req.flowId],
-    ...(agent ? { agent: { name: agent.name, taskQueue: agent.taskQueue } } : {}),
+    ...(agent ? { agent: { name: agent.name } } : {}),
     env: req.variables,
     source: 'agent',
     data: null,
   });
-  if (!agent || !(await describeAgent(deps, agent)).online)
-    throw new NotFoundError(`agent ${req.agentId} (none of this account's agents of this name is polling)`, ['agentId']);
+  if (!agent || !(await agentNow(deps, auth.accountId, agent.name)).online)
+    throw new NotFoundError(`agent ${req.agentId} (no agent of this account by this name is connected)`, ['agentId']);
 
   const runId = base.runs[0].runId;
   const scheduleId = agentScheduleId(runId);

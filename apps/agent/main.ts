@@ -1,0 +1,80 @@
+/**
+ * Agent entry: `npm run agent -- --name NAME` (from source) or `npm run start:agent -- --name NAME`
+ * (built). Configuration: FLOWRUNS_URL (the gateway) and FLOWRUNS_API_KEY (a key of the account
+ * with the `run` scope), nothing else; FLOWRUNS_AGENT_CONCURRENCY, FLOWRUNS_EGRESS_ALLOW and the
+ * browser settings are optional. Next to a running `npm run dev`, both default to its gateway and
+ * admin key (account `default`).
+ */
+import os from 'node:os';
+import { createAgentRunner } from '../../activities/agent';
+import { BrowserPool, browserMaxBytes } from '../../activities/browser/pool';
+import { createEgressFetch, createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
+import { ExpressionEvaluator } from '../../activities/expressions';
+import { loadConfig, type Config } from '../config';
+import { readDevStack } from '../dev/stack-file';
+import { Agent, AgentKeyRefused } from './agent';
+
+const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/** `--name NAME` or `--name=NAME`. */
+function nameFlag(argv: string[]): string | undefined {
+  const i = argv.indexOf('--name');
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith('--name='))?.slice('--name='.length);
+}
+
+/** With neither FLOWRUNS_URL nor FLOWRUNS_API_KEY set, the gateway a running `npm run dev` wrote down, and its admin key. */
+function joinDevStack(config: Config): Config {
+  if (config.gatewayUrl || config.apiKey) return config;
+  const stack = readDevStack(config.dataDir);
+  if (!stack?.gatewayUrl || !stack.adminKey) return config;
+  console.log(`joining the npm run dev stack: gateway ${stack.gatewayUrl}, with its admin key (account default), from ${config.dataDir}/dev-stack.json`);
+  // Like the dev stack's own worker: flows call services on this machine.
+  const egressAllow = process.env.FLOWRUNS_EGRESS_ALLOW === undefined ? [...LOOPBACK_ALLOW] : config.egressAllow;
+  return { ...config, gatewayUrl: stack.gatewayUrl, apiKey: stack.adminKey, egressAllow };
+}
+
+async function main(): Promise<void> {
+  const name = nameFlag(process.argv.slice(2));
+  if (!name || !NAME.test(name)) throw new Error('usage: npm run agent -- --name NAME (letters, digits, _ . - ; at most 100)');
+  const config = joinDevStack(loadConfig(process.env));
+  if (!config.gatewayUrl || !config.apiKey)
+    throw new Error('an agent talks to the gateway with a key of its account: set FLOWRUNS_URL (the gateway) and FLOWRUNS_API_KEY (a key with the run scope), or start `npm run dev` first');
+  const policy = createEgressPolicy(config.egressAllow);
+  const pool = new BrowserPool(
+    { chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath, sandboxOff: config.browserSandboxOff },
+    config.browserConcurrency,
+    { policy, maxBytes: browserMaxBytes(config.httpMaxBodyBytes) },
+  );
+  const expressions = new ExpressionEvaluator(config.expressionLimits);
+  const runner = createAgentRunner(
+    { fetch: createEgressFetch({ policy, maxBodyBytes: config.httpMaxBodyBytes }), clock: () => new Date(), expressions },
+    { pool, gateway: { url: config.gatewayUrl, apiKey: config.apiKey } },
+  );
+  const agent = new Agent({
+    name,
+    gatewayUrl: config.gatewayUrl,
+    apiKey: config.apiKey,
+    concurrency: config.agentConcurrency,
+    identity: `agent:${name}@${os.hostname()}:${process.pid}`,
+    runner,
+    log: (level, message) => (level === 'info' ? console.log(message) : console.error(message)),
+  });
+  process.once('SIGINT', () => agent.stop());
+  process.once('SIGTERM', () => agent.stop());
+  console.log(describeEgress(policy));
+  try {
+    await agent.run();
+  } finally {
+    await pool.close();
+    await expressions.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof AgentKeyRefused ? err.message : err);
+    process.exit(1);
+  },
+);
