@@ -1,8 +1,9 @@
 /**
- * A browser step on an agent: the agent (a process of its own, no database) drives its own
- * Chromium, reads the visual baseline from the gateway with its account key, and hands its
- * screenshots, console, requests and actions back; the platform's worker keeps them, so the run's
- * screenshots download from the API like any other run's.
+ * A browser step on an agent: the agent (a process of its own, holding only the gateway's address
+ * and its account key) drives its own Chromium behind its own egress proxy, reads the visual
+ * baseline from the gateway with its key, and hands its screenshots, console, requests and actions
+ * back through the gateway; the platform's worker keeps them, so the run's screenshots download
+ * from the API like any other run's.
  */
 import { randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
@@ -62,17 +63,13 @@ async function runOnAgent(): Promise<Loose> {
   return runDetailWhenEnded(stack, runId, key, 90_000);
 }
 
-/** The identities that ran the run's step attempts, from its Temporal history. */
+/** The agent processes that took the run's step attempts (the gateway's queue). */
 async function stepRunners(runId: string): Promise<string[]> {
-  const history = await stack.client.workflow.getHandle(`run-${runId}`).fetchHistory();
-  const scheduled = new Map<string, string>();
-  const who = new Set<string>();
-  for (const e of history.events ?? []) {
-    if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
-    const started = e.activityTaskStartedEventAttributes;
-    if (started?.identity && scheduled.get(String(started.scheduledEventId)) === 'runStepOnAgent') who.add(started.identity);
-  }
-  return [...who];
+  const rows: { claimed_by: string }[] = await stack.dataSource.query(
+    `SELECT DISTINCT a.claimed_by FROM agent_attempts a JOIN runs r ON r.id = a.run_id WHERE r.public_id = $1 OR r.id = $1`,
+    [runId],
+  );
+  return rows.map((r) => r.claimed_by);
 }
 
 it('when a browser step runs on an agent, then the agent drives the page and the platform keeps its screenshots, console and baseline', async () => {

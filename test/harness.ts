@@ -152,8 +152,17 @@ export interface RunningAgent {
   exited: Promise<number | null>;
   /** SIGTERM, then waits for it to exit. */
   stop(): Promise<void>;
-  /** SIGKILL: the agent dies where it is. */
+  /** SIGKILL to every process of the agent (kill -9 of its process group): it dies where it is. */
   kill(): Promise<void>;
+}
+
+/** Signals every process of the group `pid` leads (gone already: nothing to do). */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group has exited
+  }
 }
 
 /**
@@ -174,6 +183,8 @@ export async function startAgent(stack: Stack, name: string, apiKey: string, env
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: tsx's launcher, the agent under it, its evaluators and browsers die together, as a machine would.
+    detached: true,
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -183,7 +194,7 @@ export async function startAgent(stack: Stack, name: string, apiKey: string, env
   const deadline = Date.now() + 60_000;
   while (!output.includes('registered with')) {
     if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
+      killGroup(child.pid!, 'SIGKILL');
       throw new Error(`agent ${name} did not start:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -196,9 +207,10 @@ export async function startAgent(stack: Stack, name: string, apiKey: string, env
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+      killGroup(child.pid!, 'SIGKILL');
     },
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      killGroup(child.pid!, 'SIGKILL');
       await exited;
     },
   };

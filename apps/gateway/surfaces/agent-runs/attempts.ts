@@ -14,7 +14,7 @@ import type { AuthContext, GatewayDeps } from '../../deps';
 export const AGENT_LONG_POLL_MS = 25_000;
 /** The queue is read this often while a long poll waits. */
 const CLAIM_EVERY_MS = 250;
-/** A waiting long poll notes its agent as seen this often (the agents list's `lastPollTime`). */
+/** A waiting long poll notes its agent as seen, and checks its key is still good, this often (the agents list's `lastPollTime`). */
 const SEEN_EVERY_MS = 5000;
 
 const iso = z.string().max(40).refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO date-time');
@@ -66,6 +66,13 @@ export const agentAttemptSchema = z.object({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Whether the caller's key is still live (not revoked, not expired): a long poll ends when it is not. */
+async function keyStillLive(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext): Promise<boolean> {
+  if (auth.isAdmin) return true;
+  const rows: unknown[] = await deps.dataSource.query('SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())', [auth.keyId]);
+  return rows.length > 0;
+}
+
 /** The caller's agent `name` is seen; 404 if the account has no agent of that name (it was removed: the agent registers again). */
 async function seen(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext, name: string, identity: string): Promise<void> {
   if (!(await agentSeen(deps.dataSource, auth.accountId, name, identity))) throw new NotFoundError(`agent ${name} (register it with PUT /api/v1/agents/${name})`, ['agentId']);
@@ -73,7 +80,8 @@ async function seen(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext, na
 
 /**
  * The next queued attempt for the caller's agent `name`, claimed for `identity`; waits up to
- * `waitMs` for one and answers undefined if none came. A claim whose client has gone is put back.
+ * `waitMs` for one and answers undefined if none came, `'key-gone'` as soon as the caller's key is
+ * revoked or expires. A claim whose client has gone is put back.
  */
 export async function nextAgentAttempt(
   deps: Pick<GatewayDeps, 'dataSource'>,
@@ -82,7 +90,7 @@ export async function nextAgentAttempt(
   identity: string,
   waitMs: number,
   res: Response,
-): Promise<{ id: string; call: unknown } | undefined> {
+): Promise<{ id: string; call: unknown } | 'key-gone' | undefined> {
   let gone = false;
   res.once('close', () => (gone = !res.writableFinished));
   const deadline = Date.now() + waitMs;
@@ -90,6 +98,7 @@ export async function nextAgentAttempt(
   for (;;) {
     if (gone) return undefined;
     if (Date.now() - seenAt >= SEEN_EVERY_MS) {
+      if (seenAt > 0 && !(await keyStillLive(deps, auth))) return 'key-gone';
       await seen(deps, auth, name, identity);
       seenAt = Date.now();
     }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { GatewayDeps } from '../../deps';
-import { at, badRequest } from '../../http/errors';
+import { at, badRequest, unauthorized } from '../../http/errors';
 import { defineRoute, reply, type AnyRoute } from '../../http/route';
 import { keyValuesSchema } from '../../http/schemas';
 import { listAgents, registerAgent, removeAgent, runFlowOnAgent } from './use-cases';
@@ -65,6 +65,7 @@ export const agentRunRoutes = (deps: GatewayDeps): AnyRoute[] => [
     handler: async ({ params, query, body, auth, res }) => {
       const waitMs = query.wait === undefined ? AGENT_LONG_POLL_MS : query.wait * 1000;
       const next = await nextAgentAttempt(deps, auth, params.agentId, identityOf(body, params.agentId, auth.keyId), waitMs, res);
+      if (next === 'key-gone') throw unauthorized('API key revoked or expired');
       return next ?? reply(204, undefined);
     },
   }),
