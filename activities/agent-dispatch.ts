@@ -60,7 +60,7 @@ export function createAgentDispatchActivities({ dataSource, resolveScope, lostAf
       const id = derivedId('agent-attempt', workflowExecution.workflowId, workflowExecution.runId, activityId);
       const signal = ctx.cancellationSignal;
       const scope = await resolveScope(call.scope);
-      await enqueueAgentAttempt(dataSource, { id, accountId, agentName: agent, runId: call.runId, publicRunId: call.scope.run.id, stepKey: call.key, attempt: call.attempt, call: { ...call, scope } });
+      await enqueueAgentAttempt(dataSource, { id, accountId, agentName: agent, runId: call.runId, publicRunId: call.scope.run.id, stepKey: call.key, attempt: call.attempt, call: { ...call, scope }, pickupTimeoutMs });
       const failed = (error: string, errorType: string, nonRetryable: boolean, startedAt: string | null): AgentAttempt => {
         const now = new Date().toISOString();
         return { status: 'failed', error, errorType, nonRetryable, startedAt: startedAt ?? now, finishedAt: now, requests: [] };

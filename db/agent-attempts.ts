@@ -21,6 +21,8 @@ export interface NewAgentAttempt {
   stepKey: string;
   attempt: number;
   call: unknown;
+  /** Not handed out after this long in the queue (the workflow that waited for it may be gone). */
+  pickupTimeoutMs: number;
 }
 
 /** An attempt as the waiting activity sees it; ages in milliseconds, by the database's clock. */
@@ -37,9 +39,9 @@ export interface AgentAttemptState {
 /** Puts an attempt in the queue; a second put of the same id (the activity retried) keeps the first. */
 export async function enqueueAgentAttempt(db: Db, a: NewAgentAttempt): Promise<void> {
   await db.query(
-    `INSERT INTO agent_attempts (id, account_id, agent_name, run_id, public_run_id, step_key, attempt, call)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-    [a.id, a.accountId, a.agentName, a.runId, a.publicRunId, a.stepKey, a.attempt, JSON.stringify(a.call)],
+    `INSERT INTO agent_attempts (id, account_id, agent_name, run_id, public_run_id, step_key, attempt, call, pickup_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9::float8 / 1000)) ON CONFLICT (id) DO NOTHING`,
+    [a.id, a.accountId, a.agentName, a.runId, a.publicRunId, a.stepKey, a.attempt, JSON.stringify(a.call), a.pickupTimeoutMs],
   );
 }
 
@@ -91,7 +93,7 @@ export async function claimAgentAttempt(db: Db, accountId: string, name: string,
   const rows: { id: string; call: unknown }[] = await db.query(
     `WITH claimed AS (
        UPDATE agent_attempts SET status = 'claimed', claimed_by = $3, claimed_at = now(), heartbeat_at = now()
-        WHERE id = (SELECT id FROM agent_attempts WHERE account_id = $1 AND agent_name = $2 AND status = 'queued'
+        WHERE id = (SELECT id FROM agent_attempts WHERE account_id = $1 AND agent_name = $2 AND status = 'queued' AND pickup_by > now()
                      ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
         RETURNING id, call)
      SELECT id, call FROM claimed`,

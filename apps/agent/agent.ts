@@ -30,6 +30,9 @@ export interface AgentOptions {
 /** The gateway refused the key (401 or 403): the agent stops. */
 export class AgentKeyRefused extends Error {}
 
+/** The agent cannot start as configured (no gateway, unreachable, its name refused). */
+export class AgentSetupError extends Error {}
+
 interface Answer {
   status: number;
   body: unknown;
@@ -97,14 +100,25 @@ export class Agent {
       answer = await this.call('PUT', '', undefined, REQUEST_TIMEOUT_MS);
     } catch (err) {
       if (err instanceof AgentKeyRefused) throw err;
-      throw new Error(`could not reach the gateway at ${this.opts.gatewayUrl} to register agent ${this.opts.name}: ${(err as Error).message}`);
+      throw new AgentSetupError(`could not reach the gateway at ${this.opts.gatewayUrl} to register agent ${this.opts.name}: ${(err as Error).message}`);
     }
-    if (answer.status !== 200) throw new Error(`the gateway refused to register agent ${this.opts.name} (HTTP ${answer.status}): ${describe(answer.body)}`);
+    if (answer.status !== 200) throw new AgentSetupError(`the gateway refused to register agent ${this.opts.name} (HTTP ${answer.status}): ${describe(answer.body)}`);
   }
 
   /** Runs until stopped (resolves) or until the gateway refuses the key (rejects with `AgentKeyRefused`). */
   async run(): Promise<void> {
-    await this.register();
+    // An unreachable gateway (not started yet, a network blip) is waited for; a refusal is not.
+    for (let tries = 0; ; tries++) {
+      try {
+        await this.register();
+        break;
+      } catch (err) {
+        if (!(err instanceof AgentSetupError) || !err.message.startsWith('could not reach') || this.stopping.signal.aborted) throw err;
+        this.opts.log('warn', `${err.message}; trying again`);
+        await sleep(Math.min(30_000, 1000 * 2 ** Math.min(tries, 5)), this.stopping.signal);
+      }
+    }
+    if (this.stopping.signal.aborted) return;
     this.opts.log('info', `agent ${this.opts.identity} registered with ${this.opts.gatewayUrl}; running up to ${this.opts.concurrency} step attempts at once (no Temporal, no database: the gateway is all it talks to)`);
     await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot()));
     if (this.fatal) throw this.fatal;

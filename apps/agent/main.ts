@@ -12,7 +12,7 @@ import { createEgressFetch, createEgressPolicy, describeEgress, LOOPBACK_ALLOW }
 import { ExpressionEvaluator } from '../../activities/expressions';
 import { loadConfig, type Config } from '../config';
 import { readDevStack } from '../dev/stack-file';
-import { Agent, AgentKeyRefused } from './agent';
+import { Agent, AgentKeyRefused, AgentSetupError } from './agent';
 
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -36,10 +36,10 @@ function joinDevStack(config: Config): Config {
 
 async function main(): Promise<void> {
   const name = nameFlag(process.argv.slice(2));
-  if (!name || !NAME.test(name)) throw new Error('usage: npm run agent -- --name NAME (letters, digits, _ . - ; at most 100)');
+  if (!name || !NAME.test(name)) throw new AgentSetupError('usage: npm run agent -- --name NAME (letters, digits, _ . - ; at most 100)');
   const config = joinDevStack(loadConfig(process.env));
   if (!config.gatewayUrl || !config.apiKey)
-    throw new Error('an agent talks to the gateway with a key of its account: set FLOWRUNS_URL (the gateway) and FLOWRUNS_API_KEY (a key with the run scope), or start `npm run dev` first');
+    throw new AgentSetupError('an agent talks to the gateway with a key of its account: set FLOWRUNS_URL (the gateway) and FLOWRUNS_API_KEY (a key with the run scope), or start `npm run dev` first');
   const policy = createEgressPolicy(config.egressAllow);
   const pool = new BrowserPool(
     { chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath, sandboxOff: config.browserSandboxOff },
@@ -74,7 +74,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err) => {
-    console.error(err instanceof AgentKeyRefused ? err.message : err);
+    // What the agent was told or could not reach is said in one line; anything else with its stack.
+    console.error(err instanceof AgentKeyRefused || err instanceof AgentSetupError ? err.message : err);
     process.exit(1);
   },
 );

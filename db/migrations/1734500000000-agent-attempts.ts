@@ -4,7 +4,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Agents talk to the gateway, never to Temporal (db/agent-attempts.ts). `agent_attempts`: one step
  * attempt handed to an account's agent of one name, from `queued` to `claimed` (an agent took it
  * and beats) to an end: `done` (its result), `cancelled` (the run was, or nobody took it in time)
- * or `lost` (its agent stopped beating). The call is dropped once the attempt has ended.
+ * or `lost` (its agent stopped beating). The call is dropped once the attempt has ended; one not
+ * taken by `pickup_by` is never handed out (its workflow may be gone, e.g. terminated).
  * `agent_pollers`: who long-polled for which agent, and when, for the agents list. Agents have no
  * task queue any more.
  */
@@ -25,6 +26,7 @@ export class AgentAttempts1734500000000 implements MigrationInterface {
         status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'claimed', 'done', 'cancelled', 'lost')),
         claimed_by text,
         created_at timestamptz(3) NOT NULL DEFAULT now(),
+        pickup_by timestamptz(3) NOT NULL,
         claimed_at timestamptz(3),
         heartbeat_at timestamptz(3),
         ended_at timestamptz(3),
