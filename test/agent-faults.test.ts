@@ -20,6 +20,7 @@ beforeAll(async () => {
   stack = await startStack({ worker: true });
   stub = await startStub((req) => {
     if (req.url.startsWith('/slow')) return { status: 200, body: { slow: true }, delayMs: 4000 };
+    if (req.url.startsWith('/nul')) return { status: 200, body: { text: 'a\u0000b' } };
     if (req.url.startsWith('/hang')) return { status: 200, body: { hang: true }, delayMs: 15_000 };
     return { status: 200, body: { ok: true } };
   });
@@ -246,6 +247,16 @@ describe('an agent that holds only its own key', () => {
     expect(stub.requests.some((r) => r.url === '/never')).toBe(false);
     expect((await attemptsOf(runId)).map((x) => x.status)).toEqual(['cancelled']);
   }, 60_000);
+
+  it('when the gateway cannot take a result as sent (a NUL in the output), then the agent answers a failure instead and the step fails at once, not as lost', async () => {
+    const name = `${agentName}-n`;
+    await agent(name);
+    const flowId = await createFlow([{ id: 'nul', type: 'http', config: { url: `${stub.url}/nul` }, retry: { maxAttempts: 3, initialIntervalMs: 100 } }]);
+    const run = await runEnded(await runOn(flowId, name));
+    expect(run.status).toBe('failed');
+    expect(run.error.message).toMatch(/the gateway refused the attempt's result \(HTTP 400: .*NUL/);
+    expect(run.actions.find((x: Loose) => x.step_id === 'nul')).toMatchObject({ status: 'failed', attempts: 1 });
+  });
 
   it("when the run is cancelled, then the agent's step stops within 2 s", async () => {
     const name = `${agentName}-c`;

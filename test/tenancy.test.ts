@@ -80,6 +80,8 @@ it('when another account calls every endpoint of the OpenAPI document with the f
     keyId: key.body.id,
     stepId: 'wait',
     agentId: 'nobody',
+    // An agent's attempt of A's (agent-faults.test.ts tries a real one): B must get 404 whether it exists or not.
+    attemptId: '3f2a8c1e-5b7d-4e9f-a0c1-2d3e4f5a6b7c',
     // A's screenshot and baseline names: B must get 404 whether they exist or not.
     file: 'home.png',
     name: 'home',
@@ -99,6 +101,7 @@ it('when another account calls every endpoint of the OpenAPI document with the f
         '/api/v1/runs/status': `?batch_id=${ids.batchId}`,
         '/v1/ops/flowrun': `?site_id=${ids.appId}`,
         '/api/v1/flows/{flowId}/baselines/{stepId}/{file}': '?browser=chromium&viewport=800x600',
+        '/api/v1/agents/{agentId}/attempts/next': '?wait=0',
       };
       const query = queries[template] ?? '';
       calls.push({ method, path: path + query, aimed: path !== template || query !== '' });
@@ -120,7 +123,8 @@ it('when another account calls every endpoint of the OpenAPI document with the f
     expect([what, res.status < 500]).toEqual([what, true]);
     expect([what, JSON.stringify(res.body ?? '').includes(secret)]).toEqual([what, false]);
     // A PUT upserts in B's own namespace (flow and run ids are per account): it may create, never touch A's.
-    const allowed = c.method === 'put' ? [200, 201, 400, 403, 404, 422] : [400, 403, 404, 422];
+    // B's own agent of A's agent's name (registered by the PUT above) polls B's queue: 204, nothing of A's.
+    const allowed = c.method === 'put' ? [200, 201, 400, 403, 404, 422] : c.path.includes('/attempts/next') ? [204, 400, 403, 404, 422] : [400, 403, 404, 422];
     if (c.aimed) expect([what, allowed.includes(res.status)]).toEqual([what, true]);
   }
   // A's things are all still there.

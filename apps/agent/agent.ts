@@ -97,7 +97,7 @@ export class Agent {
   async register(): Promise<void> {
     let answer: Answer;
     try {
-      answer = await this.call('PUT', '', undefined, REQUEST_TIMEOUT_MS);
+      answer = await this.call('PUT', '', { identity: this.opts.identity }, REQUEST_TIMEOUT_MS);
     } catch (err) {
       if (err instanceof AgentKeyRefused) throw err;
       throw new AgentSetupError(`could not reach the gateway at ${this.opts.gatewayUrl} to register agent ${this.opts.name}: ${(err as Error).message}`);
@@ -198,6 +198,7 @@ export class Agent {
   /** Posts the result, trying again while the gateway is unreachable. */
   private async answer(id: string, call: AgentCall, result: AgentAttempt): Promise<void> {
     const deadline = Date.now() + RESULT_PATIENCE_MS;
+    let refused = false;
     for (let tries = 0; ; tries++) {
       let a: Answer | undefined;
       try {
@@ -206,10 +207,12 @@ export class Agent {
         if (err instanceof AgentKeyRefused) return;
       }
       if (a && a.status < 300) return;
-      if (a?.status === 413 && result.status !== 'skipped') {
-        // Too large for the gateway: the step fails for good rather than being retried to the same end.
-        const { startedAt, finishedAt } = result;
-        result = { status: 'failed', error: `the attempt's result is too large for the gateway (HTTP 413: ${describe(a.body)})`, errorType: 'AgentOutputTooLarge', nonRetryable: true, startedAt, finishedAt, requests: [] };
+      if ((a?.status === 413 || a?.status === 400) && !refused) {
+        // Refused as sent (too large, a NUL in the output): the step fails for good rather than being retried to the same end.
+        const now = new Date().toISOString();
+        const { startedAt, finishedAt } = result.status === 'skipped' ? { startedAt: now, finishedAt: now } : result;
+        result = { status: 'failed', error: `the gateway refused the attempt's result (HTTP ${a.status}: ${describe(a.body)})`, errorType: 'AgentResultRefused', nonRetryable: true, startedAt, finishedAt, requests: [] };
+        refused = true;
         continue;
       }
       if (a && a.status < 500 && a.status !== 429) {

@@ -7,7 +7,7 @@
 import type { Response } from 'express';
 import { z } from 'zod';
 import { agentSeen, beatAgentAttempt, claimAgentAttempt, finishAgentAttempt, releaseAgentAttempt } from '../../../../db/agent-attempts';
-import { ConflictError, NotFoundError } from '../../../../domain/errors';
+import { ConflictError, InvalidError, NotFoundError } from '../../../../domain/errors';
 import type { AuthContext, GatewayDeps } from '../../deps';
 
 /** How long a long poll waits for an attempt before it answers 204. */
@@ -63,6 +63,14 @@ export const agentAttemptSchema = z.object({
   /** The step attempt to run (activities/agent.ts `AgentCall`): the step, its scope and which attempt it is. */
   call: z.unknown(),
 });
+
+/** Whether a NUL character is in any string or key of `v`. */
+function holdsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\0');
+  if (Array.isArray(v)) return v.some(holdsNul);
+  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\0') || holdsNul(x));
+  return false;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -125,6 +133,8 @@ export async function beatAgent(deps: Pick<GatewayDeps, 'dataSource'>, auth: Aut
 
 /** The result of attempt `id`: the first one is kept; 409 when the attempt had already ended (cancelled, lost or answered). */
 export async function resultOfAgent(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext, name: string, id: string, result: unknown): Promise<void> {
+  // Postgres's jsonb holds no NUL character; a step's output with one is the agent's to escape.
+  if (holdsNul(result)) throw new InvalidError('the result holds a NUL character (\\u0000), which cannot be stored', ['body']);
   const done = await finishAgentAttempt(deps.dataSource, auth.accountId, name, id, result);
   if (!done) throw new NotFoundError(`attempt ${id} of agent ${name}`, ['attemptId']);
   if (!done.kept) throw new ConflictError(`attempt ${id} had already ended (${done.status}); its result is not taken`, ['attemptId']);

@@ -48,9 +48,10 @@ export const agentRunRoutes = (deps: GatewayDeps): AnyRoute[] => [
     tag: TAG,
     summary: 'Register an agent of this account (`npm run agent -- --name NAME` does this at start, with a key of the account with the run scope)',
     params: agentParams,
+    body: identityBody,
     response: agentSchema,
     fields: at('path', 'agentId'),
-    handler: ({ params, auth }) => registerAgent(deps, auth, params.agentId),
+    handler: ({ params, body, auth }) => registerAgent(deps, auth, params.agentId, body?.identity),
   }),
   defineRoute({
     method: 'post',

@@ -5,7 +5,7 @@
  * every record stay on the platform. Errors name `flowId` and `agentId`.
  */
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { agentPollers, runningAgentAttempts, type AgentPoller, type RunningAgentAttempt } from '../../../../db/agent-attempts';
+import { agentPollers, agentSeen, runningAgentAttempts, type AgentPoller, type RunningAgentAttempt } from '../../../../db/agent-attempts';
 import { AgentEntity } from '../../../../db/entities';
 import { insertBatchRows } from '../../../../db/projections';
 import { NotFoundError, UnavailableError } from '../../../../domain/errors';
@@ -57,8 +57,11 @@ async function agentNow(deps: Pick<GatewayDeps, 'dataSource'>, accountId: string
   return describeAgent(name, pollers, running);
 }
 
-/** Registers (or re-registers) an agent of the caller's account; the agent process does this at start (`npm run agent -- --name NAME`). */
-export async function registerAgent(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext, name: string): Promise<Agent> {
+/**
+ * Registers (or re-registers) an agent of the caller's account; the agent process does this at start
+ * (`npm run agent -- --name NAME`), as `identity`, which counts as seen: it long-polls next.
+ */
+export async function registerAgent(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext, name: string, identity?: string): Promise<Agent> {
   await deps.dataSource
     .createQueryBuilder()
     .insert()
@@ -66,6 +69,7 @@ export async function registerAgent(deps: Pick<GatewayDeps, 'dataSource'>, auth:
     .values({ accountId: auth.accountId, name, taskQueue: null, registeredBy: auth.keyId, registeredAt: new Date() })
     .orUpdate(['registered_by', 'registered_at'], ['account_id', 'name'])
     .execute();
+  if (identity) await agentSeen(deps.dataSource, auth.accountId, name, identity);
   // Described from what was written, not read back: a DELETE racing this PUT may have removed the row already.
   return agentNow(deps, auth.accountId, name);
 }
