@@ -206,12 +206,14 @@ export function createEgressPolicy(allow: string | readonly string[] = []): Egre
   };
 }
 
-/** One line for a process's start: what http steps may reach beyond the public internet. */
+/** One line for a process's start: what steps (http, browsers, webhooks) may reach beyond the public internet. */
 export function describeEgress(policy: EgressPolicy): string {
-  if (policy.allow.length === 0) return 'egress: http steps may reach public addresses only (open more with FLOWRUNS_EGRESS_ALLOW)';
-  const loopbackOnly = policy.allow.length === LOOPBACK_ALLOW.length && LOOPBACK_ALLOW.every((e) => policy.allow.includes(e));
-  const what = loopbackOnly ? 'loopback' : policy.allow.join(', ');
-  return `egress: http steps may reach ${what} (${EGRESS_ALLOW_ENV}=${policy.allow.join(',')})`;
+  const steps = 'http steps, browsers and webhooks';
+  if (policy.allow.length === 0) return `egress: ${steps} may reach public addresses only (open more with ${EGRESS_ALLOW_ENV})`;
+  const is = (set: readonly string[]) => policy.allow.length === set.length && set.every((e) => policy.allow.includes(e));
+  if (is(['0.0.0.0/0', '::/0'])) return `egress: ${steps} may reach every address this machine can (${EGRESS_ALLOW_ENV} keeps them to public addresses and what it lists)`;
+  const what = is(LOOPBACK_ALLOW) ? 'loopback' : policy.allow.join(', ');
+  return `egress: ${steps} may reach ${what} (${EGRESS_ALLOW_ENV}=${policy.allow.join(',')})`;
 }
 
 /** Refusal of every address a host resolved to; its name is the step's non-retryable error type. */

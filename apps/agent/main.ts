@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { createAgentRunner } from '../../activities/agent';
 import { BrowserPool, browserMaxBytes } from '../../activities/browser/pool';
-import { createEgressFetch, createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
+import { createEgressFetch, createEgressPolicy, describeEgress } from '../../activities/egress';
 import { ExpressionEvaluator } from '../../activities/expressions';
 import { loadConfig, type Config } from '../config';
 import { readDevStack } from '../dev/stack-file';
@@ -23,15 +23,20 @@ function nameFlag(argv: string[]): string | undefined {
   return argv.find((a) => a.startsWith('--name='))?.slice('--name='.length);
 }
 
+/**
+ * An agent is its account's own machine, there to reach what the platform cannot (a staging server
+ * inside the account's network): without FLOWRUNS_EGRESS_ALLOW its steps may reach whatever the
+ * machine can. With it, the platform's rule: public addresses and what it lists.
+ */
+export const AGENT_DEFAULT_ALLOW: readonly string[] = ['0.0.0.0/0', '::/0'];
+
 /** With neither FLOWRUNS_URL nor FLOWRUNS_API_KEY set, the gateway a running `npm run dev` wrote down, and its admin key. */
 function joinDevStack(config: Config): Config {
   if (config.gatewayUrl || config.apiKey) return config;
   const stack = readDevStack(config.dataDir);
   if (!stack?.gatewayUrl || !stack.adminKey) return config;
   console.log(`joining the npm run dev stack: gateway ${stack.gatewayUrl}, with its admin key (account default), from ${config.dataDir}/dev-stack.json`);
-  // Like the dev stack's own worker: flows call services on this machine.
-  const egressAllow = process.env.FLOWRUNS_EGRESS_ALLOW === undefined ? [...LOOPBACK_ALLOW] : config.egressAllow;
-  return { ...config, gatewayUrl: stack.gatewayUrl, apiKey: stack.adminKey, egressAllow };
+  return { ...config, gatewayUrl: stack.gatewayUrl, apiKey: stack.adminKey };
 }
 
 async function main(): Promise<void> {
@@ -40,7 +45,7 @@ async function main(): Promise<void> {
   const config = joinDevStack(loadConfig(process.env));
   if (!config.gatewayUrl || !config.apiKey)
     throw new AgentSetupError('an agent talks to the gateway with a key of its account: set FLOWRUNS_URL (the gateway) and FLOWRUNS_API_KEY (a key with the run scope), or start `npm run dev` first');
-  const policy = createEgressPolicy(config.egressAllow);
+  const policy = createEgressPolicy(process.env.FLOWRUNS_EGRESS_ALLOW === undefined ? AGENT_DEFAULT_ALLOW : config.egressAllow);
   const pool = new BrowserPool(
     { chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath, sandboxOff: config.browserSandboxOff },
     config.browserConcurrency,
