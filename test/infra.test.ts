@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../apps/dev/postgres';
-import { cachedBinaryPath, resolveTemporalBinary, startTemporalDevServer, TEMPORAL_CLI_VERSION } from '../apps/dev/temporal';
+import { resolveTemporalBinary, startTemporalDevServer } from '../apps/dev/temporal';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const tmpDirs: string[] = [];
@@ -16,93 +16,6 @@ function tmpDir(prefix: string): string {
 }
 afterAll(() => {
   for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function script(file: string, body: string): string {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `#!/bin/sh\nPATH=/usr/local/bin:/usr/bin:/bin\n${body}\n`, { mode: 0o755 });
-  return file;
-}
-
-/** A fake `go` that records each call and, like `go install`, drops a `temporal` into $GOBIN. */
-function fakeGo(binDir: string, options: { fail?: boolean; delaySeconds?: number } = {}): { calls: () => string[] } {
-  const callsFile = path.join(binDir, 'go-calls');
-  const build = options.fail
-    ? 'echo partial > "$GOBIN/temporal"; echo "build failed" >&2; exit 1'
-    : 'printf "#!/bin/sh\\necho fake temporal\\n" > "$GOBIN/temporal"; chmod +x "$GOBIN/temporal"';
-  script(path.join(binDir, 'go'), `echo "$*" >> "${callsFile}"\nsleep ${options.delaySeconds ?? 0}\n${build}`);
-  return { calls: () => (fs.existsSync(callsFile) ? fs.readFileSync(callsFile, 'utf8').trim().split('\n').filter(Boolean) : []) };
-}
-
-describe('resolveTemporalBinary', () => {
-  const quiet = { log: () => undefined };
-
-  test('when TEMPORAL_CLI_PATH is set, then it wins over PATH and the cache', async () => {
-    const root = tmpDir('resolve');
-    const explicit = script(path.join(root, 'explicit', 'temporal'), 'echo explicit');
-    const onPath = script(path.join(root, 'path', 'temporal'), 'echo path');
-    const env = { TEMPORAL_CLI_PATH: explicit, PATH: path.dirname(onPath), FLOWRUNS_CACHE_DIR: path.join(root, 'cache') };
-    script(cachedBinaryPath(env), 'echo cached');
-
-    await expect(resolveTemporalBinary({ env, ...quiet })).resolves.toBe(explicit);
-  });
-
-  test('when TEMPORAL_CLI_PATH is not an executable, then resolving fails naming it', async () => {
-    const root = tmpDir('resolve');
-    const env = { TEMPORAL_CLI_PATH: path.join(root, 'missing'), PATH: '', FLOWRUNS_CACHE_DIR: root };
-
-    await expect(resolveTemporalBinary({ env, ...quiet })).rejects.toThrow(/TEMPORAL_CLI_PATH/);
-  });
-
-  test('when temporal is on PATH, then it wins over the cache', async () => {
-    const root = tmpDir('resolve');
-    const onPath = script(path.join(root, 'path', 'temporal'), 'echo path');
-    const env = { PATH: `${path.join(root, 'empty')}${path.delimiter}${path.dirname(onPath)}`, FLOWRUNS_CACHE_DIR: path.join(root, 'cache') };
-    script(cachedBinaryPath(env), 'echo cached');
-
-    await expect(resolveTemporalBinary({ env, ...quiet })).resolves.toBe(onPath);
-  });
-
-  test('when only the cache holds the binary, then it is reused without invoking go', async () => {
-    const root = tmpDir('resolve');
-    const bin = path.join(root, 'bin');
-    const go = fakeGo(bin);
-    const env = { PATH: bin, FLOWRUNS_CACHE_DIR: path.join(root, 'cache') };
-    const cached = script(cachedBinaryPath(env), 'echo cached');
-
-    await expect(resolveTemporalBinary({ env, ...quiet })).resolves.toBe(cached);
-    expect(go.calls()).toEqual([]);
-  });
-
-  test('when the cache is empty and go is present, then it is built once with go install and reused', async () => {
-    const root = tmpDir('resolve');
-    const bin = path.join(root, 'bin');
-    const go = fakeGo(bin, { delaySeconds: 1 });
-    const env = { PATH: bin, FLOWRUNS_CACHE_DIR: path.join(root, 'cache') };
-
-    const [first, concurrent] = await Promise.all([resolveTemporalBinary({ env, ...quiet }), resolveTemporalBinary({ env, ...quiet })]);
-    const again = await resolveTemporalBinary({ env, ...quiet });
-
-    const expected = path.join(root, 'cache', `temporal-${TEMPORAL_CLI_VERSION}`, 'temporal');
-    expect([first, concurrent, again]).toEqual([expected, expected, expected]);
-    expect(go.calls()).toEqual([`install github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`]);
-    expect(fs.readdirSync(path.dirname(expected)).filter((f) => f.startsWith('.build'))).toEqual([]);
-  });
-
-  test('when the go build fails, then no binary is left in the cache and the error shows the build output', async () => {
-    const root = tmpDir('resolve');
-    const bin = path.join(root, 'bin');
-    fakeGo(bin, { fail: true });
-    const env = { PATH: bin, FLOWRUNS_CACHE_DIR: path.join(root, 'cache') };
-
-    await expect(resolveTemporalBinary({ env, ...quiet })).rejects.toThrow(/build failed/);
-    expect(fs.existsSync(cachedBinaryPath(env))).toBe(false);
-  });
-
-  test('when FLOWRUNS_CACHE_DIR is unset, then the cache follows XDG_CACHE_HOME', () => {
-    expect(cachedBinaryPath({ XDG_CACHE_HOME: '/x/cache', HOME: '/home/u' })).toBe(`/x/cache/flowruns/temporal-${TEMPORAL_CLI_VERSION}/temporal`);
-    expect(cachedBinaryPath({ HOME: '/home/u' })).toBe(`/home/u/.cache/flowruns/temporal-${TEMPORAL_CLI_VERSION}/temporal`);
-  });
 });
 
 async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {

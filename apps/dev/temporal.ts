@@ -1,5 +1,5 @@
 /**
- * The local Temporal dev server: finding (or building) the `temporal` CLI, starting
+ * The local Temporal dev server: finding (downloading, or building) the `temporal` CLI, starting
  * `temporal server start-dev` with the platform's search attributes, and registering those
  * attributes on a server someone else runs.
  */
@@ -21,6 +21,8 @@ export interface ResolveOptions {
   /** Environment to read PATH, TEMPORAL_CLI_PATH and the cache location from. */
   env?: NodeJS.ProcessEnv;
   log?: (message: string) => void;
+  /** How the CLI is downloaded before Go builds it; the Temporal SDK's download by default (tests pass a fake). */
+  download?: CliDownload;
 }
 
 const defaultLog = (message: string): void => {
@@ -53,14 +55,19 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'flowruns');
 }
 
-/** Where `go install` puts the CLI; a binary found here is reused as is. */
+/** Where the CLI is kept once downloaded or built; a binary found here is reused as is. */
 export function cachedBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(cacheDir(env), `temporal-${TEMPORAL_CLI_VERSION}`, 'temporal');
 }
 
+/** How long the download may take to answer its first request before it counts as having no route. */
+export const DOWNLOAD_PROBE_TIMEOUT_MS = 20_000;
+/** The whole download (archive and a first start of the server), once it answered. */
+const DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
+
 /**
  * Holds `lockFile` while `fn` runs, so two processes (two jest runs, `npm run dev` beside
- * `npm test`) never build at once. A lock left by a dead process is taken over.
+ * `npm test`) never download or build at once. A lock left by a dead process is taken over.
  */
 async function withLock<T>(lockFile: string, log: (m: string) => void, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + BUILD_TIMEOUT_MS;
@@ -77,7 +84,7 @@ async function withLock<T>(lockFile: string, log: (m: string) => void, fn: () =>
         continue;
       }
       if (Date.now() > deadline) throw new Error(`timed out waiting for pid ${holder} to release ${lockFile}`);
-      if (!announced) log(`waiting for pid ${holder}, which is building the Temporal CLI`);
+      if (!announced) log(`waiting for pid ${holder}, which is downloading or building the Temporal CLI`);
       announced = true;
       await sleep(1_000);
     }
@@ -107,60 +114,142 @@ async function run(command: string, args: string[], options: { cwd: string; env:
   }
 }
 
-/** Builds the CLI into a scratch GOBIN and renames it into place: an interrupted build leaves no half binary. */
-async function buildWithGo(go: string, env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<string> {
+const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)}s`;
+
+/** Builds the CLI into a scratch GOBIN and renames it to `target`: an interrupted build leaves no half binary. */
+async function buildWithGo(go: string, target: string, env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<string> {
+  const dir = path.dirname(target);
+  log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with \`go install ${GO_PACKAGE}\` into ${dir} (several minutes the first time, reused afterwards)`);
+  const scratch = fs.mkdtempSync(path.join(dir, '.build-'));
+  try {
+    const started = Date.now();
+    await run(go, ['install', GO_PACKAGE], { cwd: scratch, env: { ...env, GOBIN: scratch }, logFile: path.join(dir, 'build.log') });
+    fs.renameSync(path.join(scratch, 'temporal'), target);
+    log(`built the Temporal CLI with go in ${seconds(started)}: ${target}`);
+    return target;
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** What the Temporal SDK's download asks first: where the CLI's archive for this platform is. */
+export function downloadInfoUrl(version: string = TEMPORAL_CLI_VERSION): string {
+  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const platform = process.platform === 'darwin' ? 'darwin' : process.platform === 'win32' ? 'windows' : 'linux';
+  return `https://temporal.download/cli/${version}?arch=${arch}&platform=${platform}&format=tar.gz`;
+}
+
+export interface DownloadOptions {
+  /** Asked first, within `probeTimeoutMs`: no answer means no route, and the download is not tried. */
+  infoUrl?: string;
+  probeTimeoutMs?: number;
+}
+
+/**
+ * A CLI binary for `target` obtained without building it: puts it at `target` or throws. The
+ * default is {@link downloadWithSdk}; tests pass a fake.
+ */
+export type CliDownload = (target: string, log: (m: string) => void) => Promise<void>;
+
+/**
+ * The Temporal SDK's own download (`TestWorkflowEnvironment`'s `cached-download`, the release
+ * archive from temporal.download), pinned to {@link TEMPORAL_CLI_VERSION}. The SDK's downloader
+ * has no connect timeout of its own, so temporal.download is asked first with a short one: a
+ * machine without a route to it fails here in at most `probeTimeoutMs` (at once when the name
+ * does not resolve). The SDK downloads into a scratch directory and starts the server once; the
+ * binary is then moved to `target`.
+ */
+export async function downloadWithSdk(target: string, log: (m: string) => void, options: DownloadOptions = {}): Promise<void> {
+  const infoUrl = options.infoUrl ?? downloadInfoUrl();
+  const probeTimeoutMs = options.probeTimeoutMs ?? DOWNLOAD_PROBE_TIMEOUT_MS;
+  const host = new URL(infoUrl).host;
+  let res: Response;
+  try {
+    res = await fetch(infoUrl, { signal: AbortSignal.timeout(probeTimeoutMs) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = (err as Error).name === 'TimeoutError' ? `no answer in ${probeTimeoutMs / 1000}s` : (cause?.code ?? cause?.message ?? (err as Error).message);
+    throw new Error(`${host} unreachable (${why})`);
+  }
+  await res.body?.cancel().catch(() => undefined);
+  if (!res.ok) throw new Error(`${host} has no CLI ${TEMPORAL_CLI_VERSION} for this platform (HTTP ${res.status})`);
+  const downloadDir = fs.mkdtempSync(path.join(path.dirname(target), '.download-'));
+  try {
+    const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+    const started = TestWorkflowEnvironment.createLocal({
+      server: { executable: { type: 'cached-download', downloadDir, version: TEMPORAL_CLI_VERSION }, ip: '127.0.0.1', ui: false },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the download did not finish in ${DOWNLOAD_TIMEOUT_MS / 60_000} minutes`)), DOWNLOAD_TIMEOUT_MS);
+    });
+    let testEnv: Awaited<typeof started>;
+    try {
+      testEnv = await Promise.race([started, timedOut]);
+    } catch (err) {
+      // A download given up on may still end: its server is stopped then.
+      started.then((late) => late.teardown(), () => undefined).catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    await testEnv.teardown();
+    const downloaded = fs.readdirSync(downloadDir).map((name) => path.join(downloadDir, name)).find((file) => path.basename(file).startsWith('temporal') && isExecutable(file));
+    if (!downloaded) throw new Error(`the Temporal SDK download left no binary in ${downloadDir}`);
+    fs.renameSync(downloaded, target);
+  } finally {
+    fs.rmSync(downloadDir, { recursive: true, force: true });
+  }
+}
+
+/** A binary an earlier version of this file had the SDK download into `sdk-download/` (any version). */
+function previousSdkDownload(env: NodeJS.ProcessEnv): string | undefined {
+  const dir = path.join(cacheDir(env), 'sdk-download');
+  if (!fs.existsSync(dir)) return undefined;
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.startsWith('temporal'))
+    .map((name) => path.join(dir, name))
+    .filter(isExecutable)
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+}
+
+/**
+ * The CLI into the cache: downloaded when the network allows (seconds), else built with Go
+ * (minutes). Says which one ran and how long it took.
+ */
+async function obtain(env: NodeJS.ProcessEnv, log: (m: string) => void, download: CliDownload): Promise<string> {
   const target = cachedBinaryPath(env);
   const dir = path.dirname(target);
   fs.mkdirSync(dir, { recursive: true });
   return withLock(path.join(dir, '.build.lock'), log, async () => {
     if (isExecutable(target)) return target;
-    log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with \`go install ${GO_PACKAGE}\` into ${dir} (takes a few minutes the first time, reused afterwards)`);
-    const scratch = fs.mkdtempSync(path.join(dir, '.build-'));
+    const started = Date.now();
+    log(`downloading the Temporal CLI ${TEMPORAL_CLI_VERSION} through the Temporal SDK into ${dir}`);
+    let failure: string;
     try {
-      const started = Date.now();
-      await run(go, ['install', GO_PACKAGE], { cwd: scratch, env: { ...env, GOBIN: scratch }, logFile: path.join(dir, 'build.log') });
-      fs.renameSync(path.join(scratch, 'temporal'), target);
-      log(`built ${target} in ${Math.round((Date.now() - started) / 1000)}s`);
+      await download(target, log);
+      if (!isExecutable(target)) throw new Error(`no executable at ${target} after the download`);
+      log(`downloaded the Temporal CLI in ${seconds(started)}: ${target}`);
       return target;
-    } finally {
-      fs.rmSync(scratch, { recursive: true, force: true });
+    } catch (err) {
+      fs.rmSync(target, { force: true });
+      failure = (err as Error).message.split('\n')[0];
     }
+    const go = findOnPath('go', env);
+    if (!go)
+      throw new Error(
+        `no Temporal CLI: the download failed after ${seconds(started)} (${failure}) and Go is not installed to build it; put \`temporal\` ${TEMPORAL_CLI_VERSION} on PATH or set TEMPORAL_CLI_PATH`,
+      );
+    log(`the download failed after ${seconds(started)} (${failure})`);
+    return buildWithGo(go, target, env, log);
   });
 }
 
 /**
- * Last resort, for a machine without Go: the SDK's own mechanism, which downloads the dev server
- * (`cached-download`) when starting a local test environment. The environment is started once and
- * torn down; the binary it left in the download directory is used from then on.
- */
-async function downloadWithSdk(env: NodeJS.ProcessEnv, log: (m: string) => void): Promise<string> {
-  const downloadDir = path.join(cacheDir(env), 'sdk-download');
-  const find = (): string | undefined =>
-    fs.existsSync(downloadDir)
-      ? fs
-          .readdirSync(downloadDir)
-          .filter((name) => name.startsWith('temporal'))
-          .map((name) => path.join(downloadDir, name))
-          .filter(isExecutable)
-          .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0]
-      : undefined;
-  const cached = find();
-  if (cached) return cached;
-  fs.mkdirSync(downloadDir, { recursive: true });
-  log(`neither TEMPORAL_CLI_PATH, \`temporal\` on PATH nor Go found: downloading the dev server through the Temporal SDK into ${downloadDir}`);
-  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
-  const testEnv = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'cached-download', downloadDir }, ip: '127.0.0.1', ui: false },
-  });
-  await testEnv.teardown();
-  const downloaded = find();
-  if (!downloaded) throw new Error(`the Temporal SDK download left no binary in ${downloadDir}`);
-  return downloaded;
-}
-
-/**
- * The `temporal` CLI to run: `TEMPORAL_CLI_PATH`, else `temporal` on PATH, else the cached
- * `go install` build (built now when Go is present), else the SDK's download.
+ * The `temporal` CLI to run: `TEMPORAL_CLI_PATH`, else `temporal` on PATH, else the cache; else it
+ * is downloaded into the cache through the Temporal SDK, or, when the download fails, built there
+ * with `go install`.
  */
 export async function resolveTemporalBinary(options: ResolveOptions = {}): Promise<string> {
   const env = options.env ?? process.env;
@@ -174,9 +263,9 @@ export async function resolveTemporalBinary(options: ResolveOptions = {}): Promi
   if (onPath) return onPath;
   const cached = cachedBinaryPath(env);
   if (isExecutable(cached)) return cached;
-  const go = findOnPath('go', env);
-  if (go) return buildWithGo(go, env, log);
-  return downloadWithSdk(env, log);
+  const previous = previousSdkDownload(env);
+  if (previous) return previous;
+  return obtain(env, log, options.download ?? ((target, l) => downloadWithSdk(target, l)));
 }
 
 export interface DevServerOptions {
