@@ -11,34 +11,83 @@ import { s3KeyPrefix, type S3StoreOptions } from '../db/artifact-store';
 import { DEFAULT_RUN_LIMITS, type RunLimits } from '../db/run-limits';
 import type { DeadlockCheck } from './worker/workflow-threads';
 
-const schema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default('0.0.0.0'),
-  /** Absolute base URL for links in responses; derived from the request when unset. */
-  PUBLIC_URL: z.string().url().optional(),
-  DATABASE_URL: z.string().optional(),
-  TEMPORAL_ADDRESS: z.string().optional(),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
-  TASK_QUEUE: z.string().default('flows'),
-  FLOWRUNS_ADMIN_KEY: z.string().min(8, 'FLOWRUNS_ADMIN_KEY must be at least 8 characters').optional(),
-  FLOWRUNS_DATA_DIR: z.string().default('.data'),
-  /** The gateway an agent talks to (`npm run agent -- --name NAME`), its only way to the platform. */
-  FLOWRUNS_URL: z.string().url().optional(),
-  /** The account key (scope `run`) an agent works with; its attempts are that account's. */
-  FLOWRUNS_API_KEY: z.string().optional(),
-  /** Step attempts an agent runs at once. */
-  FLOWRUNS_AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
-  MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
-  MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
-  FLOWRUNS_WORKFLOW_DEADLOCK_CHECK: z.enum(['sampled', 'per-call']).default('sampled'),
-  FLOWRUNS_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
-  LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
-  FLOWRUNS_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
-  FLOWRUNS_EXPRESSION_MAX_DEPTH: z.coerce.number().int().min(10).max(10_000).default(500),
-  FLOWRUNS_EXPRESSION_MEMORY_MB: z.coerce.number().int().min(16).max(4096).default(128),
-  /** Expressions of one account waiting for a worker's evaluator processes; one more fails its step. */
-  FLOWRUNS_EXPRESSION_MAX_QUEUED_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_QUEUED_PER_ACCOUNT),
-  /** Comma-separated CIDRs, addresses and host names http steps may reach besides public addresses. */
+/**
+ * Every variable the platform reads, each with `.meta({ description, unset? })`: what it does, and
+ * (`unset`) what happens when it is not set and the schema has no default. docs/configuration.md's
+ * table is rendered from these (`npm run docs:config`, apps/config-docs.ts; a unit test fails when
+ * the doc is stale).
+ */
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).meta({
+    description: "The gateway's port.",
+  }),
+  HOST: z.string().default('0.0.0.0').meta({
+    description: "The gateway's bind address.",
+  }),
+  PUBLIC_URL: z.string().url().optional().meta({
+    description: 'Absolute base URL used in links such as artifact URLs; set it behind a proxy so they point at the public address.',
+    unset: 'from the request',
+  }),
+  DATABASE_URL: z.string().optional().meta({
+    description: 'Postgres URL; required by `start:gateway` and `start:worker`.',
+    unset: '— (`npm run dev` starts an embedded Postgres)',
+  }),
+  TEMPORAL_ADDRESS: z.string().optional().meta({
+    description: 'The Temporal frontend.',
+    unset: '`127.0.0.1:7233` (`npm run dev` starts its own dev server there)',
+  }),
+  TEMPORAL_NAMESPACE: z.string().default('default').meta({
+    description: 'The Temporal namespace.',
+  }),
+  TASK_QUEUE: z.string().default('flows').meta({
+    description: "The workers' task queue.",
+  }),
+  FLOWRUNS_ADMIN_KEY: z.string().min(8, 'FLOWRUNS_ADMIN_KEY must be at least 8 characters').optional().meta({
+    description: 'The admin key, at least 8 characters: it acts in the `default` account and is the only key that may create accounts. Without it the gateway accepts account keys only.',
+    unset: '— (`npm run dev`: generated, kept in `.data/admin-key`)',
+  }),
+  FLOWRUNS_DATA_DIR: z.string().default('.data').meta({
+    description: "`npm run dev`'s state: `temporal.db`, `pg/`, `admin-key`, `payload-keys`, `logs/`.",
+  }),
+  FLOWRUNS_URL: z.string().url().optional().meta({
+    description: 'The gateway an agent (`npm run agent -- --name NAME`, or `npm run start:agent -- --name NAME` once built) talks to, e.g. `https://flows.example.com`.',
+    unset: '— (next to `npm run dev`, with `FLOWRUNS_API_KEY` also unset: the dev gateway and its admin key, account `default`)',
+  }),
+  FLOWRUNS_API_KEY: z.string().optional().meta({
+    description: 'A key (scope `run`) of the account an agent works for; revoked or expired, the agent stops at its next request.',
+  }),
+  FLOWRUNS_AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2).meta({
+    description: 'Step attempts an agent runs at once.',
+  }),
+  MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50).meta({
+    description: 'Activities a worker runs at once.',
+  }),
+  MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional().meta({
+    description: 'Workflows a worker keeps in memory between their activations; an evicted one is replayed from its history at its next activation.',
+    unset: "the Temporal SDK's (from the heap limit: about 2,300 on a 4 GB heap)",
+  }),
+  FLOWRUNS_WORKFLOW_DEADLOCK_CHECK: z.enum(['sampled', 'per-call']).default('sampled').meta({
+    description: "How a worker notices workflow code that never yields. `sampled`: its workflow threads count their calls into a workflow on shared memory and the worker looks once a second; a call still running after 5 s stops the thread and the worker exits with an error, to be restarted (the workflows go on from their histories). `per-call`: the Temporal SDK's own check, a watchdog thread started for every call (about 0.4 ms each, several per step), which fails only that workflow task.",
+  }),
+  FLOWRUNS_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off').meta({
+    description: "`on`: the Temporal UI's Stack Trace tab (the `__stack_trace` query) shows where a run's workflow waits, at the cost of a captured stack trace for every promise a workflow makes. `off`: the query answers that stack traces are not enabled on this worker. A run's steps and their states are in `GET /api/v1/runs/{id}` either way; with `FLOWRUNS_WORKFLOW_DEADLOCK_CHECK=per-call` stack traces are on.",
+  }),
+  LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional().meta({
+    description: "Level of the structured logs (`TRACE` … `ERROR`): one JSON object per line (pino) from the gateway and the workers, with `runId`, `batchId`, `accountId`, `stepId` where they apply, the Temporal SDK's own lines included; gateway requests are logged at `DEBUG`.",
+    unset: '`INFO` (`WARN` under `npm run dev` and the tests)',
+  }),
+  FLOWRUNS_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000).meta({
+    description: 'Time budget of one JSONata evaluation (`if`, `transform`, `{{ }}`); past it the step fails without retry (`ExpressionLimit`), naming the step and the limit.',
+  }),
+  FLOWRUNS_EXPRESSION_MAX_DEPTH: z.coerce.number().int().min(10).max(10_000).default(500).meta({
+    description: 'Deepest evaluation nesting (recursion) of one expression.',
+  }),
+  FLOWRUNS_EXPRESSION_MEMORY_MB: z.coerce.number().int().min(16).max(4096).default(128).meta({
+    description: 'Heap of each expression evaluator process; an expression that outgrows it fails its step and the evaluator is replaced.',
+  }),
+  FLOWRUNS_EXPRESSION_MAX_QUEUED_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_QUEUED_PER_ACCOUNT).meta({
+    description: "Expressions of one account waiting for a worker's evaluator processes; one more fails its step without retry (`ExpressionLimit`).",
+  }),
   FLOWRUNS_EGRESS_ALLOW: z
     .string()
     .default('')
@@ -49,8 +98,10 @@ const schema = z.object({
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
         return z.NEVER;
       }
-    }),
-  /** `id=base64key[,…]`: AES-256-GCM keys for Temporal payloads, the first one sealing. */
+    }).meta({
+    description: 'What http steps, browsers (every connection a page makes) and webhooks may reach besides public addresses: comma-separated CIDRs, addresses and host names (`*.corp.example` for subdomains). Every other non-public address is refused, checked on the address actually connected and on every redirect hop; a refusal fails the step without retry (`EgressDenied`) naming the host and the address. See [the egress policy](operations.md#the-egress-policy).',
+    unset: "nothing (`npm run dev` and the tests: `127.0.0.0/8,::1`; an agent's steps: every address unless it is set)",
+  }),
   FLOWRUNS_PAYLOAD_KEYS: z
     .string()
     .optional()
@@ -62,47 +113,74 @@ const schema = z.object({
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
         return z.NEVER;
       }
-    }),
-  /** `off` runs without payload encryption when no keys are set (the gateway and worker refuse to start otherwise). */
-  FLOWRUNS_PAYLOAD_ENCRYPTION: z.enum(['on', 'off']).default('on'),
-  FLOWRUNS_OUTPUT_INLINE_BYTES: z.coerce.number().int().min(1024).max(1_500_000).default(DEFAULT_INLINE_OUTPUT_BYTES),
-  /** Requests a minute per API key (a token bucket in each gateway); 0 turns the limit off. */
-  FLOWRUNS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000),
-  /** Requests a minute per account, all its keys together; unset: five keys' worth; 0 turns it off. */
-  FLOWRUNS_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: z.coerce.number().int().min(0).max(50_000_000).optional(),
-  /** Event streams (`…/events`) an account has open at once on a gateway, all its keys together. */
-  FLOWRUNS_MAX_STREAMS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(100),
-  /** Live (not revoked, not expired) API keys an account may hold. */
-  FLOWRUNS_MAX_KEYS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(100),
-  /** How long a dashboard sign-in lasts, in hours (fractions allowed). */
-  FLOWRUNS_DASHBOARD_SESSION_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
-  /** Dashboard sign-in attempts a minute per client address (a token bucket in each gateway); 0 turns the limit off. */
-  FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(20),
-  FLOWRUNS_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
-  /** Where the dashboard links a run's workflow: the Temporal UI. */
-  FLOWRUNS_TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
-  /** A worker serves Prometheus `/metrics` on this port; 0: not served (the gateway serves its own at /metrics). */
-  FLOWRUNS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
-  /** `host:port` where a worker serves the Temporal SDK's own Prometheus metrics (task latencies, pollers, cache); unset: not served. */
-  FLOWRUNS_SDK_METRICS_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
-  /** How often an idle event stream (`…/events`) sends a keep-alive comment. */
-  FLOWRUNS_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
-  /** Where screenshots, diff images and rendered pages are kept; `<FLOWRUNS_DATA_DIR>/artifacts` by default. */
-  FLOWRUNS_ARTIFACTS_DIR: z.string().optional(),
-  /** A bucket of an S3-compatible store for the artifact files instead of the directory; unset (or empty): the directory. */
+    }).meta({
+    description: '`id=base64key[,id=base64key…]`: 32-byte AES-256-GCM keys encrypting every Temporal payload (inputs, results, activity arguments); the first seals, all open, so keys rotate by putting a new one first. Required by `start:gateway` and `start:worker`.',
+    unset: '— (`npm run dev`: generated, kept in `.data/payload-keys`; tests: one per run)',
+  }),
+  FLOWRUNS_PAYLOAD_ENCRYPTION: z.enum(['on', 'off']).default('on').meta({
+    description: '`off` lets the production entries start without `FLOWRUNS_PAYLOAD_KEYS` (payloads then reach Temporal in clear).',
+  }),
+  FLOWRUNS_OUTPUT_INLINE_BYTES: z.coerce.number().int().min(1024).max(1_500_000).default(DEFAULT_INLINE_OUTPUT_BYTES).meta({
+    description: 'A step output larger than this (as JSON) is kept in Postgres (`step_outputs`) and passed to later steps by reference, never through Temporal payloads (2 MB limit).',
+  }),
+  FLOWRUNS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000).meta({
+    description: 'Requests a minute per API key (a token bucket per gateway process, bursts of a sixth); `0` turns the limit off.',
+  }),
+  FLOWRUNS_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: z.coerce.number().int().min(0).max(50_000_000).optional().meta({
+    description: 'Requests a minute of one account, all its keys together (same buckets, bursts of a sixth), so more keys do not buy more rate; `0` turns it off.',
+    unset: 'five times `FLOWRUNS_RATE_LIMIT_PER_MINUTE` (30000)',
+  }),
+  FLOWRUNS_MAX_STREAMS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(100).meta({
+    description: 'Event streams (`…/events`) one account may have open at once on a gateway, all its keys together (each key: 20).',
+  }),
+  FLOWRUNS_MAX_KEYS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(100).meta({
+    description: 'Live (not revoked, not expired) API keys one account may hold; creating one more is 409.',
+  }),
+  FLOWRUNS_DASHBOARD_SESSION_HOURS: z.coerce.number().positive().max(24 * 30).default(12).meta({
+    description: 'How long a dashboard sign-in lasts, in hours (fractions allowed).',
+  }),
+  FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(20).meta({
+    description: 'Dashboard sign-in attempts a minute per client address (and ten times that per connecting peer, so a forged `X-Forwarded-For` gains little); `0` turns the limit off.',
+  }),
+  FLOWRUNS_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES).meta({
+    description: 'Cap of one http step response body: past it the request is aborted and the step fails without retry (`ResponseTooLarge`), the network artifact noting it.',
+  }),
+  FLOWRUNS_TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233').meta({
+    description: "Where the dashboard links a run's workflow: the Temporal UI.",
+  }),
+  FLOWRUNS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0).meta({
+    description: "A worker serves Prometheus `/metrics` on this port; `0`: not served (the gateway always serves `/metrics`, and under `npm run dev` it includes the worker's).",
+  }),
+  FLOWRUNS_SDK_METRICS_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional().meta({
+    description: "`host:port` where a worker serves the Temporal SDK's own Prometheus metrics (task latencies, pollers, cache), e.g. `0.0.0.0:9464`.",
+    unset: '— (not served)',
+  }),
+  FLOWRUNS_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000).meta({
+    description: 'Interval of the keep-alive comment of an idle event stream (`…/events`).',
+  }),
+  FLOWRUNS_ARTIFACTS_DIR: z.string().optional().meta({
+    description: 'Where screenshots, diff images, baselines and rendered pages are kept; the gateway serves them from the same directory, so in production it is a volume both mount.',
+    unset: '`<FLOWRUNS_DATA_DIR>/artifacts`',
+  }),
   FLOWRUNS_ARTIFACTS_S3_BUCKET: z
     .string()
     .optional()
     .transform((v) => v || undefined)
-    .pipe(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3-63 lowercase letters, digits, . and -').optional()),
-  /** The S3-compatible server (MinIO, …), addressed path-style; unset: AWS S3 of the region. */
+    .pipe(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3-63 lowercase letters, digits, . and -').optional()).meta({
+    description: "Keep those files in this bucket of an S3-compatible store (AWS S3, MinIO, …) instead of `FLOWRUNS_ARTIFACTS_DIR`; gateway and workers need the same `FLOWRUNS_ARTIFACTS_S3_*` settings. Credentials come from the AWS SDK's default chain: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, a profile, an instance or task role. A read is capped at 64 MiB; a run's files are deleted by prefix with the run (delete, retention).",
+    unset: '— (the directory)',
+  }),
   FLOWRUNS_ARTIFACTS_S3_ENDPOINT: z
     .string()
     .optional()
     .transform((v) => v || undefined)
-    .pipe(z.string().regex(/^https?:\/\/[^/\s]+/, 'an http(s) URL, e.g. http://minio:9000').optional()),
-  FLOWRUNS_ARTIFACTS_S3_REGION: z.string().min(1).default('us-east-1'),
-  /** Prepended to every object key in the bucket, e.g. `flowruns/prod`. */
+    .pipe(z.string().regex(/^https?:\/\/[^/\s]+/, 'an http(s) URL, e.g. http://minio:9000').optional()).meta({
+    description: 'An S3-compatible server, `http(s)://host[:port]`, e.g. `http://minio:9000`, addressed path-style (`endpoint/bucket/key`).',
+    unset: '— (AWS S3 of the region)',
+  }),
+  FLOWRUNS_ARTIFACTS_S3_REGION: z.string().min(1).default('us-east-1').meta({
+    description: "The bucket's region.",
+  }),
   FLOWRUNS_ARTIFACTS_S3_PREFIX: z
     .string()
     .default('')
@@ -113,30 +191,43 @@ const schema = z.object({
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
         return z.NEVER;
       }
-    }),
-  /** Another Chromium or Chrome for browser steps instead of the one in @sparticuz/chromium. */
-  CHROMIUM_PATH: z.string().optional(),
-  /** A Playwright-compatible Firefox; without it, runs that ask for firefox are refused. */
-  FIREFOX_PATH: z.string().optional(),
-  /** `auto`: Chromium's sandbox on unless the worker runs as root; `off`: never (a container without user namespaces). */
-  FLOWRUNS_BROWSER_SANDBOX: z.enum(['auto', 'off']).default('auto'),
-  /** How long a record written from a step waits out a Postgres outage before the step's attempt fails. */
-  FLOWRUNS_RECORD_PATIENCE_MS: z.coerce.number().int().min(0).max(3_600_000).default(DEFAULT_RECORD_PATIENCE_MS),
-  /** Browser pages a worker drives at once; further browser steps wait their turn. */
-  FLOWRUNS_BROWSER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-  /** A batch of more runs than this runs from a plan, in chunk workflows (domain/batch-plan.ts). */
-  FLOWRUNS_BATCH_INLINE_RUNS: z.coerce.number().int().min(1).max(MAX_BATCH_RUNS).default(DEFAULT_BATCH_LIMITS.inlineRuns),
-  /** Runs per chunk workflow of a large batch. */
-  FLOWRUNS_BATCH_CHUNK_RUNS: z.coerce.number().int().min(1).max(2000).default(DEFAULT_BATCH_LIMITS.chunkRuns),
-  /** Runs of one account that run at once; more wait their turn, queued. */
-  FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_RUN_LIMITS.maxRunningRunsPerAccount),
-  /** Runs \`flow\` steps may start under one run, all depths together; past it the step fails. */
-  FLOWRUNS_MAX_RUN_DESCENDANTS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_RUN_LIMITS.maxRunDescendants),
-  /** Comma-separated origins (the Temporal UI's) allowed to call the codec endpoint from a browser. */
+    }).meta({
+    description: 'Prepended to every object key (`flowruns/prod` → `flowruns/prod/runs/<runId>/<stepId>/<file>`): safe name segments only.',
+  }),
+  CHROMIUM_PATH: z.string().optional().meta({
+    description: 'Another Chromium or Chrome for browser steps.',
+    unset: 'the one in `@sparticuz/chromium`, unpacked into the temp directory on first use',
+  }),
+  FIREFOX_PATH: z.string().optional().meta({
+    description: 'A Playwright-compatible Firefox; without it `browser: firefox` is refused for flows with browser steps.',
+  }),
+  FLOWRUNS_BROWSER_SANDBOX: z.enum(['auto', 'off']).default('auto').meta({
+    description: "`auto`: Chromium's sandbox on wherever the worker is not root (the Docker image runs as `node`); `off`: never (a container that cannot have user namespaces).",
+  }),
+  FLOWRUNS_RECORD_PATIENCE_MS: z.coerce.number().int().min(0).max(3_600_000).default(DEFAULT_RECORD_PATIENCE_MS).meta({
+    description: "How long a record written from inside a step waits out a Postgres outage (retried with backoff, heartbeating) before the step's attempt fails: a database down for a while delays records but never fails a step or repeats its call.",
+  }),
+  FLOWRUNS_BROWSER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2).meta({
+    description: 'Browser pages a worker drives at once; more browser steps wait their turn.',
+  }),
+  FLOWRUNS_BATCH_INLINE_RUNS: z.coerce.number().int().min(1).max(MAX_BATCH_RUNS).default(DEFAULT_BATCH_LIMITS.inlineRuns).meta({
+    description: 'A batch of more runs than this runs from a plan, in chunk workflows, its runs loading their definitions by reference (`domain/batch-plan.ts`).',
+  }),
+  FLOWRUNS_BATCH_CHUNK_RUNS: z.coerce.number().int().min(1).max(2000).default(DEFAULT_BATCH_LIMITS.chunkRuns).meta({
+    description: 'Runs per chunk workflow of such a batch (about 8 history events each, and 3 more for the activity that takes its slot).',
+  }),
+  FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_RUN_LIMITS.maxRunningRunsPerAccount).meta({
+    description: "Runs of one account (of all its batches; a run's sub-flows ride on its slot) that run at once. More are not refused: they wait, `queued`, in the order they were triggered, their log saying `waiting: account has N runs running (FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT=N)`, and start as runs end (within about 2 s). A queued run can be cancelled and never starts.",
+  }),
+  FLOWRUNS_MAX_RUN_DESCENDANTS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_RUN_LIMITS.maxRunDescendants).meta({
+    description: 'Runs `flow` steps may start under one run, all depths together (sub-flows also nest at most 5 deep); the `flow` step that would start one more fails without retry (`FlowDescendants`), naming the bound and this variable.',
+  }),
   FLOWRUNS_CODEC_CORS_ORIGINS: z
     .string()
     .default('http://localhost:8233,http://127.0.0.1:8233')
-    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean)),
+    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean)).meta({
+    description: "Comma-separated browser origins (the Temporal UI's) that may call the codec endpoint `/api/v1/codec/{decode,encode}`.",
+  }),
 });
 
 export interface Config {
@@ -221,7 +312,7 @@ export interface Config {
 const ACCOUNT_RATE_KEYS = 5;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
