@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { productionWorkerLaunch } from '../bench/stack';
+import { productionWorkerLaunch } from '../../bench/stack';
 
-const root = path.join(__dirname, '..');
+const root = path.join(__dirname, '..', '..');
 
 describe('the production worker launch', () => {
   const launch = productionWorkerLaunch();

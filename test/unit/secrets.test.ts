@@ -1,5 +1,5 @@
 /** Masking of secret variables: declared names and names that look secret; values masked inside any text. */
-import { MASK, maskVariables, redactor } from '../domain/secrets';
+import { MASK, maskVariables, redactor } from '../../domain/secrets';
 
 describe('secret variables', () => {
   const vars = { REGION: 'eu', API_TOKEN: 'tok_12345', SIGNING: 'hmac-abcdef', PIN: '42' };

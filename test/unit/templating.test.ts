@@ -3,10 +3,10 @@
  * it is put in as text and never evaluated. Unit level: the templating of one step over a real
  * evaluator; test/variables-as-data.test.ts tries the same attack through the whole stack.
  */
-import { ExpressionEvaluator } from '../activities/expressions';
-import { templatingFor } from '../activities/templating';
-import type { ExpressionScope } from '../domain/flow-types';
-import { envAsData, expressionRefs } from '../domain/templates';
+import { ExpressionEvaluator } from '../../activities/expressions';
+import { templatingFor } from '../../activities/templating';
+import type { ExpressionScope } from '../../domain/flow-types';
+import { envAsData, expressionRefs } from '../../domain/templates';
 
 const PASSWORD = 'hunter2-Secret';
 const DOTTED = PASSWORD.split('').join('.');

@@ -1,0 +1,195 @@
+/**
+ * Bounded expressions, without the stack: the evaluator's processes and their limits, accounts
+ * taking turns on them, bare paths read in place, and template scanning in linear time. The
+ * end-to-end half (a runaway expression failing its step while other runs and the gateway carry
+ * on) is test/expressions.test.ts.
+ */
+import jsonata from 'jsonata';
+import { ExpressionEvaluator, plainPathValue, type ExpressionLimits } from '../../activities/expressions';
+import { expressionRefs, wholeExpression } from '../../domain/templates';
+
+const RUNAWAY = '($f:=function($n){$f($n+1)};$f(0))';
+const LIMITS: ExpressionLimits = { timeoutMs: 3000, maxDepth: 500, maxSequence: 100_000, memoryMb: 96 };
+
+describe('the expression evaluator', () => {
+  let evaluator: ExpressionEvaluator;
+  beforeAll(() => {
+    evaluator = new ExpressionEvaluator({ ...LIMITS, timeoutMs: 500 });
+  });
+  afterAll(() => evaluator.close());
+
+  it('when an expression is fine, then its value comes back', async () => {
+    await expect(evaluator.evaluate('a + 1', { a: 41 })).resolves.toBe(42);
+    await expect(evaluator.evaluate('missing', { a: 1 })).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['endless recursion', RUNAWAY, 'time'],
+    ['a catastrophic regex (a native call the guardrails cannot interrupt)', '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)', 'time'],
+    // The heap runs out first, unless a loaded machine lets the hard deadline come first.
+    ['a string larger than the heap', '$pad("", 300000000)', expect.stringMatching(/^(memory|time)$/)],
+    ['a huge sequence', '[1..5000000]', 'sequence'],
+  ])('when it runs %s, then it fails on its limit while the event loop keeps turning', async (_what, expression, limit) => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 20);
+    const started = Date.now();
+    try {
+      await expect(evaluator.evaluate(expression, {})).rejects.toMatchObject({ limit });
+    } finally {
+      clearInterval(timer);
+    }
+    // A blocked event loop would not tick at all while the expression ran.
+    expect(ticks).toBeGreaterThanOrEqual(Math.floor((Date.now() - started) / 20 / 4));
+    await expect(evaluator.evaluate('1 + 1', {})).resolves.toBe(2);
+  });
+
+  it('when more expressions run away than there are evaluators, then the queued ones still get answered', async () => {
+    const results = await Promise.allSettled([RUNAWAY, RUNAWAY, RUNAWAY, '"ok"'].map((e) => evaluator.evaluate(e, {})));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'fulfilled']);
+  });
+});
+
+describe('the evaluator shared by accounts', () => {
+  const REGEX = '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)';
+  const FAST: ExpressionLimits = { ...LIMITS, timeoutMs: 300 };
+
+  /** Evaluates each `[account, expression]` at once and notes the label of each as it settles. */
+  function settleOrder(evaluator: ExpressionEvaluator, jobs: [account: string, expression: string, label: string][]) {
+    const order: string[] = [];
+    const done = jobs.map(([account, expression, label]) => evaluator.evaluate(expression, {}, account).finally(() => order.push(label)));
+    // Jobs still waiting when the test closes the evaluator are rejected; that is no failure of the test.
+    for (const p of done) p.catch(() => undefined);
+    return { order, done: (label: string) => done[jobs.findIndex((j) => j[2] === label)] };
+  }
+
+  it('when two accounts queue on one process, then their jobs run in turn, not first in first out', async () => {
+    const evaluator = new ExpressionEvaluator(FAST, 1);
+    try {
+      const jobs: [string, string, string][] = [
+        ['a', '"a1"', 'a1'],
+        ['a', '"a2"', 'a2'],
+        ['a', '"a3"', 'a3'],
+        ['b', '"b1"', 'b1'],
+        ['b', '"b2"', 'b2'],
+        ['b', '"b3"', 'b3'],
+      ];
+      const { order, done } = settleOrder(evaluator, jobs);
+      await Promise.all(jobs.map(([, , label]) => done(label)));
+      expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3']);
+    } finally {
+      await evaluator.close();
+    }
+  });
+
+  it("when an account queues catastrophic regexes on one process, then another account's 1+1 runs right after the one running", async () => {
+    const evaluator = new ExpressionEvaluator(FAST, 1);
+    try {
+      const { order, done } = settleOrder(evaluator, [
+        ['a', REGEX, 'a1'],
+        ['a', REGEX, 'a2'],
+        ['a', REGEX, 'a3'],
+        ['a', REGEX, 'a4'],
+        ['b', '1 + 1', 'b'],
+      ]);
+      await expect(done('b')).resolves.toBe(2);
+      expect(order).toEqual(['a1', 'b']);
+      await expect(done('a1')).rejects.toMatchObject({ limit: 'time' });
+    } finally {
+      await evaluator.close();
+    }
+  });
+
+  it("when an account's catastrophic regexes outnumber the processes, then another account's 1+1 does not wait for any of them", async () => {
+    const evaluator = new ExpressionEvaluator(FAST);
+    try {
+      const slow = ['a1', 'a2', 'a3', 'a4', 'a5'];
+      const { order, done } = settleOrder(evaluator, [...slow.map((label): [string, string, string] => ['a', REGEX, label]), ['b', '1 + 1', 'b']]);
+      await expect(done('b')).resolves.toBe(2);
+      // An account holds all processes but one: b's job never waits behind a's.
+      expect(order).toEqual(['b']);
+      const results = await Promise.allSettled(slow.map(done));
+      expect(results.map((r) => r.status)).toEqual(slow.map(() => 'rejected'));
+    } finally {
+      await evaluator.close();
+    }
+  });
+
+  it("when an account has as many expressions waiting as it may, then one more fails at once on the queue limit while another account's pass", async () => {
+    const evaluator = new ExpressionEvaluator({ ...FAST, maxQueuedPerAccount: 2 }, 1);
+    try {
+      for (let i = 0; i < 3; i++) evaluator.evaluate(REGEX, {}, 'a').catch(() => undefined);
+      await expect(evaluator.evaluate('1', {}, 'a')).rejects.toMatchObject({ limit: 'queue', message: 'exceeded the limit of 2 expressions waiting per account' });
+      await expect(evaluator.evaluate('1 + 1', {}, 'b')).resolves.toBe(2);
+    } finally {
+      await evaluator.close();
+    }
+  });
+
+  it('when the account is asked for lazily, then a bare path never asks and an expression asks once', async () => {
+    const evaluator = new ExpressionEvaluator(FAST, 1);
+    try {
+      let asked = 0;
+      const account = async () => (asked++, 'a');
+      await expect(evaluator.evaluate('x.y', { x: { y: 1 } }, account)).resolves.toBe(1);
+      expect(asked).toBe(0);
+      await expect(evaluator.evaluate('x.y + 1', { x: { y: 1 } }, account)).resolves.toBe(2);
+      expect(asked).toBe(1);
+    } finally {
+      await evaluator.close();
+    }
+  });
+});
+
+describe('a bare path read without an evaluator', () => {
+  const scope = {
+    steps: { count: { output: { count: 25, nothing: null, text: 'a', deep: { list: [1, 2], one: [7] } } }, fetch: { output: { body: [{ id: 1 }, { id: 2 }] } } },
+    vars: { and: 'x', true: 'y', n: 0 },
+  };
+
+  it.each([
+    ['steps.count.output.count', true],
+    ['  steps.count.output.text ', true],
+    ['steps.count.output.nothing', true],
+    ['steps.count.output.deep', true],
+    ['vars.n', true],
+    // JSONata's own rules: arrays on the way or at the end, operators, literals, functions, missing fields.
+    ['steps.count.output.deep.list', false],
+    ['steps.count.output.deep.one', false],
+    ['steps.fetch.output.body.id', false],
+    ['vars.and', false],
+    ['vars.true', false],
+    ['true', false],
+    ['steps.count.output.missing', false],
+    ['steps.count.output.count + 1', false],
+    ['$count(steps.fetch.output.body)', false],
+    ['steps.count.output.count.more', false],
+    ['constructor', false],
+  ])('when the expression is %s, then it is read in place (%s) only where JSONata gives the same value', async (expression, direct) => {
+    const plain = plainPathValue(expression, scope);
+    expect(plain !== undefined).toBe(direct);
+    if (plain) expect(plain.value).toEqual(await jsonata(expression).evaluate(scope));
+  });
+
+  it('when the value read is an object, then the caller gets a copy', () => {
+    const plain = plainPathValue('steps.count.output.deep', scope) as { value: { list: number[] } };
+    plain.value.list.push(3);
+    expect(scope.steps.count.output.deep.list).toEqual([1, 2]);
+  });
+});
+
+describe('template scanning', () => {
+  it('when a string holds templates, then each `{{ }}` is found once, left to right', () => {
+    expect(expressionRefs('a {{ x }} b {{y}}').map((r) => r.expression)).toEqual([' x ', 'y']);
+    expect(expressionRefs('{{{x}}').map((r) => r.expression)).toEqual(['{x']);
+    expect(expressionRefs('{{}}')).toEqual([]);
+    expect(wholeExpression('  {{ x }} ')).toBe(' x ');
+    expect(wholeExpression('{{ a }}-{{ b }}')).toBeUndefined();
+  });
+
+  it('when a 900 KB string is a run of `{`, then scanning it stays linear (well under 100 ms)', () => {
+    const text = '{'.repeat(900_000);
+    const started = process.hrtime.bigint();
+    expect(expressionRefs(text)).toEqual([]);
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(100);
+  });
+});
