@@ -1,0 +1,86 @@
+/**
+ * The `flowruns` CLI's argument handling (apps/cli/main.ts) without a gateway: usage errors exit 2
+ * with the reason, `flows validate` checks files offline and names the field, and `run` sends
+ * what its flags say (to a loopback stub standing in for the gateway). The CLI against the real
+ * stack is test/cli.test.ts.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { main } from '../../apps/cli/main';
+import { startStub, type Stub } from '../stub-server';
+
+async function flowruns(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env, tty: false });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+let dir: string;
+let stub: Stub;
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowruns-cli-args-'));
+  stub = await startStub();
+});
+afterAll(async () => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  await stub.close();
+});
+
+describe('usage errors exit 2 with the reason', () => {
+  it.each([
+    [['run'], /name at least one --flow or --suite/],
+    [['run', '--flow', 'f'], /no API key: set FLOWRUNS_API_KEY or pass --api-key/],
+    [['run', '--flow', 'f', '--max-parallel', '0', '--api-key', 'k'], /--max-parallel takes a whole number from 1 to 100/],
+    [['nonsense'], /unknown command 'nonsense'/],
+    [['flows', 'validate'], /required option '-f, --file <path>' not specified/],
+  ])('when the CLI is given %j, then it exits 2 saying why', async (argv, reason) => {
+    const res = await flowruns(argv);
+    expect(res.code).toBe(2);
+    expect(res.err).toMatch(reason);
+  });
+
+  it('when asked for help, then it exits 0 and lists the commands', async () => {
+    const res = await flowruns(['--help']);
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/Usage: flowruns/);
+    expect(res.out).toMatch(/\brun\b[\s\S]*\bflows\b/);
+  });
+});
+
+describe('flows validate, offline', () => {
+  it('when the files are valid JSON and YAML, then it exits 0 naming each flow', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'valid-'));
+    fs.writeFileSync(path.join(sub, 'a.json'), JSON.stringify({ id: 'a', steps: [{ id: 's', type: 'delay', config: { durationMs: 1 } }] }));
+    fs.writeFileSync(path.join(sub, 'b.yaml'), 'id: b\nsteps:\n  - id: t\n    type: transform\n    config:\n      expression: "1 + 1"\n');
+    const res = await flowruns(['flows', 'validate', '-f', sub]);
+    expect(res).toMatchObject({ code: 0 });
+    expect(res.out.split('\n').sort()).toEqual([`✓ ${path.join(sub, 'a.json')}: flow a`, `✓ ${path.join(sub, 'b.yaml')}: flow b`]);
+  });
+
+  it('when a file breaks the schema, then it exits 1 naming the file, the field and the problem', async () => {
+    const file = path.join(dir, 'broken.json');
+    fs.writeFileSync(file, JSON.stringify({ id: 'broken', steps: [{ id: 's', type: 'transform', config: { expression: '$foo(' } }] }));
+    const res = await flowruns(['flows', 'validate', '-f', file]);
+    expect(res.code).toBe(1);
+    expect(res.err).toContain(`${file}: steps.0.config.expression: expression does not parse`);
+  });
+});
+
+describe('run', () => {
+  it('when a batch is triggered, then the request carries the flags, an Idempotency-Key and the API key, and the batch id is printed', async () => {
+    stub.setHandler(() => ({ status: 201, body: { batch_id: 'batch-9', status: 'queued', runs: [{ id: 'r1' }] } }));
+    const res = await flowruns(['run', '--flow', 'a', '--flow', 'b', '--env', 'REGION=eu', '--env', 'EMPTY=', '--max-parallel', '3', '--browser', 'chromium'], {
+      FLOWRUNS_URL: stub.url,
+      FLOWRUNS_API_KEY: 'key-123',
+    });
+    expect(res).toMatchObject({ code: 0, out: 'batch-9' });
+    const req = stub.requests.at(-1)!;
+    expect(req.method).toBe('POST');
+    expect(req.url).toBe('/api/v1/flows/run');
+    expect(req.headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.stringify(req.headers)).toContain('key-123');
+    expect(req.body).toEqual({ flow_ids: ['a', 'b'], env: { REGION: 'eu', EMPTY: '' }, browser: 'chromium', max_parallel: 3, source: 'ci' });
+  });
+});
