@@ -156,23 +156,30 @@ export type CliDownload = (target: string, log: (m: string) => void) => Promise<
  * archive from temporal.download), pinned to {@link TEMPORAL_CLI_VERSION}. The SDK's downloader
  * has no connect timeout of its own, so temporal.download is asked first with a short one: a
  * machine without a route to it fails here in at most `probeTimeoutMs` (at once when the name
- * does not resolve). The SDK downloads into a scratch directory and starts the server once; the
+ * does not resolve; behind a proxy, which Node's fetch does not use, within the whole download's
+ * timeout instead). The SDK downloads into a scratch directory and starts the server once; the
  * binary is then moved to `target`.
  */
 export async function downloadWithSdk(target: string, log: (m: string) => void, options: DownloadOptions = {}): Promise<void> {
   const infoUrl = options.infoUrl ?? downloadInfoUrl();
   const probeTimeoutMs = options.probeTimeoutMs ?? DOWNLOAD_PROBE_TIMEOUT_MS;
   const host = new URL(infoUrl).host;
-  let res: Response;
-  try {
-    res = await fetch(infoUrl, { signal: AbortSignal.timeout(probeTimeoutMs) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = (err as Error).name === 'TimeoutError' ? `no answer in ${probeTimeoutMs / 1000}s` : (cause?.code ?? cause?.message ?? (err as Error).message);
-    throw new Error(`${host} unreachable (${why})`);
+  // Node's fetch goes direct; behind a proxy only the SDK's downloader (which honours it) can tell.
+  const proxied = ['HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy'].some((name) => process.env[name]);
+  if (proxied && !options.infoUrl) {
+    log(`a proxy is set: skipping the ${probeTimeoutMs / 1000}s reachability check of ${host}`);
+  } else {
+    let res: Response;
+    try {
+      res = await fetch(infoUrl, { signal: AbortSignal.timeout(probeTimeoutMs) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = (err as Error).name === 'TimeoutError' ? `no answer in ${probeTimeoutMs / 1000}s` : (cause?.code ?? cause?.message ?? (err as Error).message);
+      throw new Error(`${host} unreachable (${why})`);
+    }
+    await res.body?.cancel().catch(() => undefined);
+    if (!res.ok) throw new Error(`${host} has no CLI ${TEMPORAL_CLI_VERSION} for this platform (HTTP ${res.status})`);
   }
-  await res.body?.cancel().catch(() => undefined);
-  if (!res.ok) throw new Error(`${host} has no CLI ${TEMPORAL_CLI_VERSION} for this platform (HTTP ${res.status})`);
   const downloadDir = fs.mkdtempSync(path.join(path.dirname(target), '.download-'));
   try {
     const { TestWorkflowEnvironment } = await import('@temporalio/testing');
