@@ -22,7 +22,7 @@ export const MAX_ACTIONS = 200;
 
 const selector = z.string().min(1).max(2000);
 const vrt = z.object({ threshold: z.number().min(0).max(100).default(95) });
-/** `"1280,800"` (seed 001's `window_size`) or `{ width, height }`. */
+/** `"1280,800"` (the FlowRun-objects contract's `window_size`) or `{ width, height }`. */
 export const viewportSchema = z.union([
   z
     .string()
@@ -118,7 +118,7 @@ export interface BrowserOutput {
   screenshots: string[];
 }
 
-/** One action as recorded (`step_runs.details.actions`, seed 000's `actions[]`). */
+/** One action as recorded (`step_runs.details.actions`, the run detail's `actions[]`). */
 export interface ActionRecord {
   index: number;
   action: BrowserAction['action'] | 'load';

@@ -1,5 +1,5 @@
 /**
- * `scan` (seed 001's scan node): loads `url` in the worker's browser and captures what `types`
+ * `scan` (the FlowRun-objects contract's scan node): loads `url` in the worker's browser and captures what `types`
  * asks for — `html` (the rendered document), `logs` (console messages and page errors),
  * `performance` (web vitals and timings), `vrt` (a full-page screenshot compared with the flow's
  * baseline at `threshold`), `lighthouse` (Lighthouse's category scores, from the same Chromium,
@@ -26,7 +26,7 @@ const config = z.object({
   ...pageOptions,
   /** Visual similarity (percent) below which `vrt` fails the step. */
   threshold: z.number().min(0).max(100).default(95),
-  /** Selectors painted over in the `vrt` screenshot (seed 001's `mask_ids`). */
+  /** Selectors painted over in the `vrt` screenshot (the FlowRun-objects contract's `mask_ids`). */
   mask: z.array(z.string().min(1).max(2000)).max(50).optional(),
   fullPage: z.boolean().default(true),
 });

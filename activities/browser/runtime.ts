@@ -140,7 +140,7 @@ export interface PageJob {
 }
 
 const DEFAULT_VIEWPORT: Viewport = { width: 1280, height: 800 };
-/** Seed 001's device names for a desktop browser. */
+/** The FlowRun-objects contract's device names for a desktop browser. */
 const DEVICE_ALIASES: Record<string, string> = { 'windows 10 pc': 'Desktop Chrome', desktop: 'Desktop Chrome', 'mac os pc': 'Desktop Chrome' };
 /** Longest console line kept, and most console lines and requests kept per attempt. */
 const MAX_CONSOLE_TEXT = 2000;

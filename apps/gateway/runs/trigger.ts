@@ -55,7 +55,7 @@ export interface TriggerRequest {
   scheduleId?: string;
   /**
    * Also save `env` (and the trigger's secrets among it) on the build that runs. Unset is false here:
-   * `POST /api/v1/flows/run` sets it (default true, seed 000); schedules and agent runs never do.
+   * `POST /api/v1/flows/run` sets it (default true, as the CI-batch contract says); schedules and agent runs never do.
    */
   saveEnv?: boolean;
   /** Names of variables declared secret by the trigger, besides those the flow, suite, app and build declare. */

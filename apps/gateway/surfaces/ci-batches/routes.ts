@@ -58,7 +58,7 @@ export const runFlowsBody = z
     resolve_suite_context: z.boolean().default(true),
     suite_overrides: z.record(z.string(), z.string()).optional(),
     env: keyValuesSchema.optional().describe('variables attached to the build being run (app_build_id, else the active build) and read as ${env:KEY}; with save_env false, to this batch only'),
-    /** Seed 000: `env` is attached to the build that runs (for later triggers too); false keeps it to this batch. */
+    /** The CI-batch contract: `env` is attached to the build that runs (for later triggers too); false keeps it to this batch. */
     save_env: z.boolean().default(true).describe('default true: env is saved on the build being run; false keeps it to this batch only'),
     /** Names of variables declared secret for this batch: their values show as `***`. */
     secrets: secretsSchema.optional(),
