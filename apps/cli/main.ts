@@ -13,7 +13,7 @@ import { flowInputSchema, toFlowDefinition } from '../../domain/flow-definition'
 import { ApiError, FlowRunsClient, type RunDetail } from '../client';
 import { junitXml } from './junit';
 
-/** Exit codes, as the README documents them. */
+/** Exit codes, as docs/cli.md documents them. */
 const PASSED = 0;
 const FAILED = 1;
 const USAGE = 2;

@@ -21,7 +21,7 @@ import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface'
 import { ThreadedVMWorkflowCreator, WorkerThreadClient } from '@temporalio/worker/lib/workflow/threaded-vm';
 import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/lib/workflow/workflow-worker-thread/input';
 
-/** How a worker notices a workflow that never yields; the README's configuration table has both. */
+/** How a worker notices a workflow that never yields; docs/configuration.md has both. */
 export type DeadlockCheck = 'sampled' | 'per-call';
 
 /**
