@@ -7,6 +7,7 @@
  * Updates that answer rows do so through a CTE (TypeORM answers a bare UPDATE … RETURNING as [rows, count]).
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import { isForeignKeyViolation } from './errors';
 
 type Db = Pick<DataSource | EntityManager, 'query'>;
 
@@ -137,13 +138,19 @@ export async function finishAgentAttempt(db: Db, accountId: string, name: string
 
 /** Notes that `identity` polled or beat for the account's agent `name`; false when no such agent is registered. */
 export async function agentSeen(db: Db, accountId: string, name: string, identity: string): Promise<boolean> {
-  const rows: unknown[] = await db.query(
-    `INSERT INTO agent_pollers (account_id, agent_name, identity)
-       SELECT account_id, name, $3 FROM agents WHERE account_id = $1 AND name = $2
-     ON CONFLICT (account_id, agent_name, identity) DO UPDATE SET seen_at = now() RETURNING identity`,
-    [accountId, name, identity],
-  );
-  return rows.length > 0;
+  try {
+    const rows: unknown[] = await db.query(
+      `INSERT INTO agent_pollers (account_id, agent_name, identity)
+         SELECT account_id, name, $3 FROM agents WHERE account_id = $1 AND name = $2
+       ON CONFLICT (account_id, agent_name, identity) DO UPDATE SET seen_at = now() RETURNING identity`,
+      [accountId, name, identity],
+    );
+    return rows.length > 0;
+  } catch (err) {
+    // The agent was removed between the SELECT and the insert's foreign key check: it is not registered.
+    if (isForeignKeyViolation(err)) return false;
+    throw err;
+  }
 }
 
 export interface AgentPoller {

@@ -8,12 +8,15 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   return driver.code === '23505' && (constraint === undefined || driver.constraint === constraint);
 }
 
-/** True for a foreign-key violation (SQLSTATE 23503) on a `…_run_id_fkey`: the run the row belongs to is gone. */
-export function isMissingRun(err: unknown): boolean {
+/** True for a foreign-key violation (SQLSTATE 23503), optionally on a constraint whose name ends with `suffix`: the row referred to is gone. */
+export function isForeignKeyViolation(err: unknown, suffix = ''): boolean {
   if (!(err instanceof QueryFailedError)) return false;
   const driver = (err as QueryFailedError & { driverError?: { code?: string; constraint?: string } }).driverError ?? {};
-  return driver.code === '23503' && (driver.constraint ?? '').endsWith('run_id_fkey');
+  return driver.code === '23503' && (driver.constraint ?? '').endsWith(suffix);
 }
+
+/** True for a foreign-key violation on a `…_run_id_fkey`: the run the row belongs to is gone. */
+export const isMissingRun = (err: unknown): boolean => isForeignKeyViolation(err, 'run_id_fkey');
 
 /**
  * True for an error that says Postgres could not be reached or went away (refused, reset, shut
