@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { startAgent, startStack, type Loose, type RunningAgent, type Stack } from './harness';
+import { startAgent, startStack, until, type Loose, type RunningAgent, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
@@ -15,6 +15,8 @@ let stub: Stub;
 let key: string;
 const agents: RunningAgent[] = [];
 const agentName = `laptop-${randomBytes(4).toString('hex')}`;
+/** How long an agent may take to poll, claim or reach the stub before a test gives up. */
+const AGENT_WAIT_MS = 60_000;
 
 beforeAll(async () => {
   stack = await startStack({ worker: true });
@@ -52,16 +54,6 @@ async function runOn(flowId: string, name: string, apiKey = key): Promise<string
   const body = (await res.json()) as Loose;
   if (res.status !== 200) throw new Error(`run on agent: ${res.status} ${JSON.stringify(body)}`);
   return body.RunId;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const runEnded = (runId: string, apiKey = key, timeoutMs = 90_000) =>
@@ -155,7 +147,7 @@ describe('an agent that holds only its own key', () => {
       { id: 'call', type: 'http', config: { url: `${stub.url}/slow?from=agent` } },
     ]);
     const runId = await runOn(flowId, agentName);
-    await until('the agent to call the stub', () => (stub.requests.some((r) => r.url === '/slow?from=agent') ? true : undefined));
+    await until('the agent to call the stub', () => (stub.requests.some((r) => r.url === '/slow?from=agent') ? true : undefined), AGENT_WAIT_MS);
 
     // Mid-step: what the agent's processes are connected to.
     const tree = processTree(a.pid);
@@ -214,8 +206,8 @@ describe('an agent that holds only its own key', () => {
     const first = agents[0];
     const flowId = await createFlow([{ id: 'call', type: 'http', config: { url: `${stub.url}/slow?kill=1`, timeoutMs: 20_000 }, retry: { maxAttempts: 3, initialIntervalMs: 200 } }]);
     const runId = await runOn(flowId, agentName);
-    const victimId = await until('an agent to take the step', async () => (await attemptsOf(runId))[0]?.claimed_by ?? undefined);
-    await until('the step to reach the stub', () => (stub.requests.some((r) => r.url === '/slow?kill=1') ? true : undefined));
+    const victimId = await until('an agent to take the step', async () => (await attemptsOf(runId))[0]?.claimed_by ?? undefined, AGENT_WAIT_MS);
+    await until('the step to reach the stub', () => (stub.requests.some((r) => r.url === '/slow?kill=1') ? true : undefined), AGENT_WAIT_MS);
     const victim = [first, second].find((x) => x.identity === victimId)!;
     const survivor = [first, second].find((x) => x.identity !== victimId)!;
     await victim.kill();
@@ -263,7 +255,7 @@ describe('an agent that holds only its own key', () => {
     const a = await agent(name);
     const flowId = await createFlow([{ id: 'hang', type: 'http', config: { url: `${stub.url}/hang?c=1`, timeoutMs: 90_000 } }]);
     const runId = await runOn(flowId, name);
-    await until('the step to reach the stub', () => (stub.requests.some((r) => r.url === '/hang?c=1') ? true : undefined));
+    await until('the step to reach the stub', () => (stub.requests.some((r) => r.url === '/hang?c=1') ? true : undefined), AGENT_WAIT_MS);
     const cancelledAt = Date.now();
     expect((await stack.call('POST', `/api/v1/runs/${runId}/cancel`, undefined, key)).status).toBe(202);
     const aborted = await until('the stub to see the request aborted', () => stub.aborted.find((x) => x.url === '/hang?c=1'), 10_000);
@@ -277,7 +269,7 @@ describe('an agent that holds only its own key', () => {
     expect(created.status).toBe(201);
     const a = await agent(`${agentName}-r`, created.body.apiKey);
     // Its long polls are waiting at the gateway when the key is revoked.
-    await until('the agent to poll', async () => ((await stack.call('GET', '/api/v1/agents', undefined, key)).body.data.find((x: Loose) => x.id === `${agentName}-r`)?.online ? true : undefined));
+    await until('the agent to poll', async () => ((await stack.call('GET', '/api/v1/agents', undefined, key)).body.data.find((x: Loose) => x.id === `${agentName}-r`)?.online ? true : undefined), AGENT_WAIT_MS);
     await new Promise((r) => setTimeout(r, 1000));
     const revokedAt = Date.now();
     expect((await stack.call('DELETE', `/api/v1/api-keys/${created.body.id}`, undefined, key)).status).toBe(200);

@@ -3,7 +3,7 @@
  * heartbeats, so it hears the cancellation within about a second and aborts its request), and one
  * run of a batch can be cancelled, started or not, while the batch goes on with the others.
  */
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
+import { startStack, startWorkers, until, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
@@ -25,16 +25,6 @@ afterAll(async () => {
   await stub?.close();
   await stack?.stop();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const runOf = async (runId: string) => (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key)).body;
 

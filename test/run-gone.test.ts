@@ -3,7 +3,7 @@
  * cleanly — its activities fail once with `RunGone` instead of being retried forever on foreign
  * keys — and its batch goes on and completes.
  */
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
+import { startStack, startWorkers, until, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 let stack: Stack;
@@ -25,16 +25,6 @@ afterAll(async () => {
   await stub?.close();
   await stack?.stop();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 it("when a running run's rows are deleted, then its workflow ends at once with RunGone, nothing keeps retrying, and the batch completes", async () => {
   const flow = {

@@ -5,10 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
+import { startStack, startWorkers, until, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
 const exec = promisify(execFile);
+/** How long a schedule may take to fire or a batch to end before a test gives up. */
+const WAIT_MS = 20_000;
 
 let stack: Stack;
 let workers: RunningWorkers;
@@ -35,16 +37,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function create(body: Record<string, unknown>, apiKey = key) {
   const res = await stack.call('POST', '/api/v1/schedules', body, apiKey);
   if (res.status === 201 && apiKey === key) created.push(res.body.id);
@@ -65,12 +57,12 @@ it('when an interval schedule runs, then it fires fresh batches with source sche
   const batches = await until('two firings', async () => {
     const b = await batchesOf('every-2s');
     return b.length >= 2 ? b : undefined;
-  });
+  }, WAIT_MS);
   expect(new Set(batches.map((b) => b.id)).size).toBe(batches.length);
   const status = await until('the first batch to complete', async () => {
     const s = await stack.call('GET', `/api/v1/runs/status?batch_id=${batches[0].id}`, undefined, key);
     return s.body.is_complete ? s.body : undefined;
-  });
+  }, WAIT_MS);
   expect(status).toMatchObject({ status: 'succeeded', source: 'schedule', schedule_id: 'every-2s', actor: { type: 'system' } });
   const recent = (await get('every-2s')).body.recentRuns.map((r: Loose) => r.batchId);
   expect(recent).toEqual(expect.arrayContaining([batches[0].id, batches[1].id]));
@@ -104,20 +96,20 @@ it('when a schedule is triggered now or backfilled, then the batches those firin
   const status = await until('the triggered batch to complete', async () => {
     const s = await stack.call('GET', `/api/v1/runs/status?batch_id=${fired.body.batchId}`, undefined, key);
     return s.status === 200 && s.body.is_complete ? s.body : undefined;
-  });
+  }, WAIT_MS);
   expect(status).toMatchObject({ status: 'succeeded', schedule_id: 'nightly' });
 
   const minute = Math.floor(Date.now() / 60_000) * 60_000;
   const backfill = await stack.call('POST', '/api/v1/schedules/nightly/backfill', { start: new Date(minute - 150_000).toISOString(), end: new Date(minute - 30_000).toISOString(), overlap: 'allow_all' }, key);
   expect(backfill.status).toBe(202);
-  await until('two backfilled batches', async () => ((await batchesOf('nightly')).length === 3 ? true : undefined));
+  await until('two backfilled batches', async () => ((await batchesOf('nightly')).length === 3 ? true : undefined), WAIT_MS);
   await new Promise((r) => setTimeout(r, 1500));
   expect(await batchesOf('nightly')).toHaveLength(3);
 });
 
 it('when overlap is skip and a firing is still running, then the next firings are skipped', async () => {
   expect((await create({ id: 'no-overlap', spec: { intervalSeconds: 1 }, overlap: 'skip', trigger: { app_id: appId, flow_ids: ['slow'] } })).status).toBe(201);
-  await until('the first firing', async () => ((await batchesOf('no-overlap')).length >= 1 ? true : undefined));
+  await until('the first firing', async () => ((await batchesOf('no-overlap')).length >= 1 ? true : undefined), WAIT_MS);
   await new Promise((r) => setTimeout(r, 3500));
   expect(await batchesOf('no-overlap')).toHaveLength(1);
   await stack.call('DELETE', '/api/v1/schedules/no-overlap', undefined, key);
@@ -170,7 +162,7 @@ it("when a schedule's trigger carries secrets, then responses show them as *** a
     const { action } = await stack.client.schedule.getHandle(`sched-${accountId}-secretive`).describe();
     const args = (action as Loose).args[0];
     return args.trigger.env.REGION === 'us' ? args.trigger.env : undefined;
-  });
+  }, WAIT_MS);
   expect(fires).toEqual({ ...env, REGION: 'us' });
   expect((await get('secretive')).body.trigger.env).toEqual({ ...shown, REGION: 'us' });
   const relisted = (await stack.call('GET', '/api/v1/schedules', undefined, key)).body.data.find((s: Loose) => s.id === 'secretive');

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { WebhookSecretRotation1734200000000 } from '../db/migrations/1734200000000-webhook-secret-rotation';
-import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
+import { startStack, startWorkers, until, type Loose, type RunningWorkers, type Stack } from './harness';
 import { startStub, type RecordedRequest, type Stub } from './stub-server';
 
 let stack: Stack;
@@ -36,16 +36,6 @@ afterAll(async () => {
   await stub?.close();
   await stack?.stop();
 });
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 const posted = (path: string) => stub.requests.filter((r) => r.method === 'POST' && r.url === path);
 
