@@ -11,7 +11,16 @@ import { startEgressProxy, type EgressProxy } from './egress-proxy';
 import { launchEngine, type Engine, type EnginePaths } from './engines';
 
 /** What one attempt's browser may receive in all: twenty http-step bodies (100 MiB by default). */
-export const browserMaxBytes = (httpMaxBodyBytes: number): number => 20 * httpMaxBodyBytes;
+const browserMaxBytes = (httpMaxBodyBytes: number): number => 20 * httpMaxBodyBytes;
+
+/** The settings a pool is built from: a worker's or an agent's configuration. */
+export interface BrowserSettings {
+  chromiumPath?: string;
+  firefoxPath?: string;
+  browserSandboxOff: boolean;
+  browserConcurrency: number;
+  httpMaxBodyBytes: number;
+}
 
 export interface BrowserEgress {
   policy: EgressPolicy;
@@ -66,6 +75,11 @@ export class BrowserPool {
     const all = [...this.live];
     this.live.clear();
     await Promise.all(all.map((b) => b.close().catch(() => undefined)));
+  }
+
+  /** A pool from a process's settings, its browsers under `policy`. */
+  static from(s: BrowserSettings, policy: EgressPolicy): BrowserPool {
+    return new BrowserPool({ chromiumPath: s.chromiumPath, firefoxPath: s.firefoxPath, sandboxOff: s.browserSandboxOff }, s.browserConcurrency, { policy, maxBytes: browserMaxBytes(s.httpMaxBodyBytes) });
   }
 
   private async acquire(signal: AbortSignal): Promise<void> {

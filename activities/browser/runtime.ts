@@ -243,8 +243,7 @@ class PageAttempt {
     const record = (request: Request, status: number, responseSize: number, error: string | null) => {
       const started = request.timing().startTime;
       const ts = started > 0 ? new Date(started) : new Date();
-      if (this.requests.length < MAX_REQUESTS)
-        this.requests.push({ attempt: this.job.attempt, seq: seqs.get(request) ?? ++this.requestCount, ts, method: request.method(), url: request.url(), status, resourceType: request.resourceType(), durationMs: Math.max(0, Date.now() - ts.getTime()), responseSize, error });
+      this.keepRequest({ attempt: this.job.attempt, seq: seqs.get(request) ?? ++this.requestCount, ts, method: request.method(), url: request.url(), status, resourceType: request.resourceType(), durationMs: Math.max(0, Date.now() - ts.getTime()), responseSize, error });
     };
     context.on('request', (request) => seqs.set(request, ++this.requestCount));
     context.on('requestfinished', (request) => {
@@ -263,6 +262,11 @@ class PageAttempt {
     });
   }
 
+  /** Keeps a request's record, up to MAX_REQUESTS an attempt. */
+  private keepRequest(r: RequestRecord): void {
+    if (this.requests.length < MAX_REQUESTS) this.requests.push(r);
+  }
+
   /** Records a page's WebSockets too (a refused one with the proxy's reason). */
   watchSockets(page: Page): void {
     page.on('websocket', (ws) => {
@@ -271,8 +275,7 @@ class PageAttempt {
       let error: string | null = null;
       ws.on('socketerror', (e) => (error = this.proxy.refusalOf(ws.url())?.reason ?? e));
       ws.on('close', () => {
-        if (this.requests.length < MAX_REQUESTS)
-          this.requests.push({ attempt: this.job.attempt, seq, ts: started, method: 'GET', url: ws.url(), status: error ? 0 : 101, resourceType: 'websocket', durationMs: Date.now() - started.getTime(), responseSize: 0, error });
+        this.keepRequest({ attempt: this.job.attempt, seq, ts: started, method: 'GET', url: ws.url(), status: error ? 0 : 101, resourceType: 'websocket', durationMs: Date.now() - started.getTime(), responseSize: 0, error });
       });
     });
   }

@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { createAgentRunner } from '../../activities/agent';
-import { BrowserPool, browserMaxBytes } from '../../activities/browser/pool';
+import { BrowserPool } from '../../activities/browser/pool';
 import { createEgressFetch, createEgressPolicy, describeEgress } from '../../activities/egress';
 import { ExpressionEvaluator } from '../../activities/expressions';
 import { loadConfig, type Config } from '../config';
@@ -46,11 +46,7 @@ async function main(): Promise<void> {
   if (!config.gatewayUrl || !config.apiKey)
     throw new AgentSetupError('an agent talks to the gateway with a key of its account: set FLOWRUNS_URL (the gateway) and FLOWRUNS_API_KEY (a key with the run scope), or start `npm run dev` first');
   const policy = createEgressPolicy(process.env.FLOWRUNS_EGRESS_ALLOW === undefined ? AGENT_DEFAULT_ALLOW : config.egressAllow);
-  const pool = new BrowserPool(
-    { chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath, sandboxOff: config.browserSandboxOff },
-    config.browserConcurrency,
-    { policy, maxBytes: browserMaxBytes(config.httpMaxBodyBytes) },
-  );
+  const pool = BrowserPool.from(config, policy);
   const expressions = new ExpressionEvaluator(config.expressionLimits);
   const runner = createAgentRunner(
     { fetch: createEgressFetch({ policy, maxBodyBytes: config.httpMaxBodyBytes }), clock: () => new Date(), expressions },

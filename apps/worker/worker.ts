@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
 import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/expressions';
 import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
-import { BrowserPool, browserMaxBytes } from '../../activities/browser/pool';
+import { BrowserPool } from '../../activities/browser/pool';
 import { artifactStoreFor } from '../../db/artifact-store';
 import type { Config } from '../config';
 import { bundleInChildProcess } from './bundle';
@@ -46,10 +46,7 @@ const browserPools = new Map<string, BrowserPool>();
 function browserPool(config: Config): BrowserPool {
   const key = JSON.stringify([config.chromiumPath, config.firefoxPath, config.browserSandboxOff, config.browserConcurrency, config.egressAllow, config.httpMaxBodyBytes]);
   let pool = browserPools.get(key);
-  if (!pool) {
-    const egress = { policy: createEgressPolicy(config.egressAllow), maxBytes: browserMaxBytes(config.httpMaxBodyBytes) };
-    browserPools.set(key, (pool = new BrowserPool({ chromiumPath: config.chromiumPath, firefoxPath: config.firefoxPath, sandboxOff: config.browserSandboxOff }, config.browserConcurrency, egress)));
-  }
+  if (!pool) browserPools.set(key, (pool = BrowserPool.from(config, createEgressPolicy(config.egressAllow))));
   return pool;
 }
 
