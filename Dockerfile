@@ -14,6 +14,7 @@ COPY db ./db
 COPY activities ./activities
 COPY steps ./steps
 COPY workflows ./workflows
+COPY platform ./platform
 COPY apps ./apps
 RUN npm run build
 

@@ -1,15 +1,15 @@
 /**
  * Renders docs/configuration.md's table of environment variables from the config schema
- * (apps/config.ts): name, default as the schema computes it, description from its `.meta()`.
+ * (platform/config.ts): name, default as the schema computes it, description from its `.meta()`.
  * `npm run docs:config` rewrites the table; `--check` exits 1 when the file is stale.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { configSchema } from './config';
+import { configSchema } from '../platform/config';
 
 export const CONFIG_DOC = path.join(__dirname, '..', 'docs', 'configuration.md');
-export const BEGIN = '<!-- BEGIN GENERATED: npm run docs:config (from apps/config.ts) -->';
+export const BEGIN = '<!-- BEGIN GENERATED: npm run docs:config (from platform/config.ts) -->';
 export const END = '<!-- END GENERATED -->';
 
 interface VariableDoc {
@@ -33,7 +33,7 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 export function configRows(): { name: string; default: string; description: string }[] {
   return Object.entries(configSchema.shape).map(([name, field]) => {
     const meta = (field as z.ZodType).meta() as VariableDoc | undefined;
-    if (!meta?.description) throw new Error(`apps/config.ts: ${name} has no .meta({ description })`);
+    if (!meta?.description) throw new Error(`platform/config.ts: ${name} has no .meta({ description })`);
     const d = schemaDefault(field as z.ZodType);
     const shown = d === undefined || d.value === '' ? undefined : `\`${String(d.value)}\``;
     return { name, default: shown ?? meta.unset ?? '—', description: meta.description };

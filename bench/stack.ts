@@ -16,11 +16,11 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { LOOPBACK_ALLOW } from '../activities/egress';
-import { loadConfig, type Config } from '../apps/config';
+import { loadConfig, type Config } from '../platform/config';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } from '../apps/dev/postgres';
 import { resolveTemporalBinary, startTemporalDevServer } from '../apps/dev/temporal';
 import { startGateway, type RunningGateway } from '../apps/gateway/server';
-import { dataConverterFor, generatePayloadKeys } from '../apps/payload-codec';
+import { dataConverterFor, generatePayloadKeys } from '../platform/payload-codec';
 import { closeBrowsers, createWorkers, installRuntime } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
 

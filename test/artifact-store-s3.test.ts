@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { PNG } from 'pngjs';
-import { loadConfig } from '../apps/config';
+import { loadConfig } from '../platform/config';
 import { retentionScheduleId } from '../apps/worker/retention';
 import { artifactKey, artifactStoreFor, directoryStore, s3Store, type ArtifactStore } from '../db/artifact-store';
 import { runDetailWhenEnded, startStack, startWorkers, sweepRetentionNow, type Loose, type RunningWorkers, type Stack } from './harness';

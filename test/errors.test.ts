@@ -5,7 +5,7 @@ import { errorHandler, fallbackHandler, mountRoutes } from '../apps/gateway/http
 import { toOpenApiPath } from '../apps/gateway/http/openapi';
 import { allRoutes } from '../apps/gateway/routes';
 import { startStack, type Stack } from './harness';
-import { gatewayLog } from '../apps/log';
+import { gatewayLog } from '../platform/log';
 
 const http = (id: string, config: Record<string, unknown> = { url: 'https://example.com' }, extra: Record<string, unknown> = {}) => ({
   id,

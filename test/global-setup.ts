@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { openDatabase } from '../db/data-source';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase } from '../apps/dev/postgres';
 import { resolveTemporalBinary, startTemporalDevServer } from '../apps/dev/temporal';
-import { ensureSearchAttributes } from '../apps/search-attributes';
-import { generatePayloadKeys } from '../apps/payload-codec';
+import { ensureSearchAttributes } from '../platform/search-attributes';
+import { generatePayloadKeys } from '../platform/payload-codec';
 import { Connection } from '@temporalio/client';
 
 export interface TestInfra {

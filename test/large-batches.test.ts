@@ -5,7 +5,7 @@
  * reaches runs in chunks not started yet. test/faults/large-batch.test.ts runs 10,000 for real.
  */
 import { decodeArrayFromPayloads, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
-import { dataConverterFor } from '../apps/payload-codec';
+import { dataConverterFor } from '../platform/payload-codec';
 import { RunEntity } from '../db/entities';
 import { batchWorkflowId, runWorkflowId } from '../workflows/definitions';
 import { eventually, startStack, startWorkers, type RunningWorkers, type Stack } from './harness';

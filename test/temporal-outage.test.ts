@@ -6,7 +6,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { startGateway, type RunningGateway } from '../apps/gateway/server';
-import { dataConverterFor } from '../apps/payload-codec';
+import { dataConverterFor } from '../platform/payload-codec';
 import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';

@@ -10,7 +10,7 @@ import { createAgentRunner } from '../../activities/agent';
 import { BrowserPool } from '../../activities/browser/pool';
 import { createEgressFetch, createEgressPolicy, describeEgress } from '../../activities/egress';
 import { ExpressionEvaluator } from '../../activities/expressions';
-import { loadConfig, type Config } from '../config';
+import { loadConfig, type Config } from '../../platform/config';
 import { readDevStack } from '../dev/stack-file';
 import { Agent, AgentKeyRefused, AgentSetupError } from './agent';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
-import { loadConfig, type Config } from '../config';
+import { loadConfig, type Config } from '../../platform/config';
 import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from '../gateway/server';
@@ -18,8 +18,8 @@ import { DEFAULT_RETENTION_DAYS } from '../gateway/definitions/settings';
 import { closeBrowsers, createWorkers, installRuntime } from '../worker/worker';
 import { startEmbeddedPostgres } from './postgres';
 import { writeDevStack } from './stack-file';
-import { dataConverterFor, generatePayloadKeys, parsePayloadKeys, type PayloadKey } from '../payload-codec';
-import { ensureSearchAttributes } from '../search-attributes';
+import { dataConverterFor, generatePayloadKeys, parsePayloadKeys, type PayloadKey } from '../../platform/payload-codec';
+import { ensureSearchAttributes } from '../../platform/search-attributes';
 import { resolveTemporalBinary, startTemporalDevServer } from './temporal';
 
 const log = (message: string): void => {

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parsePayloadKeys, type PayloadKey } from '../payload-codec';
+import { parsePayloadKeys, type PayloadKey } from '../../platform/payload-codec';
 
 export interface DevStack {
   databaseUrl: string;

@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { Projections } from '../../db/projections';
-import type { Config } from '../config';
+import type { Config } from '../../platform/config';
 import { RunReconciler } from './runs/reconcile';
 
 export interface GatewayDeps {

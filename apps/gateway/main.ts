@@ -1,10 +1,10 @@
 /** Production entry of the gateway: configuration, Postgres (migrated), Temporal client, HTTP server. */
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig, requirePayloadKeys } from '../config';
-import { dataConverterFor } from '../payload-codec';
+import { loadConfig, requirePayloadKeys } from '../../platform/config';
+import { dataConverterFor } from '../../platform/payload-codec';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from './server';
-import { ensureSearchAttributes } from '../search-attributes';
+import { ensureSearchAttributes } from '../../platform/search-attributes';
 
 async function main(): Promise<void> {
   const config = loadConfig();

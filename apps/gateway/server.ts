@@ -6,7 +6,7 @@ import { codecBodyParser, codecCors } from './codec/cors';
 import { CODEC_PATH } from './codec/routes';
 import { runDeps, type GatewayDeps } from './deps';
 import { dashboard } from './ui/dashboard';
-import { gatewayLog } from '../log';
+import { gatewayLog } from '../../platform/log';
 import { docsAssets, docsCsp } from './definitions/docs.routes';
 import { RateLimiter } from './http/auth-middleware';
 import { bodyParsers, errorHandler, fallbackHandler, mountRoutes, type RouterOptions } from './http/router';

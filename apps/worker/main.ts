@@ -8,9 +8,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { openDatabase } from '../../db/data-source';
 import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { readDevStack } from '../dev/stack-file';
-import { loadConfig, requirePayloadKeys, type Config } from '../config';
-import { serveMetrics } from '../metrics';
-import { dataConverterFor } from '../payload-codec';
+import { loadConfig, requirePayloadKeys, type Config } from '../../platform/config';
+import { serveMetrics } from '../../platform/metrics';
+import { dataConverterFor } from '../../platform/payload-codec';
 import { ensureRetentionSchedule } from './retention';
 import { closeBrowsers, createWorkers, installRuntime, workerIdentity } from './worker';
 

@@ -7,10 +7,10 @@ import { ExpressionEvaluator, type ExpressionLimits } from '../../activities/exp
 import { createEgressFetch, createEgressPolicy } from '../../activities/egress';
 import { BrowserPool } from '../../activities/browser/pool';
 import { artifactStoreFor } from '../../db/artifact-store';
-import type { Config } from '../config';
+import type { Config } from '../../platform/config';
 import { bundleInChildProcess } from './bundle';
-import { idsOfWorkflow, logger, workerLog } from '../log';
-import { dataConverterFor } from '../payload-codec';
+import { idsOfWorkflow, logger, workerLog } from '../../platform/log';
+import { dataConverterFor } from '../../platform/payload-codec';
 import { workerClass } from './workflow-threads';
 
 export interface WorkerDeps {

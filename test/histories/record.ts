@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { Connection, type WorkflowHandle } from '@temporalio/client';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } from '../../apps/dev/postgres';
 import { resolveTemporalBinary, startTemporalDevServer } from '../../apps/dev/temporal';
-import { ensureSearchAttributes } from '../../apps/search-attributes';
+import { ensureSearchAttributes } from '../../platform/search-attributes';
 import { installRuntime } from '../../apps/worker/worker';
 import { openDatabase } from '../../db/data-source';
 import type { RunProgress } from '../../domain/flow-types';

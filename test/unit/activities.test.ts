@@ -13,7 +13,7 @@ import type { DataSource } from 'typeorm';
 import { createActivities, type StepCall } from '../../activities';
 import { ExpressionEvaluator } from '../../activities/expressions';
 import { createWebhookActivities } from '../../activities/webhooks';
-import { workerLog } from '../../apps/log';
+import { workerLog } from '../../platform/log';
 import { MASK } from '../../domain/secrets';
 import type { ExpressionScope, StepDefinition } from '../../domain/flow-types';
 import { startStub, type Stub } from '../stub-server';

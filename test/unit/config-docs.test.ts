@@ -1,7 +1,7 @@
 /** docs/configuration.md's table is the config schema's: every variable, its default, its description. */
 import fs from 'node:fs';
 import { CONFIG_DOC, configRows, renderConfigDoc } from '../../apps/config-docs';
-import { configSchema } from '../../apps/config';
+import { configSchema } from '../../platform/config';
 
 describe('docs/configuration.md', () => {
   it('when the schema changed, then the doc was regenerated (npm run docs:config)', () => {

@@ -21,7 +21,7 @@ import {
   type Resolver,
   type SocketOpener,
 } from '../../activities/egress';
-import { loadConfig } from '../../apps/config';
+import { loadConfig } from '../../platform/config';
 import { EGRESS_DENIED, RESPONSE_TOO_LARGE } from '../../steps/http';
 import { startStub, type Stub } from '../stub-server';
 

@@ -1,6 +1,6 @@
 /** The payload codec: what reaches Temporal is ciphertext naming its key; keys rotate; old plain payloads still read. */
 import { defaultPayloadConverter } from '@temporalio/common';
-import { EncryptionCodec, generatePayloadKeys, parsePayloadKeys } from '../../apps/payload-codec';
+import { EncryptionCodec, generatePayloadKeys, parsePayloadKeys } from '../../platform/payload-codec';
 
 const secret = { token: 'sk_live_do_not_leak' };
 

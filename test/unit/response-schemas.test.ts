@@ -9,7 +9,7 @@ import type { GatewayDeps } from '../../apps/gateway/deps';
 import { defineRoute, type AnyRoute } from '../../apps/gateway/http/route';
 import { errorHandler, mountRoutes, type RouterOptions } from '../../apps/gateway/http/router';
 import { ConflictError, NotFoundError } from '../../domain/errors';
-import { gatewayLog } from '../../apps/log';
+import { gatewayLog } from '../../platform/log';
 
 /** Serves `routes` on port 0 for one test; no route here authenticates, so no service is needed. */
 async function serve(routes: AnyRoute[], options: RouterOptions, run: (url: string) => Promise<void>): Promise<void> {

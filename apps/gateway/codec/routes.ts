@@ -7,7 +7,7 @@
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
-import { EncryptionCodec } from '../../payload-codec';
+import { EncryptionCodec } from '../../../platform/payload-codec';
 import type { GatewayDeps } from '../deps';
 import { badRequest } from '../http/errors';
 import { defineRoute, type AnyRoute } from '../http/route';

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { GatewayDeps } from '../deps';
-import { registry } from '../../metrics';
+import { registry } from '../../../platform/metrics';
 import { defineRoute, reply, type AnyRoute } from '../http/route';
 
 const CHECK_TIMEOUT_MS = 3000;

@@ -17,7 +17,7 @@ import { runInputOf } from '../../../db/batch-plans';
 import type { OutputRef } from '../../../domain/output-refs';
 import { isTerminalRun, type RunStatus } from '../../../domain/statuses';
 import { runWorkflowId } from '../../../workflows/definitions';
-import { dataConverterFor } from '../../payload-codec';
+import { dataConverterFor } from '../../../platform/payload-codec';
 import type { AuthContext, RunDeps } from '../deps';
 import * as q from './queries';
 import { launchBatch } from './trigger';

@@ -9,7 +9,7 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { DomainError } from '../../../domain/errors';
-import { gatewayLog } from '../../log';
+import { gatewayLog } from '../../../platform/log';
 import { artifactFile } from '../visual/visual';
 import { RUN_STATUSES, isTerminalRun, type RunStatus } from '../../../domain/statuses';
 import type { AuthContext, RunDeps, Scope } from '../deps';

@@ -9,7 +9,7 @@ import { DEFAULT_RECORD_PATIENCE_MS } from '../activities/patience';
 import { DEFAULT_BATCH_LIMITS, MAX_BATCH_RUNS, type BatchLimits } from '../domain/batch-plan';
 import { s3KeyPrefix, type S3StoreOptions } from '../db/artifact-store';
 import { DEFAULT_RUN_LIMITS, type RunLimits } from '../db/run-limits';
-import type { DeadlockCheck } from './worker/workflow-threads';
+import type { DeadlockCheck } from '../apps/worker/workflow-threads';
 
 /**
  * Every variable the platform reads, each with `.meta({ description, unset? })`: what it does, and
