@@ -15,6 +15,7 @@ COPY activities ./activities
 COPY steps ./steps
 COPY workflows ./workflows
 COPY platform ./platform
+COPY core ./core
 COPY apps ./apps
 RUN npm run build
 

@@ -1,11 +1,10 @@
 /**
  * A schedule's firing turned into a batch, as the gateway turns a `POST /api/v1/flows/run` into
- * one (the same resolution of flows, suites, app and build), recorded as started by the schedule.
+ * one (the same preparation, core/batches.ts), recorded as started by the schedule.
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
-import type { TriggerRequest } from '../apps/gateway/runs/trigger';
-import { prepareBatch } from '../apps/gateway/runs/trigger';
+import { prepareBatch, type TriggerRequest } from '../core/batches';
 import { insertBatchRows } from '../db/projections';
 import { scheduledBatchId } from '../domain/derived-ids';
 import { DomainError } from '../domain/errors';

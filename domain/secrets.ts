@@ -10,6 +10,9 @@ const MIN_SUBSTRING = 4;
 
 export const isSecretName = (name: string, declared: readonly string[] = []): boolean => declared.includes(name) || SECRET_NAME.test(name);
 
+/** The names of several `secrets` lists, once each, in first-seen order. */
+export const secretNames = (...lists: (readonly string[] | null | undefined)[]): string[] => [...new Set(lists.flatMap((l) => l ?? []))];
+
 export const maskVariables = (vars: Record<string, string>, declared: readonly string[] = []): Record<string, string> =>
   Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, isSecretName(k, declared) ? MASK : v]));
 

@@ -4,6 +4,8 @@
  */
 import { isSecretName, MASK, maskVariables } from '../../../domain/secrets';
 
+export { secretNames } from '../../../domain/secrets';
+
 /** Variables as a response shows them: secret ones (declared, or named like one) as `***`. */
 export const shownVariables = (vars: Record<string, string>, declared: readonly string[] | undefined): Record<string, string> =>
   maskVariables(vars, declared ?? []);
@@ -22,6 +24,3 @@ export function keepMaskedSecrets(
     Object.entries(next).map(([k, v]) => [k, v === MASK && isSecretName(k, declared) && Object.hasOwn(stored, k) ? stored[k]! : v]),
   );
 }
-
-/** The names of several `secrets` lists, once each, in first-seen order. */
-export const secretNames = (...lists: (readonly string[] | null | undefined)[]): string[] => [...new Set(lists.flatMap((l) => l ?? []))];

@@ -117,13 +117,3 @@ export function listSuites(db: DataSource, accountId: string, page: PageQuery): 
   const qb = db.getRepository(SuiteEntity).createQueryBuilder('s').where('s.accountId = :accountId', { accountId });
   return keysetPage(qb, 's', page, toDto);
 }
-
-/** The suites a flow belongs to, for resolving a single flow's suite context. */
-export function suitesOfFlow(m: EntityManager, accountId: string, flowId: string): Promise<Suite[]> {
-  return m
-    .getRepository(SuiteEntity)
-    .createQueryBuilder('s')
-    .where('s.accountId = :accountId AND s.flowIds @> :member::jsonb', { accountId, member: JSON.stringify([flowId]) })
-    .orderBy('s.createdAt', 'ASC')
-    .getMany();
-}

@@ -24,7 +24,7 @@ import { ACCOUNT_ID } from '../../../workflows/search-attributes';
 import type { AuthContext, GatewayDeps } from '../deps';
 import { runFlowsBody, triggerRequestOf } from '../surfaces/ci-batches/routes';
 import { keepMaskedSecrets, secretNames, shownVariables } from '../definitions/secret-variables';
-import { prepareBatch } from '../runs/trigger';
+import { prepareBatch } from '../../../core/batches';
 
 const TEMPORAL_TIMEOUT_MS = 10_000;
 /** An account keeps at most this many schedules. */

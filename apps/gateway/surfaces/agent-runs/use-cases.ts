@@ -13,7 +13,8 @@ import { BOOKKEEPING, type BatchRunInput } from '../../../../domain/flow-types';
 import { batchRun } from '../../../../workflows';
 import { batchWorkflowId } from '../../../../workflows/definitions';
 import type { AuthContext, GatewayDeps } from '../../deps';
-import { batchSearchAttributes, prepareBatch } from '../../runs/trigger';
+import { prepareBatch } from '../../../../core/batches';
+import { batchSearchAttributes } from '../../runs/trigger';
 import type { Agent } from './views';
 import { workflowInput } from '../../../../domain/batch-plan';
 

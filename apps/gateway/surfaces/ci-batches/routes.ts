@@ -16,7 +16,8 @@ import { keyValuesSchema } from '../../http/schemas';
 import { cancelBatch, cancellingSchema, cancelRun } from '../../runs/cancel';
 import { batchEvents, runEvents } from '../../runs/events';
 import { rerunBatch, rerunRun, rerunSchema, resumeRun, resumeSchema } from '../../runs/rerun';
-import { triggerBatch, type TriggerRequest } from '../../runs/trigger';
+import type { TriggerRequest } from '../../../../core/batches';
+import { triggerBatch } from '../../runs/trigger';
 import { batchStatus, decideApproval, logLines, networkLines, performance, runDetail } from './use-cases';
 import { batchStatusSchema, decisionSchema, performanceSchema, runDetailSchema, triggeredBatchSchema, triggeredBatchView } from './views';
 

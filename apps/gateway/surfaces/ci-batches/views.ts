@@ -9,7 +9,7 @@ import { batchStatus, isTerminalRun, RUN_STATUSES } from '../../../../domain/sta
 import type { StepStatus } from '../../../../domain/statuses';
 import type { LiveRun } from '../../runs/reconcile';
 import type { BatchHead, RunSummary } from '../../runs/queries';
-import type { TriggeredBatch } from '../../runs/trigger';
+import type { TriggeredBatch } from '../../../../core/batches';
 import { browserDetailsOf, iso, presentedStatus, type StepView } from '../../runs/views';
 import { artifactFileUrl } from '../../visual/visual';
 import type { HttpTotals } from './queries';
