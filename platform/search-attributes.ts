@@ -5,6 +5,7 @@ import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const INDEXED_VALUE_TYPES = {
   Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  KeywordList: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 } as const;
 
 /**

@@ -15,6 +15,7 @@ import {
   isCancellation,
   patched,
   setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { plannedAt, planSlice } from '../domain/batch-plan';
 import { BOOKKEEPING, type BatchPlan, type BatchRunInput, type FlowRunInput, type FlowRunRef, type RunResult } from '../domain/flow-types';
@@ -24,7 +25,8 @@ import { flowRun } from './flow-run';
 import { batchOutcome, notify } from './notify';
 import { bookkeeping, record } from './record';
 import { runSlot } from './run-slot';
-import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from './search-attributes';
+import { ACCOUNT_ID, BATCH_ID, FLOW_ID, inheritedLabels, RUN_SOURCE } from './search-attributes';
+import { runSummary } from './summaries';
 
 export interface BatchResult {
   batchId: string;
@@ -92,11 +94,13 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
           workflowId: runWorkflowId(run.runId),
           args: [{ ...run, ...BOOKKEEPING }],
           ...(run.taskQueue ? { taskQueue: run.taskQueue } : {}),
+          staticSummary: runSummary(run),
           typedSearchAttributes: [
             { key: FLOW_ID, value: flowIdOf(run) },
             { key: BATCH_ID, value: batch.batchId },
             { key: ACCOUNT_ID, value: batch.accountId },
             { key: RUN_SOURCE, value: batch.source },
+            ...inheritedLabels(workflowInfo().typedSearchAttributes),
           ],
         }),
       );
@@ -188,10 +192,12 @@ async function runPlan(input: BatchRunInput, plan: BatchPlan): Promise<BatchResu
         ...(await executeChild(batchChunk, {
           workflowId: current,
           args: [{ batchId: input.batchId, accountId: input.accountId, source: input.source, maxParallel: input.maxParallel, from, to, plan: planSlice(plan, from, to), skip: [...skipped] }],
+          staticSummary: `batch ${input.batchId} · runs ${from + 1}-${to} of ${plan.total}`,
           typedSearchAttributes: [
             { key: BATCH_ID, value: input.batchId },
             { key: ACCOUNT_ID, value: input.accountId },
             { key: RUN_SOURCE, value: input.source },
+            ...inheritedLabels(workflowInfo().typedSearchAttributes),
           ],
         })),
       );

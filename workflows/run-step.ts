@@ -3,14 +3,15 @@
  * one activity with the step's retry policy; a workflow step (delay, approval) runs here on
  * timers and signals, its config rendered by an activity first.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities, CarriedRunRecords, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from '../activities';
 import { BOOKKEEPING, type ExpressionScope, type FlowRunInput, type StepState } from '../domain/flow-types';
 import { nonRetryableErrors, stepType } from '../steps';
 import type { ActivityStepType, Decision, SubFlowResult, WorkflowStepType } from '../steps/step-type';
 import { runWorkflowId } from './definitions';
 import type { flowRun } from './flow-run';
-import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from './search-attributes';
+import { ACCOUNT_ID, BATCH_ID, FLOW_ID, inheritedLabels, RUN_SOURCE } from './search-attributes';
+import { runSummary, stepSummary } from './summaries';
 import { record } from './record';
 import { finish, nowIso, row, type Node } from './run-graph';
 
@@ -50,11 +51,13 @@ async function runSubFlow(parent: FlowRunInput, stepKey: string, flowId: string,
     const result = await executeChild<typeof flowRun>('flowRun', {
       workflowId: runWorkflowId(child.runId),
       args: [{ ...child, ...BOOKKEEPING }],
+      staticSummary: runSummary(child),
       typedSearchAttributes: [
         { key: FLOW_ID, value: flowId },
         { key: BATCH_ID, value: child.batchId },
         { key: ACCOUNT_ID, value: child.accountId },
         { key: RUN_SOURCE, value: child.source },
+        ...inheritedLabels(workflowInfo().typedSearchAttributes),
       ],
     });
     return { runId: child.runId, status: 'succeeded', outputs: result.outputs ?? {} };
@@ -76,6 +79,7 @@ function failureOf(err: unknown): { message: string; details?: StepFailureDetail
 async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall, ctx: StepRunContext): Promise<void> {
   const retry = { ...DEFAULT_RETRY, ...n.step.retry };
   const acts = proxyActivities<Activities>({
+    summary: stepSummary(n.key, n.step),
     startToCloseTimeout: type.attemptTimeoutMs(n.step.config),
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: {
@@ -103,6 +107,7 @@ async function runAgentStep(n: Node, type: ActivityStepType, call: StepCall, run
   const attemptTimeoutMs = type.attemptTimeoutMs(n.step.config);
   const pickupTimeoutMs = Math.min(attemptTimeoutMs, AGENT_PICKUP_TIMEOUT_MS);
   const dispatch = proxyActivities<Activities>({
+    summary: `${stepSummary(n.key, n.step)} on agent ${agent.name}`,
     startToCloseTimeout: pickupTimeoutMs + attemptTimeoutMs + AGENT_DISPATCH_SLACK_MS,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: AGENT_DISPATCH_ATTEMPTS, nonRetryableErrorTypes: ['AgentOffline', 'AgentLost'] },

@@ -10,18 +10,21 @@ import { BOOKKEEPING } from '../domain/flow-types';
 import { batchRun } from './batch-run';
 import { batchWorkflowId } from './definitions';
 import { record } from './record';
-import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from './search-attributes';
+import { ACCOUNT_ID, BATCH_ID, FLOW_ID, labelAttributes, RUN_SOURCE } from './search-attributes';
+import { batchSummary } from './summaries';
 
 export async function scheduledBatch(trigger: ScheduledTrigger): Promise<{ batchId: string }> {
   const input = await record.prepareScheduledBatch({ ...trigger, firingWorkflowId: workflowInfo().workflowId });
   await executeChild(batchRun, {
     workflowId: batchWorkflowId(input.batchId),
     args: [{ ...input, ...BOOKKEEPING }],
+    staticSummary: batchSummary(input),
     typedSearchAttributes: [
       { key: BATCH_ID, value: input.batchId },
       { key: ACCOUNT_ID, value: input.accountId },
       { key: RUN_SOURCE, value: input.source },
       { key: FLOW_ID, value: batchFlowIds(input) },
+      ...labelAttributes(input.meta),
     ],
   });
   return { batchId: input.batchId };
