@@ -14,7 +14,8 @@ import { batchFlowIds, workflowInput } from '../../../domain/batch-plan';
 import { existingBatch, idempotentId, prepareBatch, requestHash, type TriggeredBatch, type TriggerRequest } from '../../../core/batches';
 import { batchRun } from '../../../workflows';
 import { batchWorkflowId } from '../../../workflows/definitions';
-import { ACCOUNT_ID, BATCH_ID, FLOW_ID, RUN_SOURCE } from '../../../workflows/search-attributes';
+import { ACCOUNT_ID, BATCH_ID, FLOW_ID, labelAttributes, RUN_SOURCE } from '../../../workflows/search-attributes';
+import { batchSummary } from '../../../workflows/summaries';
 import type { AuthContext, GatewayDeps } from '../deps';
 
 /** Search attributes of a batch workflow, so operators can find it in the Temporal UI. */
@@ -23,6 +24,7 @@ export const batchSearchAttributes = (input: BatchRunInput) => [
   { key: ACCOUNT_ID, value: input.accountId },
   { key: RUN_SOURCE, value: input.source },
   { key: FLOW_ID, value: batchFlowIds(input) },
+  ...labelAttributes(input.meta),
 ];
 
 /** Browser steps of a run that asks for Firefox run only where a Firefox is configured; nothing is substituted. */
@@ -120,6 +122,7 @@ export async function startBatchWorkflow(deps: Pick<GatewayDeps, 'client' | 'con
         taskQueue: deps.config.taskQueue,
         workflowId: batchWorkflowId(input.batchId),
         args: [{ ...workflowInput(input, deps.config.batchLimits), ...BOOKKEEPING }],
+        staticSummary: batchSummary(input),
         typedSearchAttributes: batchSearchAttributes(input),
       }),
     );

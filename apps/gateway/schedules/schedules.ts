@@ -20,7 +20,7 @@ import { scheduledBatchId } from '../../../domain/derived-ids';
 import { ConflictError, InvalidError, NotFoundError, UnavailableError } from '../../../domain/errors';
 import type { ScheduledTrigger } from '../../../activities/scheduled';
 import { scheduledBatch } from '../../../workflows';
-import { ACCOUNT_ID } from '../../../workflows/search-attributes';
+import { ACCOUNT_ID, SCHEDULE_ID } from '../../../workflows/search-attributes';
 import type { AuthContext, GatewayDeps } from '../deps';
 import { runFlowsBody, triggerRequestOf } from '../surfaces/ci-batches/routes';
 import { keepMaskedSecrets, secretNames, shownVariables } from '../definitions/secret-variables';
@@ -142,7 +142,11 @@ async function options(deps: Pick<GatewayDeps, 'config' | 'dataSource'>, auth: A
       workflowId: firingWorkflowId(auth.accountId, def.id),
       taskQueue: deps.config.taskQueue,
       args: [{ accountId: auth.accountId, scheduleId: def.id, trigger, definition: def } satisfies ScheduledTrigger],
-      typedSearchAttributes: [{ key: ACCOUNT_ID, value: auth.accountId }],
+      staticSummary: `schedule ${def.id}: a firing`,
+      typedSearchAttributes: [
+        { key: ACCOUNT_ID, value: auth.accountId },
+        { key: SCHEDULE_ID, value: def.id },
+      ],
     },
     policies: { overlap: OVERLAP_POLICY[def.overlap], catchupWindow: def.catchupWindowSeconds * 1000 },
     state: { paused: def.paused, ...(def.note ? { note: def.note } : {}) },

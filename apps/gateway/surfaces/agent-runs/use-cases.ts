@@ -15,6 +15,7 @@ import { batchWorkflowId } from '../../../../workflows/definitions';
 import type { AuthContext, GatewayDeps } from '../../deps';
 import { prepareBatch } from '../../../../core/batches';
 import { batchSearchAttributes } from '../../runs/trigger';
+import { batchSummary } from '../../../../workflows/summaries';
 import type { Agent } from './views';
 import { workflowInput } from '../../../../domain/batch-plan';
 
@@ -130,6 +131,7 @@ export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: 
             workflowId: batchWorkflowId(input.batchId),
             taskQueue: config.taskQueue,
             args: [{ ...input, ...BOOKKEEPING }],
+            staticSummary: batchSummary(input),
             typedSearchAttributes: batchSearchAttributes(input),
           },
           policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL },
