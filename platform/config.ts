@@ -42,6 +42,10 @@ export const configSchema = z.object({
   TASK_QUEUE: z.string().default('flows').meta({
     description: "The workers' task queue.",
   }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional().meta({
+    description: 'Turns tracing on: the gateway and workers export OpenTelemetry traces over OTLP/HTTP to this base URL (`<endpoint>/v1/traces`), e.g. `http://127.0.0.1:4318`. The other `OTEL_*` variables (`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`, headers) apply as the OpenTelemetry SDK defines them.',
+    unset: '— (no tracing; the OpenTelemetry SDK is not loaded)',
+  }),
   FLOWRUNS_ADMIN_KEY: z.string().min(8, 'FLOWRUNS_ADMIN_KEY must be at least 8 characters').optional().meta({
     description: 'The admin key, at least 8 characters: it acts in the `default` account and is the only key that may create accounts. Without it the gateway accepts account keys only.',
     unset: '— (`npm run dev`: generated, kept in `.data/admin-key`)',
@@ -240,6 +244,8 @@ export interface Config {
   temporalAddressDefaulted: boolean;
   namespace: string;
   taskQueue: string;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: traces are exported there when set (platform/tracing.ts). */
+  otlpEndpoint?: string;
   adminKey?: string;
   dataDir: string;
   /** The gateway an agent talks to (FLOWRUNS_URL) and its account key (FLOWRUNS_API_KEY). */
@@ -327,6 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalAddressDefaulted: e.TEMPORAL_ADDRESS === undefined,
     namespace: e.TEMPORAL_NAMESPACE,
     taskQueue: e.TASK_QUEUE,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     adminKey: e.FLOWRUNS_ADMIN_KEY,
     dataDir: path.resolve(e.FLOWRUNS_DATA_DIR),
     agentConcurrency: e.FLOWRUNS_AGENT_CONCURRENCY,

@@ -449,7 +449,7 @@ describe('reconciliation with workflows changed from the Temporal side', () => {
     const batch = await insertBatch(accountId);
     const run = await insertRun(accountId, { batchId: batch.id, status: 'running', startedAt: at(0) });
     const connection = Connection.lazy({ address: '127.0.0.1:1' });
-    const deps = { dataSource: stack.dataSource, reconciler: new RunReconciler({ dataSource: stack.dataSource, client: new Client({ connection }) }, { timeoutMs: 300 }) };
+    const deps = { config: stack.config, dataSource: stack.dataSource, reconciler: new RunReconciler({ dataSource: stack.dataSource, client: new Client({ connection }) }, { timeoutMs: 300 }) };
     try {
       const status = await reads.batchStatus(deps, accountId, batch.id);
       const detail = await reads.runDetail(deps, accountId, run.id, 'http://gateway');

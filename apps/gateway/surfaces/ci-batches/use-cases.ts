@@ -6,9 +6,10 @@ import type { Run } from '../../../../db/entities';
 import { ConflictError, NotFoundError, UnavailableError } from '../../../../domain/errors';
 import { isTerminalStep } from '../../../../domain/statuses';
 import { approvalSignal, runWorkflowId } from '../../../../workflows/definitions';
-import type { AuthContext, RunDeps, RunReadDeps } from '../../deps';
+import type { AuthContext, GatewayDeps, RunDeps, RunReadDeps } from '../../deps';
 import * as rq from '../../runs/queries';
 import type { LiveRun } from '../../runs/reconcile';
+import { temporalLink } from '../../runs/temporal-links';
 import { mergeSteps, type StepView } from '../../runs/views';
 import * as q from './queries';
 import * as v from './views';
@@ -30,7 +31,7 @@ async function liveRun(deps: RunReadDeps, accountId: string, runId: string): Pro
 const hasStarted = (run: Run, steps: readonly StepView[]): boolean => run.startedAt !== null || steps.some((s) => s.startedAt !== null);
 
 /** A run's results, with live step states while the workflow runs; errors name the run `runId`. */
-export async function runDetail(deps: RunReadDeps, accountId: string, runId: string, baseUrl: string) {
+export async function runDetail(deps: RunReadDeps & Pick<GatewayDeps, 'config'>, accountId: string, runId: string, baseUrl: string) {
   const live = await liveRun(deps, accountId, runId);
   const [rows, platform, presence] = await Promise.all([
     rq.findSteps(deps.dataSource, live.run.id),
@@ -38,7 +39,7 @@ export async function runDetail(deps: RunReadDeps, accountId: string, runId: str
     q.artifactPresence(deps.dataSource, live.run.id),
   ]);
   const steps = mergeSteps(rows, live.progress);
-  return v.runDetailView(live, steps, platform, { ...presence, started: hasStarted(live.run, steps) }, baseUrl);
+  return v.runDetailView(live, steps, platform, { ...presence, started: hasStarted(live.run, steps) }, baseUrl, temporalLink(deps.config, live.run.id));
 }
 
 /** Artifacts read the rows only: they are records of what happened, not live state. */

@@ -8,6 +8,7 @@ import type { Actor, App, Run, RunLog, RunRequest } from '../../../../db/entitie
 import { batchStatus, isTerminalRun, RUN_STATUSES } from '../../../../domain/statuses';
 import type { StepStatus } from '../../../../domain/statuses';
 import type { LiveRun } from '../../runs/reconcile';
+import type { TemporalLink } from '../../runs/temporal-links';
 import type { BatchHead, RunSummary } from '../../runs/queries';
 import type { TriggeredBatch } from '../../../../core/batches';
 import { browserDetailsOf, iso, presentedStatus, type StepView } from '../../runs/views';
@@ -108,6 +109,8 @@ export const runDetailSchema = z.object({
     }),
   ),
   artifacts: z.object({ performance_metrics_url: isoOrNull, log_url: isoOrNull, network_requests_url: isoOrNull }),
+  /** The run's flow-run workflow and its page in the Temporal UI (FLOWRUNS_TEMPORAL_UI_URL). */
+  temporal: z.object({ workflow_id: z.string(), ui_url: z.string() }),
 });
 
 export const performanceSchema = z.object({
@@ -248,6 +251,7 @@ export function runDetailView(
   platform: App['platform'] | null,
   a: ArtifactFlags,
   baseUrl: string,
+  temporal: TemporalLink,
 ): z.infer<typeof runDetailSchema> {
   const r = live.run;
   return {
@@ -280,6 +284,7 @@ export function runDetailView(
       log_url: a.hasLog ? artifactUrl(baseUrl, r.publicId, 'log.jsonl') : null,
       network_requests_url: a.hasRequests ? artifactUrl(baseUrl, r.publicId, 'network.jsonl') : null,
     },
+    temporal,
   };
 }
 
