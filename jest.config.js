@@ -24,8 +24,8 @@ const shared = {
   rootDir: __dirname,
   testEnvironment: 'node',
   transform: {
-    // Transpile only: type errors are `npm run lint`'s job, and a full type check per file is slow.
-    '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true }, diagnostics: false }],
+    // Transpile only, with SWC (a fraction of ts-jest's time on a cold cache): type errors are `npm run lint`'s job.
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.data/'],
 };
