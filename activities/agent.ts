@@ -7,7 +7,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { redactor } from '../domain/secrets';
 import type { RequestRecord } from '../steps/step-type';
-import type { StepCall } from './index';
+import type { StepCall } from '../workflows/contract';
 import { attemptStep, type StepRuntime } from './step-attempt';
 import { agentRecorder, handedBackBytes, type AgentGateway, type AgentPageRecords } from './browser/agent-recorder';
 import type { BrowserPool } from './browser/pool';

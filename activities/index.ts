@@ -5,7 +5,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { IsNull, type DataSource } from 'typeorm';
-import type { BatchRunInput, ExpressionScope, FlowRunInput, FlowRunRef, RunStatus, StepDefinition } from '../domain';
+import type { BatchRunInput, ExpressionScope, FlowRunInput, FlowRunRef, StepDefinition } from '../domain';
 import { batchRunIds, runInputOf } from '../db/batch-plans';
 import { FlowEntity, type RunRequest } from '../db/entities';
 import { insertBatchRows, insertRunRows, Projections, type LogLine, type StepRow } from '../db/projections';
@@ -19,6 +19,7 @@ import { redactor } from '../domain/secrets';
 import { isMissingRun } from '../db/errors';
 import { RUN_GONE } from '../steps/step-type';
 import type { AgentAttempt } from './agent';
+import type { RecordedCall, RunEnd, RunRecorded, StepCall, StepFailureDetails, StepOutcome, StepRef } from '../workflows/contract';
 import { recordHandedBack, type AgentPageRecords } from './browser/agent-recorder';
 import { createRetentionActivities } from './retention';
 import { createScheduledActivities } from './scheduled';
@@ -36,6 +37,9 @@ import type { ArtifactStore } from '../db/artifact-store';
 import type { BrowserRuntime } from '../steps/step-type';
 import type { BrowserPool } from './browser/pool';
 import { BROWSER_STEP_TYPES, createBrowserRuntime, platformRecorder } from './browser/runtime';
+
+/** The workflow↔activity contract (workflows/contract.ts), for those who import it from here. */
+export type { CarriedRunRecords, RecordedCall, RunEnd, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from '../workflows/contract';
 
 /**
  * How long a step's start is held back: a step still running then has its start written; one that
@@ -97,65 +101,6 @@ export interface ActivityDeps {
   recordPatienceMs?: number;
   /** Per-account bounds: running runs, runs started through \`flow\` steps under one run. */
   runLimits?: RunLimits;
-}
-
-export interface StepCall {
-  runId: string;
-  /** The id the step is recorded under (`auth.<id>` for a suite's auth steps). */
-  key: string;
-  position: number;
-  step: StepDefinition;
-  scope: ExpressionScope;
-  /** Names of the run's secret variables (besides those named like one). */
-  secrets?: string[];
-  /** Records of the run this step's activity makes on the way (workflows started with \`bookkeeping: 'in-steps'\`). */
-  run?: CarriedRunRecords;
-}
-
-/**
- * A run's start and end, recorded by a step's activity instead of local activities of their own
- * (workflows/flow-run.ts): each spares the run an activation and a local activity.
- */
-export interface CarriedRunRecords {
-  /** The run's start is not known to be recorded: its steps, to seed as \`recordRunStarted\` does. */
-  start?: StepRow[];
-  /**
-   * Every other step of the run has succeeded or been skipped, so the run succeeds if this step
-   * does: the rows of the others that their own activities did not write (skipped, run by the
-   * workflow), to record with the run's end as \`recordRunFinished\` does.
-   */
-  finish?: StepRow[];
-}
-
-/** What of its \`CarriedRunRecords\` an activity did record. */
-export interface RunRecorded {
-  recorded?: { start?: true; finish?: true };
-}
-
-export type StepOutcome = RunRecorded &
-  ({ skipped: true } | { skipped: false; output: unknown; attempts: number; startedAt: string; finishedAt: string; durationMs: number });
-
-/** A run's end, as \`recordRunFinished\` takes it. */
-export interface RunEnd {
-  runId: string;
-  status: RunStatus;
-  error: { step: string; message: string } | null;
-  outputs: unknown;
-  steps: StepRow[];
-}
-
-/** The step a record is about. */
-type StepRef = Pick<StepCall, 'runId' | 'key' | 'position' | 'step'>;
-
-/** What recording an agent's attempt needs of its call: not the scope, only the variables to mask by. */
-export interface RecordedCall extends StepRef, Pick<StepCall, 'secrets'> {
-  vars: Record<string, string>;
-}
-
-/** Details attached to a step's failure, so the workflow can report attempts and timing. */
-export interface StepFailureDetails {
-  attempts: number;
-  startedAt: string;
 }
 
 export const stepName = (step: StepDefinition): string => step.name ?? step.id;

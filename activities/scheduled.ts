@@ -4,21 +4,13 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
-import { prepareBatch, type TriggerRequest } from '../core/batches';
+import { prepareBatch } from '../core/batches';
 import { insertBatchRows } from '../db/projections';
 import { scheduledBatchId } from '../domain/derived-ids';
 import { DomainError } from '../domain/errors';
 import type { BatchRunInput } from '../domain/flow-types';
 import { workflowInput } from '../domain/batch-plan';
-
-/** What a schedule fires: the account, the schedule's id in it, and the trigger (`save_env` never applies). */
-export interface ScheduledTrigger {
-  accountId: string;
-  scheduleId: string;
-  trigger: TriggerRequest;
-  /** The schedule's definition as the client sent it, for the API to read back (a Temporal update replaces the action, never the memo). */
-  definition?: unknown;
-}
+import type { ScheduledTrigger } from '../workflows/contract';
 
 export function createScheduledActivities(dataSource: DataSource) {
   return {

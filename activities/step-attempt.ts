@@ -9,7 +9,7 @@ import { stepType } from '../steps';
 import { UNSUPPORTED_STEP, type BrowserRuntime, type RequestRecord } from '../steps/step-type';
 import type { ExpressionEvaluator } from './expressions';
 import { templatingFor } from './templating';
-import type { StepCall } from './index';
+import type { StepCall } from '../workflows/contract';
 
 /** What a worker gives its steps: the guarded fetch, the clock and the bounded evaluator. */
 export interface StepRuntime {

@@ -24,14 +24,10 @@ import { batchChunkWorkflowId, cancelRunsSignal, runWorkflowId } from './definit
 import { flowRun } from './flow-run';
 import { batchOutcome, notify } from './notify';
 import { bookkeeping, record } from './record';
+import type { BatchResult } from './contract';
 import { runSlot } from './run-slot';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, inheritedLabels, RUN_SOURCE } from './search-attributes';
 import { runSummary } from './summaries';
-
-export interface BatchResult {
-  batchId: string;
-  runs: { runId: string; status: RunStatus }[];
-}
 
 type Batch = Pick<BatchRunInput, 'batchId' | 'accountId' | 'source' | 'maxParallel'>;
 type ChildRun = FlowRunInput | FlowRunRef;

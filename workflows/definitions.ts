@@ -1,6 +1,18 @@
-/** Signals and queries of the workflows; the gateway imports these, never a workflow file. */
+/**
+ * Type names, ids, signals and queries of the workflows; the gateway imports these (and the types of
+ * workflows/contract.ts), never a workflow file: it starts a workflow by its type name.
+ */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RunProgress } from '../domain/flow-types';
+import type { Workflows } from './contract';
+
+/** The workflows' type names, as a client starts them; what each takes and answers is in workflows/contract.ts. */
+export const WorkflowTypes = {
+  batchRun: 'batchRun',
+  flowRun: 'flowRun',
+  scheduledBatch: 'scheduledBatch',
+  retentionSweep: 'retentionSweep',
+} as const satisfies { [K in keyof Workflows]: K };
 
 /** Live progress of a flow run (workflow id `run-<runId>`). */
 export const progressQuery = defineQuery<RunProgress>('progress');

@@ -4,7 +4,8 @@
  * timers and signals, its config rendered by an activity first.
  */
 import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type { Activities, CarriedRunRecords, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from '../activities';
+import type { Activities } from '../activities';
+import type { CarriedRunRecords, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from './contract';
 import { BOOKKEEPING, type ExpressionScope, type FlowRunInput, type StepState } from '../domain/flow-types';
 import { nonRetryableErrors, stepType } from '../steps';
 import type { ActivityStepType, Decision, SubFlowResult, WorkflowStepType } from '../steps/step-type';

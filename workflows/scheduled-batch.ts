@@ -4,7 +4,7 @@
  * child batch workflow `batch-<batchId>`, which the API then shows like any other batch.
  */
 import { executeChild, workflowInfo } from '@temporalio/workflow';
-import type { ScheduledTrigger } from '../activities/scheduled';
+import type { ScheduledTrigger } from './contract';
 import { batchFlowIds } from '../domain/batch-plan';
 import { BOOKKEEPING } from '../domain/flow-types';
 import { batchRun } from './batch-run';

@@ -8,8 +8,7 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, UnavailableError } from '../../../domain/errors';
 import { isTerminalRun } from '../../../domain/statuses';
-import { batchRun } from '../../../workflows';
-import { batchWorkflowId, cancelRunsSignal, runWorkflowId } from '../../../workflows/definitions';
+import { batchWorkflowId, cancelRunsSignal, runWorkflowId, WorkflowTypes } from '../../../workflows/definitions';
 import type { RunDeps } from '../deps';
 import * as q from './queries';
 import { presentedStatus } from './views';
@@ -50,7 +49,7 @@ export async function cancelRun(deps: Pick<RunDeps, 'dataSource' | 'client' | 'r
 async function* batchWorkflows(client: Client, batchId: string): AsyncGenerator<string> {
   yield batchWorkflowId(batchId);
   for await (const wf of client.workflow.list({
-    query: `BatchId = "${batchId}" AND WorkflowType = "${batchRun.name}" AND ExecutionStatus = "Running"`,
+    query: `BatchId = "${batchId}" AND WorkflowType = "${WorkflowTypes.batchRun}" AND ExecutionStatus = "Running"`,
   }))
     yield wf.workflowId;
 }

@@ -12,8 +12,8 @@ import { ConflictError, IdempotencyMismatchError, InvalidError, UnavailableError
 import { BOOKKEEPING, type BatchRunInput, type FlowRunInput } from '../../../domain/flow-types';
 import { batchFlowIds, workflowInput } from '../../../domain/batch-plan';
 import { existingBatch, idempotentId, prepareBatch, requestHash, type TriggeredBatch, type TriggerRequest } from '../../../core/batches';
-import { batchRun } from '../../../workflows';
-import { batchWorkflowId } from '../../../workflows/definitions';
+import type { BatchRunWorkflow } from '../../../workflows/contract';
+import { batchWorkflowId, WorkflowTypes } from '../../../workflows/definitions';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, labelAttributes, RUN_SOURCE } from '../../../workflows/search-attributes';
 import { batchSummary } from '../../../workflows/summaries';
 import type { AuthContext, GatewayDeps } from '../deps';
@@ -118,7 +118,7 @@ async function workflowState(deps: Pick<GatewayDeps, 'client'>, workflowId: stri
 export async function startBatchWorkflow(deps: Pick<GatewayDeps, 'client' | 'config'>, input: BatchRunInput): Promise<void> {
   try {
     await deps.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-      deps.client.workflow.start(batchRun, {
+      deps.client.workflow.start<BatchRunWorkflow>(WorkflowTypes.batchRun, {
         taskQueue: deps.config.taskQueue,
         workflowId: batchWorkflowId(input.batchId),
         args: [{ ...workflowInput(input, deps.config.batchLimits), ...BOOKKEEPING }],

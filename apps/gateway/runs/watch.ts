@@ -11,7 +11,7 @@ import type { DataSource } from 'typeorm';
 import { RunEntity } from '../../../db/entities';
 import { selectRows } from '../../../db/rows';
 import { isTerminalRun } from '../../../domain/statuses';
-import { flowRun } from '../../../workflows';
+import { WorkflowTypes } from '../../../workflows/definitions';
 import type { ReconciledRow, RunReconciler } from './reconcile';
 
 export interface TemporalWatcher {
@@ -71,7 +71,7 @@ export function watchTemporal(
     const started = new Date();
     const withRunning = polls++ % RESET_POLLS === 0;
     const query =
-      `WorkflowType = '${flowRun.name}' AND (` +
+      `WorkflowType = '${WorkflowTypes.flowRun}' AND (` +
       `((ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut') AND CloseTime > '${since.toISOString()}')` +
       (withRunning ? ` OR (ExecutionStatus = 'Running' AND StartTime > '${startedSince.toISOString()}')` : '') +
       ')';

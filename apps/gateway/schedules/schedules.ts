@@ -18,8 +18,8 @@ import {
 import { z } from 'zod';
 import { scheduledBatchId } from '../../../domain/derived-ids';
 import { ConflictError, InvalidError, NotFoundError, UnavailableError } from '../../../domain/errors';
-import type { ScheduledTrigger } from '../../../activities/scheduled';
-import { scheduledBatch } from '../../../workflows';
+import type { ScheduledTrigger } from '../../../workflows/contract';
+import { WorkflowTypes } from '../../../workflows/definitions';
 import { ACCOUNT_ID, SCHEDULE_ID } from '../../../workflows/search-attributes';
 import type { AuthContext, GatewayDeps } from '../deps';
 import { runFlowsBody, triggerRequestOf } from '../surfaces/ci-batches/routes';
@@ -138,7 +138,7 @@ async function options(deps: Pick<GatewayDeps, 'config' | 'dataSource'>, auth: A
     },
     action: {
       type: 'startWorkflow',
-      workflowType: scheduledBatch,
+      workflowType: WorkflowTypes.scheduledBatch,
       workflowId: firingWorkflowId(auth.accountId, def.id),
       taskQueue: deps.config.taskQueue,
       args: [{ accountId: auth.accountId, scheduleId: def.id, trigger, definition: def } satisfies ScheduledTrigger],

@@ -10,8 +10,7 @@ import { AgentEntity } from '../../../../db/entities';
 import { insertBatchRows } from '../../../../db/projections';
 import { NotFoundError, UnavailableError } from '../../../../domain/errors';
 import { BOOKKEEPING, type BatchRunInput } from '../../../../domain/flow-types';
-import { batchRun } from '../../../../workflows';
-import { batchWorkflowId } from '../../../../workflows/definitions';
+import { batchWorkflowId, WorkflowTypes } from '../../../../workflows/definitions';
 import type { AuthContext, GatewayDeps } from '../../deps';
 import { prepareBatch } from '../../../../core/batches';
 import { batchSearchAttributes } from '../../runs/trigger';
@@ -127,7 +126,7 @@ export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: 
           spec: {},
           action: {
             type: 'startWorkflow',
-            workflowType: batchRun,
+            workflowType: WorkflowTypes.batchRun,
             workflowId: batchWorkflowId(input.batchId),
             taskQueue: config.taskQueue,
             args: [{ ...input, ...BOOKKEEPING }],
