@@ -5,8 +5,8 @@
  * need at run time arrives in the context they are handed, so the workflow bundle can carry them.
  */
 import type { z } from 'zod';
-import type { BrowserConfig, BrowserOutput } from './browser';
-import type { ScanConfig, ScanOutput } from './scan';
+import type { BrowserConfig, BrowserOutput } from './browser-config';
+import type { ScanConfig, ScanOutput } from './scan-config';
 
 /** Error types every step may fail with, without retry. */
 export const MISSING_VARIABLE = 'MissingVariable';
