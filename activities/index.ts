@@ -36,7 +36,8 @@ import { DEFAULT_RECORD_PATIENCE_MS, patient, patiently } from './patience';
 import type { ArtifactStore } from '../db/artifact-store';
 import type { BrowserRuntime } from '../steps/step-type';
 import type { BrowserPool } from './browser/pool';
-import { BROWSER_STEP_TYPES, createBrowserRuntime, platformRecorder } from './browser/runtime';
+import { platformRecorder } from './browser/recorder';
+import { BROWSER_STEP_TYPES, createBrowserRuntime } from './browser/runtime';
 
 /** The workflow↔activity contract (workflows/contract.ts), for those who import it from here. */
 export type { CarriedRunRecords, RecordedCall, RunEnd, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from '../workflows/contract';

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { AGENT_MAX_FILE_BYTES, recordHandedBack, type AgentPageRecords } from '../activities/browser/agent-recorder';
-import type { PageRecorder } from '../activities/browser/runtime';
+import type { PageRecorder } from '../activities/browser/recorder';
 import { runDetailWhenEnded, startAgent, startStack, type Loose, type RunningAgent, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 

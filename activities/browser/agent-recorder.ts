@@ -10,7 +10,7 @@ import { artifactKey } from '../../db/artifact-store';
 import type { LogLine } from '../../db/projections';
 import type { BrowserDetails } from '../../steps/browser';
 import type { RequestRecord } from '../../steps/step-type';
-import type { ArtifactKind, BaselineKey, PageRecorder } from './runtime';
+import type { ArtifactKind, BaselineKey, PageRecorder } from './recorder';
 
 /** Files and baselines an agent hands back with one attempt, in all (as base64, a third more, within a Temporal payload's 2 MB). */
 export const AGENT_MAX_FILE_BYTES = 1_000_000;
