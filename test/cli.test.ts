@@ -92,7 +92,7 @@ it('when a passing batch is run with --wait --junit, then the CLI exits 0 and th
   expect(suite.name).toBe('Passing flow');
   expect(suite.testcase.map((t: Loose) => t.name)).toEqual(['Call the shop', 'Count']);
   expect(Number(suite.testcase[0].time)).toBeGreaterThanOrEqual(0);
-  expect(suite.properties.property.find((p: Loose) => p.name === 'run_url').value).toMatch(/\/api\/v1\/runs\//);
+  expect(suite.properties.property.find((p: Loose) => p.name === 'run_url').value).toMatch(/\/ui\/runs\//);
 });
 
 it('when a batch with a failing run is run, then the CLI exits 1 and the JUnit failure is on the failed step, the step after it skipped', async () => {

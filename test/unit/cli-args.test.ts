@@ -1,5 +1,5 @@
 /**
- * The `flowruns` CLI's argument handling (apps/cli/main.ts) without a gateway: usage errors exit 2
+ * The `flowruns` CLI's argument handling (apps/cli/src/main.ts) without a gateway: usage errors exit 2
  * with the reason, `flows validate` checks files offline and names the field, and `run` sends
  * what its flags say (to a loopback stub standing in for the gateway). The CLI against the real
  * stack is test/cli.test.ts.
@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../apps/cli/main';
+import { main } from '../../apps/cli/src/main';
 import { startStub, type Stub } from '../stub-server';
 
 async function flowruns(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
@@ -31,8 +31,12 @@ afterAll(async () => {
 describe('usage errors exit 2 with the reason', () => {
   it.each([
     [['run'], /name at least one --flow or --suite/],
-    [['run', '--flow', 'f'], /no API key: set FLOWRUNS_API_KEY or pass --api-key/],
+    [['run', '--flow', 'f'], /missing --app <id>: the app to run against \(or set FLOWRUNS_APP\)/],
+    [['run', '--flow', 'f', '--app', 'a'], /no API key: set FLOWRUNS_API_KEY or pass --api-key/],
     [['run', '--flow', 'f', '--max-parallel', '0', '--api-key', 'k'], /--max-parallel takes a whole number from 1 to 100/],
+    [['run', '--flow', 'f', '--app', 'a', '--reporter', 'tap'], /--reporter takes github, got "tap"/],
+    [['run', '--flow', 'f', '--timeout', 'soon'], /--timeout takes a whole number/],
+    [['completion', 'fish'], /completion takes bash or zsh/],
     [['nonsense'], /unknown command 'nonsense'/],
     [['flows', 'validate'], /required option '-f, --file <path>' not specified/],
   ])('when the CLI is given %j, then it exits 2 saying why', async (argv, reason) => {
@@ -74,6 +78,7 @@ describe('run', () => {
     const res = await flowruns(['run', '--flow', 'a', '--flow', 'b', '--env', 'REGION=eu', '--env', 'EMPTY=', '--max-parallel', '3', '--browser', 'chromium'], {
       FLOWRUNS_URL: stub.url,
       FLOWRUNS_API_KEY: 'key-123',
+      FLOWRUNS_APP: 'shop',
     });
     expect(res).toMatchObject({ code: 0, out: 'batch-9' });
     const req = stub.requests.at(-1)!;
@@ -81,6 +86,32 @@ describe('run', () => {
     expect(req.url).toBe('/api/v1/flows/run');
     expect(req.headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.stringify(req.headers)).toContain('key-123');
-    expect(req.body).toEqual({ flow_ids: ['a', 'b'], env: { REGION: 'eu', EMPTY: '' }, browser: 'chromium', max_parallel: 3, source: 'ci' });
+    expect(req.body).toEqual({ app_id: 'shop', flow_ids: ['a', 'b'], env: { REGION: 'eu', EMPTY: '' }, browser: 'chromium', max_parallel: 3, source: 'ci' });
+  });
+
+  it.each([
+    [{ GITHUB_RUN_ID: '77', GITHUB_RUN_ATTEMPT: '2' }, /^github-77-2-[0-9a-f]{16}$/],
+    [{ CI_PIPELINE_ID: '5', CI_JOB_ID: '9' }, /^gitlab-5-9-[0-9a-f]{16}$/],
+    [{ BUILD_TAG: 'jenkins-app-12' }, /^jenkins-jenkins-app-12-[0-9a-f]{16}$/],
+  ])('when the CI names its run (%j), then the Idempotency-Key derives from it, the same for the same trigger', async (ci, key) => {
+    stub.setHandler(() => ({ status: 201, body: { batch_id: 'batch-9', status: 'queued', runs: [] } }));
+    const env = { FLOWRUNS_URL: stub.url, FLOWRUNS_API_KEY: 'k', ...ci };
+    await flowruns(['run', '--app', 'shop', '--flow', 'a'], env);
+    const first = stub.requests.at(-1)!.headers['idempotency-key'];
+    expect(first).toMatch(key);
+    await flowruns(['run', '--app', 'shop', '--flow', 'a'], env);
+    expect(stub.requests.at(-1)!.headers['idempotency-key']).toBe(first);
+    await flowruns(['run', '--app', 'shop', '--flow', 'a', '--idempotency-key', 'mine'], env);
+    expect(stub.requests.at(-1)!.headers['idempotency-key']).toBe('mine');
+  });
+});
+
+describe('completion', () => {
+  it.each(['bash', 'zsh'])('when asked for a %s completion, then the script knows the commands and their flags', async (shell) => {
+    const res = await flowruns(['completion', shell]);
+    expect(res.code).toBe(0);
+    expect(res.out).toContain('"run") words="--app --suite --flow');
+    expect(res.out).toContain('"batches rerun") words="--failed');
+    expect(res.out).toContain(shell === 'bash' ? 'complete -o default -F _flowruns flowruns' : '#compdef flowruns');
   });
 });

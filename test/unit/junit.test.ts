@@ -3,7 +3,7 @@
  * failures, skips, a run that failed outside its steps, and text no XML parser chokes on.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { junitXml } from '../../apps/cli/junit';
+import { junitXml } from '../../apps/cli/src/reporters/junit';
 import type { RunDetail } from '../../apps/client';
 
 type Loose = any;
