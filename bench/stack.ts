@@ -23,6 +23,7 @@ import { startGateway, type RunningGateway } from '../apps/gateway/server';
 import { dataConverterFor, generatePayloadKeys } from '../platform/payload-codec';
 import { closeBrowsers, createWorkers, installRuntime } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
+import { productionWorkerLaunch } from './worker-launch';
 
 export interface Services {
   temporalAddress: string;
@@ -155,20 +156,6 @@ export async function buildWorker(): Promise<string> {
     ),
   );
   return path.join(outDir, 'apps', 'worker', 'main.js');
-}
-
-/**
- * How `npm run start:worker` launches the compiled worker, read from package.json so the benchmark
- * runs it the same way: its environment defaults (`NAME=${NAME:-value}`) and its node flags.
- */
-export function productionWorkerLaunch(): { env: Record<string, string>; nodeArgs: string[] } {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const script = pkg.scripts['start:worker'] ?? '';
-  const m = /^((?:\w+=\$\{\w+:-[^}]*\}\s+)*)node\s+((?:--\S+\s+)*)dist\/apps\/worker\/main\.js$/.exec(script.trim());
-  if (!m) throw new Error(`package.json's start:worker is not "[NAME=\${NAME:-value} …] node [--flag …] dist/apps/worker/main.js": ${script}`);
-  const env: Record<string, string> = {};
-  for (const [, name, value] of m[1]!.matchAll(/(\w+)=\$\{\w+:-([^}]*)\}/g)) env[name!] = process.env[name!] ?? value!;
-  return { env, nodeArgs: m[2]!.split(/\s+/).filter(Boolean) };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Bounded expressions on the real stack: a runaway JSONata expression fails its step within its
  * limit while other runs on the same worker and the gateway carry on. The evaluator on its own is
- * test/unit/expressions.test.ts.
+ * test/unit/expressions.test.ts, its limits test/expression-limits.test.ts.
  */
 import type { ExpressionLimits } from '../activities/expressions';
 import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';

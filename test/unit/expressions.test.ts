@@ -1,14 +1,14 @@
 /**
- * Bounded expressions, without the stack: the evaluator's processes and their limits, accounts
- * taking turns on them, bare paths read in place, and template scanning in linear time. The
- * end-to-end half (a runaway expression failing its step while other runs and the gateway carry
- * on) is test/expressions.test.ts.
+ * Bounded expressions, without the stack: the evaluator's processes and the limit that needs no
+ * kill, accounts taking turns on them, bare paths read in place, and template scanning in linear
+ * time. The limits that wait for a kill (time, heap, catastrophic regexes) are
+ * test/expression-limits.test.ts; the end-to-end half (a runaway expression failing its step while
+ * other runs and the gateway carry on) is test/expressions.test.ts.
  */
 import jsonata from 'jsonata';
 import { ExpressionEvaluator, plainPathValue, type ExpressionLimits } from '../../activities/expressions';
 import { expressionRefs, wholeExpression } from '../../domain/templates';
 
-const RUNAWAY = '($f:=function($n){$f($n+1)};$f(0))';
 const LIMITS: ExpressionLimits = { timeoutMs: 3000, maxDepth: 500, maxSequence: 100_000, memoryMb: 96 };
 
 describe('the expression evaluator', () => {
@@ -23,18 +23,12 @@ describe('the expression evaluator', () => {
     await expect(evaluator.evaluate('missing', { a: 1 })).resolves.toBeUndefined();
   });
 
-  it.each([
-    ['endless recursion', RUNAWAY, 'time'],
-    ['a catastrophic regex (a native call the guardrails cannot interrupt)', '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)', 'time'],
-    // The heap runs out first, unless a loaded machine lets the hard deadline come first.
-    ['a string larger than the heap', '$pad("", 300000000)', expect.stringMatching(/^(memory|time)$/)],
-    ['a huge sequence', '[1..5000000]', 'sequence'],
-  ])('when it runs %s, then it fails on its limit while the event loop keeps turning', async (_what, expression, limit) => {
+  it('when it runs a huge sequence, then it fails on its limit while the event loop keeps turning', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 20);
     const started = Date.now();
     try {
-      await expect(evaluator.evaluate(expression, {})).rejects.toMatchObject({ limit });
+      await expect(evaluator.evaluate('[1..5000000]', {})).rejects.toMatchObject({ limit: 'sequence' });
     } finally {
       clearInterval(timer);
     }
@@ -42,15 +36,9 @@ describe('the expression evaluator', () => {
     expect(ticks).toBeGreaterThanOrEqual(Math.floor((Date.now() - started) / 20 / 4));
     await expect(evaluator.evaluate('1 + 1', {})).resolves.toBe(2);
   });
-
-  it('when more expressions run away than there are evaluators, then the queued ones still get answered', async () => {
-    const results = await Promise.allSettled([RUNAWAY, RUNAWAY, RUNAWAY, '"ok"'].map((e) => evaluator.evaluate(e, {})));
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'fulfilled']);
-  });
 });
 
 describe('the evaluator shared by accounts', () => {
-  const REGEX = '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)';
   const FAST: ExpressionLimits = { ...LIMITS, timeoutMs: 300 };
 
   /** Evaluates each `[account, expression]` at once and notes the label of each as it settles. */
@@ -76,50 +64,6 @@ describe('the evaluator shared by accounts', () => {
       const { order, done } = settleOrder(evaluator, jobs);
       await Promise.all(jobs.map(([, , label]) => done(label)));
       expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3']);
-    } finally {
-      await evaluator.close();
-    }
-  });
-
-  it("when an account queues catastrophic regexes on one process, then another account's 1+1 runs right after the one running", async () => {
-    const evaluator = new ExpressionEvaluator(FAST, 1);
-    try {
-      const { order, done } = settleOrder(evaluator, [
-        ['a', REGEX, 'a1'],
-        ['a', REGEX, 'a2'],
-        ['a', REGEX, 'a3'],
-        ['a', REGEX, 'a4'],
-        ['b', '1 + 1', 'b'],
-      ]);
-      await expect(done('b')).resolves.toBe(2);
-      expect(order).toEqual(['a1', 'b']);
-      await expect(done('a1')).rejects.toMatchObject({ limit: 'time' });
-    } finally {
-      await evaluator.close();
-    }
-  });
-
-  it("when an account's catastrophic regexes outnumber the processes, then another account's 1+1 does not wait for any of them", async () => {
-    const evaluator = new ExpressionEvaluator(FAST);
-    try {
-      const slow = ['a1', 'a2', 'a3', 'a4', 'a5'];
-      const { order, done } = settleOrder(evaluator, [...slow.map((label): [string, string, string] => ['a', REGEX, label]), ['b', '1 + 1', 'b']]);
-      await expect(done('b')).resolves.toBe(2);
-      // An account holds all processes but one: b's job never waits behind a's.
-      expect(order).toEqual(['b']);
-      const results = await Promise.allSettled(slow.map(done));
-      expect(results.map((r) => r.status)).toEqual(slow.map(() => 'rejected'));
-    } finally {
-      await evaluator.close();
-    }
-  });
-
-  it("when an account has as many expressions waiting as it may, then one more fails at once on the queue limit while another account's pass", async () => {
-    const evaluator = new ExpressionEvaluator({ ...FAST, maxQueuedPerAccount: 2 }, 1);
-    try {
-      for (let i = 0; i < 3; i++) evaluator.evaluate(REGEX, {}, 'a').catch(() => undefined);
-      await expect(evaluator.evaluate('1', {}, 'a')).rejects.toMatchObject({ limit: 'queue', message: 'exceeded the limit of 2 expressions waiting per account' });
-      await expect(evaluator.evaluate('1 + 1', {}, 'b')).resolves.toBe(2);
     } finally {
       await evaluator.close();
     }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { productionWorkerLaunch } from '../../bench/stack';
+import { productionWorkerLaunch } from '../../bench/worker-launch';
 
 const root = path.join(__dirname, '..', '..');
 
