@@ -23,7 +23,7 @@ export const flowIdSchema = z
 /** Webhooks called when a run (on a flow) or a batch (on a trigger) finishes. */
 export const notifySchema = z
   .array(
-    z.object({
+    z.strictObject({
       url: z.string().max(2000).url().refine((u) => /^https?:\/\//i.test(u), { message: 'must be an http or https URL' }),
       on: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(3).default(['finished']),
     }),
@@ -45,7 +45,7 @@ function parseError(expression: string): string | null {
 
 /** Body of POST /api/v1/flows and PUT /api/v1/flows/{id}. */
 export const flowInputSchema = z
-  .object({
+  .strictObject({
     id: flowIdSchema.optional(),
     name: z.string().min(1).max(200).optional(),
     type: z.enum(FLOW_TYPES).default('automation'),
@@ -54,7 +54,7 @@ export const flowInputSchema = z
     secrets: secretsSchema.optional(),
     notify: notifySchema.optional(),
     configs: z
-      .object({
+      .strictObject({
         endOnFail: z.boolean().default(true),
         timeoutMs: z.number().int().min(1).max(30 * 24 * 3_600_000).optional(),
       })

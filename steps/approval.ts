@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { WorkflowStepType } from './step-type';
 
-const config = z.object({ message: z.string().optional(), timeoutMs: z.number().int().min(1).optional() }).default({});
+const config = z.strictObject({ message: z.string().optional(), timeoutMs: z.number().int().min(1).optional() }).default({});
 
 export const approvalStep: WorkflowStepType<'approval', typeof config> = {
   type: 'approval',

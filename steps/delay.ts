@@ -6,7 +6,7 @@ import type { WorkflowStepType } from './step-type';
 const MAX_DELAY_MS = 366 * 24 * 3_600_000;
 
 const config = z
-  .object({
+  .strictObject({
     durationMs: z.union([z.number().int().min(0).max(MAX_DELAY_MS), z.string().min(1)]).optional(),
     until: z.string().min(1).optional(),
   })

@@ -9,7 +9,7 @@ import type { WorkflowStepType } from './step-type';
 /** Sub-flows nest at most this deep (the run-time guard against cycles saved before a check could see them). */
 export const MAX_FLOW_DEPTH = 5;
 
-const config = z.object({
+const config = z.strictObject({
   flowId: z.string().min(1).max(100).regex(/^[a-z0-9_.-]+$/, 'must match ^[a-z0-9_.-]+$'),
   /** The child's `trigger.body`; `{{ }}` expressions in it are rendered first. */
   data: z.unknown().optional(),

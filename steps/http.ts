@@ -35,7 +35,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']);
 
-const config = z.object({
+const config = z.strictObject({
   method: z
     .string()
     .transform((m) => m.toUpperCase())

@@ -17,7 +17,7 @@ export const STEPS = [httpStep, transformStep, delayStep, approvalStep, flowStep
 
 export const STEP_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 
-const retrySchema = z.object({
+const retrySchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(100).optional(),
   initialIntervalMs: z.number().int().min(1).max(3_600_000).optional(),
   backoffCoefficient: z.number().min(1).max(100).optional(),
@@ -35,7 +35,7 @@ const stepBase = {
 type StepObject<S extends StepType> = z.ZodObject<typeof stepBase & { type: z.ZodLiteral<S['type']>; config: S['config'] }>;
 type StepObjects<T extends readonly StepType[]> = { -readonly [K in keyof T]: StepObject<T[K]> };
 
-const stepObject = (s: StepType) => z.object({ ...stepBase, type: z.literal(s.type), config: s.config });
+const stepObject = (s: StepType) => z.strictObject({ ...stepBase, type: z.literal(s.type), config: s.config });
 
 const typeNames = STEPS.map((s) => s.type).join(', ');
 

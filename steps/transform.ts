@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { ActivityStepType } from './step-type';
 
-const config = z.object({ expression: z.string().min(1) });
+const config = z.strictObject({ expression: z.string().min(1) });
 
 export const transformStep: ActivityStepType<'transform', typeof config> = {
   type: 'transform',

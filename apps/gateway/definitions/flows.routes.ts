@@ -1,6 +1,7 @@
 /** `/api/v1/flows[/{flowId}]`: versioned flow definitions. */
 import { z } from 'zod';
 import { flowIdSchema, flowInputSchema } from '../../../domain/flow-definition';
+import { flowJsonSchema } from '../../../domain/flow-schema';
 import type { GatewayDeps } from '../deps';
 import { at, badRequest } from '../http/errors';
 import { pageQuerySchema, pageSchema } from '../http/paging';
@@ -58,6 +59,16 @@ export const flowRoutes = ({ dataSource }: GatewayDeps): AnyRoute[] => [
         throw badRequest(`body.id: "${body.id}" differs from the path's flow id "${params.flowId}"`, ['body', 'id']);
       const { flow, created } = await putFlow(dataSource, auth.accountId, params.flowId, body);
       return reply(created ? 201 : 200, flow);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/schemas/flow.json',
+    summary: "The flow definition's JSON Schema (public, for editors: generated from the schema POST /api/v1/flows validates with)",
+    tag: TAG,
+    auth: 'none',
+    handler: ({ res }) => {
+      res.type('application/schema+json').set('Cache-Control', 'public, max-age=300').send(JSON.stringify(flowJsonSchema()));
     },
   }),
   defineRoute({

@@ -10,12 +10,17 @@ function formatLoc(loc: Loc): string {
 /** Zod prefixes type errors with "Invalid input: "; the location already says that much. */
 const tidy = (message: string): string => message.replace(/^Invalid input: /, '');
 
+/**
+ * One detail per issue; an unknown key (a strict object's `unrecognized_keys`) is named by its own
+ * path, one detail per key, so `methd` in a step's config reads `body.steps[0].config.methd`.
+ */
 export function issuesToDetail(issues: readonly z.core.$ZodIssue[], prefix: 'body' | 'query' | 'path'): ErrorDetail[] {
-  return issues.map((issue) => ({
-    loc: [prefix, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))],
-    msg: tidy(issue.message),
-    type: issue.code,
-  }));
+  return issues.flatMap((issue): ErrorDetail[] => {
+    const loc: Loc = [prefix, ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ loc: [...loc, key], msg: 'unknown key', type: issue.code }));
+    return [{ loc, msg: tidy(issue.message), type: issue.code }];
+  });
 }
 
 /** A validation failure answered with `status`, its message naming the first failing field. */
