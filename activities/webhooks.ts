@@ -27,6 +27,21 @@ export function signDelivery(secrets: string[], id: string, at: Date, body: stri
   return secrets.map((secret) => new Webhook(secret).sign(id, at, body)).join(' ');
 }
 
+/**
+ * A delivery's `links`: `batch` and `run` are the dashboard's pages (`/ui/batches/{id}`,
+ * `/ui/runs/{id}`), what a person following the link from a chat message or a CI log can open;
+ * `batch_api` and `run_api` the JSON resources (they need a key) for receivers that read them.
+ */
+export function webhookLinks(publicUrl: string, batchId: string, runId?: string): Record<string, string> {
+  const batch = encodeURIComponent(batchId);
+  const run = runId ? encodeURIComponent(runId) : undefined;
+  return {
+    batch: `${publicUrl}/ui/batches/${batch}`,
+    batch_api: `${publicUrl}/api/v1/runs/status?batch_id=${batch}`,
+    ...(run ? { run: `${publicUrl}/ui/runs/${run}`, run_api: `${publicUrl}/api/v1/runs/${run}` } : {}),
+  };
+}
+
 /** Where the links in a webhook point: the gateway's public URL. */
 export function createWebhookActivities(deps: { dataSource: DataSource; fetch: typeof globalThis.fetch; publicUrl: string }) {
   const projections = new Projections(deps.dataSource);
@@ -35,10 +50,7 @@ export function createWebhookActivities(deps: { dataSource: DataSource; fetch: t
       const { attempt, activityId, workflowExecution } = Context.current().info;
       // A delivery scheduled before ids existed: its activity's identity is as stable across retries.
       const id = d.id ?? `msg_${workflowExecution?.workflowId ?? 'activity'}_activity${activityId}`;
-      const links = {
-        batch: `${deps.publicUrl}/api/v1/runs/status?batch_id=${encodeURIComponent(d.event.batch_id)}`,
-        ...(d.event.run_id ? { run: `${deps.publicUrl}/api/v1/runs/${encodeURIComponent(d.event.run_id)}` } : {}),
-      };
+      const links = webhookLinks(deps.publicUrl, d.event.batch_id, d.event.run_id);
       const body = JSON.stringify({ ...d.event, links });
       const at = new Date();
       const signature = signDelivery(await webhookSigningSecrets(deps.dataSource, d.accountId), id, at, body);

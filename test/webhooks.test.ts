@@ -74,12 +74,16 @@ it('when runs and their batch finish, then the flow and trigger webhooks that wa
     event: 'batch.finished',
     batch_id: t.body.batch_id,
     status: 'failed',
-    links: { batch: expect.stringContaining(`/api/v1/runs/status?batch_id=${t.body.batch_id}`) },
+    links: { batch: expect.stringMatching(new RegExp(`^http.*/ui/batches/${t.body.batch_id}$`)), batch_api: expect.stringContaining(`/api/v1/runs/status?batch_id=${t.body.batch_id}`) },
   });
   const failure = posted('/on-failure');
   expect(failure).toHaveLength(1);
   expect(failure[0].body).toMatchObject({ event: 'run.finished', run_id: badRun, batch_id: t.body.batch_id, status: 'failed', error: { step: 'call' } });
-  expect((failure[0].body as Loose).links.run).toMatch(new RegExp(`/api/v1/runs/${badRun}$`));
+  // A person follows `run` to the run's page; `run_api` is the JSON resource.
+  expect((failure[0].body as Loose).links).toMatchObject({
+    run: expect.stringMatching(new RegExp(`^http.*/ui/runs/${badRun}$`)),
+    run_api: expect.stringMatching(new RegExp(`/api/v1/runs/${badRun}$`)),
+  });
   expect(posted('/always').map((r) => (r.body as Loose).run_id).sort()).toEqual([okRun, badRun].sort());
   for (const req of [batchHook, ...failure, ...posted('/always')]) {
     expect(verify(req, secret)).toBe(true);

@@ -195,7 +195,12 @@ describe('deliverWebhook', () => {
     expect(headers['webhook-id']).toBe('msg_delivery_1');
     expect(verified).toMatchObject({
       event: 'run.finished',
-      links: { batch: 'https://flowruns.example/api/v1/runs/status?batch_id=batch-1', run: 'https://flowruns.example/api/v1/runs/public-run-1' },
+      links: {
+        batch: 'https://flowruns.example/ui/batches/batch-1',
+        batch_api: 'https://flowruns.example/api/v1/runs/status?batch_id=batch-1',
+        run: 'https://flowruns.example/ui/runs/public-run-1',
+        run_api: 'https://flowruns.example/api/v1/runs/public-run-1',
+      },
     });
     expect(written(ds)).toContain('delivered (HTTP 204, attempt 1)');
   });
