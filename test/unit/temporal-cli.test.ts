@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { cachedBinaryPath, downloadWithSdk, resolveTemporalBinary, TEMPORAL_CLI_VERSION, type CliDownload } from '../../apps/dev/temporal';
+import { cachedBinaryPath, downloadWithSdk, resolveTemporalBinary, TEMPORAL_CLI_VERSION, type CliDownload } from '../../apps/dev/temporal-cli';
 import { freePort } from '../../apps/dev/processes';
 
 const tmpDirs: string[] = [];

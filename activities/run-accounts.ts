@@ -1,0 +1,29 @@
+/** The account of a run, for the turn its expressions take on the shared evaluator. */
+import type { DataSource } from 'typeorm';
+
+/** Runs whose account is kept in memory by `runAccounts` (the oldest forgotten first). */
+const KNOWN_RUN_ACCOUNTS = 10_000;
+
+/**
+ * The account of a run, read once from its row and kept (a run never changes account): the turn
+ * its expressions take on the evaluator. A run that cannot be read (gone, Postgres down) takes a
+ * turn of its own rather than fail or wait.
+ */
+export function runAccounts(dataSource: DataSource): (runId: string) => Promise<string> {
+  const known = new Map<string, Promise<string>>();
+  return (runId) => {
+    let account = known.get(runId);
+    if (!account) {
+      account = (dataSource.query('SELECT account_id FROM runs WHERE id = $1', [runId]) as Promise<{ account_id: string }[]>).then(
+        (rows) => rows[0]?.account_id ?? `run:${runId}`,
+        () => {
+          known.delete(runId);
+          return `run:${runId}`;
+        },
+      );
+      known.set(runId, account);
+      if (known.size > KNOWN_RUN_ACCOUNTS) known.delete(known.keys().next().value as string);
+    }
+    return account;
+  };
+}
