@@ -13,6 +13,21 @@ const NODE_BUILTINS = [
   'util', 'v8', 'vm', 'worker_threads', 'zlib',
 ];
 
+/**
+ * The layers (docs/architecture.md), lowest first: domain and steps, db, core, then activities,
+ * workflows and platform, then apps. A layer imports its own and those below, never one above;
+ * scripts/import-graph.ts (`npm run graph`) checks the same order on the whole graph.
+ */
+const LAYERS = [['domain', 'steps'], ['db'], ['core'], ['activities', 'workflows', 'platform'], ['apps']];
+const LAYER_ZONES = LAYERS.flatMap((layer, i) => {
+  const above = LAYERS.slice(i + 1).flat();
+  return layer.map((target) => ({
+    target: `./${target}`,
+    from: above.map((dir) => `./${dir}`),
+    message: `${target}/ is below ${above.join(', ')} (docs/architecture.md): it imports none of them, types included.`,
+  }));
+}).filter((zone) => zone.from.length > 0);
+
 export default tseslint.config(
   { ignores: ['dist/**', 'apps/cli/dist/**', '.data/**', 'node_modules/**', 'coverage/**', '.scratch/**'] },
   js.configs.recommended,
@@ -38,7 +53,9 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Runtime circles only: the rule skips type-only imports, so `npm run graph` (in `npm run lint`) checks those too.
       'import/no-cycle': 'error',
+      'import/no-restricted-paths': ['error', { zones: LAYER_ZONES }],
     },
   },
   {

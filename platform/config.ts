@@ -9,7 +9,6 @@ import { DEFAULT_RECORD_PATIENCE_MS } from '../activities/patience';
 import { DEFAULT_BATCH_LIMITS, MAX_BATCH_RUNS, type BatchLimits } from '../domain/batch-plan';
 import { s3KeyPrefix, type S3StoreOptions } from '../db/artifact-store';
 import { DEFAULT_RUN_LIMITS, type RunLimits } from '../db/run-limits';
-import type { DeadlockCheck } from '../apps/worker/workflow-threads';
 
 /**
  * Every variable the platform reads, each with `.meta({ description, unset? })`: what it does, and
@@ -233,6 +232,9 @@ export const configSchema = z.object({
     description: "Comma-separated browser origins (the Temporal UI's) that may call the codec endpoint `/api/v1/codec/{decode,encode}`.",
   }),
 });
+
+/** How a worker notices a workflow that never yields (apps/worker/workflow-threads.ts); docs/configuration.md has both. */
+export type DeadlockCheck = 'sampled' | 'per-call';
 
 export interface Config {
   port: number;

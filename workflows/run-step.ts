@@ -5,12 +5,11 @@
  */
 import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { CarriedRunRecords, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from './contract';
+import type { CarriedRunRecords, FlowRunWorkflow, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from './contract';
 import { BOOKKEEPING, type ExpressionScope, type FlowRunInput, type StepState } from '../domain/flow-types';
 import { nonRetryableErrors, stepType } from '../steps';
 import type { ActivityStepType, Decision, SubFlowResult, WorkflowStepType } from '../steps/step-type';
-import { runWorkflowId } from './definitions';
-import type { flowRun } from './flow-run';
+import { runWorkflowId, WorkflowTypes } from './definitions';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, inheritedLabels, RUN_SOURCE } from './search-attributes';
 import { runSummary, stepSummary } from './summaries';
 import { record } from './record';
@@ -49,7 +48,7 @@ export interface StepRunContext {
 async function runSubFlow(parent: FlowRunInput, stepKey: string, flowId: string, data: unknown): Promise<SubFlowResult> {
   const child = await record.prepareSubFlow({ parent, stepKey, flowId, data });
   try {
-    const result = await executeChild<typeof flowRun>('flowRun', {
+    const result = await executeChild<FlowRunWorkflow>(WorkflowTypes.flowRun, {
       workflowId: runWorkflowId(child.runId),
       args: [{ ...child, ...BOOKKEEPING }],
       staticSummary: runSummary(child),

@@ -20,9 +20,7 @@ import { Worker, type CompiledWorkerOptions } from '@temporalio/worker';
 import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface';
 import { ThreadedVMWorkflowCreator, WorkerThreadClient } from '@temporalio/worker/lib/workflow/threaded-vm';
 import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/lib/workflow/workflow-worker-thread/input';
-
-/** How a worker notices a workflow that never yields; docs/configuration.md has both. */
-export type DeadlockCheck = 'sampled' | 'per-call';
+import type { DeadlockCheck } from '../../platform/config';
 
 /**
  * The SDK's thread module, started in a thread that first drops `timeout` from its calls into a
