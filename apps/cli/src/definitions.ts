@@ -88,7 +88,11 @@ function check(doc: unknown, where: string, problems: string[]): Definition | un
   if (kind === 'flow') {
     const parsed = flowInputSchema.safeParse(body);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push(`${where}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+      for (const issue of parsed.error.issues) {
+        // An unknown key is named by its own path, as the API names it (steps.0.config.methd).
+        const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+        for (const k of keys) problems.push(`${where}: ${[...issue.path, ...(k === undefined ? [] : [k])].join('.') || '(root)'}: ${k === undefined ? issue.message : 'unknown key'}`);
+      }
       return undefined;
     }
     return { kind, id: body.id, file: where, body, definition: toFlowDefinition(parsed.data, body.id) };

@@ -240,7 +240,10 @@ export class FlowRunsClient {
             lastId = m.id;
             failures = 0;
             yield { id: m.id, event: m.event, data: JSON.parse(m.data) as StreamEvent['data'] };
-            if (m.event === (kind === 'batches' ? 'batch.finished' : 'run.finished')) ended = true;
+            if (m.event === (kind === 'batches' ? 'batch.finished' : 'run.finished')) {
+              ended = true;
+              break;
+            }
           }
           if (ended) break;
         }
