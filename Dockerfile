@@ -5,6 +5,8 @@
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The CLI package is a workspace of the root package: npm needs its manifest to install.
+COPY apps/cli/package.json ./apps/cli/
 # The lockfile was produced where the registry serves only linux-x64's optional packages, which
 # `npm ci` takes for an out-of-sync lockfile; install from package.json's pinned versions then.
 RUN npm ci || npm install
@@ -23,6 +25,7 @@ FROM node:20-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY apps/cli/package.json ./apps/cli/
 RUN (npm ci --omit=dev || npm install --omit=dev) && npm cache clean --force
 # dist/workflows is what the worker bundles at start (require.resolve('../../workflows') from dist/apps/worker).
 COPY --from=build /app/dist ./dist
