@@ -23,8 +23,10 @@ import { WebhookSecretRotation1734200000000 } from './migrations/1734200000000-w
 import { DashboardSessions1734300000000 } from './migrations/1734300000000-dashboard-sessions';
 import { RunLimits1734400000000 } from './migrations/1734400000000-run-limits';
 import { AgentAttempts1734500000000 } from './migrations/1734500000000-agent-attempts';
+import { SharedGatewayState1734650000000 } from './migrations/1734650000000-shared-gateway-state';
+import { FlakyRuns1734720000000 } from './migrations/1734720000000-flaky-runs';
 
-export const MIGRATIONS = [InitialSchema1732300000000, Suites1732400000000, Secrets1732600000000, StepOutputs1732650000000, KeyScopes1732700000000, PlatformSecrets1732800000000, RunPublicIds1732900000000, Agents1733000000000, RunLineage1733300000000, WebhookSecrets1733400000000, RunLogSequence1733500000000, BatchSchedule1733600000000, BrowserArtifacts1733700000000, Retention1733800000000, BatchOpenRuns1733850000000, FlowRunStats1733900000000, RunFinishedFunction1734000000000, RunStatsStaticUpdate1734100000000, WebhookSecretRotation1734200000000, DashboardSessions1734300000000, RunLimits1734400000000, AgentAttempts1734500000000];
+export const MIGRATIONS = [InitialSchema1732300000000, Suites1732400000000, Secrets1732600000000, StepOutputs1732650000000, KeyScopes1732700000000, PlatformSecrets1732800000000, RunPublicIds1732900000000, Agents1733000000000, RunLineage1733300000000, WebhookSecrets1733400000000, RunLogSequence1733500000000, BatchSchedule1733600000000, BrowserArtifacts1733700000000, Retention1733800000000, BatchOpenRuns1733850000000, FlowRunStats1733900000000, RunFinishedFunction1734000000000, RunStatsStaticUpdate1734100000000, WebhookSecretRotation1734200000000, DashboardSessions1734300000000, RunLimits1734400000000, AgentAttempts1734500000000, SharedGatewayState1734650000000, FlakyRuns1734720000000];
 
 export function createDataSource(url: string, options: { poolSize?: number } = {}): DataSource {
   return new DataSource({

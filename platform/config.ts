@@ -127,14 +127,14 @@ export const configSchema = z.object({
     description: 'A step output larger than this (as JSON) is kept in Postgres (`step_outputs`) and passed to later steps by reference, never through Temporal payloads (2 MB limit).',
   }),
   FLOWRUNS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(10_000_000).default(6000).meta({
-    description: 'Requests a minute per API key (a token bucket per gateway process, bursts of a sixth); `0` turns the limit off.',
+    description: 'Requests a minute per API key (a token bucket in Postgres shared by every gateway, bursts of a sixth; replies carry `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`); `0` turns the limit off.',
   }),
   FLOWRUNS_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: z.coerce.number().int().min(0).max(50_000_000).optional().meta({
     description: 'Requests a minute of one account, all its keys together (same buckets, bursts of a sixth), so more keys do not buy more rate; `0` turns it off.',
     unset: 'five times `FLOWRUNS_RATE_LIMIT_PER_MINUTE` (30000)',
   }),
   FLOWRUNS_MAX_STREAMS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(100).meta({
-    description: 'Event streams (`…/events`) one account may have open at once on a gateway, all its keys together (each key: 20).',
+    description: 'Event streams (`…/events`) one account may have open at once on all gateways together, all its keys together (each key: 20).',
   }),
   FLOWRUNS_MAX_KEYS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(100).meta({
     description: 'Live (not revoked, not expired) API keys one account may hold; creating one more is 409.',

@@ -3,12 +3,15 @@ import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { Projections } from '../../db/projections';
 import type { Config } from '../../platform/config';
+import type { GatewayShared } from './shared';
 import { RunReconciler } from './runs/reconcile';
 
 export interface GatewayDeps {
   config: Config;
   dataSource: DataSource;
   client: Client;
+  /** What this gateway shares with the others through Postgres; startGateway builds it when not given. */
+  shared?: GatewayShared;
 }
 
 /** The run core's services: every surface reads runs through the one reconciler and writes them through the one projection store. */

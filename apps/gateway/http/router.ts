@@ -9,7 +9,8 @@ import { DomainError } from '../../../domain/errors';
 import { gatewayLog } from '../../../platform/log';
 import { httpDuration, httpRequests } from '../../../platform/metrics';
 import type { AuthContext, GatewayDeps } from '../deps';
-import { authenticate, RateLimiter } from './auth-middleware';
+import { authenticate } from './auth-middleware';
+import { rateLimitHeaders, SharedRateLimiter } from '../shared/rate-limit';
 import { fromDomainError, HttpError, type ErrorDetail } from './errors';
 import { checkResponse } from './response-check';
 import { isReply, type AnyRoute } from './route';
@@ -56,7 +57,7 @@ export interface RouterOptions {
   strictResponses?: boolean;
 }
 
-function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions, limiter: RateLimiter): RequestHandler {
+function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions, limiter: SharedRateLimiter): RequestHandler {
   const level = spec.auth ?? 'account';
   const scope = spec.scope ?? (spec.method === 'get' ? 'read' : 'run');
   const check = (status: number, body: unknown) => {
@@ -77,7 +78,8 @@ function routeHandler(spec: AnyRoute, deps: GatewayDeps, options: RouterOptions,
       const auth =
         level === 'none' ? undefined : await authenticate(req, deps.dataSource, deps.config.adminKey, level, scope);
       accountId = auth?.accountId;
-      if (auth) limiter.take(auth);
+      const rate = auth ? await limiter.take(auth) : undefined;
+      if (rate) res.set(rateLimitHeaders(rate));
       const detail: ErrorDetail[] = nulBytes(req);
       const params = await parsePart(spec.params, { ...req.params }, 'path', detail);
       const query = await parsePart(spec.query, { ...(req.query as object) }, 'query', detail);
@@ -122,7 +124,7 @@ export function mountRoutes(
   routes: readonly AnyRoute[],
   deps: GatewayDeps,
   options: RouterOptions = {},
-  limiter = new RateLimiter(deps.config.rateLimitPerMinute, deps.config.rateLimitPerAccountPerMinute),
+  limiter = new SharedRateLimiter(deps.dataSource, deps.config.rateLimitPerMinute, deps.config.rateLimitPerAccountPerMinute),
 ): void {
   for (const spec of routes) app.route(spec.path)[spec.method](routeHandler(spec, deps, options, limiter));
 }

@@ -11,7 +11,6 @@ import type { Request, Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { NotFoundError } from '../../../domain/errors';
 import type { RunDeps } from '../deps';
-import { tooManyRequests } from '../http/errors';
 import * as q from './queries';
 
 export const EVENT_NAMES = ['run.started', 'step.started', 'step.finished', 'run.waiting', 'run.finished', 'batch.finished', 'log'] as const;
@@ -20,7 +19,7 @@ export type EventName = (typeof EVENT_NAMES)[number];
 export interface StreamOptions {
   /** A comment line this often keeps proxies from closing an idle stream. */
   heartbeatMs?: number;
-  /** How often an open stream looks for new lines. */
+  /** How often an open stream looks for new lines without being told of any (its safety poll). */
   pollMs?: number;
 }
 
@@ -30,9 +29,8 @@ export interface StreamOptions {
  */
 const SETTLE_MS = 250;
 const PAGE = 500;
-const MAX_STREAMS_PER_KEY = 20;
-/** Streams open in this process, by key and by account (`account:<id>`). */
-const open = new Map<string, number>();
+/** Woken by the LISTEN of its gateway when lines of what it follows are committed, a stream still looks this often on its own. */
+const SAFETY_POLL_MS = 2000;
 
 interface LogRow {
   seq: string;
@@ -113,23 +111,6 @@ function resumeAfter(req: Request): bigint {
   return /^\d{1,19}$/.test(raw) ? BigInt(raw) : 0n;
 }
 
-/** Counts a new stream against its key and its account, or throws 429 naming the bound reached. */
-function opened(auth: { accountId: string; keyId: string }, maxPerAccount: number): () => void {
-  const counters = [auth.keyId, `account:${auth.accountId}`];
-  const [byKey, byAccount] = counters.map((c) => open.get(c) ?? 0);
-  if (byKey >= MAX_STREAMS_PER_KEY) throw tooManyRequests(`at most ${MAX_STREAMS_PER_KEY} event streams per key at once; close one first`, 5);
-  if (byAccount >= maxPerAccount)
-    throw tooManyRequests(`at most ${maxPerAccount} event streams per account at once (all its keys together); close one first`, 5);
-  for (const c of counters) open.set(c, (open.get(c) ?? 0) + 1);
-  return () => {
-    for (const c of counters) {
-      const n = (open.get(c) ?? 1) - 1;
-      if (n > 0) open.set(c, n);
-      else open.delete(c);
-    }
-  };
-}
-
 async function stream(
   deps: RunDeps,
   req: Request,
@@ -139,24 +120,51 @@ async function stream(
   endsWith: EventName,
   options: StreamOptions,
 ): Promise<undefined> {
-  const close = opened(auth, deps.config.maxStreamsPerAccount);
+  const shared = deps.shared;
+  if (!shared) throw new Error('event streams need the shared gateway state (startGateway builds it)');
+  const close = await shared.streams.open(auth, deps.config.maxStreamsPerAccount);
   let closed = false;
   const wake: { fn?: () => void } = {};
+  /** Set when woken while not waiting (reading): the next wait is skipped. */
+  let poked = false;
+  const wakeUp = () => {
+    poked = true;
+    wake.fn?.();
+  };
+  /**
+   * A notification means lines were committed; each is read once it is SETTLE_MS old, so the
+   * stream looks that long after the first notification (and once more if others came meanwhile).
+   */
+  let settling: NodeJS.Timeout | undefined;
+  let again = false;
+  const notified = () => {
+    if (settling) return void (again = true);
+    settling = setTimeout(() => {
+      settling = undefined;
+      wakeUp();
+      if (again) {
+        again = false;
+        notified();
+      }
+    }, SETTLE_MS + 20);
+  };
+  const unsubscribe = shared.notifier.subscribe('batchId' in scope ? scope.batchId : scope.runId, notified);
   req.on('close', () => {
     closed = true;
-    wake.fn?.();
+    wakeUp();
   });
   res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.flushHeaders();
   res.write(`retry: 2000\n\n`);
   const heartbeatMs = options.heartbeatMs ?? 15_000;
-  const pollMs = options.pollMs ?? 250;
+  const pollMs = options.pollMs ?? SAFETY_POLL_MS;
   let after = resumeAfter(req);
   let lastBeat = Date.now();
   let lastSettledCheck = Date.now();
   try {
     if (await endedBy(deps.dataSource, scope, endsWith, after)) closed = true;
     while (!closed) {
+      poked = false;
       const rows = await linesAfter(deps.dataSource, scope, after);
       let ended = false;
       for (const row of rows) {
@@ -187,16 +195,22 @@ async function stream(
         res.write(`: keep-alive\n\n`);
         lastBeat = Date.now();
       }
+      // Without its LISTEN connection (being re-established) the stream polls as it used to.
+      const waitMs = Math.min(shared.notifier.listening ? pollMs : SETTLE_MS, Math.max(10, heartbeatMs - (Date.now() - lastBeat)));
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, pollMs);
+        if (poked || closed) return resolve();
+        const t = setTimeout(resolve, waitMs);
         wake.fn = () => {
           clearTimeout(t);
           resolve();
         };
       });
+      wake.fn = undefined;
     }
   } finally {
-    close();
+    unsubscribe();
+    clearTimeout(settling);
+    await close();
     res.end();
   }
   return undefined;
