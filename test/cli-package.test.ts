@@ -103,6 +103,21 @@ export default defineFlow({ id: 'checkout', name: 'Checkout', steps });
   expect((await stack.call('GET', '/api/v1/flows/stray', undefined, key)).status).toBe(404);
 });
 
+it('when a .flow.ts file has a typo, then the package types make it a compile error', () => {
+  const file = write('typed/typo.flow.ts', `import { defineFlow } from '@flowruns/cli';\nexport default defineFlow({ id: 'typo', steps: [{ id: 'call', type: 'http', config: { url: 'http://x', methd: 'GET' } }] });\n`);
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const check = (f: string) => {
+    try {
+      execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'es2022', f], { cwd: project, encoding: 'utf8' });
+      return '';
+    } catch (err) {
+      return String((err as { stdout?: string }).stdout);
+    }
+  };
+  expect(check(file)).toMatch(/TS2353: Object literal may only specify known properties, and 'methd' does not exist/);
+  expect(check(path.join(project, 'flows', 'checkout.flow.ts'))).toBe('');
+});
+
 it('when a flow file has an unknown key, then validate exits 1 naming its path', async () => {
   const file = write('bad/typo.yaml', `id: typo\nsteps:\n  - id: call\n    type: http\n    config:\n      url: ${stub.url}/ok\n      methd: GET\n`);
   const res = await flowruns(['flows', 'validate', '-f', file], { FLOWRUNS_API_KEY: '' });

@@ -2,7 +2,8 @@
  * The batch belongs to the CI job (`flowruns`, a process of its own, against the real stack):
  * SIGINT mid-wait and `--timeout` cancel the batch and exit 1 saying why; `--retries` reruns a
  * failed run and a run passing on a retry is flaky in the text, JSON and JUnit outputs;
- * `batches rerun --failed`, `batches watch` and `batches cancel` work on an existing batch.
+ * `batches rerun --failed`, `batches watch` and `batches cancel` work on an existing batch;
+ * `--artifacts` downloads a browser step's files and JUnit attaches them.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,7 @@ beforeAll(async () => {
   workers = await startWorkers(stack);
   stub = await startStub((req) => {
     if (req.url === '/down') return { status: 503, body: { down: true } };
+    if (req.url === '/page') return { headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!doctype html><html><head><title>Shop</title></head><body><h1>Hello</h1></body></html>' };
     const flaky = /^\/flaky\/(\w+)/.exec(req.url);
     if (flaky) {
       const n = (seen.get(flaky[1]) ?? 0) + 1;
@@ -42,6 +44,11 @@ beforeAll(async () => {
     { id: 'flaky-junit', name: 'Flaky junit', steps: [http('shaky', `${stub.url}/flaky/junit`)] },
     { id: 'passing', name: 'Passing flow', steps: [http('call', `${stub.url}/ok`)] },
     { id: 'failing', name: 'Failing flow', steps: [http('down', `${stub.url}/down`)] },
+    {
+      id: 'page',
+      name: 'Shop page',
+      steps: [{ id: 'look', name: 'Look at the page', type: 'browser', retry: { maxAttempts: 1 }, config: { url: `${stub.url}/page`, actions: [{ action: 'screenshot', name: 'home' }, { action: 'expect', selector: 'h1', text: 'Goodbye' }] } }],
+    },
   ];
   for (const f of flows) expect((await stack.call('POST', '/api/v1/flows', f, key)).status).toBe(201);
 });
@@ -138,4 +145,25 @@ it('when a batch with a failed run is rerun with --failed, then the new batch ha
   const cancelled = await flowruns(['batches', 'cancel', gateBatch]);
   expect(cancelled.code).toBe(0);
   expect(await ended(gateBatch)).toMatchObject({ status: 'cancelled' });
+});
+
+it('when a browser step fails with --artifacts and --junit, then its screenshot (and trace) are under DIR/<runId>/ and attached to its testcase', async () => {
+  const artifacts = path.join(dir, 'artifacts');
+  const report = path.join(dir, 'browser.xml');
+  const res = await flowruns(['run', '--flow', 'page', '--artifacts', artifacts, '--junit', report]);
+  expect(res.code).toBe(1);
+  const xml = parseJunit(fs.readFileSync(report, 'utf8'));
+  const [suite] = xml.testsuites.testsuite;
+  const runId = suite.properties.property.find((p: Loose) => p.name === 'run_id').value;
+  const shot = path.resolve(artifacts, runId, 'look', 'home.png');
+  expect(fs.readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+  const [look] = suite.testcase;
+  expect(look).toMatchObject({ name: 'Look at the page', failure: { type: 'failed' } });
+  expect(look['system-out']).toContain(`[[ATTACHMENT|${shot}]]`);
+  const detail = (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key)).body;
+  if (detail.actions[0].trace_url) {
+    const trace = path.resolve(artifacts, runId, 'look', 'trace.zip');
+    expect(fs.readFileSync(trace).subarray(0, 2).toString()).toBe('PK');
+    expect(look['system-out']).toContain(`[[ATTACHMENT|${trace}]]`);
+  }
 });

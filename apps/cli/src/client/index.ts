@@ -206,11 +206,11 @@ export class FlowRunsClient {
   }
 
   /** A file the API serves (an artifact URL, absolute or a path), as bytes. */
-  async download(url: string): Promise<Buffer> {
+  async download(url: string): Promise<Uint8Array> {
     const target = /^https?:/i.test(url) ? url : `${this.baseUrl}${url}`;
     const res = await fetch(target, { headers: { 'X-API-Key': this.options.apiKey }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000) });
     if (!res.ok) throw new ApiError(res.status, parseJson(await res.text()), 'GET', new URL(target).pathname);
-    return Buffer.from(await res.arrayBuffer());
+    return new Uint8Array(await res.arrayBuffer());
   }
 
   /**
