@@ -157,6 +157,8 @@ export interface BrowserDetails {
   actions: ActionRecord[];
   screenshots: { name: string; width: number; height: number; vrt: VrtResult | null }[];
   performance: PagePerformance | null;
+  /** The attempt's Playwright trace (`trace.zip`, secrets masked), when one was kept. */
+  trace?: string | null;
 }
 
 /** Start-to-close of one attempt: every action may take its full timeout, plus the browser's start. */

@@ -16,7 +16,7 @@ export async function findBatch(db: DataSource, accountId: string, batchId: stri
 /** What a batch's status shows of each run and the reconciler reads: none of its definitions, variables or outputs. */
 export type RunSummary = Pick<
   Run,
-  'id' | 'publicId' | 'accountId' | 'batchId' | 'position' | 'flowId' | 'flowName' | 'status' | 'error' | 'external' | 'workflowId' | 'workflowRunId' | 'startedAt' | 'finishedAt' | 'durationMs'
+  'id' | 'publicId' | 'accountId' | 'batchId' | 'position' | 'flowId' | 'flowName' | 'status' | 'error' | 'external' | 'workflowId' | 'workflowRunId' | 'startedAt' | 'finishedAt' | 'durationMs' | 'flaky'
 >;
 
 /** What a batch's status shows of the batch itself. */
@@ -31,7 +31,7 @@ const BATCH_STATUS_SQL = `
          CASE WHEN row_number() OVER w = 1 THEN b.created_at END AS "bCreatedAt",
          r.id, r.public_id AS "publicId", r.account_id AS "accountId", r.batch_id AS "batchId", r.position, r.flow_id AS "flowId",
          r.flow_name AS "flowName", r.status, r.error, r.external, r.workflow_id AS "workflowId", r.workflow_run_id AS "workflowRunId",
-         r.started_at AS "startedAt", r.finished_at AS "finishedAt", r.duration_ms AS "durationMs"
+         r.started_at AS "startedAt", r.finished_at AS "finishedAt", r.duration_ms AS "durationMs", r.flaky
     FROM batches b LEFT JOIN runs r ON r.batch_id = b.id
    WHERE b.id = $1 AND b.account_id = $2
   WINDOW w AS (ORDER BY r.position, r.id)
@@ -66,6 +66,7 @@ export async function findBatchStatus(db: DataSource, accountId: string, batchId
       startedAt: r.startedAt,
       finishedAt: r.finishedAt,
       durationMs: r.durationMs,
+      flaky: r.flaky,
     });
   }
   return { batch, runs };

@@ -45,6 +45,8 @@ export const batchStatusSchema = z.object({
       finished_at: isoOrNull,
       duration_ms: z.number().nullable(),
       error: runError,
+      /** Succeeded as the rerun (or resumption) of a run that failed or timed out. */
+      flaky: z.boolean(),
     }),
   ),
 });
@@ -83,6 +85,8 @@ export const runDetailSchema = z.object({
   actor,
   rerun_of: z.string().nullable(),
   resumed_from: z.string().nullable(),
+  /** Succeeded as the rerun (rerun_of) or resumption (resumed_from) of a run that failed or timed out: passed on a retry. */
+  flaky: z.boolean(),
   platform: z.enum(['web', 'ios', 'android']).nullable(),
   browser: z.string().nullable(),
   app_id: z.string().nullable(),
@@ -106,6 +110,8 @@ export const runDetailSchema = z.object({
       selector: z.string().nullable().optional(),
       /** On a browser or scan step's entry: the browser it ran in. */
       browser: z.object({ name: z.string(), engine: z.string(), version: z.string() }).optional(),
+      /** On a browser or scan step's entry: its last attempt's Playwright trace (`npx playwright show-trace`), null when none was kept. */
+      trace_url: z.string().nullable().optional(),
     }),
   ),
   artifacts: z.object({ performance_metrics_url: isoOrNull, log_url: isoOrNull, network_requests_url: isoOrNull }),
@@ -150,6 +156,9 @@ export function triggeredBatchView(b: TriggeredBatch): z.infer<typeof triggeredB
   };
 }
 
+/** Flaky as its row says (a trigger keeps it), while the status shown is the success it was set for. */
+const isFlaky = (l: LiveRun<RunSummary>): boolean => l.run.flaky === true && presentedStatus(l) === 'succeeded';
+
 /** `GET /api/v1/runs/status`. */
 export function batchStatusView(batch: BatchHead, runs: readonly LiveRun<RunSummary>[]): z.infer<typeof batchStatusSchema> {
   const statuses = runs.map(presentedStatus);
@@ -170,6 +179,7 @@ export function batchStatusView(batch: BatchHead, runs: readonly LiveRun<RunSumm
       finished_at: iso(l.run.finishedAt),
       duration_ms: l.run.durationMs,
       error: l.run.error ?? null,
+      flaky: isFlaky(l),
     })),
   };
 }
@@ -222,7 +232,7 @@ function actionEntries(s: StepView, fileUrl: (file: string) => string): z.infer<
   const d = browserDetailsOf(s);
   const shotUrl = (name: string | null | undefined) => (name ? fileUrl(`${name}.png`) : null);
   const last = d?.actions.filter((a) => a.screenshot).pop()?.screenshot;
-  const step = { ...stepTiming(s), output: s.output, error: s.error, screenshot_url: shotUrl(last), ...(d ? { browser: d.browser } : {}) };
+  const step = { ...stepTiming(s), output: s.output, error: s.error, screenshot_url: shotUrl(last), ...(d ? { browser: d.browser, trace_url: d.trace ? fileUrl(d.trace) : null } : {}) };
   if (!d) return [step];
   return [
     step,
@@ -265,6 +275,7 @@ export function runDetailView(
     actor: r.actor ?? null,
     rerun_of: r.rerunOf ?? null,
     resumed_from: r.resumedFrom ?? null,
+    flaky: isFlaky(live),
     platform,
     browser: r.browser,
     app_id: r.appId,

@@ -66,6 +66,7 @@ export interface FlowRunStats {
   totalRuns: number;
   succeeded: number;
   failed: number;
+  flaky: number;
   averageDuration: number | null;
   p50Duration: number | null;
   p95Duration: number | null;
@@ -84,6 +85,7 @@ export async function flowRunStats(db: DataSource, accountId: string, flowId: st
     total: string | null;
     succeeded: string | null;
     failed: string | null;
+    flaky: string | null;
     avg: number | null;
     p50: number | null;
     p95: number | null;
@@ -96,7 +98,7 @@ export async function flowRunStats(db: DataSource, accountId: string, flowId: st
           b AS (SELECT min(bucket) FILTER (WHERE cum > floor(a50)) AS lo50, min(bucket) FILTER (WHERE cum > ceil(a50)) AS hi50,
                        min(bucket) FILTER (WHERE cum > floor(a95)) AS lo95, min(bucket) FILTER (WHERE cum > ceil(a95)) AS hi95
                   FROM h, k)
-     SELECT s.total_runs AS total, s.succeeded, s.failed,
+     SELECT s.total_runs AS total, s.succeeded, s.failed, s.flaky,
             CASE WHEN s.finished > 0 THEN s.duration_sum::float8 / s.finished END AS avg,
             (lo50 + (a50 - floor(a50)) * (hi50 - lo50))::float8 AS p50,
             (lo95 + (a95 - floor(a95)) * (hi95 - lo95))::float8 AS p95,
@@ -110,6 +112,7 @@ export async function flowRunStats(db: DataSource, accountId: string, flowId: st
     totalRuns: Number(r.total ?? 0),
     succeeded: Number(r.succeeded ?? 0),
     failed: Number(r.failed ?? 0),
+    flaky: Number(r.flaky ?? 0),
     averageDuration: r.avg,
     p50Duration: r.p50,
     p95Duration: r.p95,

@@ -22,6 +22,8 @@ const flowRunItemSchema = z.object({
   stepsCount: z.number(),
   stepsSucceeded: z.number(),
   error: z.object({ step: z.string(), message: z.string() }).optional(),
+  /** Succeeded as the rerun (or resumption) of a run that failed or timed out: passed on a retry. */
+  flaky: z.boolean(),
 });
 
 export const flowRunPageSchema = z.object({ data: z.array(flowRunItemSchema), cursor: z.string().nullable(), hasMore: z.boolean() });
@@ -34,6 +36,8 @@ export const flowRunStatsSchema = z.object({
   totalRuns: z.number(),
   succeeded: z.number(),
   failed: z.number(),
+  /** Runs that succeeded as the rerun (or resumption) of a failed or timed-out run; also counted in `succeeded`. */
+  flaky: z.number(),
   successRate: z.number(),
   averageDuration: z.number(),
   lastRun: isoOrNull,
@@ -64,6 +68,7 @@ function common(live: LiveRun) {
     triggerType: r.source.toUpperCase(),
     startTime: startTime(r),
     finishTime: iso(r.finishedAt),
+    flaky: r.flaky === true && presentedStatus(live) === 'succeeded',
   };
 }
 
@@ -87,6 +92,7 @@ export function flowRunStatsView(s: FlowRunStats): z.infer<typeof flowRunStatsSc
     totalRuns: s.totalRuns,
     succeeded: s.succeeded,
     failed: s.failed,
+    flaky: s.flaky,
     successRate: s.totalRuns === 0 ? 0 : Math.round((s.succeeded * 1000) / s.totalRuns) / 10,
     averageDuration: ms(s.averageDuration),
     lastRun: s.lastRun ? new Date(s.lastRun).toISOString() : null,
