@@ -81,7 +81,7 @@ it('when a user signs in with a key, then the runs list and a run page with its 
 
   await page.click(`a:has-text("${done}")`);
   await page.waitForSelector('table.steps');
-  const steps = await page.$$eval('table.steps tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+  const steps = await page.$$eval('table.steps tbody tr th:first-child', (tds) => tds.map((td) => td.textContent));
   expect(steps).toEqual(['Call the shop', 'Add up']);
   expect(await page.$$('table.steps .bar.succeeded')).toHaveLength(2);
   expect(await page.getAttribute('a:has-text("workflow in the Temporal UI")', 'href')).toMatch(/\/namespaces\/default\/workflows\/run-/);

@@ -1,0 +1,91 @@
+/**
+ * The dashboard's own reads: the run list with its filters (flow, batch, status, source), newest
+ * first on (created_at, id), each run marked flaky when it passed as a rerun or a resume of a run
+ * that failed (SPEC §10: a run that passes on a retry is flaky). Always within one account.
+ */
+import type { DataSource } from 'typeorm';
+import { RunEntity, type Run } from '../../../db/entities';
+import { selectRows } from '../../../db/rows';
+import type { RunStatus } from '../../../domain/statuses';
+
+export interface RunListFilter {
+  accountId: string;
+  flowId?: string;
+  batchId?: string;
+  status?: RunStatus;
+  source?: string;
+}
+
+export type ListedRun = Run & { flaky: boolean };
+
+/** The position after which a page starts: the last run of the previous page. */
+export type Before = [createdAt: string, id: string];
+
+export const encodeBefore = (r: Run): string => Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
+
+export function decodeBefore(cursor: string | undefined): Before | null {
+  if (!cursor) return null;
+  const [ts, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  return ts && id && !Number.isNaN(Date.parse(ts)) ? [ts, id] : null;
+}
+
+const FLAKY = `(r.status = 'succeeded' AND coalesce(r.rerun_of, r.resumed_from) IS NOT NULL AND EXISTS (
+  SELECT 1 FROM runs o WHERE o.account_id = r.account_id AND o.public_id = coalesce(r.rerun_of, r.resumed_from) AND o.status IN ('failed', 'timed_out'))) AS flaky`;
+
+/** Up to `limit` runs matching `f`, older than `before`, newest first; `more` when others follow. */
+export async function listRuns(db: DataSource, f: RunListFilter, before: Before | null, limit: number): Promise<{ runs: ListedRun[]; more: boolean }> {
+  const params: unknown[] = [f.accountId, limit + 1];
+  let where = 'r.account_id = $1';
+  if (f.flowId) where += ` AND r.flow_id = $${params.push(f.flowId)}`;
+  if (f.batchId) where += ` AND r.batch_id = $${params.push(f.batchId)}`;
+  if (f.status) where += ` AND r.status = $${params.push(f.status)}`;
+  if (f.source) where += ` AND r.source = $${params.push(f.source)}`;
+  if (before) where += ` AND (r.created_at, r.id) < ($${params.push(before[0])}::timestamptz, $${params.push(before[1])}::text)`;
+  const rows = await selectRows<ListedRun>(db, RunEntity, `SELECT r.*, ${FLAKY} FROM runs r WHERE ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT $2`, params);
+  return { runs: rows.slice(0, limit), more: rows.length > limit };
+}
+
+/** The account's flows, id and name, for the filter and the links. */
+export async function flowNames(db: DataSource, accountId: string): Promise<{ id: string; name: string }[]> {
+  return db.query('SELECT id, name FROM flows WHERE account_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT 500', [accountId]);
+}
+
+/** The account's apps, for the run form. */
+export async function appNames(db: DataSource, accountId: string): Promise<{ id: string; name: string }[]> {
+  return db.query('SELECT id, name FROM apps WHERE account_id = $1 ORDER BY name, id LIMIT 500', [accountId]);
+}
+
+export interface ScreenshotFiles {
+  stepId: string;
+  shot: { meta: { width?: number; height?: number; browser?: string; viewport?: string; flowId?: string } } | null;
+  diff: { meta: { similarity?: number; baselineRunId?: string } } | null;
+}
+
+/** A run's screenshot `name` (and its diff) in step `stepId`, or each step's when no step is given. */
+export async function screenshotFiles(db: DataSource, runId: string, name: string, stepId: string | undefined): Promise<ScreenshotFiles[]> {
+  const rows: { step_id: string; name: string; meta: Record<string, unknown> | null }[] = await db.query(
+    `SELECT step_id, name, meta FROM run_artifacts WHERE run_id = $1 AND name IN ($2, $3) AND ($4::text IS NULL OR step_id = $4) ORDER BY step_id`,
+    [runId, `${name}.png`, `${name}.diff.png`, stepId ?? null],
+  );
+  const byStep = new Map<string, ScreenshotFiles>();
+  for (const r of rows) {
+    const entry = byStep.get(r.step_id) ?? { stepId: r.step_id, shot: null, diff: null };
+    if (r.name === `${name}.png`) entry.shot = { meta: (r.meta ?? {}) as NonNullable<ScreenshotFiles['shot']>['meta'] };
+    else entry.diff = { meta: (r.meta ?? {}) as NonNullable<ScreenshotFiles['diff']>['meta'] };
+    byStep.set(r.step_id, entry);
+  }
+  return [...byStep.values()].filter((e) => e.shot);
+}
+
+/** The baseline a screenshot is compared with now: the run it came from, or null when there is none. */
+export async function currentBaseline(
+  db: DataSource,
+  accountId: string,
+  key: { flowId: string; stepId: string; name: string; browser: string; viewport: string },
+): Promise<{ runId: string; createdAt: Date } | null> {
+  const rows: { run_id: string; created_at: Date }[] = await db.query(
+    `SELECT run_id, created_at FROM visual_baselines WHERE account_id = $1 AND flow_id = $2 AND step_id = $3 AND name = $4 AND browser = $5 AND viewport = $6`,
+    [accountId, key.flowId, key.stepId, key.name, key.browser, key.viewport],
+  );
+  return rows[0] ? { runId: rows[0].run_id, createdAt: rows[0].created_at } : null;
+}
