@@ -1,5 +1,5 @@
 /**
- * The one writer of the run projections (batches, runs, and through \`StepRecords\` step_runs,
+ * The one writer of the run projections (batches, runs, and through `StepRecords` step_runs,
  * run_logs, run_requests, step_outputs and run_artifacts), for every process: the worker's
  * activities, the gateway's trigger, runs reported by an outside executor, and read-repair. Writes
  * are keyed, so a retried, re-delivered or reset activity overwrites instead of duplicating.

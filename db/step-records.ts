@@ -1,7 +1,7 @@
 /**
- * The step records of runs: \`step_runs\`, \`run_logs\`, \`run_requests\`, \`step_outputs\` and
- * \`run_artifacts\`. Writes are keyed (run, step, attempt or log key), so a retried, re-delivered or
- * reset activity overwrites instead of duplicating. \`Projections\` (db/projections.ts) adds the
+ * The step records of runs: `step_runs`, `run_logs`, `run_requests`, `step_outputs` and
+ * `run_artifacts`. Writes are keyed (run, step, attempt or log key), so a retried, re-delivered or
+ * reset activity overwrites instead of duplicating. `Projections` (db/projections.ts) adds the
  * runs and batches on top; everyone writes through it.
  */
 import type { DataSource, EntityManager } from 'typeorm';
