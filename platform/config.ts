@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parsePayloadKeys, type PayloadKey } from './payload-codec';
+import { loadTemporalSettings, temporalEnvSchema, type TemporalSettings } from './temporal-connection';
 import { DEFAULT_EXPRESSION_LIMITS, DEFAULT_MAX_QUEUED_PER_ACCOUNT, type ExpressionLimits } from '../activities/expressions';
 import { DEFAULT_INLINE_OUTPUT_BYTES } from '../domain/output-refs';
 import { DEFAULT_MAX_BODY_BYTES, parseEgressAllow } from '../activities/egress';
@@ -31,13 +32,7 @@ export const configSchema = z.object({
     description: 'Postgres URL; required by `start:gateway` and `start:worker`.',
     unset: '— (`npm run dev` starts an embedded Postgres)',
   }),
-  TEMPORAL_ADDRESS: z.string().optional().meta({
-    description: 'The Temporal frontend.',
-    unset: '`127.0.0.1:7233` (`npm run dev` starts its own dev server there)',
-  }),
-  TEMPORAL_NAMESPACE: z.string().default('default').meta({
-    description: 'The Temporal namespace.',
-  }),
+  ...temporalEnvSchema.shape,
   TASK_QUEUE: z.string().default('flows').meta({
     description: "The workers' task queue.",
   }),
@@ -244,6 +239,8 @@ export interface Config {
   temporalAddress: string;
   /** True when TEMPORAL_ADDRESS was not given and the dev stack may start its own server. */
   temporalAddressDefaulted: boolean;
+  /** How to reach Temporal (platform/temporal-connection.ts): address, namespace, TLS, API key. */
+  temporal: TemporalSettings;
   namespace: string;
   taskQueue: string;
   /** OTEL_EXPORTER_OTLP_ENDPOINT: traces are exported there when set (platform/tracing.ts). */
@@ -326,14 +323,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const temporal = loadTemporalSettings(env);
   return {
     port: e.PORT,
     host: e.HOST,
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
     databaseUrl: e.DATABASE_URL,
-    temporalAddress: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    temporalAddressDefaulted: e.TEMPORAL_ADDRESS === undefined,
-    namespace: e.TEMPORAL_NAMESPACE,
+    temporalAddress: temporal.address,
+    temporalAddressDefaulted: temporal.addressDefaulted,
+    temporal,
+    namespace: temporal.namespace,
     taskQueue: e.TASK_QUEUE,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     adminKey: e.FLOWRUNS_ADMIN_KEY,

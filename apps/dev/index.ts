@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../../platform/config';
+import { connectionOptions, localTemporal, nativeConnectionOptions } from '../../platform/temporal-connection';
 import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from '../gateway/server';
@@ -114,6 +115,8 @@ async function main(): Promise<void> {
 
   try {
     let temporalAddress = config.temporalAddress;
+    // "Use my server" (TEMPORAL_ADDRESS or a profile): its TLS, API key and namespace; else the dev server started here.
+    let temporalSettings = config.temporal;
     let uiUrl: string | undefined;
     const postgres = config.databaseUrl
       ? Promise.resolve({ url: config.databaseUrl, embedded: false })
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
         });
     const temporal = (async () => {
       if (!config.temporalAddressDefaulted) {
-        const connection = await Connection.connect({ address: temporalAddress });
+        const connection = await Connection.connect(connectionOptions(temporalSettings));
         try {
           await ensureSearchAttributes(connection, config.namespace);
         } finally {
@@ -146,6 +149,7 @@ async function main(): Promise<void> {
       });
       stopServices.add('Temporal dev server', server.stop);
       temporalAddress = server.address;
+      temporalSettings = localTemporal(server.address, config.namespace);
       uiUrl = server.uiUrl;
     })();
     const [pg] = await Promise.all([postgres, temporal]);
@@ -153,9 +157,9 @@ async function main(): Promise<void> {
 
     const dataSource: DataSource = await openDatabase(pg.url);
     stopConnections.add('database pool', () => dataSource.destroy());
-    const runConfig: Config = { ...config, databaseUrl: pg.url, temporalAddress };
+    const runConfig: Config = { ...config, databaseUrl: pg.url, temporalAddress, temporal: temporalSettings };
 
-    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    const nativeConnection = await NativeConnection.connect(nativeConnectionOptions(temporalSettings));
     stopConnections.add('worker connection', () => nativeConnection.close());
     const workers: Worker[] = await createWorkers({ config: runConfig, dataSource, connection: nativeConnection });
     const running = workers.map((worker) =>
@@ -170,7 +174,7 @@ async function main(): Promise<void> {
       await closeBrowsers();
     });
 
-    const clientConnection = await Connection.connect({ address: temporalAddress });
+    const clientConnection = await Connection.connect(connectionOptions(temporalSettings));
     stopConnections.add('client connection', () => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
     await ensureRetentionSchedule(client, runConfig.taskQueue);

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, requirePayloadKeys } from '../../platform/config';
 import { dataConverterFor } from '../../platform/payload-codec';
+import { connectionOptions, describeTemporal } from '../../platform/temporal-connection';
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from './server';
 import { ensureSearchAttributes } from '../../platform/search-attributes';
@@ -12,11 +13,11 @@ async function main(): Promise<void> {
   requirePayloadKeys(config);
   if (!config.adminKey) console.warn('[gateway] FLOWRUNS_ADMIN_KEY is not set: only account API keys will be accepted');
   const dataSource = await openDatabase(config.databaseUrl);
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(connectionOptions(config.temporal));
   await ensureSearchAttributes(connection, config.namespace);
   const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
   const gateway = await startGateway({ config, dataSource, client });
-  console.log(`[gateway] listening on ${gateway.url} (docs at ${gateway.url}/docs)`);
+  console.log(`[gateway] listening on ${gateway.url} (docs at ${gateway.url}/docs); Temporal ${describeTemporal(config.temporal)}`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

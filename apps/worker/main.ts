@@ -11,6 +11,7 @@ import { readDevStack } from '../dev/stack-file';
 import { loadConfig, requirePayloadKeys, type Config } from '../../platform/config';
 import { serveMetrics } from '../../platform/metrics';
 import { dataConverterFor } from '../../platform/payload-codec';
+import { describeTemporal, localTemporal, nativeConnectionOptions } from '../../platform/temporal-connection';
 import { ensureRetentionSchedule } from './retention';
 import { closeBrowsers, createWorkers, installRuntime, workerIdentity } from './worker';
 
@@ -27,6 +28,7 @@ function joinDevStack(config: Config): Config {
     databaseUrl: stack.databaseUrl,
     temporalAddress: stack.temporalAddress,
     temporalAddressDefaulted: false,
+    temporal: localTemporal(stack.temporalAddress, config.namespace),
     egressAllow,
     payloadKeys: config.payloadKeys ?? stack.payloadKeys,
   };
@@ -36,7 +38,7 @@ async function runPlatformWorker(config: Config): Promise<void> {
   if (!config.databaseUrl)
     throw new Error('DATABASE_URL is required for the worker; or start `npm run dev` first and this worker joins its stack');
   const dataSource = await openDatabase(config.databaseUrl);
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await NativeConnection.connect(nativeConnectionOptions(config.temporal));
   const workers = await createWorkers({ config, dataSource, connection });
   await ensureRetentionSchedule(new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) }), config.taskQueue);
   const stopMetrics = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
@@ -45,7 +47,7 @@ async function runPlatformWorker(config: Config): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   console.log(describeEgress(createEgressPolicy(config.egressAllow)));
-  console.log(`worker ${workerIdentity()} polling ${config.taskQueue} on ${config.temporalAddress}`);
+  console.log(`worker ${workerIdentity()} polling ${config.taskQueue} on ${describeTemporal(config.temporal)}`);
   await Promise.all(workers.map((w) => w.run()));
   await closeBrowsers();
   await stopMetrics?.();
