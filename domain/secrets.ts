@@ -16,12 +16,19 @@ export const secretNames = (...lists: (readonly string[] | null | undefined)[]):
 export const maskVariables = (vars: Record<string, string>, declared: readonly string[] = []): Record<string, string> =>
   Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, isSecretName(k, declared) ? MASK : v]));
 
+/**
+ * Masks every secret value inside a JSON-like value (strings, arrays and objects, keys untouched).
+ * `values` lists the secret values themselves, for what cannot be walked as JSON (a browser
+ * trace's files, activities/browser/trace.ts); nothing else may record or show them.
+ */
+export type Redact = (<T>(value: T) => T) & { readonly values: readonly string[] };
+
 /** A function that masks every secret value inside a JSON-like value (strings, arrays and objects, keys untouched). */
-export function redactor(vars: Record<string, string>, declared: readonly string[] = []): <T>(value: T) => T {
+export function redactor(vars: Record<string, string>, declared: readonly string[] = []): Redact {
   const values = [...new Set(Object.entries(vars).filter(([k, v]) => v && isSecretName(k, declared)).map(([, v]) => v))].sort((a, b) => b.length - a.length);
   const long = values.filter((v) => v.length >= MIN_SUBSTRING);
   const exact = new Set(values);
-  if (values.length === 0) return (value) => value;
+  if (values.length === 0) return Object.assign(<T>(value: T): T => value, { values });
   const redactString = (s: string): string => {
     if (exact.has(s)) return MASK;
     let out = s;
@@ -35,5 +42,8 @@ export function redactor(vars: Record<string, string>, declared: readonly string
       return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, walk(v)]));
     return value;
   };
-  return <T>(value: T): T => walk(value) as T;
+  return Object.assign(<T>(value: T): T => walk(value) as T, { values });
 }
+
+/** The secret values a redactor masks (none for a function that is not one). */
+export const secretValuesOf = (redact: <T>(value: T) => T): readonly string[] => (redact as Partial<Redact>).values ?? [];

@@ -44,6 +44,8 @@ export function agentRecorder(gateway: AgentGateway): { recorder: PageRecorder; 
 
   const recorder: PageRecorder = {
     async keep(_job, { name, kind, data, meta }) {
+      // A trace is kept only when it fits in what is left: the step's screenshots come first.
+      if (kind === 'trace' && bytes + data.byteLength > AGENT_MAX_FILE_BYTES) return false;
       count(data);
       out.files.push({ name, kind, data: data.toString('base64'), meta });
     },
@@ -73,7 +75,7 @@ export function agentRecorder(gateway: AgentGateway): { recorder: PageRecorder; 
   return { recorder, handBack: () => out };
 }
 
-const KINDS: ReadonlySet<string> = new Set<ArtifactKind>(['screenshot', 'diff', 'html']);
+const KINDS: ReadonlySet<string> = new Set<ArtifactKind>(['screenshot', 'diff', 'html', 'trace']);
 /** More than a browser attempt records (runtime.ts keeps at most 2,000 requests and 1,000 console lines). */
 const MAX_HANDED_BACK = { files: 200, baselines: 100, requests: 2000, lines: 1000 };
 

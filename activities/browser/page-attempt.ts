@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { BrowserContext, BrowserContextOptions, Page, Request } from 'playwright-core';
 import type { LogLine } from '../../db/projections';
 import { normalizeBrowser, type Browser as BrowserName } from '../../domain/browser';
+import { secretValuesOf } from '../../domain/secrets';
 import { BROWSER_UNAVAILABLE, DEFAULT_BROWSER_TIMEOUT_MS, type ActionRecord, type BrowserAction, type BrowserDetails, type PagePerformance, type Viewport, type VrtResult } from '../../steps/browser';
 import { EGRESS_DENIED } from '../../steps/http';
 import type { ConsoleLine } from '../../steps/scan';
@@ -20,6 +21,7 @@ import { engineOf, playwright } from './engines';
 import { measurePage, VITALS_SCRIPT } from './page-metrics';
 import type { BrowserPool } from './pool';
 import type { ArtifactKind, BaselineKey, PageRecorder } from './recorder';
+import { maskTrace, startTrace, stopTrace } from './trace';
 import { compareScreenshots, pngSize } from './vrt';
 
 export interface BrowserRuntimeDeps {
@@ -95,6 +97,8 @@ export class PageAttempt {
   /** Selectors of the fields a secret was typed into: masked in every screenshot of the attempt. */
   private readonly secretFields = new Set<string>();
   performance: PagePerformance | null = null;
+  /** The kept trace's file name. */
+  private trace: string | null = null;
   page!: Page;
 
   constructor(
@@ -265,6 +269,15 @@ export class PageAttempt {
     this.performance = await measurePage(this.page, context, this.browserName);
   }
 
+  /** Stops the attempt's trace and keeps it as `trace.zip`, every secret value masked (trace.ts). */
+  async keepTrace(context: BrowserContext): Promise<void> {
+    const zip = await stopTrace(context);
+    if (!zip) return;
+    const data = Buffer.from(maskTrace(zip, secretValuesOf(this.job.redact)));
+    const kept = await this.deps.recorder.keep(this.job, { name: 'trace.zip', kind: 'trace', data, meta: { browser: this.browserName } });
+    if (kept !== false) this.trace = 'trace.zip';
+  }
+
   /** Writes what the attempt did: requests, console lines, details. Runs whether it passed or not. */
   async flush(version: string): Promise<void> {
     const { stepKey, attempt, redact } = this.job;
@@ -285,6 +298,7 @@ export class PageAttempt {
       actions: this.actions,
       screenshots: this.screenshots,
       performance: this.performance,
+      trace: this.trace,
     };
     await this.deps.recorder.flush(this.job, {
       requests: this.requests.map((r) => ({ ...r, url: redact(r.url), error: redact(r.error) })),
@@ -330,6 +344,7 @@ export async function withPage<T>(
     await context.route((u) => u.protocol !== 'http:' && u.protocol !== 'https:' && !INLINE_SCHEMES.test(u.href), (route) => route.abort('accessdenied'));
     a.watch(context);
     await context.addInitScript(VITALS_SCRIPT);
+    const traced = await startTrace(context, `${job.flowId} › ${job.stepKey} (attempt ${job.attempt})`);
     const page = await context.newPage();
     a.watchSockets(page);
     page.setDefaultTimeout(timeoutMs);
@@ -344,6 +359,7 @@ export async function withPage<T>(
         throw err.nonRetryable ? ApplicationFailure.nonRetryable(err.message, err.type) : ApplicationFailure.retryable(err.message, err.type ?? 'BrowserActionFailed');
       throw err;
     } finally {
+      if (traced && !job.signal.aborted) await a.keepTrace(context).catch(() => undefined);
       await a.flush(browser.version()).catch(() => undefined);
     }
   });

@@ -7,10 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { artifactKey, type ArtifactStore } from '../../db/artifact-store';
 import type { LogLine, Projections } from '../../db/projections';
+import { findBaseline, saveBaseline } from '../../db/visual-baselines';
 import type { BrowserDetails } from '../../steps/browser';
 import type { RequestRecord } from '../../steps/step-type';
 
-export type ArtifactKind = 'screenshot' | 'diff' | 'html';
+/** `trace`: the attempt's Playwright trace (`trace.zip`, trace.ts), its secrets masked. */
+export type ArtifactKind = 'screenshot' | 'diff' | 'html' | 'trace';
 
 /** What a visual baseline is kept by: the screenshot's flow, step, name, browser and viewport. */
 export interface BaselineKey {
@@ -24,8 +26,8 @@ export interface BaselineKey {
 
 /** What one attempt writes, as it writes it. Everything given it is already masked. */
 export interface PageRecorder {
-  /** Keeps one of the step's files. */
-  keep(job: RecordedAttempt, file: ArtifactFile): Promise<void>;
+  /** Keeps one of the step's files; false when it was left out (an agent's trace that does not fit what it may hand back). */
+  keep(job: RecordedAttempt, file: ArtifactFile): Promise<boolean | void>;
   /** The baseline a screenshot is compared with, or null when there is none yet. */
   baseline(key: BaselineKey): Promise<{ png: Buffer; runId: string } | null>;
   /** Makes `png` the baseline (the first screenshot of its kind; a concurrent first run may win instead). */
@@ -53,7 +55,7 @@ export interface PageRecords {
   details: BrowserDetails;
 }
 
-export const contentTypeOf = (kind: ArtifactKind): string => (kind === 'html' ? 'text/html; charset=utf-8' : 'image/png');
+export const contentTypeOf = (kind: ArtifactKind): string => (kind === 'html' ? 'text/html; charset=utf-8' : kind === 'trace' ? 'application/zip' : 'image/png');
 
 /** A platform worker's recorder: files in the artifact store, records in Postgres. */
 export function platformRecorder(deps: { store: ArtifactStore; projections: Projections; dataSource: DataSource }): PageRecorder {
@@ -64,22 +66,14 @@ export function platformRecorder(deps: { store: ArtifactStore; projections: Proj
       await deps.projections.artifact({ runId: job.runId, stepId: job.stepKey, name, kind, storageKey, contentType: contentTypeOf(kind), bytes: data.byteLength, meta: { ...meta, attempt: job.attempt } });
     },
     async baseline(k) {
-      const rows: { storage_key: string; run_id: string }[] = await deps.dataSource.query(
-        `SELECT storage_key, run_id FROM visual_baselines WHERE account_id = $1 AND flow_id = $2 AND step_id = $3 AND name = $4 AND browser = $5 AND viewport = $6`,
-        [k.accountId, k.flowId, k.stepId, k.name, k.browser, k.viewport],
-      );
-      const png = rows[0] ? await deps.store.get(rows[0].storage_key) : null;
-      return rows[0] && png ? { png, runId: rows[0].run_id } : null;
+      const found = await findBaseline(deps.dataSource, k.accountId, k);
+      const png = found ? await deps.store.get(found.storageKey) : null;
+      return found && png ? { png, runId: found.runId } : null;
     },
     async setBaseline(k, png, size, publicRunId) {
       const storageKey = artifactKey('baselines', k.accountId, `${randomUUID()}.png`);
       await deps.store.put(storageKey, png);
-      await deps.dataSource.query(
-        `INSERT INTO visual_baselines (account_id, flow_id, step_id, name, browser, viewport, storage_key, run_id, width, height) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (account_id, flow_id, step_id, name, browser, viewport) DO UPDATE SET storage_key = EXCLUDED.storage_key, run_id = EXCLUDED.run_id,
-           width = EXCLUDED.width, height = EXCLUDED.height, created_at = now()`,
-        [k.accountId, k.flowId, k.stepId, k.name, k.browser, k.viewport, storageKey, publicRunId, size.width, size.height],
-      );
+      await saveBaseline(deps.dataSource, k.accountId, k, { storageKey, runId: publicRunId, width: size.width, height: size.height });
     },
     async flush(job, { requests, lines, details }) {
       await deps.projections.requests(requests.map((r) => ({ ...r, runId: job.runId, stepId: job.stepKey })));
