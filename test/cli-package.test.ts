@@ -79,9 +79,11 @@ export default defineFlow({ id: 'checkout', name: 'Checkout', steps });
   );
   write('flows/passing.json', JSON.stringify(passing('passing', 'Passing flow')));
   write('flows/smoke.yaml', `kind: suite\nid: smoke\nname: Smoke\nflowIds: [checkout, passing]\n`);
+  write('flows/zz-nightly.yaml', `kind: schedule\nid: nightly\nspec: { cron: "0 2 * * *" }\npaused: true\ntrigger: { app_id: ${appId}, suite_ids: [smoke] }\n`);
   const first = await flowruns(['flows', 'apply', '-f', 'flows']);
   expect(first.stderr).toBe('');
-  expect(first.stdout.split('\n').filter(Boolean)).toEqual(['+ checkout created (version 1)', '+ passing created (version 1)', '+ suite smoke created (saved)']);
+  expect(first.stdout.split('\n').filter(Boolean)).toEqual(['+ checkout created (version 1)', '+ passing created (version 1)', '+ suite smoke created (saved)', '+ schedule nightly created (saved)']);
+  expect((await stack.call('GET', '/api/v1/schedules/nightly', undefined, key)).body).toMatchObject({ paused: true, spec: { cron: '0 2 * * *' } });
   expect((await stack.call('GET', '/api/v1/suites/smoke', undefined, key)).body).toMatchObject({ flowIds: ['checkout', 'passing'] });
 
   await stack.call('POST', '/api/v1/flows', passing('stray', 'Not in any file'), key);
@@ -92,6 +94,7 @@ export default defineFlow({ id: 'checkout', name: 'Checkout', steps });
     '= checkout unchanged (version 1)',
     '~ passing changed (dry run; now version 1)',
     '= suite smoke unchanged',
+    '= schedule nightly unchanged',
     '- stray deleted (dry run)',
   ]);
   expect((await stack.call('GET', '/api/v1/flows/passing', undefined, key)).body).toMatchObject({ version: 1, name: 'Passing flow' });

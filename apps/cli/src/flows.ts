@@ -15,6 +15,14 @@ const canonical = (v: unknown): string =>
     value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value as object).sort(([a], [b]) => a.localeCompare(b))) : value,
   );
 
+/** Whether `current` holds everything `desired` says (objects may have more keys; arrays and values must match). */
+function covers(current: unknown, desired: unknown): boolean {
+  if (Array.isArray(desired)) return Array.isArray(current) && current.length === desired.length && desired.every((d, i) => covers(current[i], d));
+  if (desired && typeof desired === 'object')
+    return !!current && typeof current === 'object' && Object.entries(desired).every(([k, v]) => v === undefined || covers((current as Record<string, unknown>)[k], v));
+  return current === desired;
+}
+
 const pick = (o: Record<string, unknown>, keys: readonly string[]) => Object.fromEntries(keys.filter((k) => o[k] !== undefined && o[k] !== null).map((k) => [k, o[k]]));
 
 const FLOW_KEYS = ['id', 'name', 'type', 'description', 'variables', 'secrets', 'notify', 'configs', 'steps'] as const;
@@ -47,8 +55,10 @@ async function plan(client: FlowRunsClient, d: Definition): Promise<Plan> {
     const same = !!current && canonical(pick(current as Record<string, unknown>, SUITE_KEYS)) === canonical(pick(desired, SUITE_KEYS));
     return { current, same };
   }
+  // The API shows a schedule as Temporal keeps it (the trigger with its defaults filled in): what
+  // the file says must be there, and what the API adds does not count as a change.
   const current = await client.schedule(d.id);
-  const same = !!current && canonical(pick(current as Record<string, unknown>, SCHEDULE_KEYS)) === canonical(pick({ ...SCHEDULE_DEFAULTS, ...d.body }, SCHEDULE_KEYS));
+  const same = !!current && covers(pick(current as Record<string, unknown>, SCHEDULE_KEYS), pick({ ...SCHEDULE_DEFAULTS, ...d.body }, SCHEDULE_KEYS));
   return { current, same };
 }
 
