@@ -281,3 +281,9 @@ export class StepRecords {
     );
   }
 }
+
+/** The sizes (JSON bytes) of a run's outputs kept whole in `step_outputs`, by step. */
+export async function keptOutputSizes(db: DataSource | EntityManager, runId: string): Promise<Map<string, number>> {
+  const rows: { step_id: string; bytes: number }[] = await db.query('SELECT step_id, bytes FROM step_outputs WHERE run_id = $1', [runId]);
+  return new Map(rows.map((r) => [r.step_id, Number(r.bytes)]));
+}

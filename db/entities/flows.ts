@@ -46,6 +46,8 @@ export interface FlowRunStats {
   failed: string;
   finished: string;
   durationSum: string;
+  /** Succeeded as the rerun or resumption of a failed or timed-out run (migration 1734720000000). */
+  flaky: string;
 }
 /** A bucket of a flow's finished-run durations (the duration below 1 s, 3 significant digits above), kept by the same triggers. */
 export interface FlowRunDuration {
@@ -125,6 +127,7 @@ export const FlowRunStatsEntity = new EntitySchema<FlowRunStats>({
     failed: { ...bigint, default: 0 },
     finished: { ...bigint, default: 0 },
     durationSum: { ...bigint, name: 'duration_sum', default: 0 },
+    flaky: { ...bigint, default: 0 },
   },
 });
 

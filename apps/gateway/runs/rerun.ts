@@ -11,6 +11,7 @@ import { decodeArrayFromPayloads, loadDataConverter } from '@temporalio/common/l
 import { z } from 'zod';
 import type { Run } from '../../../db/entities';
 import { insertBatchRows } from '../../../db/projections';
+import { keptOutputSizes } from '../../../db/step-records';
 import { ConflictError, NotFoundError, UnavailableError, type FieldPath } from '../../../domain/errors';
 import type { BatchRunInput, FlowRunInput, FlowRunRef, ReusedStep } from '../../../domain/flow-types';
 import { runInputOf } from '../../../db/batch-plans';
@@ -57,12 +58,7 @@ async function originalInput(deps: RunDeps, run: Run, field: FieldPath): Promise
 /** The steps that passed in `run`, as a resumed run reuses them; a large output by reference to where it is kept. */
 async function passedSteps(deps: RunDeps, run: Run): Promise<Record<string, ReusedStep>> {
   const rows = (await q.findSteps(deps.dataSource, run.id)).filter((s) => s.status === 'succeeded');
-  const kept = new Map(
-    ((await deps.dataSource.query('SELECT step_id, bytes FROM step_outputs WHERE run_id = $1', [run.id])) as { step_id: string; bytes: number }[]).map((r) => [
-      r.step_id,
-      Number(r.bytes),
-    ]),
-  );
+  const kept = await keptOutputSizes(deps.dataSource, run.id);
   return Object.fromEntries(
     rows.map((s) => {
       const bytes = kept.get(s.stepId);

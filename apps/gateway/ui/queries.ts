@@ -6,6 +6,8 @@
 import type { DataSource } from 'typeorm';
 import { RunEntity, type Run } from '../../../db/entities';
 import { selectRows } from '../../../db/rows';
+import { artifactsNamed } from '../../../db/run-artifacts';
+import { findBaseline } from '../../../db/visual-baselines';
 import type { RunStatus } from '../../../domain/statuses';
 
 export interface RunListFilter {
@@ -63,10 +65,7 @@ export interface ScreenshotFiles {
 
 /** A run's screenshot `name` (and its diff) in step `stepId`, or each step's when no step is given. */
 export async function screenshotFiles(db: DataSource, runId: string, name: string, stepId: string | undefined): Promise<ScreenshotFiles[]> {
-  const rows: { step_id: string; name: string; meta: Record<string, unknown> | null }[] = await db.query(
-    `SELECT step_id, name, meta FROM run_artifacts WHERE run_id = $1 AND name IN ($2, $3) AND ($4::text IS NULL OR step_id = $4) ORDER BY step_id`,
-    [runId, `${name}.png`, `${name}.diff.png`, stepId ?? null],
-  );
+  const rows = await artifactsNamed(db, runId, [`${name}.png`, `${name}.diff.png`], stepId ? { stepId } : {});
   const byStep = new Map<string, ScreenshotFiles>();
   for (const r of rows) {
     const entry = byStep.get(r.step_id) ?? { stepId: r.step_id, shot: null, diff: null };
@@ -83,9 +82,6 @@ export async function currentBaseline(
   accountId: string,
   key: { flowId: string; stepId: string; name: string; browser: string; viewport: string },
 ): Promise<{ runId: string; createdAt: Date } | null> {
-  const rows: { run_id: string; created_at: Date }[] = await db.query(
-    `SELECT run_id, created_at FROM visual_baselines WHERE account_id = $1 AND flow_id = $2 AND step_id = $3 AND name = $4 AND browser = $5 AND viewport = $6`,
-    [accountId, key.flowId, key.stepId, key.name, key.browser, key.viewport],
-  );
-  return rows[0] ? { runId: rows[0].run_id, createdAt: rows[0].created_at } : null;
+  const found = await findBaseline(db, accountId, key);
+  return found ? { runId: found.runId, createdAt: found.createdAt } : null;
 }
