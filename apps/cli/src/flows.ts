@@ -6,8 +6,13 @@
  */
 import type { Command } from 'commander';
 import type { FlowRunsClient } from './client';
-import { readDefinitions, type Definition } from './definitions';
+import type * as Definitions from './definitions';
+import type { Definition } from './definitions';
 import { clientOf, FAILED, PASSED, type GlobalOptions, type Io } from './io';
+
+/** Definition files need zod, yaml and the flow schema: loaded only by these commands, so `run` starts fast. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- lazily, on purpose
+const readDefinitions = (target: string, io: Io) => (require('./definitions') as typeof Definitions).readDefinitions(target, io);
 
 /** JSON with object keys sorted, so equal definitions compare equal. */
 const canonical = (v: unknown): string =>
