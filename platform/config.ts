@@ -64,11 +64,11 @@ export const configSchema = z.object({
     description: 'Workflows a worker keeps in memory between their activations; an evicted one is replayed from its history at its next activation.',
     unset: "the Temporal SDK's (from the heap limit: about 2,300 on a 4 GB heap)",
   }),
-  FLOWRUNS_WORKFLOW_DEADLOCK_CHECK: z.enum(['sampled', 'per-call']).default('sampled').meta({
-    description: "How a worker notices workflow code that never yields. `sampled`: its workflow threads count their calls into a workflow on shared memory and the worker looks once a second; a call still running after 5 s stops the thread and the worker exits with an error, to be restarted (the workflows go on from their histories). `per-call`: the Temporal SDK's own check, a watchdog thread started for every call (about 0.4 ms each, several per step), which fails only that workflow task.",
+  FLOWRUNS_WORKFLOW_DEADLOCK_CHECK: z.enum(['sampled', 'per-call']).default('per-call').meta({
+    description: "How a worker notices workflow code that never yields. `per-call`: the Temporal SDK's own check, a watchdog thread started for every call (about 0.4 ms each, several per step), which fails only that workflow task. `sampled` (opt-in): its workflow threads count their calls into a workflow on shared memory and the worker looks once a second; a call still running after 5 s stops the thread and the worker exits with an error, to be restarted (the workflows go on from their histories). It relies on the SDK's internals as of @temporalio/worker 1.24.0 and the worker refuses to start with it on any other version.",
   }),
   FLOWRUNS_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off').meta({
-    description: "`on`: the Temporal UI's Stack Trace tab (the `__stack_trace` query) shows where a run's workflow waits, at the cost of a captured stack trace for every promise a workflow makes. `off`: the query answers that stack traces are not enabled on this worker. A run's steps and their states are in `GET /api/v1/runs/{id}` either way; with `FLOWRUNS_WORKFLOW_DEADLOCK_CHECK=per-call` stack traces are on.",
+    description: "`on`: the Temporal UI's Stack Trace tab (the `__stack_trace` query) shows where a run's workflow waits, at the cost of a captured stack trace for every promise a workflow makes. `off`: the query answers that stack traces are not enabled on this worker. A run's steps and their states are in `GET /api/v1/runs/{id}` either way. Applies with `FLOWRUNS_WORKFLOW_DEADLOCK_CHECK=sampled` only: with the default `per-call` (the SDK's own threads) stack traces are on.",
   }),
   LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional().meta({
     description: "Level of the structured logs (`TRACE` … `ERROR`): one JSON object per line (pino) from the gateway and the workers, with `runId`, `batchId`, `accountId`, `stepId` where they apply, the Temporal SDK's own lines included; gateway requests are logged at `DEBUG`.",
@@ -147,7 +147,7 @@ export const configSchema = z.object({
     description: "Where the dashboard links a run's workflow: the Temporal UI.",
   }),
   FLOWRUNS_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0).meta({
-    description: "A worker serves Prometheus `/metrics` on this port; `0`: not served (the gateway always serves `/metrics`, and under `npm run dev` it includes the worker's).",
+    description: "A worker serves Prometheus `/metrics` on this port, with `/healthz` (its workers run) and `/readyz` (and Postgres answers) for probes; `0`: not served (the gateway always serves `/metrics`, and under `npm run dev` it includes the worker's).",
   }),
   FLOWRUNS_SDK_METRICS_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional().meta({
     description: "`host:port` where a worker serves the Temporal SDK's own Prometheus metrics (task latencies, pollers, cache), e.g. `0.0.0.0:9464`.",

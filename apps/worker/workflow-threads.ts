@@ -1,5 +1,6 @@
 /**
- * The platform worker's workflow threads, with a deadlock check that costs nothing per call.
+ * An opt-in for the platform worker's workflow threads (FLOWRUNS_WORKFLOW_DEADLOCK_CHECK=sampled): a
+ * deadlock check that costs nothing per call. The default is the SDK's own check (\`per-call\`).
  *
  * The SDK bounds every call into a workflow thread's V8 context (activate, unblock conditions,
  * conclude: three or more an activation) with `vm`'s `timeout`, for which Node starts a watchdog
@@ -12,13 +13,18 @@
  * to be restarted. What that workflow and the others were doing is in Temporal, retried on the next
  * worker: nothing is lost, as with any worker that dies. (The SDK instead fails that one workflow
  * task and keeps the thread; the workflow code here is the platform's own, so a deadlock is a bug of
- * it, not of a tenant's flow.) FLOWRUNS_WORKFLOW_DEADLOCK_CHECK=per-call keeps the SDK's watchdog.
+ * it, not of a tenant's flow.)
+ *
+ * It reaches into the SDK's internals (\`@temporalio/worker/lib/…\`, the worker's workflow creator,
+ * \`vm.Script.prototype.runInContext\` in its threads), so it refuses to start on any SDK version but
+ * the one it was verified against (\`SAMPLED_CHECK_SDK_VERSION\`); those internals are loaded only
+ * when it is chosen. bench/README.md has what it buys (P1 1.70× → 1.46× on one machine).
  */
+import fs from 'node:fs';
 import { Worker as ThreadWorker } from 'node:worker_threads';
 import type { Logger } from '@temporalio/common';
 import { Worker, type CompiledWorkerOptions } from '@temporalio/worker';
 import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface';
-import { ThreadedVMWorkflowCreator, WorkerThreadClient } from '@temporalio/worker/lib/workflow/threaded-vm';
 import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/lib/workflow/workflow-worker-thread/input';
 import type { DeadlockCheck } from '../../platform/config';
 
@@ -46,6 +52,13 @@ vm.Script.prototype.runInContext = function (context, options) {
 if (!workerData.stackTraces) require(workerData.vmShared).globalHandlers.setPromiseHook = () => undefined;
 require(workerData.sdkThread);
 `;
+
+/** The \`@temporalio/worker\` version whose internals the sampled check was verified against. */
+export const SAMPLED_CHECK_SDK_VERSION = '1.24.0';
+
+/** The installed \`@temporalio/worker\` version. */
+export const installedSdkVersion = (): string =>
+  (JSON.parse(fs.readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as { version: string }).version;
 
 /** Shared with one thread: [0] calls begun, [1] 1 while inside one. */
 export const callCounters = (): Int32Array => new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
@@ -92,6 +105,7 @@ export class SampledDeadlockWorker extends Worker {
   ): Promise<WorkflowCreator> {
     // Debug mode runs workflows in this thread, without a time limit: nothing to replace.
     if (compiledOptions.debugMode) return super.createWorkflowCreator(workflowBundle, compiledOptions, logger);
+    const { ThreadedVMWorkflowCreator, WorkerThreadClient } = await import('@temporalio/worker/lib/workflow/threaded-vm');
     const limitMs = compiledOptions.isolateExecutionTimeoutMs;
     const sdkThread = require.resolve('@temporalio/worker/lib/workflow/workflow-worker-thread');
     const vmShared = require.resolve('@temporalio/worker/lib/workflow/vm-shared');
@@ -125,9 +139,17 @@ export class SampledDeadlockWorker extends Worker {
   }
 }
 
-/** The worker class for a deadlock check and stack traces; with \`per-call\` the SDK's own, stack traces and all. */
-export function workerClass(check: DeadlockCheck, stackTraces: boolean): typeof Worker {
+/**
+ * The worker class for a deadlock check and stack traces; with \`per-call\` (the default) the SDK's
+ * own, stack traces and all. \`sampled\` on an SDK version it was not verified against is refused.
+ */
+export function workerClass(check: DeadlockCheck, stackTraces: boolean, sdkVersion: string = installedSdkVersion()): typeof Worker {
   if (check === 'per-call') return Worker;
+  if (sdkVersion !== SAMPLED_CHECK_SDK_VERSION)
+    throw new Error(
+      `FLOWRUNS_WORKFLOW_DEADLOCK_CHECK=sampled was verified against @temporalio/worker ${SAMPLED_CHECK_SDK_VERSION} and relies on its internals; ` +
+        `this is ${sdkVersion}. Unset it (the SDK's own check, per-call, is the default) or verify the sampled check on this version first.`,
+    );
   if (!stackTraces) return SampledDeadlockWorker;
   return class extends SampledDeadlockWorker {
     protected static override stackTraces = true;
