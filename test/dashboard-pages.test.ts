@@ -203,6 +203,10 @@ it('when each page is checked with axe-core, then none has a serious or critical
   const done = (await trigger(['quick'])).runs[0]!;
   await runDetailWhenEnded(stack, done.id, key, 60_000);
   const batchId = (await stack.call('GET', `/api/v1/runs/${done.id}`, undefined, key)).body.batch_id;
+  // Each step links to its event in the Temporal UI, the run to its workflow there.
+  await page.goto(`${stack.baseUrl}/ui/runs/${done.id}`);
+  expect(await page.getAttribute('table.steps a.temporal', 'href')).toMatch(/\/namespaces\/default\/workflows\/run-[^/]+\/[^/]+\/history\/events\/\d+$/);
+  expect(await page.getAttribute('a:has-text("workflow in the Temporal UI")', 'href')).toMatch(/\/namespaces\/default\/workflows\/run-/);
   const pages = ['/ui/', '/ui/?status=failed', `/ui/runs/${done.id}`, `/ui/batches/${batchId}`, '/ui/flows/wobbly', '/ui/flows/greet', '/ui/schedules'];
   for (const p of pages) expect({ page: p, problems: await axeProblems(browser, context, `${stack.baseUrl}${p}`) }).toEqual({ page: p, problems: [] });
   const anonymous = await browser.newContext({ bypassCSP: true });

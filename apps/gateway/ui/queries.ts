@@ -1,7 +1,6 @@
 /**
  * The dashboard's own reads: the run list with its filters (flow, batch, status, source), newest
- * first on (created_at, id), each run marked flaky when it passed as a rerun or a resume of a run
- * that failed (SPEC §10: a run that passes on a retry is flaky). Always within one account.
+ * first on (created_at, id), with each run's `flaky` mark (SPEC §10: a run that passes on a retry). Always within one account.
  */
 import type { DataSource } from 'typeorm';
 import { RunEntity, type Run } from '../../../db/entities';
@@ -18,7 +17,8 @@ export interface RunListFilter {
   source?: string;
 }
 
-export type ListedRun = Run & { flaky: boolean };
+/** A listed run; `flaky` (kept by the runs table's trigger): it passed as a rerun or a resume of a run that failed. */
+export type ListedRun = Run;
 
 /** The position after which a page starts: the last run of the previous page. */
 export type Before = [createdAt: string, id: string];
@@ -31,9 +31,6 @@ export function decodeBefore(cursor: string | undefined): Before | null {
   return ts && id && !Number.isNaN(Date.parse(ts)) ? [ts, id] : null;
 }
 
-const FLAKY = `(r.status = 'succeeded' AND coalesce(r.rerun_of, r.resumed_from) IS NOT NULL AND EXISTS (
-  SELECT 1 FROM runs o WHERE o.account_id = r.account_id AND o.public_id = coalesce(r.rerun_of, r.resumed_from) AND o.status IN ('failed', 'timed_out'))) AS flaky`;
-
 /** Up to `limit` runs matching `f`, older than `before`, newest first; `more` when others follow. */
 export async function listRuns(db: DataSource, f: RunListFilter, before: Before | null, limit: number): Promise<{ runs: ListedRun[]; more: boolean }> {
   const params: unknown[] = [f.accountId, limit + 1];
@@ -43,7 +40,7 @@ export async function listRuns(db: DataSource, f: RunListFilter, before: Before 
   if (f.status) where += ` AND r.status = $${params.push(f.status)}`;
   if (f.source) where += ` AND r.source = $${params.push(f.source)}`;
   if (before) where += ` AND (r.created_at, r.id) < ($${params.push(before[0])}::timestamptz, $${params.push(before[1])}::text)`;
-  const rows = await selectRows<ListedRun>(db, RunEntity, `SELECT r.*, ${FLAKY} FROM runs r WHERE ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT $2`, params);
+  const rows = await selectRows<ListedRun>(db, RunEntity, `SELECT r.* FROM runs r WHERE ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT $2`, params);
   return { runs: rows.slice(0, limit), more: rows.length > limit };
 }
 

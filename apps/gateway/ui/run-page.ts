@@ -1,31 +1,26 @@
 /**
  * `/ui/runs/{runId}`: a run's steps on a timeline (parallel branches side by side), each linked to
- * its workflow in the Temporal UI, its screenshots (each opening its visual review), artifacts and
+ * its place in the Temporal UI (`temporal.ui_url`, each activity step its event), its screenshots (each opening its visual review), artifacts and
  * log; cancel, rerun, resume and approve buttons. While the run is open the page follows its event
  * stream (`/ui/runs/{runId}/events`) and updates in place.
  */
 import { isTerminalRun } from '../../../domain/statuses';
 import type { AuthContext, RunDeps } from '../deps';
 import { findRun, logsOfRun } from '../runs/queries';
+import { stepEventLinks } from '../runs/temporal-links';
 import { runDetail } from '../surfaces/ci-batches/use-cases';
 import { badge, batchLink, duration, esc, flowLink, form, page, seg, time } from './html';
 
 /** Statuses a run may be resumed from (runs/rerun.ts). */
 const RESUMABLE = new Set(['failed', 'cancelled', 'timed_out']);
 
-type Detail = Awaited<ReturnType<typeof runDetail>>;
-
-/** The run's place in the Temporal UI: the run detail's `temporal.ui_url` when the API gives it, else built from the configuration. */
-function temporalUrl(deps: RunDeps, run: Detail, workflowId: string): string {
-  const given = (run as Detail & { temporal?: { ui_url?: string | null } | null }).temporal?.ui_url;
-  return given || `${deps.config.temporalUiUrl}/namespaces/${seg(deps.config.namespace)}/workflows/${seg(workflowId)}`;
-}
-
 export async function runPage(deps: RunDeps, auth: AuthContext, csrf: string, runId: string, baseUrl: string): Promise<string> {
   const run = await runDetail(deps, auth.accountId, runId, baseUrl);
   const row = await findRun(deps.dataSource, auth.accountId, runId);
   const logs = row ? await logsOfRun(deps.dataSource, row.id, 500) : [];
-  const temporalUi = temporalUrl(deps, run, row?.workflowId ?? `run-${row?.id ?? runId}`);
+  const temporalUi = run.temporal.ui_url;
+  // Each activity step's event in the Temporal UI (its summary names the step); the workflow's page when there is none.
+  const stepLinks = row ? await stepEventLinks(deps, row.id).catch(() => new Map<string, string>()) : new Map<string, string>();
   const id = seg(run.id);
   const starts = run.actions.map((a) => (a.started_at ? Date.parse(a.started_at) : NaN)).filter(Number.isFinite);
   const now = Date.now();
@@ -39,7 +34,7 @@ export async function runPage(deps: RunDeps, auth: AuthContext, csrf: string, ru
       const bar =
         s === null ? '' : `<div class="bar ${esc(a.status)}" style="left:${pct(s).toFixed(2)}%;width:max(${(pct(e!) - pct(s)).toFixed(2)}%,4px)">${esc(duration(a.duration_ms))}</div>`;
       const isStep = !a.type.endsWith('.action');
-      const link = isStep ? ` <a class="temporal" href="${esc(temporalUi)}" aria-label="Step ${esc(a.name)} in the Temporal UI">Temporal</a>` : '';
+      const link = isStep ? ` <a class="temporal" href="${esc(stepLinks.get(a.step_id) ?? temporalUi)}" aria-label="Step ${esc(a.name)} in the Temporal UI">Temporal</a>` : '';
       return `<tr><th scope="row">${esc(a.name)}</th><td>${esc(a.type)}${link}</td><td>${badge(a.status)}</td><td style="width:45%"><div class="row">${bar}</div></td><td>${esc(a.error ?? '')}</td></tr>`;
     })
     .join('');
