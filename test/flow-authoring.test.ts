@@ -50,6 +50,15 @@ describe('flow authoring', () => {
     expect(res.body.detail).toContainEqual({ loc, msg: 'unknown key', type: 'unrecognized_keys' });
   });
 
+  test('when a suite or a schedule (files flows apply also takes) has an unknown key, then 400 with its path', async () => {
+    const suite = await stack.call('POST', '/api/v1/suites', { name: 's', flowIDs: ['x'] }, key);
+    expect(suite.status).toBe(400);
+    expect(suite.body.detail).toContainEqual({ loc: ['body', 'flowIDs'], msg: 'unknown key', type: 'unrecognized_keys' });
+    const schedule = await stack.call('POST', '/api/v1/schedules', { id: 'nightly', spec: { cron: '0 2 * * *' }, trigger: { app_id: 'a', flow_ids: ['x'] }, catchupWindow: 60 }, key);
+    expect(schedule.status).toBe(400);
+    expect(schedule.body.detail).toContainEqual({ loc: ['body', 'catchupWindow'], msg: 'unknown key', type: 'unrecognized_keys' });
+  });
+
   test('when several keys are unknown, then each is named', async () => {
     const res = await stack.call('POST', '/api/v1/flows', { steps: [httpStep({ url: 'https://example.com', methd: 'GET', hedaers: {} })] }, key);
     expect(res.status).toBe(400);

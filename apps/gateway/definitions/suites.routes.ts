@@ -9,7 +9,7 @@ import { createSuite, deleteSuite, getSuite, listSuites, replaceSuite, suiteSche
 
 const TAG = 'Definitions';
 
-export const suiteInput = z.object({
+export const suiteInput = z.strictObject({
   id: flowIdSchema.optional(),
   name: z.string().trim().min(1).max(200),
   flowIds: z.array(z.string().min(1)).max(500).default([]),

@@ -42,7 +42,7 @@ const OVERLAP_POLICY: Record<(typeof OVERLAPS)[number], ScheduleOverlapPolicy> =
 
 const iso = z.iso.datetime({ offset: true });
 
-export const scheduleInputSchema = z.object({
+export const scheduleInputSchema = z.strictObject({
   id: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'must match ^[A-Za-z0-9_.-]+$').optional(),
   spec: z.union([
     z.object({ cron: z.string().trim().min(1).max(200) }).strict(),
