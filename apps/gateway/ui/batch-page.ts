@@ -6,6 +6,7 @@
 import { NotFoundError } from '../../../domain/errors';
 import { isTerminalRun } from '../../../domain/statuses';
 import type { AuthContext, RunDeps } from '../deps';
+import { presentedStatus } from '../runs/views';
 import { batchStatus } from '../surfaces/ci-batches/use-cases';
 import { badge, esc, form, page, seg, time } from './html';
 import { listRuns } from './queries';
@@ -21,13 +22,16 @@ export async function batchPage(deps: RunDeps, auth: AuthContext, csrf: string, 
   });
   const { runs } = await listRuns(deps.dataSource, { accountId: auth.accountId, batchId }, null, SHOWN);
   runs.sort((a, b) => a.position - b.position);
-  const total = status.runs.length;
-  const ended = status.runs.filter((r) => isTerminalRun(r.status)).length;
+  // The progress, the tally and the table read the same reconciled statuses.
+  const live = await deps.reconciler.reconcileMany(runs);
+  const statuses = live.map(presentedStatus);
+  const total = Math.max(status.runs.length, statuses.length);
+  const ended = statuses.filter(isTerminalRun).length;
   const counts = new Map<string, number>();
-  for (const r of status.runs) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
   const tally = [...counts].map(([s, n]) => `${badge(s, `${n} ${s}`)}`).join(' ');
   const id = seg(status.batch_id);
-  const failed = status.runs.filter((r) => NOT_PASSED.has(r.status)).length;
+  const failed = statuses.filter((s) => NOT_PASSED.has(s)).length;
   const actions = [
     status.is_complete ? '' : form(`/ui/batches/${id}/cancel`, csrf, '<button type="submit" id="cancel-batch">Cancel the batch</button>'),
     status.is_complete && failed > 0 ? form(`/ui/batches/${id}/rerun`, csrf, `<button type="submit" id="rerun-failed">Rerun the ${failed} failed</button>`) : '',
@@ -38,7 +42,7 @@ export async function batchPage(deps: RunDeps, auth: AuthContext, csrf: string, 
 <dl class="facts"><dt>Batch</dt><dd><code>${esc(status.batch_id)}</code></dd><dt>Source</dt><dd>${esc(status.source ?? '')}${status.schedule_id ? ` (schedule <a href="/ui/schedules#schedule-${esc(status.schedule_id)}">${esc(status.schedule_id)}</a>)` : ''}</dd>
 <dt>Created</dt><dd>${time(status.created_at)}</dd><dt>Progress</dt><dd><progress id="progress" max="${total}" value="${ended}" aria-label="Runs ended">${ended}/${total}</progress> <span id="progress-text">${ended} of ${total} runs ended</span> ${tally}</dd></dl>
 <p>${actions} <a href="/ui/?batch=${id}">These runs in the run list</a></p>
-<h2>Runs</h2><table class="runs">${runTableHead({ batch: false })}<tbody>${(await runRows(deps, runs, { batch: false })) || '<tr><td colspan="6">No runs.</td></tr>'}</tbody></table>`,
+<h2>Runs</h2><table class="runs">${runTableHead({ batch: false })}<tbody>${(await runRows(deps, runs, { batch: false, live })) || '<tr><td colspan="6">No runs.</td></tr>'}</tbody></table>`,
     { csrf, live: status.is_complete ? undefined : `/ui/batches/${id}/events` },
   );
 }

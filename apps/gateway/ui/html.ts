@@ -42,7 +42,7 @@ export function page(title: string, body: string, opts: PageOptions = {}): strin
     : '';
   const script = opts.live ? '<script src="/ui/live.js" defer></script>' : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)} · Flow Runs</title><style>${STYLE}</style>${script}</head>
-<body><header><strong>Flow Runs</strong>${nav}</header><main id="live"${opts.live ? ` data-events="${esc(opts.live)}" aria-live="polite"` : ''}>${body}</main></body></html>`;
+<body><header><strong>Flow Runs</strong>${nav}</header><main id="live"${opts.live ? ` data-events="${esc(opts.live)}"` : ''}>${body}</main></body></html>`;
 }
 
 export const badge = (status: string, label = status): string => `<span class="s ${esc(status)}">${esc(label)}</span>`;

@@ -5,6 +5,7 @@
 import type { Request } from 'express';
 import { RUN_SOURCES, RUN_STATUSES, type RunStatus } from '../../../domain/statuses';
 import type { AuthContext, RunDeps } from '../deps';
+import type { LiveRun } from '../runs/reconcile';
 import { presentedStatus } from '../runs/views';
 import { badge, batchLink, duration, esc, flowLink, page, queryParam, runLink, time } from './html';
 import { decodeBefore, encodeBefore, flowNames, listRuns, type ListedRun, type RunListFilter } from './queries';
@@ -14,8 +15,8 @@ const PAGE_SIZE = 25;
 const option = (value: string, label: string, selected: boolean) => `<option value="${esc(value)}"${selected ? ' selected' : ''}>${esc(label)}</option>`;
 
 /** The rows of a run table: id, flow, status (flaky marked), source, batch, start, duration. */
-export async function runRows(deps: RunDeps, runs: readonly ListedRun[], opts: { batch?: boolean } = {}): Promise<string> {
-  const live = await deps.reconciler.reconcileMany(runs);
+export async function runRows(deps: RunDeps, runs: readonly ListedRun[], opts: { batch?: boolean; live?: LiveRun[] } = {}): Promise<string> {
+  const live = opts.live ?? (await deps.reconciler.reconcileMany(runs));
   return live
     .map((l) => {
       const r = l.run as ListedRun;
