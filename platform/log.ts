@@ -4,12 +4,15 @@
  * LOG_LEVEL sets the level (INFO by default; `npm run dev` keeps its own readable lines).
  */
 import pino from 'pino';
+import { traceFields } from './tracing';
 
 export const logger = pino({
   level: (process.env.LOG_LEVEL ?? 'INFO').toLowerCase(),
   base: { pid: process.pid },
   timestamp: pino.stdTimeFunctions.isoTime,
   formatters: { level: (label) => ({ level: label }) },
+  // trace_id and span_id of the active span when tracing is on (platform/tracing.ts).
+  mixin: traceFields,
 });
 
 export const gatewayLog = logger.child({ component: 'gateway' });

@@ -13,6 +13,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../platform/config';
 import { dataConverterFor } from '../platform/payload-codec';
+import { tracing } from '../platform/tracing';
 import { startGateway } from '../apps/gateway/server';
 import { ensureRetentionSchedule, retentionScheduleId } from '../apps/worker/retention';
 import { closeBrowsers, createWorkers } from '../apps/worker/worker';
@@ -69,7 +70,8 @@ export async function startStack(opts: { worker?: boolean; env?: Record<string, 
   });
   const dataSource = await openDatabase(config.databaseUrl as string, { poolSize: 5 });
   const connection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
+  const traced = tracing();
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys), ...(traced ? { interceptors: traced.clientInterceptors } : {}) });
 
   const workers = opts.worker ? await startWorkers({ config, dataSource }) : undefined;
 

@@ -1,4 +1,5 @@
 /** Production entry of the gateway: configuration, Postgres (migrated), Temporal client, HTTP server. */
+import '../../platform/tracing-start';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, requirePayloadKeys } from '../../platform/config';
 import { dataConverterFor } from '../../platform/payload-codec';
@@ -6,6 +7,7 @@ import { connectionOptions, describeTemporal } from '../../platform/temporal-con
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from './server';
 import { ensureSearchAttributes } from '../../platform/search-attributes';
+import { tracing } from '../../platform/tracing';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -15,7 +17,8 @@ async function main(): Promise<void> {
   const dataSource = await openDatabase(config.databaseUrl);
   const connection = await Connection.connect(connectionOptions(config.temporal));
   await ensureSearchAttributes(connection, config.namespace);
-  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
+  const traced = tracing();
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys), ...(traced ? { interceptors: traced.clientInterceptors } : {}) });
   const gateway = await startGateway({ config, dataSource, client });
   console.log(`[gateway] listening on ${gateway.url} (docs at ${gateway.url}/docs); Temporal ${describeTemporal(config.temporal)}`);
 
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
       await gateway.stop();
       await connection.close();
       await dataSource.destroy();
+      await tracing()?.shutdown();
       process.exit(0);
     } catch (err) {
       console.error('[gateway] shutdown failed:', err);

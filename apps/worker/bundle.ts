@@ -17,8 +17,10 @@ const DEVTOOL = 'inline-nosources-source-map';
  * nothing reads (the SDK shows sources only with `showStackTraceSources`) and which the worker and
  * its workflow thread would each hold, a few MB.
  */
-export const workflowBundleOptions = (workflowsPath = require.resolve('../../workflows')): BundleOptions => ({
+export const workflowBundleOptions = (workflowsPath = require.resolve('../../workflows'), workflowInterceptorModules?: string[]): BundleOptions => ({
   workflowsPath,
+  // Tracing's workflow interceptors (platform/tracing.ts), only when it is on.
+  ...(workflowInterceptorModules?.length ? { workflowInterceptorModules } : {}),
   preloadModules: ['zod', require.resolve('../../steps')],
   logger: new DefaultLogger('WARN'),
   webpackConfigHook: (config) => ({ ...config, devtool: DEVTOOL }),
@@ -48,8 +50,8 @@ bundleWorkflowCode({ ...options, webpackConfigHook: (config) => ({ ...config, de
  * The workflow bundle, built by webpack in a child process: webpack's hundred-odd megabytes are
  * given back when the child exits, where in the worker's own heap they would stay for its life.
  */
-export async function bundleInChildProcess(workflowsPath?: string): Promise<WorkflowBundleWithSourceMap> {
-  const { logger: _logger, webpackConfigHook: _hook, ...options } = workflowBundleOptions(workflowsPath);
+export async function bundleInChildProcess(workflowsPath?: string, workflowInterceptorModules?: string[]): Promise<WorkflowBundleWithSourceMap> {
+  const { logger: _logger, webpackConfigHook: _hook, ...options } = workflowBundleOptions(workflowsPath, workflowInterceptorModules);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowruns-bundle-'));
   const out = path.join(dir, 'bundle.json');
   try {

@@ -3,6 +3,7 @@
  * DATABASE_URL and TEMPORAL_ADDRESS it joins the running `npm run dev` stack. A platform worker
  * only: an account's agent is `npm run agent` (apps/agent), which never talks to Temporal.
  */
+import '../../platform/tracing-start';
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { openDatabase } from '../../db/data-source';
@@ -12,6 +13,7 @@ import { loadConfig, requirePayloadKeys, type Config } from '../../platform/conf
 import { serveMetrics } from '../../platform/metrics';
 import { dataConverterFor } from '../../platform/payload-codec';
 import { describeTemporal, localTemporal, nativeConnectionOptions } from '../../platform/temporal-connection';
+import { tracing } from '../../platform/tracing';
 import { ensureRetentionSchedule } from './retention';
 import { closeBrowsers, createWorkers, installRuntime, workerIdentity } from './worker';
 
@@ -53,6 +55,7 @@ async function runPlatformWorker(config: Config): Promise<void> {
   await stopMetrics?.();
   await connection.close();
   await dataSource.destroy();
+  await tracing()?.shutdown();
 }
 
 async function main(): Promise<void> {

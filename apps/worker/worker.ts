@@ -11,6 +11,7 @@ import type { Config } from '../../platform/config';
 import { bundleInChildProcess } from './bundle';
 import { idsOfWorkflow, logger, workerLog } from '../../platform/log';
 import { dataConverterFor } from '../../platform/payload-codec';
+import { tracing } from '../../platform/tracing';
 import { workerClass } from './workflow-threads';
 
 export interface WorkerDeps {
@@ -67,7 +68,7 @@ function expressionEvaluator(limits: ExpressionLimits): ExpressionEvaluator {
 
 /** The workflow bundle is built once per process and shared by every worker in it. */
 function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleInChildProcess();
+  bundle ??= bundleInChildProcess(undefined, tracing()?.workflowInterceptorModules);
   return bundle;
 }
 
@@ -83,7 +84,8 @@ const egressFetch = (config: Config) => createEgressFetch({ policy: createEgress
 /** The platform's worker on the default task queue: workflows, steps and every record. */
 export async function createWorkers({ config, dataSource, connection }: WorkerDeps): Promise<Worker[]> {
   const dataConverter = dataConverterFor(config.payloadKeys);
-  const client = new Client({ connection, namespace: config.namespace, dataConverter });
+  const traced = tracing();
+  const client = new Client({ connection, namespace: config.namespace, dataConverter, ...(traced ? { interceptors: traced.clientInterceptors } : {}) });
   const activities = createActivities({
     dataSource,
     client,
@@ -107,6 +109,7 @@ export async function createWorkers({ config, dataSource, connection }: WorkerDe
       ...(config.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: config.maxCachedWorkflows }),
       ...HEARTBEATS,
       identity: workerIdentity(),
+      ...(traced ? traced.worker : {}),
     }),
   ];
 }

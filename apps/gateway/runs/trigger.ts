@@ -9,13 +9,14 @@ import { BatchEntity, RunEntity } from '../../../db/entities';
 import { platformSecret } from '../../../db/data-source';
 import { insertBatchRows } from '../../../db/projections';
 import { ConflictError, IdempotencyMismatchError, InvalidError, UnavailableError } from '../../../domain/errors';
-import { BOOKKEEPING, type BatchRunInput, type FlowRunInput } from '../../../domain/flow-types';
+import type { BatchRunInput, FlowRunInput } from '../../../domain/flow-types';
 import { batchFlowIds, workflowInput } from '../../../domain/batch-plan';
 import { existingBatch, idempotentId, prepareBatch, requestHash, type TriggeredBatch, type TriggerRequest } from '../../../core/batches';
 import type { BatchRunWorkflow } from '../../../workflows/contract';
 import { batchWorkflowId, WorkflowTypes } from '../../../workflows/definitions';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, labelAttributes, RUN_SOURCE } from '../../../workflows/search-attributes';
 import { batchSummary } from '../../../workflows/summaries';
+import { annotateSpan, BATCH_ID_ATTR, RUN_ID_ATTR } from '../../../platform/tracing';
 import type { AuthContext, GatewayDeps } from '../deps';
 
 /** Search attributes of a batch workflow, so operators can find it in the Temporal UI. */
@@ -26,6 +27,12 @@ export const batchSearchAttributes = (input: BatchRunInput) => [
   { key: FLOW_ID, value: batchFlowIds(input) },
   ...labelAttributes(input.meta),
 ];
+
+/** The trigger's span (tracing on): its batch, and its run when it has one (else the first hundred run ids). */
+const batchSpanAttributes = (input: BatchRunInput): Record<string, string | string[]> =>
+  input.runs.length === 1
+    ? { [BATCH_ID_ATTR]: input.batchId, [RUN_ID_ATTR]: input.runs[0].runId }
+    : { [BATCH_ID_ATTR]: input.batchId, 'flowruns.run_ids': input.runs.slice(0, 100).map((r) => r.runId) };
 
 /** Browser steps of a run that asks for Firefox run only where a Firefox is configured; nothing is substituted. */
 function refuseMissingBrowser(config: GatewayDeps['config'], input: BatchRunInput): void {
@@ -116,12 +123,13 @@ async function workflowState(deps: Pick<GatewayDeps, 'client'>, workflowId: stri
 
 /** Starts the batch's workflow under a deadline; one already started (a retry) is success. Throws what Temporal threw. */
 export async function startBatchWorkflow(deps: Pick<GatewayDeps, 'client' | 'config'>, input: BatchRunInput): Promise<void> {
+  annotateSpan(batchSpanAttributes(input));
   try {
     await deps.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
       deps.client.workflow.start<BatchRunWorkflow>(WorkflowTypes.batchRun, {
         taskQueue: deps.config.taskQueue,
         workflowId: batchWorkflowId(input.batchId),
-        args: [{ ...workflowInput(input, deps.config.batchLimits), ...BOOKKEEPING }],
+        args: [workflowInput(input, deps.config.batchLimits)],
         staticSummary: batchSummary(input),
         typedSearchAttributes: batchSearchAttributes(input),
       }),
