@@ -88,3 +88,25 @@ describe('junitXml', () => {
     expect(parse(junitXml([], links)).testsuites).toMatchObject({ tests: '0', failures: '0', time: '0.000' });
   });
 });
+
+describe('attempts', () => {
+  const failedAt = (id: string, message: string) => runOf(id, 'failed', [action('call', 'failed', 1, message)], { error: { step: 'call', message } } as Partial<RunDetail>);
+  const links = (r: RunDetail) => ({ run_url: `https://f.example/ui/runs/${r.id}` });
+
+  it('when a run passed on its second attempt, then its suite says flaky and the first failure is a <flakyFailure> on the step', () => {
+    const xml = parse(junitXml([{ run: runOf('r2', 'succeeded', [action('call', 'succeeded', 1)]), earlier: [failedAt('r1', 'boom')], flaky: true }], links));
+    const [suite] = xml.testsuites.testsuite;
+    expect(suite.properties.property).toEqual(expect.arrayContaining([{ name: 'flaky', value: 'true' }, { name: 'attempts', value: '2' }]));
+    expect(suite.testcase[0].failure).toBeUndefined();
+    expect(suite.testcase[0].flakyFailure).toMatchObject({ message: 'boom', type: 'failed', '#text': 'attempt 1 of 2 (run r1, https://f.example/ui/runs/r1) failed at call: boom' });
+  });
+
+  it('when a run failed on every attempt, then the last is the <failure> and the earlier ones are <rerunFailure>', () => {
+    const xml = parse(junitXml([{ run: failedAt('r3', 'third'), earlier: [failedAt('r1', 'first'), failedAt('r2', 'second')], flaky: false }], links));
+    const [suite] = xml.testsuites.testsuite;
+    expect(suite.properties.property.find((p: Loose) => p.name === 'flaky')).toBeUndefined();
+    const [call] = suite.testcase;
+    expect(call.failure).toMatchObject({ message: 'third' });
+    expect(call.rerunFailure.map((f: Loose) => f.message)).toEqual(['first', 'second']);
+  });
+});

@@ -6,7 +6,8 @@
  * has `<system-out>` holding its step's log lines and `[[ATTACHMENT|<path>]]` lines for the files
  * `--artifacts` downloaded. A run that passed on a retry carries `<property name="flaky"
  * value="true"/>` and each earlier attempt's failure as a `<flakyFailure>` on its step's testcase
- * (Maven Surefire's element). A run that failed outside any step gets a `run` testcase carrying it.
+ * (Maven Surefire's element); a run that failed on every attempt has its earlier ones as
+ * `<rerunFailure>`. A run that failed outside any step gets a `run` testcase carrying it.
  */
 import type { RunDetail } from '../client';
 import { failuresOf, type RunResult } from '../outcome';
@@ -113,7 +114,9 @@ export function junitXml(input: (RunDetail | RunResult)[], extras: JunitExtras |
       const body: string[] = [];
       if (c.failure) body.push(`      <failure message="${escape(c.failure.message)}" type="${escape(c.failure.type)}">${escape(c.failure.text ?? c.failure.message)}</failure>`);
       else if (c.skipped) body.push('      <skipped/>');
-      for (const f of c.flaky) body.push(`      <flakyFailure message="${escape(f.message)}" type="${escape(f.type)}">${escape(f.text)}</flakyFailure>`);
+      // Surefire's names: a run that passed on a retry has flaky failures; one that never passed, rerun failures.
+      const tag = result.flaky ? 'flakyFailure' : 'rerunFailure';
+      for (const f of c.flaky) body.push(`      <${tag} message="${escape(f.message)}" type="${escape(f.type)}">${escape(f.text)}</${tag}>`);
       const lines = [...(logs?.get(c.id) ?? []), ...(files?.get(c.id) ?? []).map((p) => `[[ATTACHMENT|${p}]]`)];
       if (logs || files) body.push(`      <system-out>${escape([`run: ${props.run_url ?? run.id}`, ...lines].join('\n'))}</system-out>`);
       const open = `    <testcase name="${escape(c.name)}" classname="${escape(run.flow_id)}" time="${seconds(c.ms)}"`;
