@@ -14,6 +14,9 @@ import { defineFlow, fanoutFlows, requireSucceeded, triggerBatch, waitForBatches
 
 type QueryFn = (...args: unknown[]) => unknown;
 
+/** Statements seen by countQueries, by their first 70 characters (BENCH_P5_BREAKDOWN=1). */
+const statements = new Map<string, number>();
+
 /** Counts pg round trips while `fn` runs. */
 async function countQueries(fn: () => Promise<void>): Promise<number> {
   const proto = PgClient.prototype as unknown as { query: QueryFn };
@@ -21,6 +24,11 @@ async function countQueries(fn: () => Promise<void>): Promise<number> {
   let n = 0;
   proto.query = function (this: unknown, ...args: unknown[]) {
     n += 1;
+    if (process.env.BENCH_P5_BREAKDOWN) {
+      const q = args[0] as string | { text?: string } | undefined;
+      const text = (typeof q === 'string' ? q : (q?.text ?? '?')).replace(/\s+/g, ' ').trim().slice(0, 70);
+      statements.set(text, (statements.get(text) ?? 0) + 1);
+    }
     return original.apply(this, args);
   };
   try {
@@ -32,9 +40,19 @@ async function countQueries(fn: () => Promise<void>): Promise<number> {
 }
 
 /** A workflow's history: its events, and its size in bytes as the server keeps it (protobuf, payloads as stored). */
-async function events(client: BenchContext['platform']['client'], workflowId: string): Promise<{ events: number; bytes: number }> {
+async function events(client: BenchContext['platform']['client'], workflowId: string): Promise<{ events: number; bytes: number; byType: string }> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return { events: history.events?.length ?? 0, bytes: temporal.api.history.v1.History.encode(history).finish().length };
+  // Where the bytes are: by event type, largest first (printed with BENCH_P5_BREAKDOWN=1).
+  const byType = new Map<string, { n: number; bytes: number }>();
+  for (const e of history.events ?? []) {
+    const type = String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
+    const t = byType.get(type) ?? { n: 0, bytes: 0 };
+    t.n += 1;
+    t.bytes += temporal.api.history.v1.HistoryEvent.encode(e).finish().length;
+    byType.set(type, t);
+  }
+  const top = [...byType].sort((a, b) => b[1].bytes - a[1].bytes).map(([type, t]) => `${type} ×${t.n} ${t.bytes} B`);
+  return { events: history.events?.length ?? 0, bytes: temporal.api.history.v1.History.encode(history).finish().length, byType: top.join(', ') };
 }
 
 export const p5: Benchmark = {
@@ -57,8 +75,8 @@ export const p5: Benchmark = {
     const batchHistory = await events(platform.client, `batch-${batch!.batchId}`);
 
     const bare = await startBareApp(ctx.services.temporalAddress);
-    let bareRun: { events: number; bytes: number };
-    let bareBatch: { events: number; bytes: number };
+    let bareRun: Awaited<ReturnType<typeof events>>;
+    let bareBatch: Awaited<ReturnType<typeof events>>;
     try {
       const id = await bare.start(runs, 50, stub.url);
       await bare.client.workflow.getHandle(id).result();
@@ -67,6 +85,12 @@ export const p5: Benchmark = {
     } finally {
       await bare.stop();
     }
+    if (process.env.BENCH_P5_BREAKDOWN) {
+      const top = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 12);
+      ctx.log(`P5 statements: ${top.map(([t, c]) => `${c}× ${t}`).join(' | ')}`);
+    }
+    if (process.env.BENCH_P5_BREAKDOWN)
+      for (const [what, h] of [['run', run], ['batch', batchHistory], ['bare run', bareRun], ['bare batch', bareBatch]] as const) ctx.log(`P5 ${what}: ${h.byType}`);
     const perRun = run.events + batchHistory.events / runs;
     const barePerRun = bareRun.events + bareBatch.events / runs;
     const bytesPerRun = run.bytes + batchHistory.bytes / runs;

@@ -1,11 +1,14 @@
 /**
- * Temporal payloads encrypted with AES-256-GCM, so workflow inputs, activity arguments and
- * results (variables, trigger data, step outputs) are ciphertext in Temporal's history. Each
- * payload names the key it was sealed with, so keys rotate: the first key of
- * FLOWRUNS_PAYLOAD_KEYS seals, every listed key opens. Payloads written before encryption was
- * turned on pass through unchanged.
+ * What Temporal stores of the platform's payloads: compressed, then encrypted with AES-256-GCM,
+ * so workflow inputs, activity arguments and results (variables, trigger data, step outputs) are
+ * small ciphertext in Temporal's history. A codec chain, as Temporal's samples build it:
+ * CompressionCodec (zlib, the Go SDK's `binary/zlib` encoding, kept only when smaller) then
+ * EncryptionCodec. Each encrypted payload names the key it was sealed with, so keys rotate: the
+ * first key of FLOWRUNS_PAYLOAD_KEYS seals, every listed key opens. Payloads written before
+ * encryption or compression was turned on pass through unchanged.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 
@@ -82,6 +85,53 @@ export class EncryptionCodec implements PayloadCodec {
   }
 }
 
+export const COMPRESSED_ENCODING = 'binary/zlib';
+/** Smaller payloads are not worth a try: the encoding's own metadata outweighs what zlib saves. */
+const COMPRESS_FROM_BYTES = 64;
+
+/** The whole payload (metadata and data) zlib-compressed when that makes it smaller, as the Go SDK's ZlibCodec does. */
+export class CompressionCodec implements PayloadCodec {
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+      if (plain.length < COMPRESS_FROM_BYTES) return payload;
+      const packed = deflateSync(plain, { level: 6 });
+      // The wrapper costs its metadata (about 25 bytes): keep the original unless that is won back.
+      if (packed.length + 25 >= plain.length) return payload;
+      return { metadata: { [METADATA_ENCODING_KEY]: text.encode(COMPRESSED_ENCODING) }, data: packed };
+    });
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
+      if (!encoding || untext.decode(encoding) !== COMPRESSED_ENCODING) return payload;
+      return temporal.api.common.v1.Payload.decode(inflateSync(payload.data ?? new Uint8Array()));
+    });
+  }
+}
+
+/**
+ * The codecs, in encoding order (decoding runs them backwards): compress, then encrypt when keys
+ * are given. Old payloads, encrypted but not compressed or in clear, still decode.
+ */
+export function payloadCodecsFor(keys: readonly PayloadKey[] | undefined): PayloadCodec[] {
+  return keys && keys.length > 0 ? [new CompressionCodec(), new EncryptionCodec(keys)] : [new CompressionCodec()];
+}
+
+/** The codec chain as one codec (the codec endpoint of the Temporal UI and CLI). */
+export function chainedCodec(codecs: readonly PayloadCodec[]): PayloadCodec {
+  return {
+    encode: async (payloads) => {
+      for (const c of codecs) payloads = await c.encode(payloads);
+      return payloads;
+    },
+    decode: async (payloads) => {
+      for (const c of [...codecs].reverse()) payloads = await c.decode(payloads);
+      return payloads;
+    },
+  };
+}
+
 /** The data converter for every Temporal client and worker of the platform. */
-export const dataConverterFor = (keys: readonly PayloadKey[] | undefined) =>
-  keys && keys.length > 0 ? { payloadCodecs: [new EncryptionCodec(keys)] } : undefined;
+export const dataConverterFor = (keys: readonly PayloadKey[] | undefined) => ({ payloadCodecs: payloadCodecsFor(keys) });

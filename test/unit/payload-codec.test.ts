@@ -1,6 +1,6 @@
 /** The payload codec: what reaches Temporal is ciphertext naming its key; keys rotate; old plain payloads still read. */
 import { defaultPayloadConverter } from '@temporalio/common';
-import { EncryptionCodec, generatePayloadKeys, parsePayloadKeys } from '../../platform/payload-codec';
+import { chainedCodec, COMPRESSED_ENCODING, CompressionCodec, EncryptionCodec, generatePayloadKeys, parsePayloadKeys, payloadCodecsFor } from '../../platform/payload-codec';
 
 const secret = { token: 'sk_live_do_not_leak' };
 
@@ -41,5 +41,38 @@ describe('the payload codec', () => {
   it('when FLOWRUNS_PAYLOAD_KEYS is malformed, then it says how to write it', () => {
     expect(() => parsePayloadKeys('nokey')).toThrow(/id=base64key/);
     expect(() => parsePayloadKeys('a=c2hvcnQ=')).toThrow(/32 bytes/);
+  });
+});
+
+describe('the codec chain: compression, then encryption', () => {
+  const big = { steps: Array.from({ length: 50 }, (_, i) => ({ id: `step-${i}`, type: 'http', config: { url: `https://example.com/api/${i}` } })) };
+
+  it('when a payload is large, then it is stored compressed and encrypted, smaller than encrypted alone, and reads back', async () => {
+    const keys = parsePayloadKeys(generatePayloadKeys('k1'));
+    const chain = payloadCodecsFor(keys);
+    const payload = defaultPayloadConverter.toPayload(big);
+    let stored = [payload];
+    for (const c of chain) stored = await c.encode(stored);
+    const [alone] = await new EncryptionCodec(keys).encode([payload]);
+    expect(stored[0].data!.length).toBeLessThan(alone.data!.length / 3);
+    const opened = await chainedCodec(chain).decode(stored);
+    expect(defaultPayloadConverter.fromPayload(opened[0])).toEqual(big);
+  });
+
+  it('when a payload is small or incompressible, then it is left as it is; old payloads (encrypted only, or clear) still read', async () => {
+    const keys = parsePayloadKeys(generatePayloadKeys('k1'));
+    const small = defaultPayloadConverter.toPayload('hi');
+    expect(await new CompressionCodec().encode([small])).toEqual([small]);
+    const [old] = await new EncryptionCodec(keys).encode([defaultPayloadConverter.toPayload(big)]);
+    const codec = chainedCodec(payloadCodecsFor(keys));
+    expect(defaultPayloadConverter.fromPayload((await codec.decode([old]))[0])).toEqual(big);
+    const clear = defaultPayloadConverter.toPayload(big);
+    expect(await codec.decode([clear])).toEqual([clear]);
+  });
+
+  it('when the payload is compressed, then it carries the Go SDK zlib codec encoding', async () => {
+    const [packed] = await new CompressionCodec().encode([defaultPayloadConverter.toPayload(big)]);
+    expect(new TextDecoder().decode(packed.metadata!.encoding)).toBe(COMPRESSED_ENCODING);
+    expect(COMPRESSED_ENCODING).toBe('binary/zlib');
   });
 });

@@ -1,13 +1,13 @@
 /**
  * The remote codec endpoint of Temporal's UI and CLI (`temporal … --codec-endpoint <gateway>/api/v1/codec`):
  * `POST /api/v1/codec/decode` opens the platform's encrypted payloads, `/encode` seals plain ones,
- * both with the gateway's EncryptionCodec (FLOWRUNS_PAYLOAD_KEYS). Payloads travel as proto3 JSON
+ * both with the workers' codec chain (compression, then encryption with FLOWRUNS_PAYLOAD_KEYS). Payloads travel as proto3 JSON
  * (`{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`). Decoding opens every account's
  * data, so only the admin key may call it; browsers of FLOWRUNS_CODEC_CORS_ORIGINS may (cors.ts).
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
-import { EncryptionCodec } from '../../../platform/payload-codec';
+import { chainedCodec, payloadCodecsFor } from '../../../platform/payload-codec';
 import type { GatewayDeps } from '../deps';
 import { badRequest } from '../http/errors';
 import { defineRoute, type AnyRoute } from '../http/route';
@@ -46,11 +46,11 @@ const toJson = (p: Payload): JsonPayloads['payloads'][number] => ({
   data: b64(p.data),
 });
 
-/** Without keys (FLOWRUNS_PAYLOAD_ENCRYPTION=off) payloads are plain, and both directions pass them through. */
-const PASS_THROUGH: PayloadCodec = { encode: async (p) => p, decode: async (p) => p };
+/** Without keys (FLOWRUNS_PAYLOAD_ENCRYPTION=off) the chain only compresses and inflates. */
 
 export function codecRoutes({ config }: GatewayDeps): AnyRoute[] {
-  const codec: PayloadCodec = config.payloadKeys?.length ? new EncryptionCodec(config.payloadKeys) : PASS_THROUGH;
+  // The workers' chain: decode opens and inflates (old payloads, sealed but not compressed, too); encode compresses and seals.
+  const codec: PayloadCodec = chainedCodec(payloadCodecsFor(config.payloadKeys));
 
   /** One payload at a time, so a payload the keys cannot open is named by its index. */
   const apply = async (direction: 'encode' | 'decode', body: z.infer<typeof payloadsBody>): Promise<JsonPayloads> => {
@@ -71,8 +71,8 @@ export function codecRoutes({ config }: GatewayDeps): AnyRoute[] {
       path: `${CODEC_PATH}/${direction}`,
       summary:
         direction === 'decode'
-          ? "Temporal remote codec: decrypt payloads of the platform's workflow histories (admin key; for the Temporal UI and `temporal --codec-endpoint`)"
-          : 'Temporal remote codec: encrypt payloads with the platform key (admin key)',
+          ? "Temporal remote codec: decrypt and decompress payloads of the platform's workflow histories (admin key; for the Temporal UI and `temporal --codec-endpoint`)"
+          : 'Temporal remote codec: compress and encrypt payloads with the platform key (admin key)',
       tag: TAG,
       auth: 'admin',
       body: payloadsBody,
