@@ -15,7 +15,7 @@ import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activi
 import { openDatabase } from '../../db/data-source';
 import { startGateway } from '../gateway/server';
 import { ensureRetentionSchedule } from '../worker/retention';
-import { DEFAULT_RETENTION_DAYS } from '../gateway/definitions/settings';
+import { DEFAULT_RETENTION_DAYS } from '../gateway/definitions/settings/use-cases';
 import { closeBrowsers, createWorkers, installRuntime } from '../worker/worker';
 import { startEmbeddedPostgres } from './postgres';
 import { writeDevStack } from './stack-file';

@@ -7,7 +7,7 @@ import { CODEC_PATH } from './codec/routes';
 import { runDeps, type GatewayDeps } from './deps';
 import { dashboard } from './ui/dashboard';
 import { gatewayLog } from '../../platform/log';
-import { docsAssets, docsCsp } from './definitions/docs.routes';
+import { docsAssets, docsCsp } from './definitions/docs/routes';
 import { bodyParsers, errorHandler, fallbackHandler, mountRoutes, type RouterOptions } from './http/router';
 import { securityHeaders } from './http/security-headers';
 import { allRoutes } from './routes';

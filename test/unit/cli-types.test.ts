@@ -5,14 +5,14 @@
  */
 import type { z } from 'zod';
 import type { flowInputSchema } from '../../domain/flow-definition';
-import type { suiteInput } from '../../apps/gateway/definitions/suites.routes';
-import type { scheduleInputSchema, scheduleSchema } from '../../apps/gateway/schedules/schedules';
+import type { suiteInput } from '../../apps/gateway/definitions/suites/routes';
+import type { scheduleInputSchema, scheduleSchema } from '../../apps/gateway/schedules/use-cases';
 import type { runFlowsBody } from '../../apps/gateway/surfaces/ci-batches/routes';
 import type { batchStatusSchema, runDetailSchema, triggeredBatchSchema } from '../../apps/gateway/surfaces/ci-batches/views';
-import type { flowSchema } from '../../apps/gateway/definitions/flows';
-import type { suiteSchema } from '../../apps/gateway/definitions/suites';
+import type { flowSchema } from '../../apps/gateway/definitions/flows/use-cases';
+import type { suiteSchema } from '../../apps/gateway/definitions/suites/use-cases';
 import type { rerunSchema } from '../../apps/gateway/runs/rerun';
-import type { actionRunPageSchema } from '../../apps/gateway/surfaces/action-runs/views';
+import type { actionRunPageSchema } from '../../apps/gateway/surfaces/flow-runs/views';
 import type * as Api from '../../apps/cli/src/generated/api-types';
 
 type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -26,17 +26,17 @@ const FILES = {
 /** name → [how to import its schema, input or output side]. */
 const TYPES = {
   FlowInput: ["import type { flowInputSchema as S } from '../../../domain/flow-definition';", 'input'],
-  SuiteInput: ["import type { suiteInput as S } from '../../gateway/definitions/suites.routes';", 'input'],
-  ScheduleInput: ["import type { scheduleInputSchema as S } from '../../gateway/schedules/schedules';", 'input'],
+  SuiteInput: ["import type { suiteInput as S } from '../../gateway/definitions/suites/routes';", 'input'],
+  ScheduleInput: ["import type { scheduleInputSchema as S } from '../../gateway/schedules/use-cases';", 'input'],
   TriggerBody: ["import type { runFlowsBody as S } from '../../gateway/surfaces/ci-batches/routes';", 'input'],
   TriggeredBatch: ["import type { triggeredBatchSchema as S } from '../../gateway/surfaces/ci-batches/views';", 'output'],
   BatchStatus: ["import type { batchStatusSchema as S } from '../../gateway/surfaces/ci-batches/views';", 'output'],
   RunDetail: ["import type { runDetailSchema as S } from '../../gateway/surfaces/ci-batches/views';", 'output'],
-  Flow: ["import type { flowSchema as S } from '../../gateway/definitions/flows';", 'output'],
-  Suite: ["import type { suiteSchema as S } from '../../gateway/definitions/suites';", 'output'],
-  Schedule: ["import type { scheduleSchema as S } from '../../gateway/schedules/schedules';", 'output'],
+  Flow: ["import type { flowSchema as S } from '../../gateway/definitions/flows/use-cases';", 'output'],
+  Suite: ["import type { suiteSchema as S } from '../../gateway/definitions/suites/use-cases';", 'output'],
+  Schedule: ["import type { scheduleSchema as S } from '../../gateway/schedules/use-cases';", 'output'],
   Rerun: ["import type { rerunSchema as S } from '../../gateway/runs/rerun';", 'output'],
-  RunPage: ["import type { actionRunPageSchema as S } from '../../gateway/surfaces/action-runs/views';", 'output'],
+  RunPage: ["import type { actionRunPageSchema as S } from '../../gateway/surfaces/flow-runs/views';", 'output'],
 };
 
 function probeSource() {

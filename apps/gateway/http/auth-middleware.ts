@@ -1,13 +1,13 @@
 /**
  * API-key authentication. Clients send keys four different ways, so all four are read; keys
- * are stored as sha256 hashes (definitions/api-keys.ts).
+ * are stored as sha256 hashes (definitions/api-keys/use-cases.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
 import { ApiKeyEntity, type ApiKey } from '../../../db/entities';
 import { selectRows } from '../../../db/rows';
-import { hashKey } from '../definitions/api-keys';
+import { hashKey } from '../definitions/api-keys/use-cases';
 import { SCOPES, type AuthContext, type Scope } from '../deps';
 import { forbidden, unauthorized } from './errors';
 

@@ -2,7 +2,7 @@
  * The security headers of every response, from helmet: `nosniff`, no framing, no referrer, HSTS,
  * cross-origin isolation of the gateway's resources, and a Content-Security-Policy by area. The
  * JSON API may load nothing; the dashboard (server-rendered) its own images, inline styles, forms
- * and its one script file; Swagger UI its own files and its one inline script (definitions/docs.routes.ts).
+ * and its one script file; Swagger UI its own files and its one inline script (definitions/docs/routes.ts).
  * A run's files replace the policy with `sandbox` (http/files.ts).
  */
 import type { RequestHandler } from 'express';

@@ -19,7 +19,7 @@ import {
   schedulePageSchema,
   scheduleSchema,
   triggerSchedule,
-} from './schedules';
+} from './use-cases';
 
 const TAG = 'Schedules';
 const params = z.object({ id: z.string().min(1).max(100) });

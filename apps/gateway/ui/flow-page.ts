@@ -6,10 +6,10 @@
 import type { Request } from 'express';
 import { NotFoundError } from '../../../domain/errors';
 import type { AuthContext, RunDeps } from '../deps';
-import { getFlow } from '../definitions/flows';
+import { getFlow } from '../definitions/flows/use-cases';
 import { HttpError } from '../http/errors';
 import { triggerBatch } from '../runs/trigger';
-import { flowRunStats } from '../surfaces/flow-runs/queries';
+import { flowRunStats } from '../surfaces/flows-runs/queries';
 import { durationChart } from './chart';
 import { esc, form, page, parseEnv, seg } from './html';
 import { appNames, listRuns } from './queries';

@@ -4,7 +4,7 @@
  * trigger one now.
  */
 import type { AuthContext, RunDeps } from '../deps';
-import { listSchedules, type ScheduleView } from '../schedules/schedules';
+import { listSchedules, type ScheduleView } from '../schedules/use-cases';
 import { badge, batchLink, esc, flowLink, form, page, seg, time } from './html';
 
 const SHOWN = 100;

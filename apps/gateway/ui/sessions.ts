@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { hashKey } from '../definitions/api-keys';
+import { hashKey } from '../definitions/api-keys/use-cases';
 import { SCOPES, type AuthContext, type Scope } from '../deps';
 
 const hashId = (id: string): string => createHash('sha256').update(id).digest('hex');

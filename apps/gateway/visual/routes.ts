@@ -4,7 +4,7 @@ import type { GatewayDeps } from '../deps';
 import { at } from '../http/errors';
 import { sendRunFile } from '../http/files';
 import { defineRoute, type AnyRoute } from '../http/route';
-import { artifactFile, baselineImage, baselineListSchema, baselineSchema, listBaselines, promoteSchema, promoteScreenshot } from './visual';
+import { artifactFile, baselineImage, baselineListSchema, baselineSchema, listBaselines, promoteSchema, promoteScreenshot } from './use-cases';
 
 const TAG = 'Browser artifacts';
 const fileParams = z.object({ runId: z.string().min(1), stepId: z.string().min(1).max(200), file: z.string().min(1).max(250) });

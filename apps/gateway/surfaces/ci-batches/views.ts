@@ -12,7 +12,7 @@ import type { TemporalLink } from '../../runs/temporal-links';
 import type { BatchHead, RunSummary } from '../../runs/queries';
 import type { TriggeredBatch } from '../../../../core/batches';
 import { browserDetailsOf, iso, presentedStatus, type StepView } from '../../runs/views';
-import { artifactFileUrl } from '../../visual/visual';
+import { artifactFileUrl } from '../../visual/use-cases';
 import type { HttpTotals } from './queries';
 
 const actor = z.object({ id: z.string(), name: z.string(), type: z.enum(['user', 'system']) }).nullable();

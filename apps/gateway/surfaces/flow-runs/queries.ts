@@ -1,65 +1,69 @@
-/** Reads behind a flow's runs: the keyset page, the page's step counts, and the flow's statistics, each one query. */
-import type { DataSource } from 'typeorm';
-import { RunEntity } from '../../../../db/entities';
-import { fastQuery, selectRows } from '../../../../db/rows';
+/** Reads behind action runs: the account-wide keyset page that walks both ways, and the run an upsert locks. */
+import type { DataSource, EntityManager } from 'typeorm';
+import { FlowEntity, RunEntity } from '../../../../db/entities';
 import type { Run } from '../../../../db/entities';
 import type { TimeKey } from '../../../../db/keyset';
 import type { RunStatus } from '../../../../domain/statuses';
 
-/** A soft-deleted flow still counts: its runs stay readable. */
-export async function flowExists(db: DataSource, accountId: string, flowId: string): Promise<boolean> {
-  const rows = await fastQuery(db, 'SELECT 1 FROM flows WHERE account_id = $1 AND id = $2 LIMIT 1', [accountId, flowId]);
-  return rows.length > 0;
+export interface RunFilter {
+  accountId: string;
+  flowId?: string;
+  status?: RunStatus;
 }
 
-export interface FlowRunPage {
-  runs: Run[];
-  hasMore: boolean;
+export interface SlicePosition {
+  /** 'f': older than the key (newest first); 'b': newer than the key, read oldest first and reversed. */
+  dir: 'f' | 'b';
+  /** null: from the newest ('f') or the oldest ('b') run. */
+  key: TimeKey | null;
+  /** Whether the run at `key` itself belongs to the slice. */
+  inclusive: boolean;
 }
 
-/**
- * Newest first, keyset on (created_at DESC, id DESC) over the runs_flow_page index: a run
- * inserted between two page fetches lands before the cursor, so it never shifts later pages.
- */
-export async function pageFlowRuns(
-  db: DataSource,
-  q: { accountId: string; flowId: string; limit: number; after: TimeKey | null; status: RunStatus | null },
-): Promise<FlowRunPage> {
-  // Only the conditions asked for are in the text: each variant is a prepared statement whose
-  // plan keeps the keyset condition on the index, whatever the values.
-  const params: unknown[] = [q.accountId, q.flowId, q.limit + 1];
-  let where = 'account_id = $1 AND flow_id = $2';
-  if (q.status) where += ` AND status = $${params.push(q.status)}`;
-  if (q.after) where += ` AND (created_at, id) < ($${params.push(q.after[0])}::timestamptz, $${params.push(q.after[1])}::text)`;
-  const rows = await selectRows<Run>(db, RunEntity, `SELECT * FROM runs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3`, params);
-  return { runs: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
+function filtered(db: DataSource, f: RunFilter) {
+  const qb = db.getRepository(RunEntity).createQueryBuilder('r').where('r.account_id = :accountId', { accountId: f.accountId });
+  if (f.flowId !== undefined) qb.andWhere('r.flow_id = :flowId', { flowId: f.flowId });
+  if (f.status !== undefined) qb.andWhere('r.status = :status', { status: f.status });
+  return qb;
 }
 
-export interface StepCounts {
-  total: number;
-  succeeded: number;
+function bound(dir: 'f' | 'b', inclusive: boolean): string {
+  return `${dir === 'f' ? '<' : '>'}${inclusive ? '=' : ''}`;
 }
 
 /**
- * Step counts for a whole page in one grouped query. A run whose steps are not all recorded
- * yet counts the steps of the definition it runs, so a queued run does not claim zero steps.
+ * Up to `size` runs from `pos`, always answered newest first, and whether more lie beyond them
+ * in the direction read. Both directions are a range scan of runs_account_page / runs_flow_page.
  */
-export async function stepCounts(db: DataSource, runIds: string[]): Promise<Map<string, StepCounts>> {
-  const out = new Map<string, StepCounts>();
-  if (runIds.length === 0) return out;
-  const rows: { id: string; total: number; succeeded: number }[] = await db.query(
-    `SELECT r.id,
-            GREATEST(count(s.step_id), coalesce(max(jsonb_array_length(fv.definition -> 'steps')), 0))::int AS total,
-            (count(s.step_id) FILTER (WHERE s.status = 'succeeded'))::int AS succeeded
-       FROM runs r
-       LEFT JOIN step_runs s ON s.run_id = r.id
-       LEFT JOIN flow_versions fv ON fv.account_id = r.account_id AND fv.flow_id = r.flow_id AND fv.version = r.flow_version
-      WHERE r.id = ANY($1::text[])
-      GROUP BY r.id`,
-    [runIds],
-  );
-  for (const r of rows) out.set(r.id, { total: r.total, succeeded: r.succeeded });
-  return out;
+export async function runSlice(db: DataSource, f: RunFilter, pos: SlicePosition, size: number): Promise<{ runs: Run[]; more: boolean }> {
+  const qb = filtered(db, f);
+  if (pos.key)
+    qb.andWhere(`(r.created_at, r.id) ${bound(pos.dir, pos.inclusive)} (CAST(:ts AS timestamptz), :id)`, { ts: pos.key[0], id: pos.key[1] });
+  const order = pos.dir === 'f' ? 'DESC' : 'ASC';
+  const rows = await qb.orderBy('r.created_at', order).addOrderBy('r.id', order).limit(size + 1).getMany();
+  const runs = rows.slice(0, size);
+  if (pos.dir === 'b') runs.reverse();
+  return { runs, more: rows.length > size };
 }
 
-export { flowRunStats, type FlowRunFigures as FlowRunStats } from '../../../../db/flow-run-stats';
+/** Whether any run lies strictly (or, `inclusive`, also at) beyond `key` in direction `dir`. */
+export async function anyBeyond(db: DataSource, f: RunFilter, dir: 'f' | 'b', key: TimeKey, inclusive: boolean): Promise<boolean> {
+  return filtered(db, f)
+    .andWhere(`(r.created_at, r.id) ${bound(dir, inclusive)} (CAST(:ts AS timestamptz), :id)`, { ts: key[0], id: key[1] })
+    .getExists();
+}
+
+export async function countRuns(db: DataSource, f: RunFilter): Promise<number> {
+  return filtered(db, f).getCount();
+}
+
+/** The run, locked until the transaction ends, so concurrent reports of one run apply one after the other. */
+export async function lockRun(m: EntityManager, accountId: string, publicId: string): Promise<Run | null> {
+  return m.getRepository(RunEntity).findOne({ where: { accountId, publicId }, lock: { mode: 'pessimistic_write' } });
+}
+
+/** The flow's name, a deleted flow's included; the id when the account has no such flow. */
+export async function flowNameOf(m: EntityManager, accountId: string, flowId: string): Promise<string> {
+  const flow = await m.getRepository(FlowEntity).findOne({ where: { accountId, id: flowId }, withDeleted: true, select: { name: true } });
+  return flow?.name ?? flowId;
+}

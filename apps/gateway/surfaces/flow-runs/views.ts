@@ -1,102 +1,84 @@
 /**
- * The per-flow runs contract's responses (docs/api-contracts.md): camelCase fields, statuses in
- * upper case, durations in milliseconds. Each view returns its schema's type.
+ * The action-run object (docs/api-contracts.md): a platform run (row plus live Temporal state)
+ * in camelCase, with the platform's status words as `phase` and the step runs as `actions`.
  */
 import { z } from 'zod';
-import type { Run } from '../../../../db/entities';
-import { upperCaseStatus } from '../../../../domain/statuses';
+import type { RunLog } from '../../../../db/entities';
+import { RUN_STATUSES, STEP_STATUSES } from '../../../../domain/statuses';
 import type { LiveRun } from '../../runs/reconcile';
 import { iso, presentedStatus, type StepView } from '../../runs/views';
-import type { FlowRunStats, StepCounts } from './queries';
 
 const isoOrNull = z.string().nullable();
 
-const flowRunItemSchema = z.object({
+export const actionRunSchema = z.object({
   id: z.string(),
   flowId: z.string(),
-  status: z.string(),
-  duration: z.number().nullable(),
-  triggerType: z.string(),
+  flowType: z.string(),
+  args: z.unknown(),
+  phase: z.enum(RUN_STATUSES),
   startTime: isoOrNull,
-  finishTime: isoOrNull,
-  stepsCount: z.number(),
-  stepsSucceeded: z.number(),
-  error: z.object({ step: z.string(), message: z.string() }).optional(),
-  /** Succeeded as the rerun (or resumption) of a run that failed or timed out: passed on a retry. */
-  flaky: z.boolean(),
+  endTime: isoOrNull,
+  actions: z.array(
+    z.object({
+      id: z.string(),
+      phase: z.enum(STEP_STATUSES),
+      startTime: isoOrNull,
+      endTime: isoOrNull,
+      name: z.string(),
+      type: z.string(),
+      output: z.unknown(),
+      error: z.string().nullable(),
+    }),
+  ),
+  outputs: z.unknown(),
+  logs: z.array(z.object({ timestamp: isoOrNull, message: z.string(), level: z.string(), action: z.string().nullable() })),
+  tags: z.array(z.object({ key: z.string(), value: z.string() })),
+  createdAt: z.string(),
+  createdBy: z.string().nullable(),
+  updatedAt: z.string(),
+  updatedBy: z.string().nullable(),
+  reviewedBy: z.string().nullable(),
+  reviewedAt: isoOrNull,
+});
+export type ActionRun = z.infer<typeof actionRunSchema>;
+
+export const actionRunPageSchema = z.object({
+  items: z.array(actionRunSchema),
+  total: z.number(),
+  current_page: z.string(),
+  current_page_backwards: z.string(),
+  previous_page: z.string().nullable(),
+  next_page: z.string().nullable(),
 });
 
-export const flowRunPageSchema = z.object({ data: z.array(flowRunItemSchema), cursor: z.string().nullable(), hasMore: z.boolean() });
-
-export const flowRunDetailSchema = flowRunItemSchema.omit({ stepsCount: true, stepsSucceeded: true }).extend({
-  steps: z.array(z.object({ name: z.string(), status: z.string(), duration: z.number().nullable(), output: z.unknown() })),
-});
-
-export const flowRunStatsSchema = z.object({
-  totalRuns: z.number(),
-  succeeded: z.number(),
-  failed: z.number(),
-  /** Runs that succeeded as the rerun (or resumption) of a failed or timed-out run; also counted in `succeeded`. */
-  flaky: z.number(),
-  successRate: z.number(),
-  averageDuration: z.number(),
-  lastRun: isoOrNull,
-  p50Duration: z.number(),
-  p95Duration: z.number(),
-});
-
-export const triggeredRunSchema = z.object({ id: z.string(), flowId: z.string(), status: z.literal('RUNNING'), startTime: z.string() });
-
-/** The answer to a trigger: RUNNING from the start, as the contract has no queued state to report. */
-export function triggeredRunView(run: Pick<Run, 'id' | 'flowId' | 'createdAt'>): z.infer<typeof triggeredRunSchema> {
-  return { id: run.id, flowId: run.flowId, status: 'RUNNING', startTime: run.createdAt.toISOString() };
-}
-
-/** The contract has no queued-at-trigger timestamp, so a run not started yet reports when it was triggered. */
-const startTime = (r: Run): string | null => iso(r.startedAt ?? r.createdAt);
-
-const errorOf = (r: Run) => (r.error ? { error: { step: r.error.step, message: r.error.message } } : {});
-
-/** The fields a list item and a run's detail share. */
-function common(live: LiveRun) {
+export function actionRunView(live: LiveRun, steps: readonly StepView[], logs: readonly RunLog[]): ActionRun {
   const r = live.run;
   return {
     id: r.publicId,
     flowId: r.flowId,
-    status: upperCaseStatus(presentedStatus(live)),
-    duration: r.durationMs,
-    triggerType: r.source.toUpperCase(),
-    startTime: startTime(r),
-    finishTime: iso(r.finishedAt),
-    flaky: r.flaky === true && presentedStatus(live) === 'succeeded',
-  };
-}
-
-export function flowRunItemView(live: LiveRun, counts: StepCounts | undefined): z.infer<typeof flowRunItemSchema> {
-  return { ...common(live), stepsCount: counts?.total ?? 0, stepsSucceeded: counts?.succeeded ?? 0, ...errorOf(live.run) };
-}
-
-export function flowRunDetailView(live: LiveRun, steps: readonly StepView[]): z.infer<typeof flowRunDetailSchema> {
-  return {
-    ...common(live),
-    steps: steps.map((s) => ({ name: s.name, status: upperCaseStatus(s.status), duration: s.durationMs, output: s.output })),
-    ...errorOf(live.run),
-  };
-}
-
-const ms = (n: number | null): number => (n === null ? 0 : Math.round(n));
-
-/** A flow without finished runs reports 0 durations rather than null, as its numbers are. */
-export function flowRunStatsView(s: FlowRunStats): z.infer<typeof flowRunStatsSchema> {
-  return {
-    totalRuns: s.totalRuns,
-    succeeded: s.succeeded,
-    failed: s.failed,
-    flaky: s.flaky,
-    successRate: s.totalRuns === 0 ? 0 : Math.round((s.succeeded * 1000) / s.totalRuns) / 10,
-    averageDuration: ms(s.averageDuration),
-    lastRun: s.lastRun ? new Date(s.lastRun).toISOString() : null,
-    p50Duration: ms(s.p50Duration),
-    p95Duration: ms(s.p95Duration),
+    flowType: r.flowType,
+    args: r.triggerData ?? null,
+    phase: presentedStatus(live),
+    startTime: iso(r.startedAt),
+    endTime: iso(r.finishedAt),
+    actions: steps.map((s) => ({
+      id: s.stepId,
+      phase: s.status,
+      startTime: s.startedAt,
+      endTime: s.finishedAt,
+      name: s.name,
+      type: s.type,
+      output: s.output ?? null,
+      error: s.error,
+    })),
+    outputs: r.outputs ?? null,
+    logs: logs.map((l) => ({ timestamp: iso(l.ts), message: l.message, level: l.level, action: l.stepId })),
+    tags: r.tags ?? [],
+    createdAt: r.createdAt.toISOString(),
+    createdBy: r.createdBy,
+    updatedAt: r.updatedAt.toISOString(),
+    updatedBy: r.updatedBy,
+    reviewedBy: r.reviewedBy,
+    reviewedAt: iso(r.reviewedAt),
   };
 }

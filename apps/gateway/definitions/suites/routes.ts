@@ -1,11 +1,11 @@
 /** `/api/v1/suites`: ordered flows, an optional auth flow and suite-scoped variables. */
 import { z } from 'zod';
-import { flowIdSchema, secretsSchema } from '../../../domain/flow-definition';
-import type { GatewayDeps } from '../deps';
-import { at, badRequest } from '../http/errors';
-import { pageQuerySchema, pageSchema } from '../http/paging';
-import { defineRoute, reply, type AnyRoute } from '../http/route';
-import { createSuite, deleteSuite, getSuite, listSuites, replaceSuite, suiteSchema } from './suites';
+import { flowIdSchema, secretsSchema } from '../../../../domain/flow-definition';
+import type { GatewayDeps } from '../../deps';
+import { at, badRequest } from '../../http/errors';
+import { pageQuerySchema, pageSchema } from '../../http/paging';
+import { defineRoute, reply, type AnyRoute } from '../../http/route';
+import { createSuite, deleteSuite, getSuite, listSuites, replaceSuite, suiteSchema } from './use-cases';
 
 const TAG = 'Definitions';
 

@@ -2,10 +2,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { AccountEntity, ApiKeyEntity, type ApiKey } from '../../../db/entities';
-import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
-import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../../domain/errors';
-import { SCOPES, type AuthContext, type Scope } from '../deps';
+import { AccountEntity, ApiKeyEntity, type ApiKey } from '../../../../db/entities';
+import { keysetPage, type Page, type PageQuery } from '../../../../db/keyset';
+import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../../../domain/errors';
+import { SCOPES, type AuthContext, type Scope } from '../../deps';
 
 /** Keys are stored as sha256 hashes, so a database leak does not leak usable keys. */
 export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');

@@ -3,12 +3,12 @@
  * `/api/v1/webhook-secret`: the account's key for verifying its webhooks' signatures (Standard Webhooks).
  */
 import { z } from 'zod';
-import { rotateWebhookSecret, webhookSecret, WEBHOOK_ROTATION_OVERLAP_HOURS } from '../../../db/webhook-secrets';
-import { SCOPES, type GatewayDeps } from '../deps';
-import { at } from '../http/errors';
-import { pageQuerySchema, pageSchema } from '../http/paging';
-import { defineRoute, type AnyRoute } from '../http/route';
-import { apiKeySchema, createApiKey, listApiKeys, revokeApiKey } from './api-keys';
+import { rotateWebhookSecret, webhookSecret, WEBHOOK_ROTATION_OVERLAP_HOURS } from '../../../../db/webhook-secrets';
+import { SCOPES, type GatewayDeps } from '../../deps';
+import { at } from '../../http/errors';
+import { pageQuerySchema, pageSchema } from '../../http/paging';
+import { defineRoute, type AnyRoute } from '../../http/route';
+import { apiKeySchema, createApiKey, listApiKeys, revokeApiKey } from './use-cases';
 
 const TAG = 'API keys';
 

@@ -5,16 +5,16 @@
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { FlowEntity, FlowVersionEntity, type Flow, type FlowVersion } from '../../../db/entities';
+import { FlowEntity, FlowVersionEntity, type Flow, type FlowVersion } from '../../../../db/entities';
 import { z } from 'zod';
-import { isUniqueViolation } from '../../../db/errors';
-import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
-import { ConflictError, InvalidError, NotFoundError } from '../../../domain/errors';
-import { toFlowDefinition, type FlowInput } from '../../../domain/flow-definition';
-import { FLOW_TYPES, type FlowDefinition } from '../../../domain/flow-types';
-import { WEBHOOK_EVENTS } from '../../../domain/webhooks';
-import { stepSchema } from '../../../steps';
-import { keepMaskedSecrets, secretNames, shownVariables } from './secret-variables';
+import { isUniqueViolation } from '../../../../db/errors';
+import { keysetPage, type Page, type PageQuery } from '../../../../db/keyset';
+import { ConflictError, InvalidError, NotFoundError } from '../../../../domain/errors';
+import { toFlowDefinition, type FlowInput } from '../../../../domain/flow-definition';
+import { FLOW_TYPES, type FlowDefinition } from '../../../../domain/flow-types';
+import { WEBHOOK_EVENTS } from '../../../../domain/webhooks';
+import { stepSchema } from '../../../../steps';
+import { keepMaskedSecrets, secretNames, shownVariables } from '../secret-variables';
 
 export const flowSchema = z.object({
   id: z.string(),

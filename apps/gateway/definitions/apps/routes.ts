@@ -1,11 +1,11 @@
 /** `/api/v1/apps` and their builds. */
 import { z } from 'zod';
-import { secretsSchema } from '../../../domain/flow-definition';
-import type { GatewayDeps } from '../deps';
-import { at } from '../http/errors';
-import { pageQuerySchema, pageSchema } from '../http/paging';
-import { defineRoute, type AnyRoute } from '../http/route';
-import { activateBuild, appSchema, buildSchema, createApp, createBuild, getApp, listApps, listBuilds, PLATFORMS } from './apps';
+import { secretsSchema } from '../../../../domain/flow-definition';
+import type { GatewayDeps } from '../../deps';
+import { at } from '../../http/errors';
+import { pageQuerySchema, pageSchema } from '../../http/paging';
+import { defineRoute, type AnyRoute } from '../../http/route';
+import { activateBuild, appSchema, buildSchema, createApp, createBuild, getApp, listApps, listBuilds, PLATFORMS } from './use-cases';
 
 const TAG = 'Definitions';
 const variablesSchema = z.record(z.string().min(1), z.string());

@@ -2,9 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { AccountEntity, type Account } from '../../../db/entities';
-import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
-import { insertApiKey } from './api-keys';
+import { AccountEntity, type Account } from '../../../../db/entities';
+import { keysetPage, type Page, type PageQuery } from '../../../../db/keyset';
+import { insertApiKey } from '../api-keys/use-cases';
 
 export const accountSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
 export type AccountDto = z.infer<typeof accountSchema>;

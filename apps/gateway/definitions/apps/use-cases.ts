@@ -2,10 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { AppEntity, BuildEntity, type App, type Build } from '../../../db/entities';
-import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
-import { ConflictError, NotFoundError } from '../../../domain/errors';
-import { secretNames, shownVariables } from './secret-variables';
+import { AppEntity, BuildEntity, type App, type Build } from '../../../../db/entities';
+import { keysetPage, type Page, type PageQuery } from '../../../../db/keyset';
+import { ConflictError, NotFoundError } from '../../../../domain/errors';
+import { secretNames, shownVariables } from '../secret-variables';
 
 export const PLATFORMS = ['web', 'ios', 'android'] as const;
 export type Platform = App['platform'];

@@ -1,12 +1,12 @@
 /** `/api/v1/flows[/{flowId}]`: versioned flow definitions. */
 import { z } from 'zod';
-import { flowIdSchema, flowInputSchema } from '../../../domain/flow-definition';
-import { flowJsonSchema } from '../../../domain/flow-schema';
-import type { GatewayDeps } from '../deps';
-import { at, badRequest } from '../http/errors';
-import { pageQuerySchema, pageSchema } from '../http/paging';
-import { defineRoute, reply, type AnyRoute } from '../http/route';
-import { createFlow, deleteFlow, flowSchema, getFlow, listFlows, putFlow } from './flows';
+import { flowIdSchema, flowInputSchema } from '../../../../domain/flow-definition';
+import { flowJsonSchema } from '../../../../domain/flow-schema';
+import type { GatewayDeps } from '../../deps';
+import { at, badRequest } from '../../http/errors';
+import { pageQuerySchema, pageSchema } from '../../http/paging';
+import { defineRoute, reply, type AnyRoute } from '../../http/route';
+import { createFlow, deleteFlow, flowSchema, getFlow, listFlows, putFlow } from './use-cases';
 
 const TAG = 'Definitions';
 

@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { FlowEntity, SuiteEntity, type Suite } from '../../../db/entities';
-import { isUniqueViolation } from '../../../db/errors';
-import { keysetPage, type Page, type PageQuery } from '../../../db/keyset';
-import { ConflictError, InvalidError, NotFoundError } from '../../../domain/errors';
-import { keepMaskedSecrets, secretNames, shownVariables } from './secret-variables';
+import { FlowEntity, SuiteEntity, type Suite } from '../../../../db/entities';
+import { isUniqueViolation } from '../../../../db/errors';
+import { keysetPage, type Page, type PageQuery } from '../../../../db/keyset';
+import { ConflictError, InvalidError, NotFoundError } from '../../../../domain/errors';
+import { keepMaskedSecrets, secretNames, shownVariables } from '../secret-variables';
 
 export interface SuiteInput {
   id?: string;

@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
 import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path';
-import { buildOpenApi } from '../http/openapi';
-import { defineRoute, type AnyRoute } from '../http/route';
+import { buildOpenApi } from '../../http/openapi';
+import { defineRoute, type AnyRoute } from '../../http/route';
 
 /** Swagger UI's start; `validatorUrl: null` keeps it from loading a badge from swagger.io. */
 const DOCS_INIT = `

@@ -1,8 +1,8 @@
 /** `/api/v1/settings`: the account's settings (admin scope). */
-import type { GatewayDeps } from '../deps';
-import { at } from '../http/errors';
-import { defineRoute, type AnyRoute } from '../http/route';
-import { getSettings, putSettings, settingsInputSchema, settingsSchema } from './settings';
+import type { GatewayDeps } from '../../deps';
+import { at } from '../../http/errors';
+import { defineRoute, type AnyRoute } from '../../http/route';
+import { getSettings, putSettings, settingsInputSchema, settingsSchema } from './use-cases';
 
 const TAG = 'Settings';
 

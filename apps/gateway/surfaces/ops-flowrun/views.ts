@@ -13,7 +13,7 @@ import type { RunStatus, StepStatus } from '../../../../domain/statuses';
 import { wants } from '../../../../domain/webhooks';
 import type { LiveRun } from '../../runs/reconcile';
 import { browserDetailsOf, presentedStatus, type StepView } from '../../runs/views';
-import { artifactFileUrl } from '../../visual/visual';
+import { artifactFileUrl } from '../../visual/use-cases';
 
 const isoOrNull = z.string().nullable();
 const position = z.object({ x: z.number(), y: z.number() });

@@ -4,9 +4,9 @@
  * account data); keep it off the public internet with the proxy in front.
  */
 import { z } from 'zod';
-import type { GatewayDeps } from '../deps';
-import { registry } from '../../../platform/metrics';
-import { defineRoute, reply, type AnyRoute } from '../http/route';
+import type { GatewayDeps } from '../../deps';
+import { registry } from '../../../../platform/metrics';
+import { defineRoute, reply, type AnyRoute } from '../../http/route';
 
 const CHECK_TIMEOUT_MS = 3000;
 

@@ -1,9 +1,9 @@
 /** `/api/v1/accounts`: tenants, admin key only. */
 import { z } from 'zod';
-import type { GatewayDeps } from '../deps';
-import { pageQuerySchema, pageSchema } from '../http/paging';
-import { defineRoute, type AnyRoute } from '../http/route';
-import { accountSchema, createAccount, listAccounts } from './accounts';
+import type { GatewayDeps } from '../../deps';
+import { pageQuerySchema, pageSchema } from '../../http/paging';
+import { defineRoute, type AnyRoute } from '../../http/route';
+import { accountSchema, createAccount, listAccounts } from './use-cases';
 
 const TAG = 'Accounts';
 
