@@ -3,18 +3,23 @@ import type { DataSource } from 'typeorm';
 
 /** Runs whose account is kept in memory by `runAccounts` (the oldest forgotten first). */
 const KNOWN_RUN_ACCOUNTS = 10_000;
+/** How long the account's read may take before the run takes a turn of its own. */
+const ACCOUNT_READ_WAIT_MS = 1_000;
 
 /**
  * The account of a run, read once from its row and kept (a run never changes account): the turn
  * its expressions take on the evaluator. A run that cannot be read (gone, Postgres down) takes a
- * turn of its own rather than fail or wait.
+ * turn of its own rather than fail or wait (a stalled one after `ACCOUNT_READ_WAIT_MS`).
  */
 export function runAccounts(dataSource: DataSource): (runId: string) => Promise<string> {
   const known = new Map<string, Promise<string>>();
   return (runId) => {
     let account = known.get(runId);
     if (!account) {
-      account = (dataSource.query('SELECT account_id FROM runs WHERE id = $1', [runId]) as Promise<{ account_id: string }[]>).then(
+      const read = dataSource.query('SELECT account_id FROM runs WHERE id = $1', [runId]) as Promise<{ account_id: string }[]>;
+      // A stalled database answers nothing at all: the run waits no longer than this for its turn.
+      const stalled = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), ACCOUNT_READ_WAIT_MS).unref());
+      account = Promise.race([read, stalled]).then(
         (rows) => rows[0]?.account_id ?? `run:${runId}`,
         () => {
           known.delete(runId);

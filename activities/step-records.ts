@@ -22,6 +22,12 @@ export const startLine = (call: StepRef, attempt: number, startedAt: Date): LogL
   ts: startedAt,
 });
 
+/** A step's row as its records start it: who it is and its status. */
+export const stepRow = (call: StepRef, status: StepRow['status']): Pick<StepRow, 'id' | 'position' | 'name' | 'type' | 'status' | 'error'> => ({ id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status, error: undefined });
+
+/** The log line of a step's success. */
+export const succeededLine = (call: StepRef, finishedAt: Date): LogLine => ({ key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt });
+
 export type StepRecords = ReturnType<typeof stepRecords>;
 
 export function stepRecords(projections: Projections) {
@@ -41,8 +47,8 @@ export function stepRecords(projections: Projections) {
 
     /** A step's success; \`started\`: its attempt's start line, when the start was not written on its own (\`heldStart\`). */
     async succeeded(call: StepRef, fields: Omit<StepRow, 'id' | 'position' | 'name' | 'type' | 'status'>, finishedAt: Date, requests: readonly RunRequest[] = [], started?: LogLine) {
-      const row: StepRow = { id: call.key, position: call.position, name: stepName(call.step), type: call.step.type, status: 'succeeded', error: undefined, ...fields };
-      const line: LogLine = { key: `step.${call.key}.succeeded`, level: 'info', stepId: call.key, message: `step ${call.key} succeeded`, ts: finishedAt };
+      const row: StepRow = { ...stepRow(call, 'succeeded'), ...fields };
+      const line = succeededLine(call, finishedAt);
       await projections.stepLogged(call.runId, row, started ? [started, line] : [line], requests);
     },
 

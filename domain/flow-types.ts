@@ -40,22 +40,8 @@ export interface Tag {
   value: string;
 }
 
-/**
- * Set on a workflow's input by whoever starts it: how the workflow records a run's start and end
- * (and a batch its rows). The value tells the version that started it, so a history replays the
- * commands it ran with (workflows/record.ts \`bookkeeping\`):
- * - \`in-steps\` (current): a run's start is recorded by its first step's activity and its end by
- *   the activity of the step that ends it, when it succeeds; local activities otherwise (a failed,
- *   cancelled or timed-out run, an agent's run). Two activations and two local activities less a run.
- * - \`local\`: local activities, without a \`patched()\` marker (which cost two history events and a
- *   visibility write).
- * - absent: histories from before both, which replay through \`patched('local-bookkeeping')\`.
- */
-export const BOOKKEEPING = { bookkeeping: 'in-steps' } as const;
-export type Bookkeeping = { bookkeeping?: 'local' | 'in-steps' };
-
 /** What a flow-run workflow receives: everything it needs, resolved at trigger time. */
-export interface FlowRunInput extends Bookkeeping {
+export interface FlowRunInput {
   runId: string;
   /** The id the client chose for the run, when it did; `runId` is then an internal one. */
   publicId?: string;
@@ -147,7 +133,7 @@ export type FlowRunRef = Omit<FlowRunInput, 'flow' | 'authFlow'> & {
   endOnFail?: boolean;
 };
 
-export interface BatchRunInput extends Bookkeeping {
+export interface BatchRunInput {
   batchId: string;
   accountId: string;
   source: RunSource;

@@ -1,6 +1,5 @@
 /**
- * A run's start and end recorded by its steps' activities (bookkeeping `in-steps`,
- * workflows/flow-run.ts): what a reader sees is the same as when the workflow recorded them with
+ * A run's start and end recorded by its steps' activities (workflows/flow-run.ts): what a reader sees is the same as when the workflow recorded them with
  * local activities of its own, and the local activities are left for the ends no step can record
  * (a failure, a skipped last step). Real gateway, worker, Temporal and Postgres; steps call a local stub.
  */

@@ -18,12 +18,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { plannedAt, planSlice } from '../domain/batch-plan';
-import { BOOKKEEPING, type BatchPlan, type BatchRunInput, type FlowRunInput, type FlowRunRef, type RunResult } from '../domain/flow-types';
+import { type BatchPlan, type BatchRunInput, type FlowRunInput, type FlowRunRef, type RunResult } from '../domain/flow-types';
 import type { RunStatus } from '../domain/statuses';
 import { batchChunkWorkflowId, cancelRunsSignal, runWorkflowId } from './definitions';
 import { flowRun } from './flow-run';
 import { batchOutcome, notify } from './notify';
-import { bookkeeping, record } from './record';
+import { localRecord, record } from './record';
 import type { BatchResult } from './contract';
 import { runSlot } from './run-slot';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, inheritedLabels, RUN_SOURCE } from './search-attributes';
@@ -88,7 +88,7 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
       const result: RunResult = await scope.run(() =>
         executeChild(flowRun, {
           workflowId: runWorkflowId(run.runId),
-          args: [{ ...run, ...BOOKKEEPING }],
+          args: [run],
           ...(run.taskQueue ? { taskQueue: run.taskQueue } : {}),
           staticSummary: runSummary(run),
           typedSearchAttributes: [
@@ -210,7 +210,7 @@ async function runPlan(input: BatchRunInput, plan: BatchPlan): Promise<BatchResu
 }
 
 export async function batchRun(input: BatchRunInput): Promise<BatchResult> {
-  await bookkeeping(input).recordBatch(input);
+  await localRecord.recordBatch(input);
   let runs: BatchResult['runs'];
   // A plan stands in for the runs only when they were left out (domain/batch-plan.ts workflowInput).
   if (input.plan && input.runs.length === 0) runs = await runPlan(input, input.plan);

@@ -7,7 +7,8 @@
  * importing an activity's code.
  */
 import type { TriggerRequest } from '../core/batches';
-import type { StepRow } from '../db/projections';
+import type { RunRequest } from '../db/entities';
+import type { LogLine, StepRow } from '../db/projections';
 import type { BatchRunInput, ExpressionScope, FlowRunInput, FlowRunRef, RunResult, StepDefinition } from '../domain/flow-types';
 import type { RunStatus } from '../domain/statuses';
 
@@ -56,7 +57,7 @@ export interface StepCall {
   scope: ExpressionScope;
   /** Names of the run's secret variables (besides those named like one). */
   secrets?: string[];
-  /** Records of the run this step's activity makes on the way (workflows started with `bookkeeping: 'in-steps'`). */
+  /** Records of the run this step's activity makes on the way (workflows/flow-run.ts). */
   run?: CarriedRunRecords;
 }
 
@@ -81,7 +82,22 @@ export interface RunRecorded {
 }
 
 export type StepOutcome = RunRecorded &
-  ({ skipped: true } | { skipped: false; output: unknown; attempts: number; startedAt: string; finishedAt: string; durationMs: number });
+  ({ skipped: true } | { skipped: false; output: unknown; attempts: number; startedAt: string; finishedAt: string; durationMs: number; unrecorded?: StepEndRecords });
+
+/**
+ * A step's end as its activity writes it (its row, its start and success lines, the attempt's
+ * requests, all masked), handed back when Postgres did not take it in time: the step's call is
+ * made and its result durable in Temporal, and the workflow writes these with \`recordStepEnd\`,
+ * an activity of their own that retries until Postgres answers.
+ */
+export interface StepEndRecords {
+  runId: string;
+  /** The row; a large output as its reference, loaded and masked (\`mask\`) when it is written. */
+  row: StepRow;
+  lines: LogLine[];
+  requests: RunRequest[];
+  mask?: { vars: Record<string, string>; secrets?: string[] };
+}
 
 /** A run's end, as `recordRunFinished` takes it. */
 export interface RunEnd {

@@ -8,7 +8,7 @@ import { isOutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import type { RunStatus } from '../domain/statuses';
 import { approvalSignal, progressQuery, type ApprovalDecision } from './definitions';
-import { bookkeeping } from './record';
+import { localRecord as books } from './record';
 import { finish, nodesOf, row, stepsView, type Node } from './run-graph';
 import { notify } from './notify';
 import { runStep, type StepRunContext } from './run-step';
@@ -56,7 +56,6 @@ function outcomeOf(all: Node[], timedOut: boolean, timeoutMs: number | undefined
 
 /** A run of a large batch gets its definitions by reference and loads them first. */
 export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult> {
-  const books = bookkeeping(arg);
   const input = 'flowRef' in arg ? await books.loadRunInput(arg) : arg;
   const endOnFail = input.flow.configs.endOnFail ?? true;
   const auth = input.authFlow ? nodesOf(input.authFlow, 'auth.', 0) : [];
@@ -93,9 +92,9 @@ export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult
     run: { id: input.publicId ?? input.runId, batchId: input.batchId, flowId: input.flow.id },
   });
 
-  // Bookkeeping \`in-steps\`: the run's start goes with the steps started until one reports it recorded,
-  // and its end with the step that, succeeding, ends it; the local activities record what they did not.
-  const inSteps = input.bookkeeping === 'in-steps' && !input.agent;
+  // The run's start goes with the steps started until one reports it recorded, and its end with the
+  // step that, succeeding, ends it; local activities record what they did not (and an agent's run).
+  const inSteps = !input.agent;
   let startRecorded = !inSteps;
   let endRecorded = false;
   const runsInActivity = (n: Node) => stepType(n.step.type)?.runsIn === 'activity';

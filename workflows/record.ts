@@ -4,9 +4,8 @@
  * retry never doubles a record. The one end: the run's rows were deleted (`RunGone`), when there
  * is nothing left to record into and the run stops.
  */
-import { patched, proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { Bookkeeping } from '../domain/flow-types';
 import { RUN_GONE } from '../steps/step-type';
 
 const RECORD_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [RUN_GONE] };
@@ -19,13 +18,4 @@ export const record = proxyActivities<Activities>({ startToCloseTimeout: '1 minu
  * results are kept in the history like an activity's, and a worker that dies mid-way runs them
  * again (they are idempotent). Past 10 s of retrying, retries wait on server timers.
  */
-const localRecord = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '10 seconds', retry: RECORD_RETRY });
-
-/**
- * The proxy a flow run records its start and end with (and a batch its rows): local activities for
- * workflows started with a \`bookkeeping\` value in their input (domain/flow-types.ts \`BOOKKEEPING\`),
- * or by the version that marked them with the \`local-bookkeeping\` patch; one whose history began
- * before both keeps the activities it ran with (replay). Call it before the workflow's first command.
- */
-export const bookkeeping = (input: Bookkeeping): typeof record =>
-  input.bookkeeping !== undefined || patched('local-bookkeeping') ? localRecord : record;
+export const localRecord = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '10 seconds', retry: RECORD_RETRY });

@@ -6,7 +6,7 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CarriedRunRecords, FlowRunWorkflow, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from './contract';
-import { BOOKKEEPING, type ExpressionScope, type FlowRunInput, type StepState } from '../domain/flow-types';
+import type { ExpressionScope, FlowRunInput, StepState } from '../domain/flow-types';
 import { nonRetryableErrors, stepType } from '../steps';
 import type { ActivityStepType, Decision, SubFlowResult, WorkflowStepType } from '../steps/step-type';
 import { runWorkflowId, WorkflowTypes } from './definitions';
@@ -50,7 +50,7 @@ async function runSubFlow(parent: FlowRunInput, stepKey: string, flowId: string,
   try {
     const result = await executeChild<FlowRunWorkflow>(WorkflowTypes.flowRun, {
       workflowId: runWorkflowId(child.runId),
-      args: [{ ...child, ...BOOKKEEPING }],
+      args: [child],
       staticSummary: runSummary(child),
       typedSearchAttributes: [
         { key: FLOW_ID, value: flowId },
@@ -92,7 +92,9 @@ async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall, 
   const outcome: StepOutcome = await acts.executeStep(call);
   ctx.carry?.recorded(outcome.recorded);
   if (outcome.skipped) return finish(n, 'skipped');
-  const { skipped: _s, recorded: _r, ...rest } = outcome;
+  // The step's call is made and its result kept in this history; its records wait for Postgres here, never the call.
+  if (outcome.unrecorded) await record.recordStepEnd(outcome.unrecorded);
+  const { skipped: _s, recorded: _r, unrecorded: _u, ...rest } = outcome;
   n.state = { ...n.state, ...rest, status: 'succeeded' };
 }
 

@@ -6,7 +6,6 @@
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { ScheduledTrigger } from './contract';
 import { batchFlowIds } from '../domain/batch-plan';
-import { BOOKKEEPING } from '../domain/flow-types';
 import { batchRun } from './batch-run';
 import { batchWorkflowId } from './definitions';
 import { record } from './record';
@@ -17,7 +16,7 @@ export async function scheduledBatch(trigger: ScheduledTrigger): Promise<{ batch
   const input = await record.prepareScheduledBatch({ ...trigger, firingWorkflowId: workflowInfo().workflowId });
   await executeChild(batchRun, {
     workflowId: batchWorkflowId(input.batchId),
-    args: [{ ...input, ...BOOKKEEPING }],
+    args: [input],
     staticSummary: batchSummary(input),
     typedSearchAttributes: [
       { key: BATCH_ID, value: input.batchId },

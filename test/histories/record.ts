@@ -241,18 +241,6 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
-    // A run recording its start and end as local activities (workflows/record.ts bookkeeping).
-    name: 'flow-run-local-bookkeeping',
-    trigger: (ctx) =>
-      oneFlow({
-        variables: { U: ctx.stub.url },
-        steps: [
-          { id: 'orders', type: 'http', config: { url: '${env:U}/orders' } },
-          { id: 'count', type: 'transform', config: { expression: '$count(steps.orders.output.body)' } },
-        ],
-      })(ctx),
-  },
-  {
     // Over the recorder's inline threshold (RECORDER_BATCH_LIMITS): run from a plan in two chunks of two.
     name: 'batch-run-planned',
     batch: true,
@@ -263,31 +251,10 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
-    // A batch and its runs started with \`bookkeeping: 'local'\` in their input (recorded by the version
-    // before \`in-steps\`; re-recorded now it would take BOOKKEEPING's current value): local activities
-    // without a patch marker.
-    name: 'batch-run-bookkeeping-input',
-    batch: true,
-    trigger: async (ctx) => {
-      const ids: string[] = [];
-      for (const n of [1, 2])
-        ids.push(
-          await ctx.flow({
-            variables: { U: ctx.stub.url },
-            steps: [
-              { id: 'orders', type: 'http', config: { url: `\${env:U}/orders?n=${n}` } },
-              { id: 'count', type: 'transform', config: { expression: '$count(steps.orders.output.body)' } },
-            ],
-          }),
-        );
-      return triggerFlows(ctx, { flow_ids: ids, max_parallel: 2 });
-    },
-  },
-  {
-    // Runs started with \`bookkeeping: 'in-steps'\`: their start and end recorded by step activities where
-    // a step can (a straight run; parallel roots, a delay and a last step skipped by its \`if\`), by local
-    // activities where none can (a failed last step).
-    name: 'batch-run-in-steps',
+    // Runs whose start and end are recorded by step activities where a step can (a straight run;
+    // parallel roots, a delay and a last step skipped by its \`if\`), by local activities where none
+    // can (a failed last step).
+    name: 'batch-run-run-records',
     batch: true,
     trigger: async (ctx) => {
       const U = { U: ctx.stub.url };

@@ -86,6 +86,9 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
       calls.push({ name: 'recordRunFinished', input });
       finished.set(input.runId, input);
     },
+    async recordStepEnd(input) {
+      calls.push({ name: 'recordStepEnd', input });
+    },
     async recordRunsCancelled(input) {
       calls.push({ name: 'recordRunsCancelled', input });
     },
