@@ -3,6 +3,8 @@
  * an embedded Postgres (each unless configured), migrations, the worker(s) and the gateway — with
  * everything that must survive a restart kept under the data directory.
  */
+// Tracing first (OTEL_EXPORTER_OTLP_ENDPOINT), before Express and pg load: platform/tracing.ts.
+import '../../platform/tracing-start';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +23,7 @@ import { startEmbeddedPostgres } from './postgres';
 import { writeDevStack } from './stack-file';
 import { dataConverterFor, generatePayloadKeys, parsePayloadKeys, type PayloadKey } from '../../platform/payload-codec';
 import { ensureSearchAttributes } from '../../platform/search-attributes';
+import { tracing } from '../../platform/tracing';
 import { resolveTemporalBinary, startTemporalDevServer } from './temporal';
 
 const log = (message: string): void => {
@@ -176,7 +179,8 @@ async function main(): Promise<void> {
 
     const clientConnection = await Connection.connect(connectionOptions(temporalSettings));
     stopConnections.add('client connection', () => clientConnection.close());
-    const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
+    const traced = tracing();
+    const client = new Client({ connection: clientConnection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys), ...(traced ? { interceptors: traced.clientInterceptors } : {}) });
     await ensureRetentionSchedule(client, runConfig.taskQueue);
     const gateway = await startGateway({ config: runConfig, dataSource, client });
     stopGateway.add('gateway', gateway.stop);
