@@ -4,6 +4,7 @@
  * what its flags say (to a loopback stub standing in for the gateway). The CLI against the real
  * stack is test/cli.test.ts.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,5 +114,13 @@ describe('completion', () => {
     expect(res.out).toContain('"run") words="--app --suite --flow');
     expect(res.out).toContain('"batches rerun") words="--failed');
     expect(res.out).toContain(shell === 'bash' ? 'complete -o default -F _flowruns flowruns' : '#compdef flowruns');
+  });
+
+  it('when bash completes after an option value, then it still knows the command', async () => {
+    const script = (await flowruns(['completion', 'bash'])).out;
+    const complete = (words: string[]) =>
+      execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _flowruns; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' }).trim();
+    expect(complete(['flowruns', 'run', '--flow', 'checkout', '--re'])).toBe('--reporter --retries');
+    expect(complete(['flowruns', 'batches', 're'])).toBe('rerun');
   });
 });

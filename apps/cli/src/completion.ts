@@ -16,13 +16,16 @@ function table(cli: Command): { path: string; words: string[] }[] {
 
 export function completionScript(cli: Command, shell: string): string {
   const rows = table(cli);
-  const cases = rows.map((r) => `    "${r.path}") words="${r.words.join(' ')}" ;;`).join('\n');
-  const body = `  local path="" w
+  const cases = rows.map((r) => `    "${r.path}") candidates="${r.words.join(' ')}" ;;`).join('\n');
+  // The command path is the words that name a known (sub)command; option values are skipped.
+  const known = `|${rows.map((r) => r.path).filter(Boolean).join('|')}|`;
+  const body = `  local cmdpath="" w next known="${known}"
   for w in "\${words_before[@]}"; do
-    case "$w" in -*) ;; *) path="\${path:+$path }$w" ;; esac
+    next="\${cmdpath:+$cmdpath }$w"
+    case "$known" in *"|$next|"*) cmdpath="$next" ;; esac
   done
-  local words=""
-  case "$path" in
+  local candidates=""
+  case "$cmdpath" in
 ${cases}
   esac`;
   if (shell === 'bash')
@@ -31,7 +34,7 @@ _flowruns() {
   local cur="\${COMP_WORDS[COMP_CWORD]}"
   local words_before=("\${COMP_WORDS[@]:1:COMP_CWORD-1}")
 ${body}
-  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+  COMPREPLY=($(compgen -W "$candidates" -- "$cur"))
 }
 complete -o default -F _flowruns flowruns
 `;
@@ -41,7 +44,7 @@ _flowruns() {
   local -a words_before
   words_before=("\${(@)words[2,CURRENT-1]}")
 ${body}
-  compadd -- \${=words}
+  compadd -- \${=candidates}
 }
 if [[ "\${zsh_eval_context[-1]}" == loadautofunc ]]; then _flowruns "$@"; else compdef _flowruns flowruns; fi
 `;
