@@ -66,7 +66,7 @@ const DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
  * Holds `lockFile` while `fn` runs, so two processes (two jest runs, `npm run dev` beside
  * `npm test`) never download or build at once. A lock left by a dead process is taken over.
  */
-async function withLock<T>(lockFile: string, log: (m: string) => void, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(lockFile: string, log: (m: string) => void, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + BUILD_TIMEOUT_MS;
   let announced = false;
   for (;;) {
@@ -93,7 +93,7 @@ async function withLock<T>(lockFile: string, log: (m: string) => void, fn: () =>
   }
 }
 
-async function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string }): Promise<void> {
+export async function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string }): Promise<void> {
   const log = fs.openSync(options.logFile, 'w');
   try {
     await new Promise<void>((resolve, reject) => {
