@@ -111,8 +111,8 @@ describe('completion', () => {
   it.each(['bash', 'zsh'])('when asked for a %s completion, then the script knows the commands and their flags', async (shell) => {
     const res = await flowruns(['completion', shell]);
     expect(res.code).toBe(0);
-    expect(res.out).toContain('"run") words="--app --suite --flow');
-    expect(res.out).toContain('"batches rerun") words="--failed');
+    expect(res.out).toContain('"run") candidates="--app --suite --flow');
+    expect(res.out).toContain('"batches rerun") candidates="--failed');
     expect(res.out).toContain(shell === 'bash' ? 'complete -o default -F _flowruns flowruns' : '#compdef flowruns');
   });
 
