@@ -53,14 +53,33 @@ export const httpDuration = new client.Histogram({
   registers: [registry],
 });
 
-/** Serves `/metrics` on its own port (a worker's); resolves with a stop function. */
-export async function serveMetrics(port: number, host = '0.0.0.0'): Promise<() => Promise<void>> {
+/** What a process's health listener answers: `live` for `/healthz`, `ready` (with why not) for `/readyz`. */
+export interface HealthProbe {
+  live(): boolean;
+  ready(): Promise<{ ok: boolean; detail: Record<string, string> }>;
+}
+
+/**
+ * Serves `/metrics` on its own port (a worker's), with `/healthz` (the process's workers are
+ * running) and `/readyz` (and Postgres answers) for orchestrators' probes when `health` is given;
+ * resolves with a stop function.
+ */
+export async function serveMetrics(port: number, host = '0.0.0.0', health?: HealthProbe): Promise<() => Promise<void>> {
   const server = http.createServer((req, res) => {
-    if (req.url !== '/metrics') {
+    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.url === '/metrics') {
+      void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
+    } else if (health && req.url === '/healthz') {
+      const live = health.live();
+      json(live ? 200 : 503, { status: live ? 'ok' : 'stopping' });
+    } else if (health && req.url === '/readyz') {
+      void health.ready().then(
+        (r) => json(r.ok ? 200 : 503, { status: r.ok ? 'ok' : 'unavailable', ...r.detail }),
+        (err: unknown) => json(503, { status: 'unavailable', error: (err as Error).message }),
+      );
+    } else {
       res.writeHead(404).end();
-      return;
     }
-    void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
   });
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return () => new Promise((resolve) => server.close(() => resolve()));

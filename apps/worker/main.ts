@@ -10,7 +10,7 @@ import { openDatabase } from '../../db/data-source';
 import { createEgressPolicy, describeEgress, LOOPBACK_ALLOW } from '../../activities/egress';
 import { readDevStack } from '../dev/stack-file';
 import { loadConfig, requirePayloadKeys, type Config } from '../../platform/config';
-import { serveMetrics } from '../../platform/metrics';
+import { serveMetrics, type HealthProbe } from '../../platform/metrics';
 import { dataConverterFor } from '../../platform/payload-codec';
 import { describeTemporal, localTemporal, nativeConnectionOptions } from '../../platform/temporal-connection';
 import { tracing } from '../../platform/tracing';
@@ -43,8 +43,17 @@ async function runPlatformWorker(config: Config): Promise<void> {
   const connection = await NativeConnection.connect(nativeConnectionOptions(config.temporal));
   const workers = await createWorkers({ config, dataSource, connection });
   await ensureRetentionSchedule(new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) }), config.taskQueue);
-  const stopMetrics = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
-  if (config.metricsPort) console.log(`metrics on http://127.0.0.1:${config.metricsPort}/metrics`);
+  // Probes for orchestrators beside the metrics: live while every worker runs, ready while Postgres answers too.
+  const health: HealthProbe = {
+    live: () => workers.every((w) => w.getState() === 'RUNNING'),
+    ready: async () => {
+      const running = workers.every((w) => w.getState() === 'RUNNING');
+      const postgres = await dataSource.query('SELECT 1').then(() => 'ok', (err: Error) => err.message);
+      return { ok: running && postgres === 'ok', detail: { workers: running ? 'running' : 'stopping', postgres } };
+    },
+  };
+  const stopMetrics = config.metricsPort ? await serveMetrics(config.metricsPort, '0.0.0.0', health) : undefined;
+  if (config.metricsPort) console.log(`metrics on http://127.0.0.1:${config.metricsPort}/metrics, probes /healthz and /readyz`);
   const stop = () => workers.forEach((w) => w.shutdown());
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
