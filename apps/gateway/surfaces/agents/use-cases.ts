@@ -9,7 +9,7 @@ import { agentPollers, agentSeen, runningAgentAttempts, type AgentPoller, type R
 import { AgentEntity } from '../../../../db/entities';
 import { insertBatchRows } from '../../../../db/projections';
 import { NotFoundError, UnavailableError } from '../../../../domain/errors';
-import { BOOKKEEPING, type BatchRunInput } from '../../../../domain/flow-types';
+import type { BatchRunInput } from '../../../../domain/flow-types';
 import { batchWorkflowId, WorkflowTypes } from '../../../../workflows/definitions';
 import type { AuthContext, GatewayDeps } from '../../deps';
 import { prepareBatch } from '../../../../core/batches';
@@ -129,7 +129,7 @@ export async function runFlowOnAgent(deps: GatewayDeps, auth: AuthContext, req: 
             workflowType: WorkflowTypes.batchRun,
             workflowId: batchWorkflowId(input.batchId),
             taskQueue: config.taskQueue,
-            args: [{ ...input, ...BOOKKEEPING }],
+            args: [input],
             staticSummary: batchSummary(input),
             typedSearchAttributes: batchSearchAttributes(input),
           },
