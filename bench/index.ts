@@ -5,6 +5,8 @@
  * target beside its figure and writes bench/results/<timestamp>.json and bench/results/latest.json.
  * Exits non-zero only when a benchmark crashes; a missed target is printed, not fatal.
  */
+// Tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set, as the entry points do (bench/README.md "Tracing").
+import '../platform/tracing-start';
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -21,6 +21,7 @@ import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } fro
 import { resolveTemporalBinary, startTemporalDevServer } from '../apps/dev/temporal';
 import { startGateway, type RunningGateway } from '../apps/gateway/server';
 import { dataConverterFor, generatePayloadKeys } from '../platform/payload-codec';
+import { tracing } from '../platform/tracing';
 import { closeBrowsers, createWorkers, installRuntime } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
 import { productionWorkerLaunch } from './worker-launch';
@@ -96,7 +97,8 @@ export async function startPlatform(services: Services, opts: { worker: boolean;
   const config = loadConfig({ ...process.env, ...services.env, TASK_QUEUE: opts.taskQueue ?? `bench-${randomBytes(4).toString('hex')}`, PORT: '0' });
   const dataSource = await openDatabase(services.databaseUrl);
   const connection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys) });
+  const traced = tracing();
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys), ...(traced ? { interceptors: traced.clientInterceptors } : {}) });
   let stopWorkers = async (): Promise<void> => undefined;
   if (opts.worker) {
     const native = await NativeConnection.connect({ address: config.temporalAddress });
