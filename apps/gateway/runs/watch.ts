@@ -4,7 +4,8 @@
  * record it), or reset (a new workflow run whose code may not record its start again). Every
  * second the gateway asks Temporal's visibility for the workflows terminated or timed out, every
  * RESET_POLLS seconds also for the runs started since (a reset's new run is one of them), and
- * reconciles their runs. Idempotent: several gateways may watch at once.
+ * reconciles their runs. One gateway watches at a time, the holder of a Postgres advisory lock
+ * (apps/gateway/shared/leader.ts); idempotent, so a moment of two watchers at a handover is harmless.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
