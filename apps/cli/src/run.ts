@@ -74,23 +74,31 @@ async function run(opts: RunOptions, globals: GlobalOptions, io: Io): Promise<nu
     source: 'ci',
   };
   const key = idempotencyKey(opts.idempotencyKey, io.env, createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16));
-  const batch = await withRetries(() => client.trigger(body, key));
+  const waits = opts.wait || opts.junit || opts.reporter || opts.timeout || opts.retries !== undefined || opts.artifacts;
+  // Watching for signals (and the clock) from before the trigger: a job cancelled while the batch
+  // is being created still cancels it, once its id is known.
+  const guard = waits ? new Guard(io, opts.timeout) : undefined;
+  let batch: TriggeredBatch;
+  try {
+    batch = await withRetries(() => client.trigger(body, key));
+  } catch (err) {
+    guard?.dispose();
+    throw err;
+  }
   const base = baseUrlOf(globals, io);
   io.err(`batch ${batch.batch_id}: ${batch.runs.length} run(s) started — ${batchPage(base, batch.batch_id)}`);
-  const waits = opts.wait || opts.junit || opts.reporter || opts.timeout || opts.retries !== undefined || opts.artifacts;
-  if (!waits) {
+  if (!guard) {
     io.out(opts.json ? JSON.stringify(batch, null, 2) : batch.batch_id);
     return PASSED;
   }
-  const outcome = await waitFor(client, batch, opts, io, base);
+  const outcome = await waitFor(client, batch, guard, opts, io, base);
   await report(client, outcome, opts, io);
   if (outcome.why) io.err(`flowruns: batch ${outcome.batchId} cancelled: ${outcome.why}`);
   return outcome.verdict === 'passed' || outcome.verdict === 'flaky' ? PASSED : FAILED;
 }
 
 /** Follows the batch, reruns failed runs up to --retries times, and stops (cancelling) on a signal or the timeout. */
-async function waitFor(client: FlowRunsClient, batch: TriggeredBatch, opts: RunOptions, io: Io, base: string): Promise<Outcome> {
-  const guard = new Guard(io, opts.timeout);
+async function waitFor(client: FlowRunsClient, batch: TriggeredBatch, guard: Guard, opts: RunOptions, io: Io, base: string): Promise<Outcome> {
   const quiet = !!opts.json && !io.tty;
   /** Attempts per flow run, keyed by the first run's id, in the batch's order. */
   const attempts = new Map<string, RunDetail[]>(batch.runs.map((r) => [r.id, []]));
