@@ -9,24 +9,24 @@ import { randomBytes } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { AGENT_MAX_FILE_BYTES, recordHandedBack, type AgentPageRecords } from '../activities/browser/agent-recorder';
 import type { PageRecorder } from '../activities/browser/recorder';
-import { runDetailWhenEnded, startAgent, startStack, type Loose, type RunningAgent, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { runDetailWhenEnded, startAgent, withStack, type Loose, type RunningAgent } from './harness';
 
-let stack: Stack;
-let web: Stub;
-let key: string;
 let agent: RunningAgent;
 let variant = 'blue';
 const agentName = `browser-agent-${randomBytes(4).toString('hex')}`;
 
-beforeAll(async () => {
-  stack = await startStack({ worker: true });
-  web = await startStub(() => ({
+const stack = withStack({
+  workers: true,
+  stub: () => ({
     headers: { 'content-type': 'text/html; charset=utf-8' },
     body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Box</title></head><body><h1>Box</h1><div style="width:400px;height:300px;background:${variant}"></div><script>console.warn('from the page')</script></body></html>`,
-  }));
-  ({ apiKey: key } = await stack.newAccount());
-  agent = await startAgent(stack, agentName, key);
+  }),
+  account: true,
+  teardown: () => agent?.stop(),
+});
+
+beforeAll(async () => {
+  agent = await startAgent(stack, agentName, stack.key);
   const flow = {
     id: 'box-on-agent',
     name: 'box on agent',
@@ -35,7 +35,7 @@ beforeAll(async () => {
         id: 'look',
         type: 'browser',
         config: {
-          url: `${web.url}/box`,
+          url: `${stack.stub.url}/box`,
           viewport: '800,600',
           actions: [
             { action: 'expect', selector: 'h1', text: 'Box' },
@@ -45,22 +45,17 @@ beforeAll(async () => {
       },
     ],
   };
-  expect((await stack.call('POST', '/api/v1/flows', flow, key)).status).toBe(201);
+  expect((await stack.call('POST', '/api/v1/flows', flow, stack.key)).status).toBe(201);
 }, 120_000);
 
-afterAll(async () => {
-  await agent?.stop();
-  await web?.close();
-  await stack?.stop();
-});
 
-const get = (url: string) => fetch(url, { headers: { 'X-API-Key': key } });
+const get = (url: string) => fetch(url, { headers: { 'X-API-Key': stack.key } });
 
 async function runOnAgent(): Promise<Loose> {
-  const res = await fetch(`${stack.baseUrl}/api/v4/flows/box-on-agent/agent/${agentName}?isDelete=true`, { method: 'PUT', headers: { AccessKey: key } });
+  const res = await fetch(`${stack.baseUrl}/api/v4/flows/box-on-agent/agent/${agentName}?isDelete=true`, { method: 'PUT', headers: { AccessKey: stack.key } });
   expect(res.status).toBe(200);
   const runId: string = ((await res.json()) as { RunId: string }).RunId;
-  return runDetailWhenEnded(stack, runId, key, 90_000);
+  return runDetailWhenEnded(stack, runId, stack.key, 90_000);
 }
 
 /** The agent processes that took the run's step attempts (the gateway's queue). */
@@ -85,10 +80,10 @@ it('when a browser step runs on an agent, then the agent drives the page and the
   const log = await (await get(`${stack.baseUrl}/api/v1/runs/${first.id}/artifacts/log.jsonl`)).text();
   expect(log).toContain('from the page');
   const network = await (await get(`${stack.baseUrl}/api/v1/runs/${first.id}/artifacts/network.jsonl`)).text();
-  expect(network).toContain(`${web.url}/box`);
+  expect(network).toContain(`${stack.stub.url}/box`);
 
   // The agent's first screenshot became the baseline, recorded by the platform for the run's own account and flow.
-  const baselines = await stack.call('GET', '/api/v1/flows/box-on-agent/baselines', undefined, key);
+  const baselines = await stack.call('GET', '/api/v1/flows/box-on-agent/baselines', undefined, stack.key);
   expect(baselines.body.data).toMatchObject([{ step_id: 'look', name: 'box', browser: 'chromium', viewport: '800x600', run_id: first.id }]);
 
   // The next run on the agent compares against it (read from the gateway); a changed page fails with a diff.

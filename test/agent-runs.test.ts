@@ -8,42 +8,34 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { workerIdentity } from '../apps/worker/worker';
-import { startAgent, startStack, type RunningAgent, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { startAgent, withStack, type RunningAgent } from './harness';
 
-let stack: Stack;
-let stub: Stub;
-let key: string;
-let appId: string;
 let agent: RunningAgent | undefined;
 const agentName = `agent-a-${randomBytes(4).toString('hex')}`;
 let agentIdentity: string;
 const defaultIdentity = workerIdentity();
 const schedulesToClean: string[] = [];
 
-beforeAll(async () => {
-  stack = await startStack({ worker: true });
-  stub = await startStub();
-  ({ apiKey: key } = await stack.newAccount());
-  agent = await startAgent(stack, agentName, key);
-  agentIdentity = agent.identity;
-  expect(agentIdentity).toMatch(new RegExp(`^agent:${agentName}@${os.hostname()}:\\d+$`));
-  const app = await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key);
-  expect(app.status).toBe(201);
-  appId = app.body.id;
+const stack = withStack({
+  workers: true,
+  stub: true,
+  app: 'shop',
+  teardown: async () => {
+    for (const id of schedulesToClean) await stack.client.schedule.getHandle(id).delete().catch(() => undefined);
+    await agent?.stop();
+  },
 });
 
-afterAll(async () => {
-  for (const id of schedulesToClean) await stack.client.schedule.getHandle(id).delete().catch(() => undefined);
-  await agent?.stop();
-  await stub?.close();
-  await stack?.stop();
+beforeAll(async () => {
+  agent = await startAgent(stack, agentName, stack.key);
+  agentIdentity = agent.identity;
+  expect(agentIdentity).toMatch(new RegExp(`^agent:${agentName}@${os.hostname()}:\\d+$`));
 });
 
 let seq = 0;
 async function createFlow(def: Record<string, unknown>): Promise<string> {
   const id = `agent-flow-${Date.now().toString(36)}-${seq++}`;
-  const res = await stack.call('POST', '/api/v1/flows', { id, name: id, ...def }, key);
+  const res = await stack.call('POST', '/api/v1/flows', { id, name: id, ...def }, stack.key);
   if (res.status !== 201) throw new Error(`create flow: ${res.status} ${JSON.stringify(res.body)}`);
   return id;
 }
@@ -62,7 +54,7 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 
 async function waitForRun(runId: string): Promise<any> {
   return eventually(`run ${runId} to finish`, async () => {
-    const res = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+    const res = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key);
     expect(res.status).toBe(200);
     return ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status) ? res.body : undefined;
   });
@@ -100,7 +92,7 @@ const anyActivity = (m: Map<string, Set<string>>): string[] => [...new Set([...m
 /** The seed's curl, replayed with fetch: `curl -X PUT --header 'Accept: application/json' --header 'AccessKey: K' <url>`. */
 async function seedCurl(flowId: string, agentId: string, opts: { query?: string; body?: unknown; accessKey?: string | null; method?: string } = {}) {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  const accessKey = opts.accessKey === undefined ? key : opts.accessKey;
+  const accessKey = opts.accessKey === undefined ? stack.key : opts.accessKey;
   if (accessKey !== null) headers.AccessKey = accessKey;
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(`${stack.baseUrl}/api/v4/flows/${flowId}/agent/${agentId}${opts.query ?? ''}`, {
@@ -124,12 +116,12 @@ const scheduleExists = async (scheduleId: string): Promise<boolean> => {
 
 describe('seed 003: run a flow on an agent', () => {
   beforeEach(() => {
-    stub.requests.length = 0;
+    stack.stub.requests.length = 0;
   });
 
   it('when an agent is started with its name and the account key, then GET /api/v1/agents lists it online with a recent poll, running nothing', async () => {
     const listed = await eventually('the agent to be listed', async () => {
-      const res = await stack.call('GET', '/api/v1/agents', undefined, key);
+      const res = await stack.call('GET', '/api/v1/agents', undefined, stack.key);
       expect(res.status).toBe(200);
       return res.body.data.find((a: any) => a.id === agentName);
     });
@@ -148,18 +140,18 @@ describe('seed 003: run a flow on an agent', () => {
     const runId: string = res.body.RunId;
     schedulesToClean.push(`agent-run-${runId}`);
 
-    const atOnce = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+    const atOnce = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key);
     expect(atOnce.status).toBe(200);
     expect(atOnce.body).toMatchObject({ flow_id: flowId, source: 'agent' });
     expect(['queued', 'running', 'succeeded']).toContain(atOnce.body.status);
-    const seed004 = await stack.call('GET', `/api/v1/flows/${flowId}/runs/${runId}`, undefined, key);
+    const seed004 = await stack.call('GET', `/api/v1/flows/${flowId}/runs/${runId}`, undefined, stack.key);
     expect(seed004.status).toBe(200);
     expect(seed004.body).toMatchObject({ id: runId, triggerType: 'AGENT' });
 
     const run = await waitForRun(runId);
     expect(run.status).toBe('succeeded');
     expect(run.actions.find((a: any) => a.step_id === 'hello').output).toBe('hello');
-    const batch = await stack.call('GET', `/api/v1/runs/status?batch_id=${run.batch_id}`, undefined, key);
+    const batch = await stack.call('GET', `/api/v1/runs/status?batch_id=${run.batch_id}`, undefined, stack.key);
     expect(batch.body).toMatchObject({ is_complete: true, status: 'succeeded', source: 'agent', runs: [{ id: runId, status: 'succeeded' }] });
     // The agent ran the step, the platform everything else: the workflow, the hand-over and the records.
     const { workflowTasks, activities } = await executorsOf(runId);
@@ -176,7 +168,7 @@ describe('seed 003: run a flow on an agent', () => {
 
   it('when a flow is run through POST /api/v1/flows/run, then the default worker executes it, not the agent', async () => {
     const flowId = await createFlow(transformFlow);
-    const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flowId] }, key);
+    const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: [flowId] }, stack.key);
     expect(t.status).toBe(200);
     const runId: string = t.body.runs[0].id;
     expect((await waitForRun(runId)).status).toBe('succeeded');
@@ -190,16 +182,16 @@ describe('seed 003: run a flow on an agent', () => {
       variables: { var2: 'from-flow' },
       steps: [{ id: 'call', type: 'http', config: { url: '${env:BASE}/agent?var1=${env:var1}&var2=${env:var2}' } }],
     });
-    const res = await seedCurl(flowId, agentName, { query: '?isDelete=true', body: { variables: { BASE: stub.url, var1: 'val1', var2: 'val2' } } });
+    const res = await seedCurl(flowId, agentName, { query: '?isDelete=true', body: { variables: { BASE: stack.stub.url, var1: 'val1', var2: 'val2' } } });
     expect(res.status).toBe(200);
     const runId: string = res.body.RunId;
     expect((await waitForRun(runId)).status).toBe('succeeded');
-    expect(stub.requests.map((r) => r.url)).toEqual(['/agent?var1=val1&var2=val2']);
+    expect(stack.stub.requests.map((r) => r.url)).toEqual(['/agent?var1=val1&var2=val2']);
     expect((await agentAttemptsOf(runId)).map((a) => a.claimed_by)).toEqual([agentIdentity]);
     // What the agent did is recorded by the platform: the request is in the run's network artifact.
-    const network = await fetch(`${stack.baseUrl}/api/v1/runs/${runId}/artifacts/network.jsonl`, { headers: { 'X-API-Key': key } });
+    const network = await fetch(`${stack.baseUrl}/api/v1/runs/${runId}/artifacts/network.jsonl`, { headers: { 'X-API-Key': stack.key } });
     expect(network.status).toBe(200);
-    expect((await network.text()).trim().split('\n').map((l) => JSON.parse(l).url)).toEqual([`${stub.url}/agent?var1=val1&var2=val2`]);
+    expect((await network.text()).trim().split('\n').map((l) => JSON.parse(l).url)).toEqual([`${stack.stub.url}/agent?var1=val1&var2=val2`]);
     await eventually('the schedule to be deleted', async () => ((await scheduleExists(`agent-run-${runId}`)) ? undefined : true));
     await expect(stack.client.schedule.getHandle(`agent-run-${runId}`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
   });
@@ -216,28 +208,28 @@ describe('seed 003: run a flow on an agent', () => {
   });
 
   it('when a step fails on the agent, then the flow\'s retries run there and every attempt is recorded by the platform', async () => {
-    stub.setHandler((req) => (req.url.startsWith('/down') ? { status: 503, body: { down: true } } : { status: 200, body: { ok: true } }));
+    stack.stub.setHandler((req) => (req.url.startsWith('/down') ? { status: 503, body: { down: true } } : { status: 200, body: { ok: true } }));
     try {
       const flowId = await createFlow({
-        steps: [{ id: 'call', type: 'http', config: { url: `${stub.url}/down`, expectStatus: [200] }, retry: { maxAttempts: 2, initialIntervalMs: 100 } }],
+        steps: [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/down`, expectStatus: [200] }, retry: { maxAttempts: 2, initialIntervalMs: 100 } }],
       });
       const res = await seedCurl(flowId, agentName, { query: '?isDelete=true' });
       const run = await waitForRun(res.body.RunId);
       expect(run.status).toBe('failed');
       expect(run.error.message).toMatch(/503/);
       expect(run.actions.find((a: any) => a.step_id === 'call')).toMatchObject({ status: 'failed', attempts: 2 });
-      expect(stub.requests.filter((r) => r.url === '/down')).toHaveLength(2);
+      expect(stack.stub.requests.filter((r) => r.url === '/down')).toHaveLength(2);
       expect((await agentAttemptsOf(res.body.RunId)).map((a) => [a.attempt, a.claimed_by, a.status])).toEqual([
         [1, agentIdentity, 'done'],
         [2, agentIdentity, 'done'],
       ]);
-      const network = await fetch(`${stack.baseUrl}/api/v1/runs/${res.body.RunId}/artifacts/network.jsonl`, { headers: { 'X-API-Key': key } });
+      const network = await fetch(`${stack.baseUrl}/api/v1/runs/${res.body.RunId}/artifacts/network.jsonl`, { headers: { 'X-API-Key': stack.key } });
       expect((await network.text()).trim().split('\n').map((l) => [JSON.parse(l).attempt, JSON.parse(l).status])).toEqual([
         [1, 503],
         [2, 503],
       ]);
     } finally {
-      stub.setHandler(() => ({ status: 200, body: { ok: true } }));
+      stack.stub.setHandler(() => ({ status: 200, body: { ok: true } }));
     }
   });
 
@@ -256,7 +248,7 @@ describe('seed 003: run a flow on an agent', () => {
     const own = await stack.call('PUT', `/api/v1/agents/${agentName}`, undefined, other.apiKey);
     expect(own.status).toBe(200);
     expect(own.body).toEqual({ id: agentName, name: agentName, online: false, lastPollTime: null, pollers: [], running: [] });
-    const ours = await stack.call('GET', '/api/v1/agents', undefined, key);
+    const ours = await stack.call('GET', '/api/v1/agents', undefined, stack.key);
     expect(ours.body.data).toEqual([expect.objectContaining({ id: agentName, online: true, pollers: [expect.objectContaining({ identity: agentIdentity })] })]);
     // Their agent of the same name, polling with their key, finds none of this account's work.
     const polled = await stack.call('POST', `/api/v1/agents/${agentName}/attempts/next?wait=0`, {}, other.apiKey);
@@ -307,10 +299,10 @@ describe('seed 003: run a flow on an agent', () => {
     expect(res.status).toBe(200);
     const runId = res.body.RunId;
     const batchId = await eventually('the run to start', async () => {
-      const r = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+      const r = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key);
       return r.body.status === 'running' ? (r.body.batch_id as string) : undefined;
     });
-    const cancel = await stack.call('POST', `/api/v1/batches/${batchId}/cancel`, undefined, key);
+    const cancel = await stack.call('POST', `/api/v1/batches/${batchId}/cancel`, undefined, stack.key);
     expect(cancel.status).toBe(202);
     expect((await waitForRun(runId)).status).toBe('cancelled');
   });
@@ -319,8 +311,8 @@ describe('seed 003: run a flow on an agent', () => {
     const statuses = new Set<number>();
     for (let i = 0; i < 40; i++) {
       const [put, del] = await Promise.all([
-        stack.call('PUT', '/api/v1/agents/racing', undefined, key),
-        stack.call('DELETE', '/api/v1/agents/racing', undefined, key),
+        stack.call('PUT', '/api/v1/agents/racing', undefined, stack.key),
+        stack.call('DELETE', '/api/v1/agents/racing', undefined, stack.key),
       ]);
       statuses.add(put.status).add(del.status);
     }

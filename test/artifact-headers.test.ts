@@ -10,12 +10,8 @@ import type { Browser } from 'playwright-core';
 import { artifactKey, artifactStoreFor } from '../db/artifact-store';
 import { launchChromium } from './chromium';
 import { signInToDashboard, type DashboardSession } from './dashboard-session';
-import { eventually, startStack, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { eventually, withStack } from './harness';
 
-let stack: Stack;
-let stub: Stub;
-let key: string;
 let runId: string;
 let ui: DashboardSession;
 let browser: Browser;
@@ -33,15 +29,14 @@ const FILES = [
   { name: 'trace.zip', type: 'application/zip', data: Buffer.from('PK\u0005\u0006'.padEnd(22, '\0')), download: true },
 ];
 
+const stack = withStack({ workers: true, stub: true, account: true, teardown: () => browser?.close() });
+
 beforeAll(async () => {
-  stack = await startStack({ worker: true });
-  stub = await startStub();
-  ({ apiKey: key } = await stack.newAccount());
-  const steps = [{ id: 'call', type: 'http', config: { url: `${stub.url}/x` } }, { id: STEP, type: 'transform', config: { expression: '1' } }];
-  await stack.call('POST', '/api/v1/flows', { id: 'f', name: 'f', steps }, key);
-  const app = (await stack.call('POST', '/api/v1/apps', { name: 'a', platform: 'web' }, key)).body.id;
-  runId = (await stack.call('POST', '/api/v1/flows/run', { app_id: app, flow_ids: ['f'] }, key)).body.runs[0].id;
-  const detail = async () => (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key)).body;
+  const steps = [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/x` } }, { id: STEP, type: 'transform', config: { expression: '1' } }];
+  await stack.call('POST', '/api/v1/flows', { id: 'f', name: 'f', steps }, stack.key);
+  const app = (await stack.call('POST', '/api/v1/apps', { name: 'a', platform: 'web' }, stack.key)).body.id;
+  runId = (await stack.call('POST', '/api/v1/flows/run', { app_id: app, flow_ids: ['f'] }, stack.key)).body.runs[0].id;
+  const detail = async () => (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key)).body;
   expect(await eventually(detail, (d) => d.status !== 'queued' && d.status !== 'running')).toMatchObject({ status: 'succeeded' });
   const [{ id }] = await stack.dataSource.query('SELECT id FROM runs WHERE public_id = $1', [runId]);
   const store = artifactStoreFor(stack.config);
@@ -53,17 +48,12 @@ beforeAll(async () => {
       [id, STEP, f.name, f.name.endsWith('.html') ? 'html' : 'screenshot', storageKey, f.type, f.data.byteLength],
     );
   }
-  ui = await signInToDashboard(stack.baseUrl, key);
+  ui = await signInToDashboard(stack.baseUrl, stack.key);
   browser = await launchChromium();
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await stub?.close();
-  await stack?.stop();
-});
 
-const api = (path: string) => fetch(`${stack.baseUrl}${path}`, { headers: { 'x-api-key': key } });
+const api = (path: string) => fetch(`${stack.baseUrl}${path}`, { headers: { 'x-api-key': stack.key } });
 const dashboard = (path: string) => fetch(`${stack.baseUrl}${path}`, { headers: { cookie: ui.cookie } });
 
 describe.each([

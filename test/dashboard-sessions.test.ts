@@ -6,18 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { cookiesOf, hiddenField, signInToDashboard } from './dashboard-session';
-import { eventually, startStack, type Stack } from './harness';
+import { eventually, startStack, withStack, type Stack } from './harness';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  // Sign-in attempts are limited per address; this stack's tests sign in often, the limited one below tries the limit.
-  stack = await startStack({ worker: true, env: { FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE: '0' } });
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-});
+// Sign-in attempts are limited per address; this stack's tests sign in often, the limited one below tries the limit.
+const stack = withStack({ workers: true, env: { FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE: '0' } });
 
 const form = (fields: Record<string, string>) => ({
   method: 'POST',

@@ -20,6 +20,7 @@ import { closeBrowsers, createWorkers } from '../apps/worker/worker';
 import { openDatabase } from '../db/data-source';
 import { LOOPBACK_ALLOW } from '../activities/egress';
 import { isTerminalRun } from '../domain/statuses';
+import { startStub, type Stub, type StubHandler } from './stub-server';
 
 /** Tests read response bodies loosely by default: the shape is what they assert. */
 export type Loose = any;
@@ -50,8 +51,12 @@ function env(name: string): string {
   return value;
 }
 
-/** `env` overrides the stack's configuration variables. */
-export async function startStack(opts: { worker?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
+/**
+ * A stack of one's own: `env` overrides its configuration variables. Most files want
+ * `withStack` below (it also starts and stops workers, a stub, an account and an app); this is
+ * for a second stack beside it, configured differently.
+ */
+export async function startStack(opts: { env?: Record<string, string> } = {}): Promise<Stack> {
   const adminKey = `admin-${randomBytes(16).toString('hex')}`;
   const taskQueue = `flows-test-${randomBytes(6).toString('hex')}`;
   const config = loadConfig({
@@ -72,8 +77,6 @@ export async function startStack(opts: { worker?: boolean; env?: Record<string, 
   const connection = await Connection.connect({ address: config.temporalAddress });
   const traced = tracing();
   const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys), ...(traced ? { interceptors: traced.clientInterceptors } : {}) });
-
-  const workers = opts.worker ? await startWorkers({ config, dataSource }) : undefined;
 
   const gateway = await startGateway({ config, dataSource, client, port: 0, host: '127.0.0.1' });
   const baseUrl = gateway.url;
@@ -114,11 +117,73 @@ export async function startStack(opts: { worker?: boolean; env?: Record<string, 
     newAccount,
     stop: async () => {
       await gateway.stop();
-      await workers?.stop();
       await connection.close();
       await dataSource.destroy();
     },
   };
+}
+
+export interface StackOptions {
+  /** Configuration variables of the stack (gateway and workers). */
+  env?: Record<string, string>;
+  /** Workers on the stack's task queue; an object overrides their config (expression limits, say). */
+  workers?: boolean | Partial<Config>;
+  /** A loopback stub server (test/stub-server.ts); a function answers its requests. */
+  stub?: boolean | StubHandler;
+  /** A fresh account, its key as `key` (implied by `app`). */
+  account?: boolean;
+  /** An app of that account, `appId`: named `app` (or the name given), its baseUrl the stub's when there is one. */
+  app?: boolean | string;
+  /** Runs before the fixture stops (agents, schedules, browsers the file started while the stack is still up). */
+  teardown?: () => unknown;
+}
+
+/** The stack of a test file, with what `withStack` was asked for; filled in by its `beforeAll`. */
+export interface StackFixture extends Stack {
+  stub: Stub;
+  workers: RunningWorkers | undefined;
+  key: string;
+  accountId: string;
+  appId: string;
+}
+
+/**
+ * The one stack fixture: registers a `beforeAll` that starts the stack (and, as asked, workers, a
+ * stub, an account and an app in it) and an `afterAll` that stops them all; answers a handle that
+ * is the stack itself once `beforeAll` has run.
+ *
+ *   const stack = withStack({ workers: true, stub: true, app: true });
+ *   it('…', async () => stack.call('POST', '/api/v1/flows', flow, stack.key));
+ */
+export function withStack(opts: StackOptions = {}): StackFixture {
+  const fixture = {} as StackFixture;
+  let started: Stack | undefined;
+  let stub: Stub | undefined;
+  let workers: RunningWorkers | undefined;
+  beforeAll(async () => {
+    started = await startStack({ env: opts.env });
+    Object.assign(fixture, started);
+    if (opts.workers) workers = await startWorkers(started, opts.workers === true ? {} : opts.workers);
+    if (opts.stub) stub = await startStub(opts.stub === true ? undefined : opts.stub);
+    let key = '';
+    let accountId = '';
+    let appId = '';
+    if (opts.account || opts.app) ({ accountId, apiKey: key } = await started.newAccount());
+    if (opts.app) {
+      const app = await started.call('POST', '/api/v1/apps', { name: opts.app === true ? 'app' : opts.app, platform: 'web', ...(stub ? { baseUrl: stub.url } : {}) }, key);
+      if (app.status !== 201) throw new Error(`creating the app answered ${app.status}: ${JSON.stringify(app.body)}`);
+      appId = app.body.id;
+    }
+    Object.assign(fixture, { stub, workers, key, accountId, appId });
+  }, 120_000);
+  afterAll(async () => {
+    await opts.teardown?.();
+    // The field, not the workers started here: a file may have restarted them (test/engine.test.ts).
+    await fixture.workers?.stop();
+    await stub?.close();
+    await started?.stop();
+  });
+  return fixture;
 }
 
 export interface RunningWorkers {
@@ -218,24 +283,28 @@ export async function startAgent(stack: Stack, name: string, apiKey: string, env
   };
 }
 
-/** Polls `probe` until `ok` holds or `timeoutMs` passes, and returns the last value either way. */
+/** What `until` throws when its deadline passes. */
+class TimedOut extends Error {}
+
 /** Polls `probe` until it answers something other than undefined, and answers that; throws naming `what` after `timeoutMs`. */
 export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new TimedOut(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+/** `until` for a value that must pass `ok`: polls `probe` until it does or `timeoutMs` passes, and answers the last value either way. */
 export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 200));
+  let last!: T;
+  try {
+    return await until('eventually', async () => ((last = await probe()), ok(last) ? last : undefined), timeoutMs);
+  } catch (err) {
+    if (err instanceof TimedOut) return last;
+    throw err;
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { freePort } from '../../apps/dev/processes';
 import type { batchRun } from '../../workflows/batch-run';
-import { startStack, type Stack } from '../harness';
+import { withStack } from '../harness';
 import { pool, sleep, spawnGateway, type PlatformProcess } from './support';
 
 const TRIGGERS = 200;
@@ -14,30 +14,27 @@ const CLIENTS = 20;
 /** Kills when this many triggers have been answered. */
 const KILL_AT = [50, 130];
 
-let stack: Stack;
 let port: number;
 const gateways: PlatformProcess[] = [];
-let key: string;
-let accountId: string;
-let appId: string;
 /** Set when the file ends, so clients of a failed test stop retrying. */
 let over = false;
 
+const stack = withStack({
+  workers: true,
+  app: 'gw-kill',
+  teardown: async () => {
+    over = true;
+    for (const g of gateways) await g.stop();
+  },
+});
+
 beforeAll(async () => {
-  stack = await startStack({ worker: true });
   port = await freePort();
-  ({ apiKey: key, accountId } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'gw-kill', platform: 'web' }, key)).body.id;
   const flow = { id: 'echo', name: 'echo', steps: [{ id: 'echo', type: 'transform', config: { expression: "{ 'n': trigger.body.n }" } }] };
-  expect((await stack.call('POST', '/api/v1/flows', flow, key)).status).toBe(201);
+  expect((await stack.call('POST', '/api/v1/flows', flow, stack.key)).status).toBe(201);
   gateways.push(await spawnGateway(stack, port));
 }, 120_000);
 
-afterAll(async () => {
-  over = true;
-  for (const g of gateways) await g.stop();
-  await stack?.stop();
-}, 60_000);
 
 it('when the gateway is killed -9 during 200 triggers with Idempotency-Key and clients retry, then exactly 200 batches exist, one per key, and all of them run', async () => {
   const started = Date.now();
@@ -49,7 +46,7 @@ it('when the gateway is killed -9 during 200 triggers with Idempotency-Key and c
 
   const trigger = async (_: unknown, i: number): Promise<void> => {
     const idempotencyKey = `gw-kill-${i}`;
-    const body = JSON.stringify({ app_id: appId, flow_ids: ['echo'], data: { n: i } });
+    const body = JSON.stringify({ app_id: stack.appId, flow_ids: ['echo'], data: { n: i } });
     for (;;) {
       if (Date.now() > deadline || over) throw new Error(`trigger ${idempotencyKey} was not answered in time`);
       let res: Response;
@@ -57,7 +54,7 @@ it('when the gateway is killed -9 during 200 triggers with Idempotency-Key and c
       try {
         res = await fetch(`http://127.0.0.1:${port}/api/v1/flows/run`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-api-key': key, 'idempotency-key': idempotencyKey },
+          headers: { 'content-type': 'application/json', 'x-api-key': stack.key, 'idempotency-key': idempotencyKey },
           body,
           signal: AbortSignal.timeout(30_000),
         });
@@ -108,7 +105,7 @@ it('when the gateway is killed -9 during 200 triggers with Idempotency-Key and c
   // Exactly one batch per key, the one its client was answered.
   const batches: { id: string; idempotency_key: string; created: number }[] = await stack.dataSource.query(
     'SELECT id, idempotency_key, (extract(epoch FROM created_at) * 1000)::float8 AS created FROM batches WHERE account_id = $1',
-    [accountId],
+    [stack.accountId],
   );
   expect(batches).toHaveLength(TRIGGERS);
   expect(Object.fromEntries(batches.map((b) => [b.idempotency_key, b.id]))).toEqual(Object.fromEntries(answered));
@@ -118,7 +115,7 @@ it('when the gateway is killed -9 during 200 triggers with Idempotency-Key and c
   // None was left half-made (rows without a workflow): every batch runs to its end.
   let runs: Record<string, number> = {};
   for (const until = Date.now() + 180_000; Date.now() < until; await sleep(500)) {
-    const rows: { status: string; n: number }[] = await stack.dataSource.query('SELECT status, count(*)::int AS n FROM runs WHERE account_id = $1 GROUP BY status', [accountId]);
+    const rows: { status: string; n: number }[] = await stack.dataSource.query('SELECT status, count(*)::int AS n FROM runs WHERE account_id = $1 GROUP BY status', [stack.accountId]);
     runs = Object.fromEntries(rows.map((r) => [r.status, r.n]));
     if ((runs.succeeded ?? 0) >= TRIGGERS) break;
   }

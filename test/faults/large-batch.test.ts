@@ -5,27 +5,19 @@
  * and every run has fewer than 10,000 events.
  */
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { startStack, type Stack } from '../harness';
+import { withStack } from '../harness';
 import { pool, runStatuses, sleep } from './support';
 
 const RUNS = 10_000;
 const MAX_EVENTS = 10_000;
 
-let stack: Stack;
-let key: string;
-let appId: string;
+const stack = withStack({ workers: true, app: 'large' });
 
 beforeAll(async () => {
-  stack = await startStack({ worker: true });
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'large', platform: 'web' }, key)).body.id;
   const flow = { id: 'tiny', name: 'tiny', steps: [{ id: 'one', type: 'transform', config: { expression: '1 + 1' } }] };
-  expect((await stack.call('POST', '/api/v1/flows', flow, key)).status).toBe(201);
+  expect((await stack.call('POST', '/api/v1/flows', flow, stack.key)).status).toBe(201);
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-}, 120_000);
 
 async function listAll(query: string): Promise<WorkflowExecutionInfo[]> {
   const found: WorkflowExecutionInfo[] = [];
@@ -37,7 +29,7 @@ it('when one trigger asks for 10,000 runs, then all 10,000 succeed and every wor
   const started = Date.now();
   // One flow times a 10,000-value matrix (the trigger takes each flow id once; a matrix repeats them).
   const matrix = { I: Array.from({ length: RUNS }, (_, i) => i) };
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['tiny'], matrix, max_parallel: 100 }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: ['tiny'], matrix, max_parallel: 100 }, stack.key);
   expect({ status: t.status, error: t.status === 200 ? undefined : t.body }).toEqual({ status: 200, error: undefined });
   const batchId: string = t.body.batch_id;
 
@@ -51,7 +43,7 @@ it('when one trigger asks for 10,000 runs, then all 10,000 succeed and every wor
   }
   expect(counts).toEqual({ succeeded: RUNS });
   await stack.client.workflow.getHandle(`batch-${batchId}`).result();
-  const status = await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, key);
+  const status = await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, stack.key);
   expect(status.body).toMatchObject({ is_complete: true, status: 'succeeded' });
   const ran = Date.now() - started;
 

@@ -24,7 +24,7 @@ import { installRuntime } from '../../apps/worker/worker';
 import { openDatabase } from '../../db/data-source';
 import type { RunProgress } from '../../domain/flow-types';
 import { batchChunkWorkflowId, batchWorkflowId, runWorkflowId } from '../../workflows/definitions';
-import { startStack, type Stack } from '../harness';
+import { startStack, startWorkers, type Stack } from '../harness';
 import { startStub, type Stub } from '../stub-server';
 import { historyToJSON } from './history-json';
 
@@ -404,8 +404,10 @@ async function main(): Promise<void> {
     process.env.DATABASE_URL = withDatabase(adminUrl, database);
     await (await openDatabase(process.env.DATABASE_URL)).destroy();
 
-    const stack = await startStack({ worker: true, env: RECORDER_BATCH_LIMITS });
+    const stack = await startStack({ env: RECORDER_BATCH_LIMITS });
     cleanup.unshift(stack.stop);
+    const workers = await startWorkers(stack);
+    cleanup.unshift(workers.stop);
     const stub = await startStub(stubHandler());
     cleanup.unshift(stub.close);
     const { apiKey: key } = await stack.newAccount('history-recorder');
