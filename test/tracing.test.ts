@@ -5,7 +5,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startTracing, tracing } from '../platform/tracing';
+import { trace } from '@opentelemetry/api';
+import { startTracing, traceFields, tracing } from '../platform/tracing';
 import { runDetailWhenEnded, startStack, startWorkers, until, type RunningWorkers, type Stack } from './harness';
 import { startStub, type Stub } from './stub-server';
 
@@ -99,4 +100,12 @@ test('when a run is triggered, then one trace holds the trigger request, the wor
   expect(attr(traced.workflow, 'flowruns.batch_id')).toBe(batchId);
   expect(attr(traced.batch, 'flowruns.batch_id')).toBe(batchId);
   expect(new Set([traced.triggerSpan, traced.outbound, traced.activity, traced.workflow, traced.batch].map((s) => s.traceId)).size).toBe(1);
+});
+
+test('when a log line is written inside a span, then it carries the trace and span ids', () => {
+  expect(traceFields()).toEqual({});
+  trace.getTracer('test').startActiveSpan('logged', (span) => {
+    expect(traceFields()).toEqual({ trace_id: span.spanContext().traceId, span_id: span.spanContext().spanId });
+    span.end();
+  });
 });
