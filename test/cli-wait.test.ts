@@ -147,7 +147,7 @@ it('when a batch with a failed run is rerun with --failed, then the new batch ha
   expect(await ended(gateBatch)).toMatchObject({ status: 'cancelled' });
 });
 
-it('when a browser step fails with --artifacts and --junit, then its screenshot (and trace) are under DIR/<runId>/ and attached to its testcase', async () => {
+it('when a browser step fails with --artifacts and --junit, then its screenshot and trace are under DIR/<runId>/ and attached to its testcase', async () => {
   const artifacts = path.join(dir, 'artifacts');
   const report = path.join(dir, 'browser.xml');
   const res = await flowruns(['run', '--flow', 'page', '--artifacts', artifacts, '--junit', report]);
@@ -161,9 +161,8 @@ it('when a browser step fails with --artifacts and --junit, then its screenshot 
   expect(look).toMatchObject({ name: 'Look at the page', failure: { type: 'failed' } });
   expect(look['system-out']).toContain(`[[ATTACHMENT|${shot}]]`);
   const detail = (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key)).body;
-  if (detail.actions[0].trace_url) {
-    const trace = path.resolve(artifacts, runId, 'look', 'trace.zip');
-    expect(fs.readFileSync(trace).subarray(0, 2).toString()).toBe('PK');
-    expect(look['system-out']).toContain(`[[ATTACHMENT|${trace}]]`);
-  }
+  expect(detail.actions[0].trace_url).toMatch(/\/look\/trace\.zip$/);
+  const trace = path.resolve(artifacts, runId, 'look', 'trace.zip');
+  expect(fs.readFileSync(trace).subarray(0, 2).toString()).toBe('PK');
+  expect(look['system-out']).toContain(`[[ATTACHMENT|${trace}]]`);
 });
