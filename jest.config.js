@@ -6,6 +6,8 @@
  * - stack: behaviour end to end on the real stack (Temporal and Postgres from test/global-setup.ts).
  * - faults: processes killed and services cut under load, on the real stack.
  * - scale: the 10,000-run batch (about ten minutes).
+ * - production: the real Temporal server (Postgres, TLS), two gateways and two workers from `npm run build`
+ *   (test/production; starts its own server, so no global setup).
  * `npm test` runs unit, workflow and stack.
  */
 const FAULTS = [
@@ -57,5 +59,6 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', ...ignore(SCALE)],
     },
     { ...shared, ...realStack, displayName: 'scale', testMatch: SCALE },
+    { ...shared, displayName: 'production', testMatch: ['<rootDir>/test/production/**/*.test.ts'] },
   ],
 };

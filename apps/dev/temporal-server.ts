@@ -185,6 +185,7 @@ async function prepareNamespace(env: Record<string, string>, namespace: string, 
     }
   }
   const ready = connection;
+  if (!ready) throw new Error('no connection to the Temporal server');
   try {
     for (;;) {
       try {
