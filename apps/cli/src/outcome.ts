@@ -51,8 +51,6 @@ export function failuresOf(run: RunDetail): { step: string; stepId: string; mess
 /** Files of a run, by step id: what `--artifacts DIR` downloaded under DIR/<runId>/. */
 export type Attachments = Map<string, Map<string, string[]>>;
 
-type ActionUrls = { step_id: string; screenshot_url: string | null; trace_url?: string | null };
-
 /** Downloads every attempt's screenshots and traces under dir/<runId>/<stepId>/; a file that fails is reported, not fatal. */
 export async function downloadArtifacts(client: FlowRunsClient, outcome: Outcome, dir: string, io: Io): Promise<Attachments> {
   const found: Attachments = new Map();
@@ -60,7 +58,7 @@ export async function downloadArtifacts(client: FlowRunsClient, outcome: Outcome
     const byStep = new Map<string, string[]>();
     found.set(run.id, byStep);
     const urls = new Map<string, string>();
-    for (const a of run.actions as ActionUrls[]) {
+    for (const a of run.actions) {
       for (const url of [a.screenshot_url, a.trace_url]) if (url) urls.set(url, a.step_id);
     }
     for (const [url, stepId] of urls) {
