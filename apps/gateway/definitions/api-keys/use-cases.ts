@@ -3,6 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { AccountEntity, ApiKeyEntity, type ApiKey } from '../../../../db/entities';
+import { liveKeysLocked } from '../../../../db/api-keys';
 import { keysetPage, type Page, type PageQuery } from '../../../../db/keyset';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../../../domain/errors';
 import { SCOPES, type AuthContext, type Scope } from '../../deps';
@@ -87,11 +88,7 @@ export async function createApiKey(
   }
   return ds.transaction(async (m) => {
     // Two creations at once count each other's key.
-    await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [KEY_CREATION_LOCK, accountId]);
-    const [{ live }]: { live: number }[] = await m.query(
-      'SELECT count(*)::int AS live FROM api_keys WHERE account_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())',
-      [accountId],
-    );
+    const live = await liveKeysLocked(m, KEY_CREATION_LOCK, accountId);
     if (live >= maxLive)
       throw new ConflictError(`the account already holds ${live} live API keys, the most it may (FLOWRUNS_MAX_KEYS_PER_ACCOUNT=${maxLive}); revoke one first`);
     return insertApiKey(m, accountId, input.name, input);

@@ -1,6 +1,7 @@
 /** An account's settings: how long its finished runs are kept (the daily retention sweep reads it). */
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
+import { retentionDays, setRetentionDays } from '../../../../db/accounts';
 
 export const MAX_RETENTION_DAYS = 3650;
 /** The migration's default for every account (accounts.retention_days). */
@@ -9,11 +10,10 @@ export const settingsSchema = z.object({ retentionDays: z.number().int() });
 export const settingsInputSchema = z.object({ retentionDays: z.number().int().min(1).max(MAX_RETENTION_DAYS) });
 
 export async function getSettings(db: DataSource, accountId: string): Promise<z.infer<typeof settingsSchema>> {
-  const rows: { retention_days: number }[] = await db.query('SELECT retention_days FROM accounts WHERE id = $1', [accountId]);
-  return { retentionDays: rows[0]?.retention_days ?? DEFAULT_RETENTION_DAYS };
+  return { retentionDays: (await retentionDays(db, accountId)) ?? DEFAULT_RETENTION_DAYS };
 }
 
 export async function putSettings(db: DataSource, accountId: string, input: z.infer<typeof settingsInputSchema>): Promise<z.infer<typeof settingsSchema>> {
-  await db.query('UPDATE accounts SET retention_days = $2 WHERE id = $1', [accountId, input.retentionDays]);
+  await setRetentionDays(db, accountId, input.retentionDays);
   return getSettings(db, accountId);
 }

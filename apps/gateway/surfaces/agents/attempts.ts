@@ -7,6 +7,7 @@
 import type { Response } from 'express';
 import { z } from 'zod';
 import { agentSeen, beatAgentAttempt, claimAgentAttempt, finishAgentAttempt, releaseAgentAttempt } from '../../../../db/agent-attempts';
+import { isKeyLive } from '../../../../db/api-keys';
 import { ConflictError, InvalidError, NotFoundError } from '../../../../domain/errors';
 import type { AuthContext, GatewayDeps } from '../../deps';
 
@@ -77,8 +78,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Whether the caller's key is still live (not revoked, not expired): a long poll ends when it is not. */
 async function keyStillLive(deps: Pick<GatewayDeps, 'dataSource'>, auth: AuthContext): Promise<boolean> {
   if (auth.isAdmin) return true;
-  const rows: unknown[] = await deps.dataSource.query('SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())', [auth.keyId]);
-  return rows.length > 0;
+  return isKeyLive(deps.dataSource, auth.keyId);
 }
 
 /** The caller's agent `name` is seen; 404 if the account has no agent of that name (it was removed: the agent registers again). */
