@@ -11,6 +11,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { PLAIN_TEXT_METADATA } from '../workflows/summaries';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
@@ -57,6 +58,8 @@ export class EncryptionCodec implements PayloadCodec {
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
+      // The workflows' and activities' summaries stay readable in Temporal's UI (workflows/summaries.ts).
+      if (payload.metadata?.[PLAIN_TEXT_METADATA]) return payload;
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', this.sealing.key, iv);
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();

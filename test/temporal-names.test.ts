@@ -69,6 +69,9 @@ test('when a run ends, then its workflow carries its summaries and search attrib
   const handle = stack.client.workflow.getHandle(workflowId);
   const described = await handle.describe();
   expect(await described.staticSummary()).toBe(`flow "Checkout journey" (${flowId}) · run ${runId}`);
+  // Stored in clear (not sealed by the payload codec), so the Temporal UI and CLI show it as it is.
+  const encodingOf = (p: { metadata?: Record<string, Uint8Array> | null } | null | undefined) => Buffer.from(p?.metadata?.encoding ?? []).toString();
+  expect(encodingOf(described.raw.executionConfig?.userMetadata?.summary)).toBe('json/plain');
   expect(described.typedSearchAttributes.get(APP_ID)).toBe(appId);
   expect(described.typedSearchAttributes.get(TAGS)).toEqual(['env:ci']);
   expect(described.typedSearchAttributes.get(BATCH_ID)).toBe(detail.batch_id);
@@ -80,6 +83,7 @@ test('when a run ends, then its workflow carries its summaries and search attrib
   const scheduled = (history.events ?? []).filter((e) => e.eventType === proto.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
   const summaries = await Promise.all(scheduled.map((e) => decodeOptionalSinglePayload<string>(converter, e.userMetadata?.summary)));
   expect(summaries).toEqual(['step fetch "Fetch orders" (http)', 'step shape (transform)']);
+  expect(scheduled.map((e) => encodingOf(e.userMetadata?.summary))).toEqual(['json/plain', 'json/plain']);
 
   // The batch workflow too.
   const batch = await stack.client.workflow.getHandle(`batch-${detail.batch_id}`).describe();

@@ -27,7 +27,7 @@ import { localRecord, record } from './record';
 import type { BatchResult } from './contract';
 import { runSlot } from './run-slot';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, inheritedLabels, RUN_SOURCE } from './search-attributes';
-import { runSummary } from './summaries';
+import { plainSummary, runSummary } from './summaries';
 
 type Batch = Pick<BatchRunInput, 'batchId' | 'accountId' | 'source' | 'maxParallel'>;
 type ChildRun = FlowRunInput | FlowRunRef;
@@ -188,7 +188,7 @@ async function runPlan(input: BatchRunInput, plan: BatchPlan): Promise<BatchResu
         ...(await executeChild(batchChunk, {
           workflowId: current,
           args: [{ batchId: input.batchId, accountId: input.accountId, source: input.source, maxParallel: input.maxParallel, from, to, plan: planSlice(plan, from, to), skip: [...skipped] }],
-          staticSummary: `batch ${input.batchId} · runs ${from + 1}-${to} of ${plan.total}`,
+          staticSummary: plainSummary(`batch ${input.batchId} · runs ${from + 1}-${to} of ${plan.total}`),
           typedSearchAttributes: [
             { key: BATCH_ID, value: input.batchId },
             { key: ACCOUNT_ID, value: input.accountId },

@@ -109,7 +109,7 @@ async function runAgentStep(n: Node, type: ActivityStepType, call: StepCall, run
   const attemptTimeoutMs = type.attemptTimeoutMs(n.step.config);
   const pickupTimeoutMs = Math.min(attemptTimeoutMs, AGENT_PICKUP_TIMEOUT_MS);
   const dispatch = proxyActivities<Activities>({
-    summary: `${stepSummary(n.key, n.step)} on agent ${agent.name}`,
+    summary: stepSummary(n.key, n.step, agent.name),
     startToCloseTimeout: pickupTimeoutMs + attemptTimeoutMs + AGENT_DISPATCH_SLACK_MS,
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: AGENT_DISPATCH_ATTEMPTS, nonRetryableErrorTypes: ['AgentOffline', 'AgentLost'] },

@@ -21,6 +21,7 @@ import { ConflictError, InvalidError, NotFoundError, UnavailableError } from '..
 import type { ScheduledTrigger } from '../../../workflows/contract';
 import { WorkflowTypes } from '../../../workflows/definitions';
 import { ACCOUNT_ID, SCHEDULE_ID } from '../../../workflows/search-attributes';
+import { plainSummary } from '../../../workflows/summaries';
 import type { AuthContext, GatewayDeps } from '../deps';
 import { runFlowsBody, triggerRequestOf } from '../surfaces/ci-batches/routes';
 import { keepMaskedSecrets, secretNames, shownVariables } from '../definitions/secret-variables';
@@ -142,7 +143,7 @@ async function options(deps: Pick<GatewayDeps, 'config' | 'dataSource'>, auth: A
       workflowId: firingWorkflowId(auth.accountId, def.id),
       taskQueue: deps.config.taskQueue,
       args: [{ accountId: auth.accountId, scheduleId: def.id, trigger, definition: def } satisfies ScheduledTrigger],
-      staticSummary: `schedule ${def.id}: a firing`,
+      staticSummary: plainSummary(`schedule ${def.id}: a firing`),
       typedSearchAttributes: [
         { key: ACCOUNT_ID, value: auth.accountId },
         { key: SCHEDULE_ID, value: def.id },
