@@ -29,7 +29,7 @@ import { templatingFor } from './templating';
 
 /** How long an attempt waits for its records once its call is made; what Postgres has not taken by then goes back to the workflow. */
 export const RECORD_WAIT_MS = 5_000;
-/** What an attempt keeps clear of its start-to-close deadline: no call begun, no record awaited, past it. */
+/** What an attempt keeps clear of its start-to-close deadline (a tenth of it when that is shorter): no call begun, no record awaited, past it. */
 const DEADLINE_MARGIN_MS = 2_000;
 
 /** `p`'s value if it settles within `ms` (its error thrown), else `{ done: false }`; `p` goes on either way. */
@@ -95,7 +95,8 @@ export function createStepActivities(deps: StepActivityDeps) {
       const attempt = ctx.info.attempt;
       queueLag.observe({ queue: ctx.info.taskQueue }, Math.max(0, Date.now() - ctx.info.currentAttemptScheduledTimestampMs) / 1000);
       const deadline = Date.now() + ctx.info.startToCloseTimeoutMs;
-      const recordWait = () => Math.max(0, Math.min(RECORD_WAIT_MS, deadline - Date.now() - DEADLINE_MARGIN_MS));
+      const margin = Math.min(DEADLINE_MARGIN_MS, ctx.info.startToCloseTimeoutMs / 10);
+      const recordWait = () => Math.max(0, Math.min(RECORD_WAIT_MS, deadline - Date.now() - margin));
       const startedAt = clock();
       const redact = redactor(call.scope.vars, call.secrets);
       // The attempt's requests (masked) are written with its end: with the step's row when it succeeds, on their own when not.
@@ -111,7 +112,7 @@ export function createStepActivities(deps: StepActivityDeps) {
           const scope = await outputs.resolved(call.scope);
           const browser = await browserFor(call, attempt, ctx.cancellationSignal, redact);
           // An attempt Temporal has already given up on (its time spent waiting above) makes no call: its retry does.
-          if (ctx.cancellationSignal.aborted || Date.now() > deadline - DEADLINE_MARGIN_MS)
+          if (ctx.cancellationSignal.aborted || Date.now() > deadline - margin)
             throw ApplicationFailure.retryable('the attempt ran out of time before its call was made', 'AttemptExpired');
           const result = await attemptStep(call, scope, attempt, ctx.cancellationSignal, runtime, {
             started: async (at) => {
