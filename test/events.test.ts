@@ -5,21 +5,16 @@
  */
 import http from 'node:http';
 import { RunEntity, StepRunEntity } from '../db/entities';
-import { eventually, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { eventually, withStack, type Loose } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-let key: string;
-let appId: string;
+const stack = withStack({
+  env: { FLOWRUNS_SSE_HEARTBEAT_MS: '300', FLOWRUNS_MAX_STREAMS_PER_ACCOUNT: '4' },
+  workers: true,
+  stub: (req) => (req.url === '/slow' ? { delayMs: 600, body: { n: 3 } } : { body: { ok: true } }),
+  app: 'shop',
+});
 
 beforeAll(async () => {
-  stack = await startStack({ env: { FLOWRUNS_SSE_HEARTBEAT_MS: '300', FLOWRUNS_MAX_STREAMS_PER_ACCOUNT: '4' } });
-  workers = await startWorkers(stack);
-  stub = await startStub((req) => (req.url === '/slow' ? { delayMs: 600, body: { n: 3 } } : { body: { ok: true } }));
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
   await stack.call(
     'POST',
     '/api/v1/flows',
@@ -27,18 +22,12 @@ beforeAll(async () => {
       id: 'two-steps',
       name: 'two steps',
       steps: [
-        { id: 'fetch', type: 'http', config: { url: `${stub.url}/slow` } },
+        { id: 'fetch', type: 'http', config: { url: `${stack.stub.url}/slow` } },
         { id: 'count', type: 'transform', config: { expression: 'steps.fetch.output.body.n' } },
       ],
     },
-    key,
+    stack.key,
   );
-});
-
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
 });
 
 interface Frame {
@@ -106,7 +95,7 @@ function open(path: string, apiKey: string, lastEventId?: string): Promise<Strea
 }
 
 async function trigger(flowId: string): Promise<{ batchId: string; runId: string }> {
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flowId] }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: [flowId] }, stack.key);
   expect(t.status).toBe(200);
   return { batchId: t.body.batch_id, runId: t.body.runs[0].id };
 }
@@ -115,7 +104,7 @@ const summary = (frames: Frame[]) => frames.filter((f) => f.event !== 'log').map
 
 it('when a batch is followed, then its events arrive in order with increasing ids, a step end within a second, and the stream ends after batch.finished', async () => {
   const { batchId, runId } = await trigger('two-steps');
-  const stream = await open(`/api/v1/batches/${batchId}/events`, key);
+  const stream = await open(`/api/v1/batches/${batchId}/events`, stack.key);
   expect(stream.status).toBe(200);
   await stream.ended;
 
@@ -140,32 +129,32 @@ it('when a batch is followed, then its events arrive in order with increasing id
 
 it('when a client reconnects with Last-Event-ID, then it gets every remaining event exactly once', async () => {
   const { batchId } = await trigger('two-steps');
-  const first = await open(`/api/v1/batches/${batchId}/events`, key);
+  const first = await open(`/api/v1/batches/${batchId}/events`, stack.key);
   const cut = await first.until((f) => f.event === 'step.finished');
   first.close();
   const got = first.frames.slice(0, first.frames.indexOf(cut) + 1);
 
-  const rest = await open(`/api/v1/batches/${batchId}/events`, key, cut.id);
+  const rest = await open(`/api/v1/batches/${batchId}/events`, stack.key, cut.id);
   await rest.ended;
-  const replay = await open(`/api/v1/batches/${batchId}/events`, key);
+  const replay = await open(`/api/v1/batches/${batchId}/events`, stack.key);
   await replay.ended;
   expect([...got, ...rest.frames].map((f) => f.id)).toEqual(replay.frames.map((f) => f.id));
   expect(rest.frames[0] && BigInt(rest.frames[0].id!)).toBeGreaterThan(BigInt(cut.id!));
 
   // A client reconnecting after the end event (it lost the close) gets nothing more, and the stream ends.
-  const past = await open(`/api/v1/batches/${batchId}/events`, key, replay.frames.at(-1)!.id);
+  const past = await open(`/api/v1/batches/${batchId}/events`, stack.key, replay.frames.at(-1)!.id);
   await past.ended;
   expect(past.frames).toEqual([]);
 });
 
 it('when a run waits for approval, then its stream says run.waiting, keeps alive, and ends after run.finished once approved', async () => {
-  await stack.call('POST', '/api/v1/flows', { id: 'gated', name: 'gated', steps: [{ id: 'ok', type: 'approval', config: { message: 'ship it?' } }] }, key);
+  await stack.call('POST', '/api/v1/flows', { id: 'gated', name: 'gated', steps: [{ id: 'ok', type: 'approval', config: { message: 'ship it?' } }] }, stack.key);
   const { runId } = await trigger('gated');
-  const stream = await open(`/api/v1/runs/${runId}/events`, key);
+  const stream = await open(`/api/v1/runs/${runId}/events`, stack.key);
   await stream.until((f) => f.event === 'run.waiting');
   await new Promise((r) => setTimeout(r, 800));
   expect(stream.comments).toBeGreaterThanOrEqual(1);
-  expect((await stack.call('POST', `/api/v1/runs/${runId}/steps/ok/approve`, {}, key)).status).toBe(202);
+  expect((await stack.call('POST', `/api/v1/runs/${runId}/steps/ok/approve`, {}, stack.key)).status).toBe(202);
   await stream.ended;
   expect(summary(stream.frames).map(([e]) => e)).toEqual(['run.started', 'step.started', 'run.waiting', 'step.finished', 'run.finished']);
 });
@@ -178,9 +167,9 @@ it("when an account's keys together hold as many streams as it may, then one mor
     expect(res.status).toBe(201);
     return `/api/v1/runs/${res.body.id}/events`;
   };
-  const path = await waitingRun(key);
-  const second = (await stack.call('POST', '/api/v1/api-keys', { name: 'second' }, key)).body.apiKey as string;
-  const streams = [await open(path, key), await open(path, key), await open(path, second), await open(path, second)];
+  const path = await waitingRun(stack.key);
+  const second = (await stack.call('POST', '/api/v1/api-keys', { name: 'second' }, stack.key)).body.apiKey as string;
+  const streams = [await open(path, stack.key), await open(path, stack.key), await open(path, second), await open(path, second)];
   try {
     expect(streams.map((s) => s.status)).toEqual([200, 200, 200, 200]);
     const refused = await stack.call('GET', path, undefined, second);
@@ -215,12 +204,12 @@ it("when another account asks for the streams, then 404 at once", async () => {
 
 it('when a run finished long ago without its end line (stopped outside the platform), then its stream and its batch stream end once the lines are sent', async () => {
   const { batchId, runId } = await trigger('two-steps');
-  const done = await open(`/api/v1/runs/${runId}/events`, key);
+  const done = await open(`/api/v1/runs/${runId}/events`, stack.key);
   await done.ended;
   await stack.dataSource.query(`DELETE FROM run_logs WHERE run_id = (SELECT id FROM runs WHERE public_id = $1) AND key IN ('run.finished', 'batch.finished')`, [runId]);
   await stack.dataSource.query(`UPDATE runs SET finished_at = now() - interval '1 minute' WHERE public_id = $1`, [runId]);
   for (const path of [`/api/v1/runs/${runId}/events`, `/api/v1/batches/${batchId}/events`]) {
-    const s = await open(path, key);
+    const s = await open(path, stack.key);
     await s.ended;
     expect(s.frames.map((f) => f.event)).toContain('run.started');
     expect(s.frames.map((f) => f.event)).not.toContain('run.finished');

@@ -4,26 +4,20 @@
  * at once; a queued run can be cancelled and never starts; `flow` steps start at most the bound of
  * runs under one root run, however they fan out, and nest no deeper than the depth bound.
  */
-import { startStack, startWorkers, eventually, runDetailWhenEnded, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { eventually, runDetailWhenEnded, withStack, type Loose } from './harness';
 
 const MAX_RUNNING = 2;
 const MAX_DESCENDANTS = 4;
 const HOLD_MS = 1500;
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
 /** Requests in flight at the stub, by the first segment of their path (one per account here). */
 const inflight = new Map<string, number>();
 const peak = new Map<string, number>();
 
-beforeAll(async () => {
-  stack = await startStack({
-    env: { FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT: String(MAX_RUNNING), FLOWRUNS_MAX_RUN_DESCENDANTS: String(MAX_DESCENDANTS) },
-  });
-  workers = await startWorkers(stack);
-  stub = await startStub(async (req) => {
+const stack = withStack({
+  env: { FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT: String(MAX_RUNNING), FLOWRUNS_MAX_RUN_DESCENDANTS: String(MAX_DESCENDANTS) },
+  workers: true,
+  stub: async (req) => {
     const who = req.url.split('/')[1] ?? '';
     inflight.set(who, (inflight.get(who) ?? 0) + 1);
     peak.set(who, Math.max(peak.get(who) ?? 0, inflight.get(who)!));
@@ -33,13 +27,7 @@ beforeAll(async () => {
     } finally {
       inflight.set(who, inflight.get(who)! - 1);
     }
-  });
-});
-
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
+  },
 });
 
 interface Tenant {
@@ -50,7 +38,7 @@ interface Tenant {
 
 async function tenant(): Promise<Tenant> {
   const { accountId, apiKey: key } = await stack.newAccount();
-  const appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
+  const appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stack.stub.url }, key)).body.id;
   return { accountId, key, appId };
 }
 
@@ -81,8 +69,8 @@ async function logOf(t: Tenant, runId: string): Promise<string> {
 it('when an account triggers more runs than its bound, then at most the bound run at once, the rest wait queued in order and all finish, while another account runs at once', async () => {
   const a = await tenant();
   const b = await tenant();
-  await flow(a, 'hold', [{ id: 'call', type: 'http', config: { url: `${stub.url}/a/hold` } }]);
-  await flow(b, 'quick', [{ id: 'call', type: 'http', config: { url: `${stub.url}/b/quick` } }]);
+  await flow(a, 'hold', [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/a/hold` } }]);
+  await flow(b, 'quick', [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/b/quick` } }]);
 
   let maxRows = 0;
   let watching = true;
@@ -137,10 +125,10 @@ it('when an account triggers more runs than its bound, then at most the bound ru
 
 it('when a queued run is cancelled, then it ends cancelled at once and never starts; cancelling the batch ends the other queued run the same way', async () => {
   const c = await tenant();
-  await flow(c, 'long', [{ id: 'call', type: 'http', config: { url: `${stub.url}/c/hold/long/{{ run.id }}`, timeoutMs: 120_000 } }]);
+  await flow(c, 'long', [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/c/hold/long/{{ run.id }}`, timeoutMs: 120_000 } }]);
   const { batchId, runIds } = await trigger(c, 'long', MAX_RUNNING + 2);
   await eventually(async () => inflight.get('c') ?? 0, (n) => n === MAX_RUNNING, 15_000);
-  const queued = runIds.filter((id) => !stub.requests.some((r) => r.url.endsWith(`/${id}`)));
+  const queued = runIds.filter((id) => !stack.stub.requests.some((r) => r.url.endsWith(`/${id}`)));
   expect(queued).toHaveLength(2);
   for (const id of queued) expect((await runOf(c, id)).status).toBe('queued');
 
@@ -156,7 +144,7 @@ it('when a queued run is cancelled, then it ends cancelled at once and never sta
   // Neither queued run ever started: no request, no start time, no start in its log.
   await new Promise((r) => setTimeout(r, 2500));
   for (const id of queued) {
-    expect(stub.requests.filter((r) => r.url.endsWith(`/${id}`))).toEqual([]);
+    expect(stack.stub.requests.filter((r) => r.url.endsWith(`/${id}`))).toEqual([]);
     expect((await runOf(c, id)).started_at).toBeNull();
     expect(await logOf(c, id)).not.toContain('run started');
   }

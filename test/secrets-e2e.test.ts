@@ -6,52 +6,39 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { withStack } from './harness';
 
 const run = promisify(execFile);
 
 const FLOW_SECRET = 'flow-secret-5f2a9c';
 const TRIGGER_SECRET = 'trigger-secret-81d3e7';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-let key: string;
 let appId: string;
 
+const stack = withStack({ workers: true, stub: true, account: true });
+
 beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub();
-  ({ apiKey: key } = await stack.newAccount());
-  const app = await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url, variables: { APP_PIN: 'app-secret-c0ffee' }, secrets: ['APP_PIN'] }, key);
+  const app = await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stack.stub.url, variables: { APP_PIN: 'app-secret-c0ffee' }, secrets: ['APP_PIN'] }, stack.key);
   expect(app.status).toBe(201);
   appId = app.body.id;
 });
 
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
-});
-
 const leaks = (text: string): string[] => [FLOW_SECRET, TRIGGER_SECRET, 'app-secret-c0ffee'].filter((s) => text.includes(s));
 
-async function text(path: string, apiKey = key): Promise<string> {
+async function text(path: string, apiKey = stack.key): Promise<string> {
   const res = await stack.call('GET', path, undefined, apiKey);
   expect([path, res.status]).toEqual([path, 200]);
   return typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
 }
 
 it('when secrets are declared on a flow, an app and a trigger, then their values reach the service but no response, artifact or Temporal history', async () => {
-  stub.setHandler((req) => (req.url.startsWith('/fail') ? { status: 400, body: { echoed: req.url } } : { body: { ok: true } }));
+  stack.stub.setHandler((req) => (req.url.startsWith('/fail') ? { status: 400, body: { echoed: req.url } } : { body: { ok: true } }));
   const flow = await stack.call(
     'POST',
     '/api/v1/flows',
     {
       id: 'with-secrets',
-      variables: { U: stub.url, SIGNING: FLOW_SECRET },
+      variables: { U: stack.stub.url, SIGNING: FLOW_SECRET },
       secrets: ['SIGNING'],
       configs: { endOnFail: false },
       steps: [
@@ -60,17 +47,17 @@ it('when secrets are declared on a flow, an app and a trigger, then their values
         { id: 'fails', type: 'http', dependsOn: [], config: { url: '${env:U}/fail?t=${env:TICKET}' } },
       ],
     },
-    key,
+    stack.key,
   );
   expect(flow.status).toBe(201);
   expect(leaks(JSON.stringify(flow.body))).toEqual([]);
 
-  const trigger = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['with-secrets'], env: { TICKET: TRIGGER_SECRET }, secrets: ['TICKET'] }, key);
+  const trigger = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['with-secrets'], env: { TICKET: TRIGGER_SECRET }, secrets: ['TICKET'] }, stack.key);
   expect(trigger.status).toBe(200);
   const batchId = trigger.body.batch_id;
   let status: any;
   for (let i = 0; i < 150; i++) {
-    status = (await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, key)).body;
+    status = (await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, stack.key)).body;
     if (status.is_complete) break;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -78,11 +65,11 @@ it('when secrets are declared on a flow, an app and a trigger, then their values
   const runId = status.runs[0].id;
 
   // The step really used the values.
-  const call = stub.requests.find((r) => r.url.startsWith('/ok'));
+  const call = stack.stub.requests.find((r) => r.url.startsWith('/ok'));
   expect(call?.url).toBe(`/ok?sig=${FLOW_SECRET}&t=${TRIGGER_SECRET}`);
   expect(call?.headers['x-pin']).toBe('app-secret-c0ffee');
 
-  const detail = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+  const detail = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key);
   expect(detail.body.actions.find((a: any) => a.step_id === 'echo').output).toBe('***/***');
   expect(detail.body.actions.find((a: any) => a.step_id === 'fails').status).toBe('failed');
   expect(detail.body.variables).toMatchObject({ SIGNING: '***', TICKET: '***', APP_PIN: '***' });
@@ -117,6 +104,6 @@ it('when secrets are declared on a flow, an app and a trigger, then their values
   expect(decoded.status).toBe(200);
   const input = JSON.parse(Buffer.from(decoded.body.payloads[0].data, 'base64').toString('utf8'));
   expect(input.variables.TICKET).toBe(TRIGGER_SECRET);
-  const refused = await stack.call('POST', '/api/v1/codec/decode', started, key);
+  const refused = await stack.call('POST', '/api/v1/codec/decode', started, stack.key);
   expect([401, 403]).toContain(refused.status);
 });

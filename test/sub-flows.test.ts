@@ -3,37 +3,27 @@
  * are read by the next step, its failure fails the step; cycles are refused at save and stopped
  * at run time.
  */
-import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
+import { withStack, type Loose } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let key: string;
-let accountId: string;
 let appId: string;
 
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  ({ apiKey: key, accountId } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: 'http://127.0.0.1:9' }, key)).body.id;
-});
+const stack = withStack({ workers: true, account: true });
 
-afterAll(async () => {
-  await workers?.stop();
-  await stack?.stop();
+beforeAll(async () => {
+  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: 'http://127.0.0.1:9' }, stack.key)).body.id;
 });
 
 async function save(flow: Record<string, unknown>, method: 'POST' | 'PUT' = 'POST') {
-  return stack.call(method, method === 'POST' ? '/api/v1/flows' : `/api/v1/flows/${flow.id}`, { name: flow.id, ...flow }, key);
+  return stack.call(method, method === 'POST' ? '/api/v1/flows' : `/api/v1/flows/${flow.id}`, { name: flow.id, ...flow }, stack.key);
 }
 
 async function runOf(flowId: string): Promise<Loose> {
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flowId] }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flowId] }, stack.key);
   expect(t.status).toBe(200);
   const runId = t.body.runs[0].id;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const r = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+    const r = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key);
     if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(r.body.status)) return r.body;
     if (Date.now() > deadline) throw new Error(`run ${runId} did not finish`);
     await new Promise((res) => setTimeout(res, 150));
@@ -58,7 +48,7 @@ it("when a flow step runs a sub-flow, then the child is a run of its own and the
   expect(sub).toMatchObject({ status: 'succeeded', outputs: { double: 14 }, runId: expect.any(String) });
   expect(action(run, 'use').output).toBe(15);
 
-  const child = await stack.call('GET', `/api/v1/runs/${sub.runId}`, undefined, key);
+  const child = await stack.call('GET', `/api/v1/runs/${sub.runId}`, undefined, stack.key);
   expect(child.status).toBe(200);
   expect(child.body).toMatchObject({ flow_id: 'child', status: 'succeeded', trigger_data: { n: 7 }, batch_id: null });
   expect((await stack.call('GET', `/api/v1/runs/${sub.runId}`, undefined, (await stack.newAccount()).apiKey)).status).toBe(404);
@@ -92,7 +82,7 @@ it('when flows would run each other in a cycle, then saving is a 400 naming the 
   await save({ id: 'loop', steps: [{ id: 'x', type: 'transform', config: { expression: '1' } }] });
   await stack.dataSource.query(
     `UPDATE flows SET definition = jsonb_set(definition, '{steps}', $2::jsonb) WHERE id = 'loop' AND account_id = $1`,
-    [accountId, JSON.stringify([{ id: 'again', type: 'flow', config: { flowId: 'loop' } }])],
+    [stack.accountId, JSON.stringify([{ id: 'again', type: 'flow', config: { flowId: 'loop' } }])],
   );
   const run = await runOf('loop');
   expect(run.status).toBe('failed');

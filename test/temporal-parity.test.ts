@@ -6,31 +6,20 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { RunEntity, StepRunEntity, type Run } from '../db/entities';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { withStack } from './harness';
 
 const exec = promisify(execFile);
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-let key: string;
-let appId: string;
 let flipped = false;
 
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub((req) => (req.url === '/flip' && !flipped ? { status: 500, body: { down: true } } : { body: { ok: true } }));
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
-  await stack.call('POST', '/api/v1/flows', { id: 'long', name: 'long', steps: [{ id: 'wait', type: 'delay', config: { durationMs: 120_000 } }] }, key);
+const stack = withStack({
+  workers: true,
+  stub: (req) => (req.url === '/flip' && !flipped ? { status: 500, body: { down: true } } : { body: { ok: true } }),
+  app: 'shop',
 });
 
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
+beforeAll(async () => {
+  await stack.call('POST', '/api/v1/flows', { id: 'long', name: 'long', steps: [{ id: 'wait', type: 'delay', config: { durationMs: 120_000 } }] }, stack.key);
 });
 
 const temporal = (...args: string[]) =>
@@ -49,7 +38,7 @@ async function rowUntil(runId: string, ok: (r: Run) => boolean, timeoutMs: numbe
 }
 
 async function start(flowId: string): Promise<string> {
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flowId] }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: [flowId] }, stack.key);
   expect(t.status).toBe(200);
   return t.body.runs[0].id;
 }
@@ -74,7 +63,7 @@ it('when a run is cancelled with the temporal CLI, then its row shows it cancell
 });
 
 it('when a failed run is reset with the temporal CLI, then it runs again and its rows show the new outcome with no duplicates', async () => {
-  await stack.call('POST', '/api/v1/flows', { id: 'flaky', name: 'flaky', steps: [{ id: 'call', type: 'http', config: { url: `${stub.url}/flip` }, retry: { maxAttempts: 1 } }] }, key);
+  await stack.call('POST', '/api/v1/flows', { id: 'flaky', name: 'flaky', steps: [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/flip` }, retry: { maxAttempts: 1 } }] }, stack.key);
   const runId = await start('flaky');
   const failed = await rowUntil(runId, (r) => r.status === 'failed', 15_000);
   flipped = true;
@@ -84,5 +73,5 @@ it('when a failed run is reset with the temporal CLI, then it runs again and its
   expect(again.error).toBeNull();
   const steps = await stack.dataSource.getRepository(StepRunEntity).findBy({ runId: again.id });
   expect(steps.map((s) => [s.stepId, s.status, s.attempts])).toEqual([['call', 'succeeded', 1]]);
-  expect(stub.requests.filter((r) => r.url === '/flip')).toHaveLength(2);
+  expect(stack.stub.requests.filter((r) => r.url === '/flip')).toHaveLength(2);
 });

@@ -9,35 +9,22 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { WebhookSecretRotation1734200000000 } from '../db/migrations/1734200000000-webhook-secret-rotation';
-import { startStack, startWorkers, until, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type RecordedRequest, type Stub } from './stub-server';
+import { until, withStack, type Loose } from './harness';
+import type { RecordedRequest } from './stub-server';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-let key: string;
-let appId: string;
 let flakyCalls = 0;
 
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub((req) => {
+const stack = withStack({
+  workers: true,
+  stub: (req) => {
     if (req.url === '/bad') return { status: 500, body: { bad: true } };
     if (req.url === '/flaky') return ++flakyCalls === 1 ? { status: 503, body: {} } : { status: 204 };
     return { body: { ok: true } };
-  });
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
+  },
+  app: 'shop',
 });
 
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
-});
-
-const posted = (path: string) => stub.requests.filter((r) => r.method === 'POST' && r.url === path);
+const posted = (path: string) => stack.stub.requests.filter((r) => r.method === 'POST' && r.url === path);
 
 const headersOf = (req: RecordedRequest): Record<string, string> => req.headers as Record<string, string>;
 
@@ -54,20 +41,20 @@ function verify(req: RecordedRequest, secret: string): boolean {
 
 it('when runs and their batch finish, then the flow and trigger webhooks that want the outcome get a signed POST, recorded in the run log', async () => {
   const notify = [
-    { url: `${stub.url}/on-failure`, on: ['failed'] },
-    { url: `${stub.url}/always` },
+    { url: `${stack.stub.url}/on-failure`, on: ['failed'] },
+    { url: `${stack.stub.url}/always` },
   ];
   const ok = { id: 'hooked-ok', name: 'ok', notify, steps: [{ id: 'x', type: 'transform', config: { expression: '1' } }] };
-  const bad = { id: 'hooked-bad', name: 'bad', notify, steps: [{ id: 'call', type: 'http', config: { url: `${stub.url}/bad` }, retry: { maxAttempts: 1 } }] };
-  expect((await stack.call('POST', '/api/v1/flows', ok, key)).status).toBe(201);
-  expect((await stack.call('POST', '/api/v1/flows', bad, key)).status).toBe(201);
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['hooked-ok', 'hooked-bad'], max_parallel: 2, notify: [{ url: `${stub.url}/batch`, on: ['finished'] }] }, key);
+  const bad = { id: 'hooked-bad', name: 'bad', notify, steps: [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/bad` }, retry: { maxAttempts: 1 } }] };
+  expect((await stack.call('POST', '/api/v1/flows', ok, stack.key)).status).toBe(201);
+  expect((await stack.call('POST', '/api/v1/flows', bad, stack.key)).status).toBe(201);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: ['hooked-ok', 'hooked-bad'], max_parallel: 2, notify: [{ url: `${stack.stub.url}/batch`, on: ['finished'] }] }, stack.key);
   expect(t.status).toBe(200);
   const [okRun, badRun] = t.body.runs.map((r: Loose) => r.id);
 
   const batchHook = await until('the batch webhook', () => posted('/batch')[0]);
   await until('both run webhooks', () => (posted('/always').length === 2 ? true : undefined));
-  const secret = (await stack.call('GET', '/api/v1/webhook-secret', undefined, key)).body.secret;
+  const secret = (await stack.call('GET', '/api/v1/webhook-secret', undefined, stack.key)).body.secret;
   expect(secret).toMatch(/^whsec_/);
 
   expect(batchHook.body).toEqual({
@@ -93,16 +80,16 @@ it('when runs and their batch finish, then the flow and trigger webhooks that wa
   expect(new Set([batchHook, ...failure, ...posted('/always')].map((r) => r.headers['webhook-id'])).size).toBe(4);
   expect(verify(batchHook, `whsec_${Buffer.from('someone else entirely, 32 bytes!').toString('base64')}`)).toBe(false);
 
-  const log = await fetch(`${stack.baseUrl}/api/v1/runs/${badRun}/artifacts/log.jsonl`, { headers: { 'X-API-Key': key } });
-  expect(await log.text()).toContain(`webhook run.finished to ${stub.url}/on-failure: delivered (HTTP 200, attempt 1)`);
+  const log = await fetch(`${stack.baseUrl}/api/v1/runs/${badRun}/artifacts/log.jsonl`, { headers: { 'X-API-Key': stack.key } });
+  expect(await log.text()).toContain(`webhook run.finished to ${stack.stub.url}/on-failure: delivered (HTTP 200, attempt 1)`);
 
   // Seed 001 shows notifications as `slack` nodes after the steps that end the run.
-  const objects = async (runId: string) => (await stack.call('GET', `/v1/ops/flowrun/${runId}`, undefined, key)).body as Loose;
+  const objects = async (runId: string) => (await stack.call('GET', `/v1/ops/flowrun/${runId}`, undefined, stack.key)).body as Loose;
   const bad001 = await objects(badRun);
   const slack = bad001.nodes.filter((n: Loose) => n.data.task_type === 'slack');
   expect(slack.map((n: Loose) => [n.data.uri, n.data.status, n.data.attempts])).toEqual([
-    [`${stub.url}/on-failure`, 'passed', 1],
-    [`${stub.url}/always`, 'passed', 1],
+    [`${stack.stub.url}/on-failure`, 'passed', 1],
+    [`${stack.stub.url}/always`, 'passed', 1],
   ]);
   expect(bad001.edges).toEqual(expect.arrayContaining([expect.objectContaining({ source: 'call', target: slack[0].id })]));
   const ok001 = await objects(okRun);
@@ -110,13 +97,13 @@ it('when runs and their batch finish, then the flow and trigger webhooks that wa
 });
 
 it('when a receiver fails, then the webhook is retried with backoff and each attempt is in the run log', async () => {
-  const flow = { id: 'hooked-flaky', name: 'flaky', notify: [{ url: `${stub.url}/flaky` }], steps: [{ id: 'x', type: 'transform', config: { expression: '1' } }] };
-  expect((await stack.call('POST', '/api/v1/flows', flow, key)).status).toBe(201);
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['hooked-flaky'] }, key);
+  const flow = { id: 'hooked-flaky', name: 'flaky', notify: [{ url: `${stack.stub.url}/flaky` }], steps: [{ id: 'x', type: 'transform', config: { expression: '1' } }] };
+  expect((await stack.call('POST', '/api/v1/flows', flow, stack.key)).status).toBe(201);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: ['hooked-flaky'] }, stack.key);
   const runId = t.body.runs[0].id;
   await until('the second delivery', () => (posted('/flaky').length === 2 ? true : undefined));
   const lines = await until('both attempts in the log', async () => {
-    const text = await (await fetch(`${stack.baseUrl}/api/v1/runs/${runId}/artifacts/log.jsonl`, { headers: { 'X-API-Key': key } })).text();
+    const text = await (await fetch(`${stack.baseUrl}/api/v1/runs/${runId}/artifacts/log.jsonl`, { headers: { 'X-API-Key': stack.key } })).text();
     const hooks = text.split('\n').filter((l) => l.includes('/flaky')).map((l) => JSON.parse(l).message as string);
     return hooks.length === 2 ? hooks : undefined;
   });
@@ -127,16 +114,16 @@ it('when a receiver fails, then the webhook is retried with backoff and each att
   expect(first.headers['webhook-id']).toMatch(/^msg_/);
   expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
   expect(Number(second.headers['webhook-timestamp'])).toBeGreaterThanOrEqual(Number(first.headers['webhook-timestamp']));
-  const secret = (await stack.call('GET', '/api/v1/webhook-secret', undefined, key)).body.secret;
+  const secret = (await stack.call('GET', '/api/v1/webhook-secret', undefined, stack.key)).body.secret;
   expect(verify(first, secret) && verify(second, secret)).toBe(true);
 });
 
 it('when a webhook is not an http URL or names an unknown outcome, then saving the flow is a 400 naming the field', async () => {
   const steps = [{ id: 'x', type: 'transform', config: { expression: '1' } }];
-  const scheme = await stack.call('POST', '/api/v1/flows', { id: 'bad-hook', name: 'b', notify: [{ url: 'ftp://example.com/x' }], steps }, key);
+  const scheme = await stack.call('POST', '/api/v1/flows', { id: 'bad-hook', name: 'b', notify: [{ url: 'ftp://example.com/x' }], steps }, stack.key);
   expect(scheme.status).toBe(400);
   expect(scheme.body.detail[0].loc).toEqual(['body', 'notify', 0, 'url']);
-  const on = await stack.call('POST', '/api/v1/flows', { id: 'bad-hook', name: 'b', notify: [{ url: `${stub.url}/x`, on: ['sometimes'] }], steps }, key);
+  const on = await stack.call('POST', '/api/v1/flows', { id: 'bad-hook', name: 'b', notify: [{ url: `${stack.stub.url}/x`, on: ['sometimes'] }], steps }, stack.key);
   expect(on.status).toBe(400);
   expect(on.body.detail[0].loc).toEqual(['body', 'notify', 0, 'on', 0]);
   expect((await stack.call('GET', '/api/v1/webhook-secret', undefined, null)).status).toBe(401);
