@@ -116,9 +116,13 @@ describe('executeStep', () => {
     });
     // The expression took the run's account's turn, read once from its row.
     expect(ds.statements.filter((s) => s.sql.includes('SELECT account_id FROM runs'))).toEqual([{ sql: expect.any(String), params: ['run-1'] }]);
-    // Ended within the held-back start: its start and end in one statement, the output masked.
+    // Its start and end written once each: in one statement when it ended within the held-back start
+    // (200 ms), else the start first (a loaded machine can take longer); the output masked either way.
     const writes = ds.statements.filter((s) => !s.sql.includes('SELECT account_id'));
-    expect(writes).toHaveLength(1);
+    expect(writes.length).toBeGreaterThanOrEqual(1);
+    expect(writes.length).toBeLessThanOrEqual(2);
+    expect(written(ds).split('step sum started (attempt 1)')).toHaveLength(2);
+    expect(written(ds).split('step sum succeeded')).toHaveLength(2);
     expect(written(ds)).toContain(`Bearer ${MASK}`);
     expect(written(ds)).toContain('step sum started (attempt 1)');
     expect(written(ds)).toContain('step sum succeeded');
