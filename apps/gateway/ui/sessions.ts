@@ -6,6 +6,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { deleteSession, findSession, insertSession } from '../../../db/dashboard-sessions';
 import { hashKey } from '../definitions/api-keys/use-cases';
 import { SCOPES, type AuthContext, type Scope } from '../deps';
 
@@ -23,16 +24,6 @@ export function sameToken(a: unknown, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
-interface SessionRow {
-  account_id: string;
-  key_id: string | null;
-  admin_key_hash: string | null;
-  name: string | null;
-  scopes: string[] | null;
-  key_expired: boolean | null;
-  revoked_at: Date | null;
-}
-
 export class DashboardSessions {
   constructor(
     private readonly dataSource: DataSource,
@@ -45,12 +36,13 @@ export class DashboardSessions {
     const id = newToken();
     const admin = auth.keyId === 'admin' && auth.isAdmin;
     if (admin && !this.adminKey) throw new Error('an admin session without an admin key');
-    await this.dataSource.query(`DELETE FROM dashboard_sessions WHERE expires_at < now()`);
-    await this.dataSource.query(
-      `INSERT INTO dashboard_sessions (id_hash, account_id, key_id, admin_key_hash, expires_at)
-       VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond')`,
-      [hashId(id), auth.accountId, admin ? null : auth.keyId, admin ? hashKey(this.adminKey!) : null, this.ttlMs],
-    );
+    await insertSession(this.dataSource, {
+      idHash: hashId(id),
+      accountId: auth.accountId,
+      keyId: admin ? null : auth.keyId,
+      adminKeyHash: admin ? hashKey(this.adminKey!) : null,
+      ttlMs: this.ttlMs,
+    });
     return { id, maxAgeMs: this.ttlMs };
   }
 
@@ -59,13 +51,7 @@ export class DashboardSessions {
    * expired or (the admin key) changed. A session found dead is deleted.
    */
   async resolve(id: string): Promise<AuthContext | undefined> {
-    const idHash = hashId(id);
-    const [row]: SessionRow[] = await this.dataSource.query(
-      `SELECT s.account_id, s.key_id, s.admin_key_hash, k.name, k.scopes, k.expires_at <= now() AS key_expired, k.revoked_at
-         FROM dashboard_sessions s LEFT JOIN api_keys k ON k.id = s.key_id
-        WHERE s.id_hash = $1 AND s.expires_at > now()`,
-      [idHash],
-    );
+    const row = await findSession(this.dataSource, hashId(id));
     if (!row) return undefined;
     let auth: AuthContext | undefined;
     if (row.key_id === null) {
@@ -80,6 +66,6 @@ export class DashboardSessions {
 
   /** Ends a session (sign-out); an unknown id is no error. */
   async end(id: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM dashboard_sessions WHERE id_hash = $1`, [hashId(id)]);
+    await deleteSession(this.dataSource, hashId(id));
   }
 }
