@@ -23,6 +23,8 @@ export interface TemporalServerOptions {
   adminUrl: string;
   namespace?: string;
   numHistoryShards?: number;
+  /** TLS on the frontend (default); false: plaintext, for clients that take an address only (the benchmarks). */
+  tls?: boolean;
   log?: (m: string) => void;
 }
 
@@ -91,7 +93,7 @@ const service = (grpc: number, membership: number, http?: number): string => `
       bindOnLocalHost: true${http ? `\n      httpPort: ${http}` : ''}`;
 
 /** The server's config (development.yaml): Postgres persistence and visibility, one cluster, TLS on the frontend. */
-function serverConfig(pg: Pg, dbs: [string, string], shards: number, tls: { ca: string; cert: string; key: string }, ports: number[], dynamicConfig: string): string {
+function serverConfig(pg: Pg, dbs: [string, string], shards: number, tls: { ca: string; cert: string; key: string } | undefined, ports: number[], dynamicConfig: string): string {
   const [fe, feM, feH, hi, hiM, ma, maM, wo, woM] = ports;
   return `log:
   stdout: true
@@ -108,7 +110,7 @@ global:
     maxJoinDuration: 30s
     broadcastAddress: 127.0.0.1
   pprof:
-    port: 0
+    port: 0${tls ? `
   tls:
     frontend:
       server:
@@ -118,7 +120,7 @@ global:
       client:
         serverName: localhost
         rootCaFiles:
-          - ${tls.ca}
+          - ${tls.ca}` : ''}
 services:
   frontend:${service(fe, feM, feH)}
   history:${service(hi, hiM)}
@@ -229,7 +231,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   setUpDatabase(files, pg, dbs[0], path.join(files.schemaDir, 'temporal', 'versioned'));
   setUpDatabase(files, pg, dbs[1], path.join(files.schemaDir, 'visibility', 'versioned'));
   log(`schemas set up in ${dbs.join(', ')} (${Date.now() - started} ms)`);
-  const tls = makeCertificates(dir);
+  const tls = options.tls === false ? undefined : makeCertificates(dir);
   const ports = await freePorts(9);
   fs.mkdirSync(path.join(dir, 'config'));
   const dynamicConfig = path.join(dir, 'dynamicconfig.yaml');
@@ -240,7 +242,8 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const child = spawn(files.server, ['--root', dir, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], { stdio: ['ignore', out, out] });
   fs.closeSync(out);
   const address = `127.0.0.1:${ports[0]}`;
-  const env = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, TEMPORAL_TLS_SERVER_CA_CERT_PATH: tls.ca, TEMPORAL_TLS_SERVER_NAME: 'localhost' };
+  const env: Record<string, string> = { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace };
+  if (tls) Object.assign(env, { TEMPORAL_TLS_SERVER_CA_CERT_PATH: tls.ca, TEMPORAL_TLS_SERVER_NAME: 'localhost' });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.pid) {
       child.kill('SIGTERM');
@@ -255,6 +258,6 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     await stop();
     throw err;
   }
-  log(`Temporal server ${address} (TLS, ${options.numHistoryShards ?? 4} shards, namespace ${namespace}) ready in ${Date.now() - started} ms`);
+  log(`Temporal server ${address} (${tls ? 'TLS' : 'plaintext'}, ${options.numHistoryShards ?? 4} shards, namespace ${namespace}) ready in ${Date.now() - started} ms`);
   return { address, namespace, env, databases: dbs, dir, logFile, pid: child.pid ?? 0, stop };
 }
