@@ -12,6 +12,7 @@ import { isOutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import { workerLog } from '../platform/log';
 import { queueLag, stepDuration } from '../platform/metrics';
+import { nonRetryableErrors, stepType } from '../steps';
 import type { BrowserRuntime } from '../steps/step-type';
 import type { RunRecorded, StepCall, StepEndRecords, StepFailureDetails, StepOutcome } from '../workflows/contract';
 import type { BrowserPool } from './browser/pool';
@@ -31,6 +32,12 @@ import { templatingFor } from './templating';
 export const RECORD_WAIT_MS = 5_000;
 /** What an attempt keeps clear of its start-to-close deadline (a tenth of it when that is shorter): no call begun, no record awaited, past it. */
 const DEADLINE_MARGIN_MS = 2_000;
+
+/** Whether an error of `errorType` fails a step of this call's type at once (steps/: the common ones and the type's own). */
+function fatalFor(call: StepCall, errorType: string | null | undefined): boolean {
+  const type = stepType(call.step.type);
+  return !!errorType && !!type && nonRetryableErrors(type).includes(errorType);
+}
 
 /** `p`'s value if it settles within `ms` (its error thrown), else `{ done: false }`; `p` goes on either way. */
 async function within<T>(p: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
@@ -163,8 +170,9 @@ export function createStepActivities(deps: StepActivityDeps) {
           })();
           await within(records, recordWait());
           workerLog.warn({ runId: call.runId, stepId: call.key, stepType: call.step.type, attempt }, `step attempt failed: ${message}`);
+          // The step type's non-retryable errors fail the step here, so its retry policy need not list them in every history.
           if (err instanceof ApplicationFailure)
-            throw ApplicationFailure.create({ message, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? false, details: [details] });
+            throw ApplicationFailure.create({ message, type: err.type ?? undefined, nonRetryable: err.nonRetryable || fatalFor(call, err.type), details: [details] });
           throw ApplicationFailure.create({ message, type: 'StepError', details: [details] });
         }
       });

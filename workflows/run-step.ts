@@ -86,7 +86,7 @@ async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall, 
       maximumAttempts: retry.maxAttempts,
       initialInterval: retry.initialIntervalMs,
       backoffCoefficient: retry.backoffCoefficient,
-      nonRetryableErrorTypes: nonRetryableErrors(type),
+      // The type's non-retryable errors are thrown non-retryable by executeStep (activities/execute-step.ts), not listed here.
     },
   });
   const outcome: StepOutcome = await acts.executeStep(call);
