@@ -180,7 +180,8 @@ export interface RunProgress {
 }
 
 export interface RunResult {
-  runId: string;
+  /** In a sub-flow's result only (a batch's run returns its status alone). */
+  runId?: string;
   status: RunStatus;
   error?: { step: string; message: string } | null;
   /** Outputs of the steps that succeeded, in a sub-flow's result only (its parent's `flow` step reads them). */

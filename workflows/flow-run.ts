@@ -151,6 +151,6 @@ export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult
   if (status === 'timed_out') throw ApplicationFailure.create({ message: error?.message ?? 'timed out', type: 'RunTimedOut', nonRetryable: true });
   // Only a parent's `flow` step reads the outputs from the result (a sub-flow has an ancestry); a batch
   // reads the status, and the run's record holds the outputs. Left out, they are not carried twice more
-  // (the child's and the batch's histories) for every run of a batch.
-  return { runId: input.runId, status, error: null, ...(input.ancestry?.length ? { outputs } : {}) };
+  // (the child's and the batch's histories) for every run of a batch, nor its id and null error (its batch knows the one, the reconciler reads the other as null).
+  return input.ancestry?.length ? { runId: input.runId, status, error: null, outputs } : { status };
 }
