@@ -2,24 +2,10 @@
  * A step output larger than a Temporal payload may be (2 MB) is kept in Postgres and passed on by
  * reference: the run succeeds, later steps read the whole output, and the API shows it.
  */
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { withStack } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-
-beforeAll(async () => {
-  // What is tested is the size, not the evaluator's speed: 30,000 items on a loaded 2-core machine may take over the default second.
-  stack = await startStack({ env: { FLOWRUNS_EXPRESSION_TIMEOUT_MS: '10000' } });
-  workers = await startWorkers(stack);
-  stub = await startStub();
-});
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
-});
+// What is tested is the size, not the evaluator's speed: 30,000 items on a loaded 2-core machine may take over the default second.
+const stack = withStack({ env: { FLOWRUNS_EXPRESSION_TIMEOUT_MS: '10000' }, workers: true, stub: true });
 
 async function finished(runId: string): Promise<any> {
   const deadline = Date.now() + 45_000;
@@ -33,10 +19,10 @@ async function finished(runId: string): Promise<any> {
 
 it('when a step returns a 3 MB body, then later steps read all of it and the run succeeds', async () => {
   const items = Array.from({ length: 30_000 }, (_, i) => ({ id: i, label: `item number ${i} padded to a hundred bytes or so`, ok: i % 2 === 0 }));
-  stub.setHandler(() => ({ body: items }));
+  stack.stub.setHandler(() => ({ body: items }));
   const flow = await stack.call('POST', '/api/v1/flows', {
     id: 'big-output',
-    variables: { U: stub.url },
+    variables: { U: stack.stub.url },
     steps: [
       { id: 'big', type: 'http', config: { url: '${env:U}/items' } },
       { id: 'count', type: 'transform', config: { expression: '$count(steps.big.output.body[ok])' } },

@@ -6,24 +6,9 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { startGateway } from '../apps/gateway/server';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { withStack } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub();
-});
-
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
-});
+const stack = withStack({ workers: true, stub: true });
 
 const metric = (text: string, name: string): number => {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -32,8 +17,8 @@ const metric = (text: string, name: string): number => {
 
 it('when a run finishes, then /metrics counts it by status, times its steps by type and counts the requests by route', async () => {
   const { apiKey } = await stack.newAccount();
-  const app = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, apiKey)).body.id;
-  await stack.call('POST', '/api/v1/flows', { id: 'measured', name: 'measured', steps: [{ id: 'call', type: 'http', config: { url: `${stub.url}/x` } }, { id: 'sum', type: 'transform', config: { expression: '1' } }] }, apiKey);
+  const app = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stack.stub.url }, apiKey)).body.id;
+  await stack.call('POST', '/api/v1/flows', { id: 'measured', name: 'measured', steps: [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/x` } }, { id: 'sum', type: 'transform', config: { expression: '1' } }] }, apiKey);
   const t = await stack.call('POST', '/api/v1/flows/run', { app_id: app, flow_ids: ['measured'] }, apiKey);
   const deadline = Date.now() + 20_000;
   while ((await stack.call('GET', `/api/v1/runs/status?batch_id=${t.body.batch_id}`, undefined, apiKey)).body.is_complete !== true) {
@@ -81,8 +66,8 @@ it("when a worker process runs with FLOWRUNS_SDK_METRICS_ADDRESS, then it export
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   try {
     const { apiKey } = await stack.newAccount();
-    const app = (await stack.call('POST', '/api/v1/apps', { name: 'sdk', platform: 'web', baseUrl: stub.url }, apiKey)).body.id;
-    await stack.call('POST', '/api/v1/flows', { id: 'sdk-measured', name: 'sdk', steps: [{ id: 'call', type: 'http', config: { url: `${stub.url}/sdk` } }] }, apiKey);
+    const app = (await stack.call('POST', '/api/v1/apps', { name: 'sdk', platform: 'web', baseUrl: stack.stub.url }, apiKey)).body.id;
+    await stack.call('POST', '/api/v1/flows', { id: 'sdk-measured', name: 'sdk', steps: [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/sdk` } }] }, apiKey);
     // Started on the spawned worker's queue, as a second deployment's gateway would.
     const gateway = await startGateway({ config: { ...stack.config, taskQueue: queue }, dataSource: stack.dataSource, client: stack.client, port: 0, host: '127.0.0.1' });
     let batchId: string;

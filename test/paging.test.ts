@@ -6,15 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { FlowEntity, RunEntity, StepRunEntity } from '../db/entities';
 import type { Run } from '../db/entities';
 import type { RunStatus, StepStatus } from '../domain/statuses';
-import { startStack, type Stack } from './harness';
+import { withStack } from './harness';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack();
 
 async function newFlow(accountId: string, opts: { deleted?: boolean } = {}): Promise<string> {
   const id = `flow-${randomUUID().slice(0, 8)}`;

@@ -4,19 +4,9 @@
  * they did not exist, so a new endpoint is covered by itself.
  */
 import { createHash } from 'node:crypto';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
+import { withStack } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-});
-afterAll(async () => {
-  await workers?.stop();
-  await stack?.stop();
-});
+const stack = withStack({ workers: true });
 
 /** The id scheme an attacker would try: the old, unkeyed derivation from account and key. */
 function predictable(accountId: string, key: string): string {
