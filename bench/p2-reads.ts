@@ -4,7 +4,7 @@
  * they would for runs recorded one by one); step rows for the newest and the oldest 1,000 runs,
  * which the timed reads touch. Then, through the real HTTP gateway, one request at a time after
  * a warm-up: a batch's status, list page 1 and the page at depth RUNS − 100 by keyset cursor
- * (seed 004), a run's detail (seed 000) and the flow's stats.
+ * (per-flow runs contract), a run's detail (CI-batch contract) and the flow's stats.
  */
 import type { DataSource } from 'typeorm';
 import { encodeCursor } from '../db/keyset';
@@ -78,9 +78,9 @@ export const p2: Benchmark = {
     return [
       { id: 'P2', benchmark: `seed ${n} runs in ${(runs / 50).toLocaleString('en')} batches (generate_series)`, figure: ms(seedMs), value: seedMs, reference: '—', ratio: null, target: 'seconds', met: null },
       row('status', `batch status (50 runs), ${n} runs in the account`),
-      row('page1', `list page 1 (${PAGE} runs, seed 004)`),
+      row('page1', `list page 1 (${PAGE} runs, per-flow runs)`),
       { ...row('deep', `list page at depth ${depth.toLocaleString('en')} (keyset cursor)`), target: `p99 ≤ ${P99_TARGET_MS} ms; p50 / page 1 ≤ 1.2`, met: p99('deep') <= P99_TARGET_MS && deepRatio <= 1.2 },
-      row('detail', 'run detail (seed 000, 3 actions)'),
+      row('detail', 'run detail (CI-batch, 3 actions)'),
       row('stats', `stats of the flow (${n} runs)`),
     ];
   },

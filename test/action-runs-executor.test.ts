@@ -30,7 +30,7 @@ describe('PUT /api/v1/flow-runs/{id} by an outside executor', () => {
     tags: [{ key: 'env', value: 'prod' }],
   };
 
-  test('when a finished run is reported, then the flow-run, the list, seed 000 and seed 004 all show it', async () => {
+  test('when a finished run is reported, then the flow-run, the list, the CI-batch and per-flow runs contracts all show it', async () => {
     const { key, keyId } = await account();
     await createFlow(key, 'nightly-etl', [{ id: 'noop', type: 'transform', config: { expression: '1' } }]);
 

@@ -114,7 +114,7 @@ const scheduleExists = async (scheduleId: string): Promise<boolean> => {
   }
 };
 
-describe('seed 003: run a flow on an agent', () => {
+describe('agent-runs contract: run a flow on an agent', () => {
   beforeEach(() => {
     stack.stub.requests.length = 0;
   });

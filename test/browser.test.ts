@@ -191,7 +191,7 @@ it('when an expectation fails, then the step fails with expected and actual, and
   expect(run.actions.find((a: Loose) => a.step_id === 'login' && !a.action).attempts).toBe(1);
 });
 
-it('when a scan asks for html, logs and performance, then its output carries them and seed 001 shows it as a scan node', async () => {
+it('when a scan asks for html, logs and performance, then its output carries them and the FlowRun-objects contract shows it as a scan node', async () => {
   const flow = { id: 'home-scan', name: 'scan home', steps: [{ id: 'scan', type: 'scan', config: { url: `${web.url}/home?user=scan`, types: ['html', 'logs', 'performance'] } }] };
   const run = await runFlow(flow);
   expect(run.status).toBe('succeeded');

@@ -282,7 +282,7 @@ describe('the engine', () => {
     expect(rows[0].n).toBe(1);
   });
 
-  it('when seed 004 triggers a run with data, then the data is trigger.body and the answer is 201 RUNNING', async () => {
+  it('when the per-flow runs contract triggers a run with data, then the data is trigger.body and the answer is 201 RUNNING', async () => {
     const flowId = await createFlow({ steps: [{ id: 'echo', type: 'transform', config: { expression: 'trigger.body.customField' } }] });
     const res = await stack.call('POST', `/api/v1/flows/${flowId}/runs`, { data: { customField: 'value' } }, stack.key);
     expect(res.status).toBe(201);

@@ -13,7 +13,7 @@ beforeEach(() => {
   stack.stub.setHandler(() => ({ status: 200, body: { ok: true } }));
 });
 
-describe('GET /v1/ops/flowrun (seed 001 Retrieve many FlowRuns)', () => {
+describe('GET /v1/ops/flowrun (FlowRun-objects: Retrieve many FlowRuns)', () => {
   test('when next and previous are followed, then the absolute links walk every FlowRun newest first, and site_id filters', async () => {
     const t = await tenant();
     const secondSite = await stack.call('POST', '/api/v1/apps', { name: 'second', platform: 'web' }, t.token);
@@ -49,7 +49,7 @@ describe('GET /v1/ops/flowrun (seed 001 Retrieve many FlowRuns)', () => {
   });
 });
 
-describe('DELETE /v1/ops/flowrun/:id (seed 001 Delete a FlowRun)', () => {
+describe('DELETE /v1/ops/flowrun/:id (FlowRun-objects: Delete a FlowRun)', () => {
   test('when a running FlowRun is deleted, then its Temporal workflow is stopped, the answer is the seed message and it is gone', async () => {
     const t = await tenant();
     const flowId = await createFlow(t, { steps: [{ id: 'sleep', type: 'delay', config: { durationMs: 60_000 } }] });
@@ -75,7 +75,7 @@ describe('DELETE /v1/ops/flowrun/:id (seed 001 Delete a FlowRun)', () => {
     expect(list.body.count).toBe(0);
   });
 
-  test('when a finished FlowRun is deleted, then 200 and its seed 000 run is gone too', async () => {
+  test('when a finished FlowRun is deleted, then 200 and its CI-batch run is gone too', async () => {
     const t = await tenant();
     const flowId = await createFlow(t, { steps: [{ id: 'only', type: 'transform', config: { expression: '1' } }] });
     const created = await startFlowRun(t, flowId);
@@ -88,7 +88,7 @@ describe('DELETE /v1/ops/flowrun/:id (seed 001 Delete a FlowRun)', () => {
   });
 });
 
-describe('seed 001 errors', () => {
+describe('FlowRun-objects errors', () => {
   test('when site_id or flow_id is missing, then 400 names the field', async () => {
     const t = await tenant();
 

@@ -14,7 +14,7 @@ beforeEach(() => {
   stack.stub.setHandler(() => ({ status: 200, body: { ok: true } }));
 });
 
-describe('POST and GET /v1/ops/flowrun (seed 001 Create / Retrieve a FlowRun)', () => {
+describe('POST and GET /v1/ops/flowrun (FlowRun-objects: Create / Retrieve a FlowRun)', () => {
   test('when the seed example creates a FlowRun of a two-step flow, then 201 and the object has the seed shape, node 2 under node 1 and one edge', async () => {
     const t = await tenant();
     const flowId = await createFlow(t, {
@@ -76,7 +76,7 @@ describe('POST and GET /v1/ops/flowrun (seed 001 Create / Retrieve a FlowRun)', 
     expect(done.logs.some((l: any) => l.step === '2')).toBe(true);
   });
 
-  test('when the seed example retrieves a FlowRun, then it is the object POST answered, read through the seed 000 run detail', async () => {
+  test('when the seed example retrieves a FlowRun, then it is the object POST answered, read through the CI-batch run detail', async () => {
     const t = await tenant();
     const flowId = await createFlow(t, { steps: [{ id: 'only', type: 'transform', config: { expression: '1' } }] });
     const created = await startFlowRun(t, flowId);

@@ -189,7 +189,7 @@ describe('GET /api/v1/flows/:flowId/runs', () => {
     expect(res.body.error).toContain('SUCCEEDED');
   });
 
-  test('when a run has steps, then the item carries the seed 004 fields and its step counts', async () => {
+  test('when a run has steps, then the item carries the per-flow runs fields and its step counts', async () => {
     const { accountId, apiKey } = await stack.newAccount();
     const flowId = await newFlow(accountId);
     const run = await insertRun(accountId, flowId, {

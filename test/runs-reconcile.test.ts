@@ -15,7 +15,7 @@ import { at, insertBatch, insertRun, insertSteps, readRun } from './run-rows';
 const stack = withStack({ workers: true });
 
 describe('GET /api/v1/flows/:flowId/runs/:runId', () => {
-  test('when a run of the flow is read, then its steps come in seed 004 shape with the error naming the step', async () => {
+  test('when a run of the flow is read, then its steps come in the per-flow runs shape with the error naming the step', async () => {
     const { accountId, apiKey } = await stack.newAccount();
     await stack.dataSource.getRepository(FlowEntity).insert({
       accountId,

@@ -1,5 +1,5 @@
 /**
- * Suites, build pinning and browsers as seed 000 describes them: a suite's auth flow runs first
+ * Suites, build pinning and browsers as the CI-batch contract describes them: a suite's auth flow runs first
  * inside each of its flows' runs, its outputs and the suite's variables reach the flow's steps.
  */
 import { withStack } from './harness';
@@ -128,8 +128,8 @@ describe('suites', () => {
   });
 });
 
-describe('builds and browsers on seed 000 triggers', () => {
-  it('when app_build_id pins a build, then its variables are used and env is attached to it (seed 000); another app\'s build is 404', async () => {
+describe('builds and browsers on CI-batch triggers', () => {
+  it('when app_build_id pins a build, then its variables are used and env is attached to it (CI-batch contract); another app\'s build is 404', async () => {
     const pinned = await stack.call('POST', `/api/v1/apps/${stack.appId}/builds`, { version: 'rc1', variables: { REGION: 'pinned' }, activate: false }, stack.key);
     await stack.call('POST', `/api/v1/apps/${stack.appId}/builds`, { version: 'live', variables: { REGION: 'active' } }, stack.key);
     const f = await flow({ steps: [{ id: 'call', type: 'http', config: { url: '${env:U}/b?region=${env:REGION}&extra=${env:EXTRA}' } }] });
