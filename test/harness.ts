@@ -13,6 +13,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../platform/config';
 import { dataConverterFor } from '../platform/payload-codec';
+import { connectionOptions, nativeConnectionOptions } from '../platform/temporal-connection';
 import { tracing } from '../platform/tracing';
 import { startGateway } from '../apps/gateway/server';
 import { ensureRetentionSchedule, retentionScheduleId } from '../apps/worker/retention';
@@ -74,7 +75,7 @@ export async function startStack(opts: { env?: Record<string, string> } = {}): P
     ...opts.env,
   });
   const dataSource = await openDatabase(config.databaseUrl as string, { poolSize: 5 });
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(connectionOptions(config.temporal));
   const traced = tracing();
   const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys), ...(traced ? { interceptors: traced.clientInterceptors } : {}) });
 
@@ -196,7 +197,7 @@ export async function startWorkers(
   base: { config: Config; dataSource: DataSource },
   overrides: Partial<Config> = {},
 ): Promise<RunningWorkers> {
-  const connection = await NativeConnection.connect({ address: base.config.temporalAddress });
+  const connection = await NativeConnection.connect(nativeConnectionOptions(base.config.temporal));
   const workers = await createWorkers({ config: { ...base.config, ...overrides }, dataSource: base.dataSource, connection });
   const running = workers.map((w) => w.run());
   return {
