@@ -12,6 +12,8 @@ let stack: Stack;
 let workers: RunningWorkers;
 let stub: Stub;
 let key: string;
+/** This file's account: other files' flaky runs share the database. */
+let accountId: string;
 let appId: string;
 /** Calls to each path so far: `/flip-N` answers 500 to its first call and 200 after. */
 const calls = new Map<string, number>();
@@ -25,7 +27,7 @@ beforeAll(async () => {
     if (req.url.startsWith('/down')) return { status: 500, body: {} };
     return req.url.startsWith('/flip') && n === 1 ? { status: 500, body: { n } } : { body: { n } };
   });
-  ({ apiKey: key } = await stack.newAccount());
+  ({ apiKey: key, accountId } = await stack.newAccount());
   appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
 });
 
@@ -108,14 +110,14 @@ it('when migration 1734720000000 meets runs that ended before it, then its backf
     const migration = new FlakyRuns1734720000000();
     await migration.down(q);
     // The stats triggers work again without the column (down restored them): a run's change still counts.
-    await q.query(`UPDATE runs SET updated_at = now() WHERE flow_id = 'flips'`);
+    await q.query(`UPDATE runs SET updated_at = now() WHERE account_id = $1 AND flow_id = 'flips'`, [accountId]);
     await migration.up(q);
-    const flagged = await q.query(`SELECT flow_id, count(*)::int AS n FROM runs WHERE flaky GROUP BY flow_id ORDER BY flow_id`);
+    const flagged = await q.query(`SELECT flow_id, count(*)::int AS n FROM runs WHERE flaky AND account_id = $1 GROUP BY flow_id ORDER BY flow_id`, [accountId]);
     expect(flagged).toEqual([
       { flow_id: 'flips', n: 1 },
       { flow_id: 'resume-flips', n: 1 },
     ]);
-    const stats = await q.query(`SELECT flow_id, total_runs::int AS total, flaky::int AS flaky FROM flow_run_stats WHERE flow_id IN ('flips', 'always-down', 'resume-flips') ORDER BY flow_id`);
+    const stats = await q.query(`SELECT flow_id, total_runs::int AS total, flaky::int AS flaky FROM flow_run_stats WHERE account_id = $1 AND flow_id IN ('flips', 'always-down', 'resume-flips') ORDER BY flow_id`, [accountId]);
     expect(stats).toEqual([
       { flow_id: 'always-down', total: 2, flaky: 0 },
       { flow_id: 'flips', total: 3, flaky: 1 },
