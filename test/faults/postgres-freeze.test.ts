@@ -7,24 +7,17 @@
  * stub exactly once.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { DataSource } from 'typeorm';
-import { freePort, processInfo } from '../../apps/dev/processes';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../apps/dev/postgres';
-import { openDatabase } from '../../db/data-source';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from '../harness';
-import { startStub, type Stub } from '../stub-server';
-import { runStatuses, sleep, startItemBatch, waitForBatch, waitForSucceeded } from './support';
+import { processInfo } from '../../apps/dev/processes';
+import type { Stack } from '../harness';
+import type { Stub } from '../stub-server';
+import { runStatuses, sleep, startItemBatch, startOnOwnPostgres, waitForBatch, waitForSucceeded, type OwnPostgresStack } from './support';
 
 const RUNS = 100;
 const FROZEN_MS = 30_000;
 
-let dir: string;
-let pg: RunningPostgres | undefined;
+let own: OwnPostgresStack | undefined;
 let stack: Stack;
-let workerDb: DataSource;
-let workers: RunningWorkers;
 let stub: Stub;
 let key: string;
 let appId: string;
@@ -33,7 +26,7 @@ let frozen: number[] = [];
 
 /** The postmaster of the test's server and all its children (backends, checkpointer, walwriter…). */
 function instanceProcesses(): number[] {
-  const postmaster = Number.parseInt(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
+  const postmaster = Number.parseInt(fs.readFileSync(path.join(own!.dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
   if (!Number.isInteger(postmaster) || postmaster <= 0) throw new Error('no postmaster.pid');
   const children = fs
     .readdirSync('/proc')
@@ -71,25 +64,14 @@ function thaw(): void {
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowruns-postgres-freeze-'));
-  pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: await freePort(), database: 'flowruns', logFile: path.join(dir, 'postgres.log') });
-  stack = await startStack({ env: { DATABASE_URL: pg.url } });
-  workerDb = await openDatabase(pg.url, { poolSize: 10 });
-  workers = await startWorkers({ config: stack.config, dataSource: workerDb });
-  // Long enough that a good part of the batch's 20 parallel runs is inside its call when the freeze comes.
-  stub = await startStub(() => ({ body: { ok: true }, delayMs: 1500 }));
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'pg-freeze', platform: 'web', baseUrl: stub.url }, key)).body.id;
+  // The stub answers slowly enough that a good part of the batch's 20 parallel runs is inside its call when the freeze comes.
+  own = await startOnOwnPostgres('postgres-freeze', 1500);
+  ({ stack, stub, key, appId } = own);
 }, 180_000);
 
 afterAll(async () => {
   thaw();
-  await workers?.stop();
-  await workerDb?.destroy().catch(() => undefined);
-  await stub?.close();
-  await stack?.stop().catch(() => undefined);
-  await pg?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await own?.stop();
 }, 90_000);
 
 it('when Postgres is frozen (SIGSTOP) for 30 s mid-batch, then all 100 runs succeed and no run sends its GET twice', async () => {

@@ -5,52 +5,27 @@
  * for longer than the record activities' backoff cap, under a batch with steps in flight: no step
  * fails or is retried because of it, no service is called twice, and every record converges.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { DataSource } from 'typeorm';
-import { freePort } from '../../apps/dev/processes';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../apps/dev/postgres';
-import { openDatabase } from '../../db/data-source';
 import type { batchRun } from '../../workflows/batch-run';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from '../harness';
-import { startStub, type Stub } from '../stub-server';
-import { runStatuses, sleep, startItemBatch, waitForBatch, waitForSucceeded } from './support';
+import type { Stack } from '../harness';
+import type { Stub } from '../stub-server';
+import { runStatuses, sleep, startItemBatch, startOnOwnPostgres, waitForBatch, waitForSucceeded, type OwnPostgresStack } from './support';
 
 const RUNS = 60;
 const DOWN_MS = 30_000;
 
-let dir: string;
-let port: number;
-let pg: RunningPostgres | undefined;
+let own: OwnPostgresStack | undefined;
 let stack: Stack;
-let workerDb: DataSource;
-let workers: RunningWorkers;
 let stub: Stub;
 let key: string;
 let appId: string;
 
-const startPostgres = () => startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port, database: 'flowruns', logFile: path.join(dir, 'postgres.log') });
-
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowruns-postgres-stop-'));
-  port = await freePort();
-  pg = await startPostgres();
-  stack = await startStack({ env: { DATABASE_URL: pg.url } });
-  workerDb = await openDatabase(pg.url, { poolSize: 10 });
-  workers = await startWorkers({ config: stack.config, dataSource: workerDb });
-  stub = await startStub(() => ({ body: { ok: true }, delayMs: 3000 }));
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'pg-stop', platform: 'web', baseUrl: stub.url }, key)).body.id;
+  own = await startOnOwnPostgres('postgres-stop', 3000);
+  ({ stack, stub, key, appId } = own);
 }, 180_000);
 
 afterAll(async () => {
-  await workers?.stop();
-  await workerDb?.destroy().catch(() => undefined);
-  await stub?.close();
-  await stack?.stop().catch(() => undefined);
-  await pg?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await own?.stop();
 }, 90_000);
 
 it('when Postgres is stopped for 30 s mid-batch, then no step fails or repeats because of it and every record converges', async () => {
@@ -71,10 +46,10 @@ it('when Postgres is stopped for 30 s mid-batch, then no step fails or repeats b
   while ((inCall = stub.requests.length - (await callRecorded())) < 3 && Date.now() < deadline) await sleep(50);
   expect(inCall).toBeGreaterThanOrEqual(3);
   const before = await runStatuses(stack.dataSource, batchId);
-  await pg!.stop();
-  pg = undefined;
+  await own!.pg!.stop();
+  own!.pg = undefined;
   await sleep(DOWN_MS);
-  pg = await startPostgres();
+  own!.pg = await own!.startPostgres();
 
   const counts = await waitForBatch(stack.dataSource, batchId, RUNS, 300_000);
   expect(counts).toEqual({ succeeded: RUNS });

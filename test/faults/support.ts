@@ -3,11 +3,16 @@
  * can `kill -9`, flows created in bulk, and progress read straight from Postgres.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { killWhenParentDies } from '../../apps/dev/processes';
+import { freePort, killWhenParentDies } from '../../apps/dev/processes';
+import { startEmbeddedPostgres, type RunningPostgres } from '../../apps/dev/postgres';
+import { openDatabase } from '../../db/data-source';
 import { LOOPBACK_ALLOW } from '../../activities/egress';
-import type { Stack } from '../harness';
+import { startStack, startWorkers, type RunningWorkers, type Stack } from '../harness';
+import { startStub, type Stub } from '../stub-server';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -176,5 +181,52 @@ export async function waitForSucceeded(ds: DataSource, batchId: string, n: numbe
     if (done >= n) return done;
     if (Date.now() > deadline) throw new Error(`only ${done} runs of batch ${batchId} succeeded within ${timeoutMs}ms (waiting for ${n})`);
     await sleep(200);
+  }
+}
+
+/** A stack and its workers on an embedded Postgres the test owns (so it may stop or freeze it), a slow stub, an account and an app. */
+export interface OwnPostgresStack {
+  /** The test's scratch directory; the Postgres data is in `<dir>/pg`. */
+  dir: string;
+  /** Undefined while the test has it stopped. */
+  pg: RunningPostgres | undefined;
+  stack: Stack;
+  stub: Stub;
+  key: string;
+  appId: string;
+  /** Starts the Postgres again on its directory and port. */
+  startPostgres(): Promise<RunningPostgres>;
+  stop(): Promise<void>;
+}
+
+export async function startOnOwnPostgres(name: string, stubDelayMs: number): Promise<OwnPostgresStack> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `flowruns-${name}-`));
+  const port = await freePort();
+  let workerDb: DataSource | undefined;
+  let workers: RunningWorkers | undefined;
+  const own: Partial<OwnPostgresStack> & Pick<OwnPostgresStack, 'dir' | 'startPostgres' | 'stop'> = {
+    dir,
+    startPostgres: () => startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port, database: 'flowruns', logFile: path.join(dir, 'postgres.log') }),
+    async stop() {
+      await workers?.stop();
+      await workerDb?.destroy().catch(() => undefined);
+      await own.stub?.close();
+      await own.stack?.stop().catch(() => undefined);
+      await own.pg?.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    own.pg = await own.startPostgres();
+    own.stack = await startStack({ env: { DATABASE_URL: own.pg.url } });
+    workerDb = await openDatabase(own.pg.url, { poolSize: 10 });
+    workers = await startWorkers({ config: own.stack.config, dataSource: workerDb });
+    own.stub = await startStub(() => ({ body: { ok: true }, delayMs: stubDelayMs }));
+    ({ apiKey: own.key } = await own.stack.newAccount());
+    own.appId = (await own.stack.call('POST', '/api/v1/apps', { name, platform: 'web', baseUrl: own.stub.url }, own.key)).body.id;
+    return own as OwnPostgresStack;
+  } catch (err) {
+    await own.stop();
+    throw err;
   }
 }
