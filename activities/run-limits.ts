@@ -1,12 +1,13 @@
 /**
- * The running-run slots of an account (db/run-limits.ts), for the batch workflow: `waitForRunSlot`
- * fails with a retryable `RunSlotBusy` until the slot is granted, so the run waits on Temporal's
- * retry timer, queued, without holding a worker's slot; its first ask puts it in line and logs why.
+ * The running-run slots of an account (db/run-limits.ts), for the batch workflow: `waitForRunSlots`
+ * asks for the slots of the batch's runs waiting at that moment, together, and fails with a
+ * retryable `RunSlotBusy` until at least one of them is decided, so the runs wait on Temporal's
+ * retry timer, queued, without holding a worker's slot; a run's first ask puts it in line and logs why.
  */
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 import { Projections } from '../db/projections';
-import { takeRunSlot, waitingMessage, type RunLimits, type SlotAnswer } from '../db/run-limits';
+import { takeRunSlots, waitingMessage, type RunLimits, type SlotAnswer } from '../db/run-limits';
 import { RUN_GONE } from '../steps/step-type';
 
 export interface RunSlotRequest {
@@ -17,6 +18,17 @@ export interface RunSlotRequest {
 /** `ended`: the run ended, or its rows were deleted, before it got its slot; it must not start. */
 export type RunSlot = { granted: true } | { granted: false; ended: boolean };
 
+export interface RunSlotsRequest {
+  accountId: string;
+  runIds: string[];
+}
+
+/** Positions in the request's `runIds` of the runs granted a slot, and of those that ended (or are gone) before they got one; the others still wait. */
+export interface RunSlotsAnswer {
+  granted: number[];
+  ended: number[];
+}
+
 /** Every retry of a waiting run is logged at debug level only (a busy account is not a worker's fault). */
 export const RUN_SLOT_BUSY = 'RunSlotBusy';
 
@@ -24,21 +36,41 @@ export function createRunLimitActivities(dataSource: DataSource, limits: RunLimi
   const projections = new Projections(dataSource);
   const bound = limits.maxRunningRunsPerAccount;
 
-  const ask = async ({ accountId, runId }: RunSlotRequest): Promise<SlotAnswer> => {
-    const answer = await takeRunSlot(dataSource, accountId, runId, bound);
-    if (!answer.granted && answer.ended && answer.gone) throw ApplicationFailure.nonRetryable(`run ${runId} no longer exists`, RUN_GONE);
-    if (!answer.granted && !answer.ended && answer.first)
-      await projections.log(runId, [{ key: 'run.waiting', level: 'info', message: waitingMessage(answer, bound) }]);
-    return answer;
+  const ask = async (accountId: string, runIds: string[]): Promise<SlotAnswer[]> => {
+    const answers = await takeRunSlots(dataSource, accountId, runIds, bound);
+    for (const [i, answer] of answers.entries())
+      if (!answer.granted && !answer.ended && answer.first)
+        await projections.log(runIds[i]!, [{ key: 'run.waiting', level: 'info', message: waitingMessage(answer, bound) }]);
+    return answers;
   };
+  const busy = (answer: SlotAnswer) =>
+    ApplicationFailure.create({
+      type: RUN_SLOT_BUSY,
+      message: answer.granted || answer.ended ? 'waiting for a running-run slot' : waitingMessage(answer, bound),
+      category: ApplicationFailureCategory.BENIGN,
+    });
 
   return {
-    /** Answers once the run has its slot (or has ended); until then fails, to be retried (logged at debug level only). */
-    async waitForRunSlot(input: RunSlotRequest): Promise<RunSlot> {
-      const answer = await ask(input);
+    /** Answers once at least one of the runs is decided (granted, or ended); until then fails, to be retried (logged at debug level only). */
+    async waitForRunSlots({ accountId, runIds }: RunSlotsRequest): Promise<RunSlotsAnswer> {
+      const answers = await ask(accountId, runIds);
+      const out: RunSlotsAnswer = { granted: [], ended: [] };
+      for (const [i, answer] of answers.entries()) {
+        if (answer.granted) out.granted.push(i);
+        else if (answer.ended) out.ended.push(i);
+      }
+      if (out.granted.length + out.ended.length === 0 && answers[0]) throw busy(answers[0]);
+      return out;
+    },
+
+    /** One run's slot, for the batch histories from before slots were asked for together (workflows/run-slot.ts). */
+    async waitForRunSlot({ accountId, runId }: RunSlotRequest): Promise<RunSlot> {
+      const [answer] = await ask(accountId, [runId]);
+      if (!answer) throw new Error('no answer for the slot');
       if (answer.granted) return { granted: true };
+      if (answer.ended && answer.gone) throw ApplicationFailure.nonRetryable(`run ${runId} no longer exists`, RUN_GONE);
       if (answer.ended) return { granted: false, ended: true };
-      throw ApplicationFailure.create({ type: RUN_SLOT_BUSY, message: waitingMessage(answer, bound), category: ApplicationFailureCategory.BENIGN });
+      throw busy(answer);
     },
   };
 }

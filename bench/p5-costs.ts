@@ -52,7 +52,23 @@ async function events(client: BenchContext['platform']['client'], workflowId: st
     byType.set(type, t);
   }
   const top = [...byType].sort((a, b) => b[1].bytes - a[1].bytes).map(([type, t]) => `${type} ×${t.n} ${t.bytes} B`);
-  return { events: history.events?.length ?? 0, bytes: temporal.api.history.v1.History.encode(history).finish().length, byType: top.join(', ') };
+  // The first event of each type, by field (payloads, search attributes, summary, the rest).
+  const seen = new Set<string>();
+  const fields: string[] = [];
+  for (const e of history.events ?? []) {
+    const type = String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
+    if (seen.has(type)) continue;
+    seen.add(type);
+    const attrsKey = Object.keys(e).find((k) => k.endsWith('Attributes') && (e as Record<string, unknown>)[k]);
+    const size = (ev: temporal.api.history.v1.IHistoryEvent) => temporal.api.history.v1.HistoryEvent.encode(ev).finish().length;
+    const whole = size(e);
+    const parts = [`${whole} B`, `summary ${whole - size({ ...e, userMetadata: null })}`];
+    const attrs = attrsKey ? ((e as Record<string, unknown>)[attrsKey] as Record<string, unknown>) : undefined;
+    for (const f of ['input', 'result', 'details', 'searchAttributes', 'header', 'retryPolicy', 'workflowId', 'activityId'])
+      if (attrs?.[f]) parts.push(`${f} ${whole - size({ ...e, [attrsKey!]: { ...attrs, [f]: null } })}`);
+    fields.push(`${type}: ${parts.join(', ')}`);
+  }
+  return { events: history.events?.length ?? 0, bytes: temporal.api.history.v1.History.encode(history).finish().length, byType: `${top.join(', ')}\n    ${fields.join('\n    ')}` };
 }
 
 export const p5: Benchmark = {

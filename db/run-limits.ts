@@ -38,39 +38,47 @@ export type SlotAnswer =
   | { granted: false; ended: false; running: number; ahead: number; first: boolean };
 
 /**
- * Asks for a slot for `runId` (a run of `accountId`): granted when the account's runs holding one
- * and the runs waiting ahead of this one are fewer than `bound`. The first ask puts the run in line;
- * later asks keep its place. Slots of runs that have ended are freed here, whatever ended them.
+ * Asks for slots for `runIds` (runs of `accountId`), in that order, in one transaction: each is
+ * granted when the account's runs holding one and the runs waiting ahead of it are fewer than
+ * `bound`. A run's first ask puts it in line; later asks keep its place. Slots of runs that have
+ * ended are freed here, whatever ended them. The answers in the order of `runIds`.
  */
-export async function takeRunSlot(ds: DataSource, accountId: string, runId: string, bound: number): Promise<SlotAnswer> {
-  return ds.transaction(async (m): Promise<SlotAnswer> => {
+export async function takeRunSlots(ds: DataSource, accountId: string, runIds: readonly string[], bound: number): Promise<SlotAnswer[]> {
+  return ds.transaction(async (m): Promise<SlotAnswer[]> => {
     await m.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [SLOT_LOCK, accountId]);
     await m.query(`DELETE FROM run_slots s USING runs r WHERE s.account_id = $1 AND r.id = s.run_id AND r.status = ANY($2::text[])`, [accountId, TERMINAL_RUN_STATUSES]);
-    const [mine] = (await m.query(
-      `INSERT INTO run_slots (run_id, account_id) SELECT id, $2 FROM runs WHERE id = $1 AND status = ANY($3::text[])
-       ON CONFLICT (run_id) DO UPDATE SET polled_at = now()
-       RETURNING seq, granted_at IS NOT NULL AS granted, (xmax = 0) AS inserted`,
-      [runId, accountId, OPEN_STATUSES],
-    )) as { seq: string; granted: boolean; inserted: boolean }[];
-    if (!mine) {
-      const [row] = (await m.query('SELECT 1 FROM runs WHERE id = $1', [runId])) as unknown[];
-      return { granted: false, ended: true, gone: !row };
-    }
-    if (mine.granted) return { granted: true };
-    const [counts] = (await m.query(
-      `SELECT count(*) FILTER (WHERE s.granted_at IS NOT NULL AND (r.status <> 'queued' OR s.granted_at > now() - $3::interval))::int AS running,
-              count(*) FILTER (WHERE s.granted_at IS NULL AND s.seq < $2::bigint AND s.polled_at > now() - $4::interval)::int AS ahead
-         FROM run_slots s JOIN runs r ON r.id = s.run_id
-        WHERE s.account_id = $1`,
-      [accountId, mine.seq, GRANT_STALE, WAITER_STALE],
-    )) as { running: number; ahead: number }[];
-    const { running, ahead } = counts ?? { running: 0, ahead: 0 };
-    if (running + ahead < bound) {
-      await m.query('UPDATE run_slots SET granted_at = now() WHERE run_id = $1', [runId]);
-      return { granted: true };
-    }
-    return { granted: false, ended: false, running, ahead, first: mine.inserted };
+    const answers: SlotAnswer[] = [];
+    for (const runId of runIds) answers.push(await slotFor(m, accountId, runId, bound));
+    return answers;
   });
+}
+
+/** One run's ask, under the account's lock (takeRunSlots). */
+async function slotFor(m: EntityManager, accountId: string, runId: string, bound: number): Promise<SlotAnswer> {
+  const [mine] = (await m.query(
+    `INSERT INTO run_slots (run_id, account_id) SELECT id, $2 FROM runs WHERE id = $1 AND status = ANY($3::text[])
+     ON CONFLICT (run_id) DO UPDATE SET polled_at = now()
+     RETURNING seq, granted_at IS NOT NULL AS granted, (xmax = 0) AS inserted`,
+    [runId, accountId, OPEN_STATUSES],
+  )) as { seq: string; granted: boolean; inserted: boolean }[];
+  if (!mine) {
+    const [row] = (await m.query('SELECT 1 FROM runs WHERE id = $1', [runId])) as unknown[];
+    return { granted: false, ended: true, gone: !row };
+  }
+  if (mine.granted) return { granted: true };
+  const [counts] = (await m.query(
+    `SELECT count(*) FILTER (WHERE s.granted_at IS NOT NULL AND (r.status <> 'queued' OR s.granted_at > now() - $3::interval))::int AS running,
+            count(*) FILTER (WHERE s.granted_at IS NULL AND s.seq < $2::bigint AND s.polled_at > now() - $4::interval)::int AS ahead
+       FROM run_slots s JOIN runs r ON r.id = s.run_id
+      WHERE s.account_id = $1`,
+    [accountId, mine.seq, GRANT_STALE, WAITER_STALE],
+  )) as { running: number; ahead: number }[];
+  const { running, ahead } = counts ?? { running: 0, ahead: 0 };
+  if (running + ahead < bound) {
+    await m.query('UPDATE run_slots SET granted_at = now() WHERE run_id = $1', [runId]);
+    return { granted: true };
+  }
+  return { granted: false, ended: false, running, ahead, first: mine.inserted };
 }
 
 /** What a waiting run's log and its waiting activity say. */

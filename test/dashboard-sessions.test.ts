@@ -5,7 +5,7 @@
  * sign-in attempts are limited per client address.
  */
 import { createHash } from 'node:crypto';
-import { cookiesOf, hiddenField, signInToDashboard } from './dashboard-session';
+import { cookiesOf, hiddenField, ownLoopbackAddress, postFormFrom, signInToDashboard } from './dashboard-session';
 import { eventually, startStack, withStack, type Stack } from './harness';
 
 // Sign-in attempts are limited per address; this stack's tests sign in often, the limited one below tries the limit.
@@ -138,6 +138,8 @@ it('when the key a session was signed in with is revoked or expires, or the sess
 
 describe('with rate limits on', () => {
   let limited: Stack;
+  // Its sign-ins come from an address of its own: the attempts it spends are not the other files'.
+  const from = ownLoopbackAddress();
   beforeAll(async () => {
     limited = await startStack({
       env: { FLOWRUNS_RATE_LIMIT_PER_MINUTE: '60', FLOWRUNS_DASHBOARD_SIGNIN_PER_MINUTE: '12', PUBLIC_URL: 'https://flowruns.example' },
@@ -149,7 +151,7 @@ describe('with rate limits on', () => {
 
   it('when a key has spent its limit on API calls, then its dashboard session answers 429 too, and the reverse', async () => {
     const { apiKey } = await limited.newAccount();
-    const s = await signInToDashboard(limited.baseUrl, apiKey);
+    const s = await signInToDashboard(limited.baseUrl, apiKey, from);
     expect(s.setCookies.find((c) => c.startsWith('flowruns_session='))).toMatch(/; Secure/);
     let status = 0;
     for (let i = 0; i < 30 && status !== 429; i++) status = (await limited.call('GET', '/api/v1/runs/none', undefined, apiKey)).status;
@@ -159,7 +161,7 @@ describe('with rate limits on', () => {
     expect(Number(ui.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
     const other = await limited.newAccount();
-    const o = await signInToDashboard(limited.baseUrl, other.apiKey);
+    const o = await signInToDashboard(limited.baseUrl, other.apiKey, from);
     status = 0;
     for (let i = 0; i < 30 && status !== 429; i++) status = (await fetch(`${limited.baseUrl}/ui/`, { headers: { cookie: o.cookie } })).status;
     expect(status).toBe(429);
@@ -171,9 +173,9 @@ describe('with rate limits on', () => {
     const signin = cookiesOf(page).flowruns_signin!;
     const csrf = hiddenField(await page.text(), 'csrf')!;
     const guess = (forwardedFor?: string) =>
-      fetch(`${limited.baseUrl}/ui/login`, {
-        ...form({ apiKey: `fr_guess${Math.random()}`, csrf }),
-        headers: { ...form({}).headers, cookie: `flowruns_signin=${signin}`, ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) },
+      postFormFrom(from, `${limited.baseUrl}/ui/login`, new URLSearchParams({ apiKey: `fr_guess${Math.random()}`, csrf }).toString(), {
+        cookie: `flowruns_signin=${signin}`,
+        ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
       });
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await guess()).status);

@@ -125,8 +125,8 @@ describe('rate limit', () => {
     expect(limited).toBeDefined();
     expect(limited.body.error).toMatch(/^rate limit of 900 requests a minute for this account \(all its keys together\) exceeded; retry in \d+s$/);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    // Neither key reached its own burst (100): the account's (150) was the bound.
-    expect([...passed.values()].every((n) => n < 100)).toBe(true);
+    // The account's burst (150) was spent by the two keys together; the 429 names the account's
+    // bucket, not a key's (how many each key got depends on refill while the loop runs, so no bound on that).
     expect(passed.get(first)! + passed.get(second)!).toBeGreaterThanOrEqual(150);
     expect((await stack.call('GET', '/api/v1/flows', undefined, other)).status).toBe(200);
   });

@@ -1,24 +1,85 @@
 /**
  * A run of a batch takes one of its account's running-run slots (FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT,
- * activities/run-limits.ts) before its workflow starts: one activity that asks, and that Temporal
- * retries while the account is at its bound (backing off to every 2 s, without end) until the slot
- * is granted. Meanwhile the run is `queued` and its log says why. The slot frees itself when the
- * run ends, whichever way.
+ * activities/run-limits.ts) before its workflow starts. The runs of a batch waiting at one moment
+ * ask together: one activity for all of them, which Temporal retries while the account is at its
+ * bound (backing off to every 2 s, without end) until at least one is decided; the runs still
+ * waiting then ask again, with those that came meanwhile. Meanwhile a run is `queued` and its log
+ * says why. A slot frees itself when its run ends, whichever way.
  *
- * An activity, not a local one: the lanes of a batch ask at once, and local activities finishing in
- * separate activations are replayed in one, which would reorder the children's starts.
+ * An activity, not a local one: local activities finishing in separate activations are replayed in
+ * one, which would reorder the children's starts.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { RUN_GONE } from '../steps/step-type';
 
-/** Every retry is a fresh ask that keeps the run's place in line; none adds to the history. */
+/** Every retry is a fresh ask that keeps the runs' places in line; none adds to the history. */
 const slots = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '2 seconds', nonRetryableErrorTypes: [RUN_GONE] },
 });
 
-/** Waits for the run's slot; false when the run ended before it got one (it must not start). */
+/** Waits for the run's slot alone; false when the run ended before it got one. The batch histories from before RunSlots. */
 export async function runSlot(accountId: string, runId: string): Promise<boolean> {
   return (await slots.waitForRunSlot({ accountId, runId })).granted;
+}
+
+/**
+ * The slots of one batch's runs. Made in the batch's own scope, so cancelling one run (its lane's
+ * scope) cancels only that run's wait, not the ask it shares with the others; `close` ends the asking.
+ */
+export class RunSlots {
+  /** The runs waiting for an answer, in the order they asked. */
+  private readonly waiting: string[] = [];
+  /** Answers not yet taken by their runs: true when granted. */
+  private readonly answers = new Map<string, boolean>();
+  private readonly scope = new CancellationScope();
+  private closed = false;
+  private failure: unknown;
+
+  constructor(private readonly accountId: string) {
+    this.scope.run(() => this.ask()).catch((err: unknown) => {
+      if (!isCancellation(err)) this.failure = err;
+    });
+  }
+
+  /** Waits for the run's slot; false when the run ended before it got one (it must not start). */
+  async take(runId: string): Promise<boolean> {
+    this.waiting.push(runId);
+    try {
+      await condition(() => this.answers.has(runId) || this.failure !== undefined);
+      if (!this.answers.has(runId)) throw this.failure;
+      return this.answers.get(runId)!;
+    } finally {
+      this.answers.delete(runId);
+      const i = this.waiting.indexOf(runId);
+      if (i >= 0) this.waiting.splice(i, 1);
+    }
+  }
+
+  /** No more runs will ask: the asking stops (an ask in flight is cancelled). */
+  close(): void {
+    this.closed = true;
+    this.scope.cancel();
+  }
+
+  private async ask(): Promise<void> {
+    for (;;) {
+      await condition(() => this.waiting.length > 0 || this.closed);
+      if (this.closed) return;
+      const runIds = [...this.waiting];
+      const { granted, ended } = await slots.waitForRunSlots({ accountId: this.accountId, runIds });
+      // A run that stopped waiting meanwhile (cancelled) takes no answer.
+      const answer = (positions: number[], value: boolean) => {
+        for (const p of positions) {
+          const i = this.waiting.indexOf(runIds[p]!);
+          if (i < 0) continue;
+          this.waiting.splice(i, 1);
+          this.answers.set(runIds[p]!, value);
+        }
+      };
+      answer(granted, true);
+      answer(ended, false);
+    }
+  }
 }

@@ -1,6 +1,26 @@
 /** The payload codec: what reaches Temporal is ciphertext naming its key; keys rotate; old plain payloads still read. */
-import { defaultPayloadConverter } from '@temporalio/common';
-import { chainedCodec, COMPRESSED_ENCODING, CompressionCodec, EncryptionCodec, generatePayloadKeys, parsePayloadKeys, payloadCodecsFor } from '../../platform/payload-codec';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { chainedCodec, COMPRESSED_ENCODING, CompressionCodec, EncryptionCodec, generatePayloadKeys, parsePayloadKeys, payloadCodecsFor, type PayloadKey } from '../../platform/payload-codec';
+
+const text = new TextEncoder();
+const encodingOf = (p: Payload) => new TextDecoder().decode(p.metadata!.encoding);
+/** The key id a sealed payload names: its data's bytes 2.. (after the version and the id's length). */
+const sealedKeyId = (p: Payload) => Buffer.from(p.data!.subarray(2, 2 + p.data![1]!)).toString();
+
+/** A payload as the former chain wrote it (zlib's `binary/zlib`, then `binary/encrypted` with the key id in its metadata). */
+function formerChain(payload: Payload, key: PayloadKey): Payload {
+  const zipped: Payload = { metadata: { encoding: text.encode('binary/zlib') }, data: deflateSync(temporal.api.common.v1.Payload.encode(payload).finish()) };
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key.key, iv);
+  const plain = temporal.api.common.v1.Payload.encode(zipped).finish();
+  return {
+    metadata: { encoding: text.encode('binary/encrypted'), 'encryption-key-id': text.encode(key.id) },
+    data: Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]),
+  };
+}
 
 const secret = { token: 'sk_live_do_not_leak' };
 
@@ -13,7 +33,9 @@ describe('the payload codec', () => {
     const plain = defaultPayloadConverter.toPayload(secret);
     const [sealed] = await codec.encode([plain]);
     expect(Buffer.from(sealed.data!).toString('latin1')).not.toContain('sk_live');
-    expect(new TextDecoder().decode(sealed.metadata!['encryption-key-id'])).toBe('old');
+    expect(encodingOf(sealed)).toBe('binary/sealed');
+    expect(Object.keys(sealed.metadata!)).toEqual(['encoding']);
+    expect(sealedKeyId(sealed)).toBe('old');
     const [opened] = await codec.decode([sealed]);
     expect(defaultPayloadConverter.fromPayload(opened)).toEqual(secret);
   });
@@ -23,7 +45,7 @@ describe('the payload codec', () => {
     const rotated = new EncryptionCodec([newKey, oldKey]);
     expect(defaultPayloadConverter.fromPayload((await rotated.decode([sealedOld]))[0])).toEqual(secret);
     const [sealedNew] = await rotated.encode([defaultPayloadConverter.toPayload(secret)]);
-    expect(new TextDecoder().decode(sealedNew.metadata!['encryption-key-id'])).toBe('new');
+    expect(sealedKeyId(sealedNew)).toBe('new');
   });
 
   it('when a payload was written before encryption, then it passes through', async () => {
@@ -36,6 +58,26 @@ describe('the payload codec', () => {
     await expect(new EncryptionCodec([newKey]).decode([sealed])).rejects.toThrow(/key old/);
     const tampered = { ...sealed, data: Uint8Array.from(sealed.data!, (b, i) => (i === 20 ? b ^ 1 : b)) };
     await expect(new EncryptionCodec([oldKey]).decode([tampered])).rejects.toThrow();
+    // The header (format and key id) is authenticated with the ciphertext: a renamed key does not open.
+    const [sameKeyOtherName] = parsePayloadKeys(`olc=${oldKey.key.toString('base64')}`);
+    const renamed = { ...sealed, data: Uint8Array.from(sealed.data!, (b, i) => (i === 4 ? 'c'.charCodeAt(0) : b)) };
+    expect(sealedKeyId(renamed)).toBe('olc');
+    await expect(new EncryptionCodec([sameKeyOtherName]).decode([renamed])).rejects.toThrow();
+  });
+
+  it('when a payload is a json/plain one, then its metadata goes without saying; other metadata is sealed with it; binary/null stays as it is', async () => {
+    const codec = new EncryptionCodec([oldKey]);
+    const json = defaultPayloadConverter.toPayload(secret);
+    const [sealed] = await codec.encode([json]);
+    // Version, id length, id, IV, flags, JSON, tag: nothing more.
+    expect(sealed.data!.length).toBe(2 + 3 + 12 + 1 + json.data!.length + 16);
+    const withType: Payload = { metadata: { encoding: text.encode('json/plain'), messageType: text.encode('x.Y') }, data: json.data };
+    const [opened] = await codec.decode(await codec.encode([withType]));
+    const bytes = (p: Payload) => Buffer.from(temporal.api.common.v1.Payload.encode(p).finish());
+    expect(bytes(opened)).toEqual(bytes(withType));
+    const none = defaultPayloadConverter.toPayload(undefined);
+    expect(encodingOf(none)).toBe('binary/null');
+    expect(await codec.encode([none])).toEqual([none]);
   });
 
   it('when FLOWRUNS_PAYLOAD_KEYS is malformed, then it says how to write it', () => {
@@ -53,18 +95,25 @@ describe('the codec chain: compression, then encryption', () => {
     const payload = defaultPayloadConverter.toPayload(big);
     let stored = [payload];
     for (const c of chain) stored = await c.encode(stored);
-    const [alone] = await new EncryptionCodec(keys).encode([payload]);
-    expect(stored[0].data!.length).toBeLessThan(alone.data!.length / 3);
+    expect(stored[0].data!.length).toBeLessThan(payload.data!.length / 3);
+    // Smaller than the former chain wrote it.
+    expect(stored[0].data!.length).toBeLessThan(formerChain(payload, keys[0]).data!.length);
     const opened = await chainedCodec(chain).decode(stored);
     expect(defaultPayloadConverter.fromPayload(opened[0])).toEqual(big);
   });
 
-  it('when a payload is small or incompressible, then it is left as it is; old payloads (encrypted only, or clear) still read', async () => {
+  it('when a payload is small or incompressible, then it is left as it is; old payloads (the former chain, encrypted only, or clear) still read', async () => {
     const keys = parsePayloadKeys(generatePayloadKeys('k1'));
     const small = defaultPayloadConverter.toPayload('hi');
     expect(await new CompressionCodec().encode([small])).toEqual([small]);
-    const [old] = await new EncryptionCodec(keys).encode([defaultPayloadConverter.toPayload(big)]);
     const codec = chainedCodec(payloadCodecsFor(keys));
+    const former = formerChain(defaultPayloadConverter.toPayload(big), keys[0]);
+    expect(defaultPayloadConverter.fromPayload((await codec.decode([former]))[0])).toEqual(big);
+    // Encrypted only, in the former format (before compression came in).
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', keys[0].key, iv);
+    const plain = temporal.api.common.v1.Payload.encode(defaultPayloadConverter.toPayload(big)).finish();
+    const old = { metadata: { encoding: text.encode('binary/encrypted'), 'encryption-key-id': text.encode('k1') }, data: Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]) };
     expect(defaultPayloadConverter.fromPayload((await codec.decode([old]))[0])).toEqual(big);
     const clear = defaultPayloadConverter.toPayload(big);
     expect(await codec.decode([clear])).toEqual([clear]);

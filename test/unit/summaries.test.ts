@@ -12,7 +12,7 @@ test('when a step summary is encoded, then it stays readable JSON while the same
   const [kept, sealed] = await codec.encode([summary, argument]);
   expect(encodingOf(kept)).toBe('json/plain');
   expect(defaultPayloadConverter.fromPayload(kept)).toBe('step login "Log in" (browser)');
-  expect(encodingOf(sealed)).toBe('binary/encrypted');
+  expect(encodingOf(sealed)).toBe('binary/sealed');
 });
 
 test('when a step runs on an agent, then its summary says so', () => {

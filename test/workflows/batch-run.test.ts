@@ -63,6 +63,8 @@ describe('batchRun', () => {
     expect(Math.min(one.end!, two.end!) - Math.max(one.start, two.start)).toBeGreaterThan(400);
     expect(three.start).toBeGreaterThanOrEqual(Math.min(one.end!, two.end!));
     expect(inputsOf(fakes, 'recordBatch')).toEqual([input]);
+    // The two runs starting at once asked for their slots together; the third alone, when a lane freed.
+    expect(inputsOf(fakes, 'waitForRunSlots').map((i) => (i as { runIds: string[] }).runIds)).toEqual([[runs[0].runId, runs[1].runId], [runs[2].runId]]);
     expect(inputsOf(fakes, 'recordRunsCancelled')).toEqual([]);
     expect(inputsOf(fakes, 'deleteSchedule')).toEqual([{ scheduleId: 'schedule-once' }]);
     expect([...fakes.finished.values()].map((f) => [f.runId, f.status])).toEqual(
@@ -117,8 +119,8 @@ describe('batchRun', () => {
 
     expect(result.runs).toEqual([{ runId: runs[0].runId, status: 'succeeded' }]);
     const names = fakes.calls.map((c) => c.name);
-    expect(inputsOf(fakes, 'waitForRunSlot')).toEqual([1, 2, 3, 4].map(() => ({ accountId: input.accountId, runId: runs[0].runId })));
-    expect(names.indexOf('executeStep')).toBeGreaterThan(names.lastIndexOf('waitForRunSlot'));
+    expect(inputsOf(fakes, 'waitForRunSlots')).toEqual([1, 2, 3, 4].map(() => ({ accountId: input.accountId, runIds: [runs[0].runId] })));
+    expect(names.indexOf('executeStep')).toBeGreaterThan(names.lastIndexOf('waitForRunSlots'));
   });
 
   it('when a batch is cancelled while its run waits for a slot, then the run is recorded cancelled and never starts', async () => {
@@ -130,7 +132,7 @@ describe('batchRun', () => {
 
     const failure = await worker.runUntil(async () => {
       const handle = await t.env.client.workflow.start<typeof batchRun>('batchRun', { taskQueue, workflowId: `batch-${input.batchId}`, args: [input] });
-      await until('the run to wait for its slot', async () => inputsOf(fakes, 'waitForRunSlot').length, (n) => n >= 2);
+      await until('the run to wait for its slot', async () => inputsOf(fakes, 'waitForRunSlots').length, (n) => n >= 2);
       await handle.cancel();
       return handle.result().then(
         () => undefined,

@@ -26,7 +26,7 @@ export interface FakeOptions {
    */
   conditions?: Record<string, boolean>;
   steps?: Record<string, StepScript>;
-  /** Attempts of \`waitForRunSlot\` answered busy before a running-run slot is granted. */
+  /** Attempts of \`waitForRunSlots\` answered busy before the runs asking are granted their slots. */
   busySlotAsks?: number;
 }
 
@@ -121,9 +121,13 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
       calls.push({ name: 'prepareSubFlow', input });
       throw ApplicationFailure.nonRetryable('sub-flows are tested end to end (test/sub-flows.test.ts)');
     },
+    async waitForRunSlots(input) {
+      calls.push({ name: 'waitForRunSlots', input });
+      if (slotBusy()) throw ApplicationFailure.retryable('waiting: account has 1 runs running (FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT=1)', 'RunSlotBusy');
+      return { granted: input.runIds.map((_, i) => i), ended: [] };
+    },
     async waitForRunSlot(input) {
       calls.push({ name: 'waitForRunSlot', input });
-      if (slotBusy()) throw ApplicationFailure.retryable('waiting: account has 1 runs running (FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT=1)', 'RunSlotBusy');
       return { granted: true };
     },
     async resolveScope(scope) {
