@@ -105,6 +105,18 @@ export const p5: Benchmark = {
       const top = [...statements].sort((a, b) => b[1] - a[1]).slice(0, 12);
       ctx.log(`P5 statements: ${top.map(([t, c]) => `${c}× ${t}`).join(' | ')}`);
     }
+    if (process.env.BENCH_P5_BREAKDOWN === 'payloads') {
+      // The run's payloads in clear, to see what they hold.
+      const codecs = platform.client.options.loadedDataConverter.payloadCodecs;
+      const history = await platform.client.workflow.getHandle(`run-${batch!.runIds[0]}`).fetchHistory();
+      for (const e of history.events ?? []) {
+        const attrs = Object.values(e).find((v) => v && typeof v === 'object' && ('input' in v || 'result' in v)) as { input?: { payloads?: unknown[] }; result?: { payloads?: unknown[] } } | undefined;
+        for (let p of (attrs?.input ?? attrs?.result)?.payloads ?? []) {
+          for (const c of [...codecs].reverse()) [p] = await c.decode([p as never]);
+          ctx.log(`P5 payload ${temporal.api.enums.v1.EventType[e.eventType ?? 0]}: ${Buffer.from((p as { data?: Uint8Array }).data ?? []).toString()}`);
+        }
+      }
+    }
     if (process.env.BENCH_P5_BREAKDOWN)
       for (const [what, h] of [['run', run], ['batch', batchHistory], ['bare run', bareRun], ['bare batch', bareBatch]] as const) ctx.log(`P5 ${what}: ${h.byType}`);
     const perRun = run.events + batchHistory.events / runs;

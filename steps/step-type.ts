@@ -100,6 +100,11 @@ interface StepTypeBase<T extends string, C extends z.ZodType> {
 /** A step whose work is a side effect: one activity attempt per try, retried by Temporal. */
 export interface ActivityStepType<T extends string = string, C extends z.ZodType = z.ZodType> extends StepTypeBase<T, C> {
   runsIn: 'activity';
+  /**
+   * True for a step that only computes from its scope (no request, no file, bounded in time by the
+   * expression limits): it runs as a local activity, its call kept out of Temporal's history.
+   */
+  pure?: true;
   /** False when the config holds expressions itself and must reach `execute` as written. */
   renderConfig: boolean;
   /** Start-to-close timeout of one attempt. */

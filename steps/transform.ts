@@ -7,6 +7,8 @@ const config = z.strictObject({ expression: z.string().min(1) });
 export const transformStep: ActivityStepType<'transform', typeof config> = {
   type: 'transform',
   runsIn: 'activity',
+  // Only the evaluator's computation (FLOWRUNS_EXPRESSION_* bounds): a local activity.
+  pure: true,
   config,
   nonRetryable: [],
   expressions: (c) => [[['expression'], c.expression]],

@@ -77,13 +77,15 @@ test('when a run ends, then its workflow carries its summaries and search attrib
   expect(described.typedSearchAttributes.get(BATCH_ID)).toBe(detail.batch_id);
   expect(described.typedSearchAttributes.get(SCHEDULE_ID)).toBeUndefined();
 
-  // Each step's activity, from the history.
+  // Each step's activity, from the history: the http step's scheduled activity, the transform's local activity marker.
   const converter = loadDataConverter(dataConverterFor(stack.config.payloadKeys));
   const history = await handle.fetchHistory();
-  const scheduled = (history.events ?? []).filter((e) => e.eventType === proto.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
-  const summaries = await Promise.all(scheduled.map((e) => decodeOptionalSinglePayload<string>(converter, e.userMetadata?.summary)));
+  const { EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: SCHEDULED, EVENT_TYPE_MARKER_RECORDED: MARKER } = proto.api.enums.v1.EventType;
+  const steps = (history.events ?? []).filter((e) => (e.eventType === SCHEDULED || e.eventType === MARKER) && e.userMetadata?.summary);
+  const summaries = await Promise.all(steps.map((e) => decodeOptionalSinglePayload<string>(converter, e.userMetadata?.summary)));
   expect(summaries).toEqual(['step fetch "Fetch orders" (http)', 'step shape (transform)']);
-  expect(scheduled.map((e) => encodingOf(e.userMetadata?.summary))).toEqual(['json/plain', 'json/plain']);
+  expect(steps.map((e) => e.eventType)).toEqual([SCHEDULED, MARKER]);
+  expect(steps.map((e) => encodingOf(e.userMetadata?.summary))).toEqual(['json/plain', 'json/plain']);
 
   // The batch workflow too.
   const batch = await stack.client.workflow.getHandle(`batch-${detail.batch_id}`).describe();

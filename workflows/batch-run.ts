@@ -18,7 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { plannedAt, planSlice } from '../domain/batch-plan';
-import { type BatchPlan, type BatchRunInput, type FlowRunInput, type FlowRunRef, type RunResult } from '../domain/flow-types';
+import { type BatchChildInput, type BatchPlan, type BatchRunInput, type FlowRunInput, type FlowRunRef } from '../domain/flow-types';
 import type { RunStatus } from '../domain/statuses';
 import { batchChunkWorkflowId, cancelRunsSignal, runWorkflowId } from './definitions';
 import { flowRun } from './flow-run';
@@ -44,6 +44,13 @@ const RUN_SLOTS_PATCH = 'account-run-slots';
 const GROUPED_SLOTS_PATCH = 'account-run-slots-grouped';
 
 const flowIdOf = (run: ChildRun): string => ('flowRef' in run ? run.flowRef.id : run.flow.id);
+
+/** What a run's workflow is started with: a whole run without what its id and search attributes say (BatchChildInput); a run by reference as it is. */
+function childInput(run: ChildRun): BatchChildInput | FlowRunRef {
+  if ('flowRef' in run) return run;
+  const { runId: _r, batchId: _b, accountId: _a, source: _s, ...rest } = run;
+  return rest;
+}
 
 /**
  * Runs `runs` as child workflows, at most `batch.maxParallel` at once, the ones in `skip` not at
@@ -90,10 +97,10 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
       const slot = slots ? () => slots.take(run.runId) : patched(RUN_SLOTS_PATCH) ? () => runSlot(batch.accountId, run.runId) : undefined;
       if (slot && !(await scope.run(slot))) return 'cancelled';
       started = true;
-      const result: RunResult = await scope.run(() =>
+      const result = await scope.run(() =>
         executeChild(flowRun, {
           workflowId: runWorkflowId(run.runId),
-          args: [run],
+          args: [childInput(run)],
           ...(run.taskQueue ? { taskQueue: run.taskQueue } : {}),
           staticSummary: runSummary(run),
           typedSearchAttributes: [
@@ -105,7 +112,8 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
           ],
         }),
       );
-      return result.status;
+      // A run ends with no result when it succeeds (histories before that: its status).
+      return result?.status ?? 'succeeded';
     } catch (err) {
       // Cancelled while it waited for its slot: it never started, and its batch records it.
       if (!started && isCancellation(err)) toRecord.push(run.runId);

@@ -9,7 +9,7 @@
 import type { TriggerRequest } from '../core/batches';
 import type { RunRequest } from '../db/entities';
 import type { LogLine, StepRow } from '../db/projections';
-import type { BatchRunInput, ExpressionScope, FlowRunInput, FlowRunRef, RunResult, StepDefinition } from '../domain/flow-types';
+import type { BatchChildInput, BatchRunInput, ExpressionScope, FlowRunInput, FlowRunRef, RunResult, StepDefinition } from '../domain/flow-types';
 import type { RunStatus } from '../domain/statuses';
 
 // ---- Workflows, by type name ----
@@ -31,8 +31,11 @@ export interface ScheduledTrigger {
 
 /** `batchRun`: a batch's runs, at most `maxParallel` at a time (workflow id `batch-<batchId>`). */
 export type BatchRunWorkflow = (input: BatchRunInput) => Promise<BatchResult>;
-/** `flowRun`: one run of a flow (workflow id `run-<runId>`). */
-export type FlowRunWorkflow = (arg: FlowRunInput | FlowRunRef) => Promise<RunResult>;
+/**
+ * `flowRun`: one run of a flow (workflow id `run-<runId>`). A batch's run (BatchChildInput) ends
+ * with no result when it succeeds; a sub-flow's (whole input, with an ancestry) with its outputs.
+ */
+export type FlowRunWorkflow = (arg: FlowRunInput | FlowRunRef | BatchChildInput) => Promise<RunResult | undefined>;
 /** `scheduledBatch`: one firing of a schedule, resolved into a fresh batch run as a child. */
 export type ScheduledBatchWorkflow = (trigger: ScheduledTrigger) => Promise<{ batchId: string }>;
 /** `retentionSweep`: the daily deletion of what is past each account's retention. */

@@ -33,3 +33,5 @@ export const batchWorkflowId = (batchId: string): string => `batch-${batchId}`;
 /** Chunk `index` of a large batch. */
 export const batchChunkWorkflowId = (batchId: string, index: number): string => `batch-${batchId}-chunk-${index}`;
 export const runWorkflowId = (runId: string): string => `run-${runId}`;
+/** The run id in a run's workflow id (runWorkflowId). */
+export const runIdOfWorkflow = (workflowId: string): string => workflowId.replace(/^run-/, '');

@@ -2,16 +2,17 @@
  * One flow run: walks the step DAG (a suite's auth flow first), parallel where the graph allows,
  * keeps its live state queryable and records its end. Deterministic: every side effect is an activity.
  */
-import { ApplicationFailure, CancellationScope, CancelledFailure, setHandler, sleep } from '@temporalio/workflow';
-import type { ExpressionScope, FlowRunInput, FlowRunRef, RunProgress, RunResult } from '../domain/flow-types';
+import { ApplicationFailure, CancellationScope, CancelledFailure, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { BatchChildInput, ExpressionScope, FlowRunInput, FlowRunRef, RunProgress, RunResult } from '../domain/flow-types';
 import { isOutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
-import type { RunStatus } from '../domain/statuses';
-import { approvalSignal, progressQuery, type ApprovalDecision } from './definitions';
+import type { RunSource, RunStatus } from '../domain/statuses';
+import { approvalSignal, progressQuery, runIdOfWorkflow, type ApprovalDecision } from './definitions';
 import { localRecord as books } from './record';
 import { finish, nodesOf, row, stepsView, type Node } from './run-graph';
 import { notify } from './notify';
 import { runStep, type StepRunContext } from './run-step';
+import { ACCOUNT_ID, BATCH_ID, RUN_SOURCE } from './search-attributes';
 import { stepType } from '../steps';
 import { walk } from './walk';
 
@@ -54,9 +55,20 @@ function outcomeOf(all: Node[], timedOut: boolean, timeoutMs: number | undefined
   return { status: 'succeeded', error: null };
 }
 
+/** A batch's run: its ids and source from its workflow id and search attributes, where its batch put them. */
+function asStarted(arg: BatchChildInput): FlowRunInput {
+  const { workflowId, typedSearchAttributes: attributes } = workflowInfo();
+  const batchId = attributes.get(BATCH_ID);
+  const accountId = attributes.get(ACCOUNT_ID);
+  const source = attributes.get(RUN_SOURCE) as RunSource | undefined;
+  if (!batchId || !accountId || !source) throw ApplicationFailure.nonRetryable(`run workflow ${workflowId} has no BatchId, AccountId or RunSource search attribute`, 'RunInputIncomplete');
+  return { ...arg, runId: runIdOfWorkflow(workflowId), batchId, accountId, source };
+}
+
 /** A run of a large batch gets its definitions by reference and loads them first. */
-export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult> {
-  const input = 'flowRef' in arg ? await books.loadRunInput(arg) : arg;
+export async function flowRun(arg: FlowRunInput | FlowRunRef | BatchChildInput): Promise<RunResult | undefined> {
+  const started = 'runId' in arg ? arg : asStarted(arg);
+  const input = 'flowRef' in started ? await books.loadRunInput(started) : started;
   const endOnFail = input.flow.configs.endOnFail ?? true;
   const auth = input.authFlow ? nodesOf(input.authFlow, 'auth.', 0) : [];
   const main = nodesOf(input.flow, '', auth.length);
@@ -149,8 +161,8 @@ export async function flowRun(arg: FlowRunInput | FlowRunRef): Promise<RunResult
   if (status === 'cancelled') throw new CancelledFailure('run cancelled');
   if (status === 'failed') throw ApplicationFailure.create({ message: `${error?.step}: ${error?.message}`, type: 'RunFailed', nonRetryable: true });
   if (status === 'timed_out') throw ApplicationFailure.create({ message: error?.message ?? 'timed out', type: 'RunTimedOut', nonRetryable: true });
-  // Only a parent's `flow` step reads the outputs from the result (a sub-flow has an ancestry); a batch
-  // reads the status, and the run's record holds the outputs. Left out, they are not carried twice more
-  // (the child's and the batch's histories) for every run of a batch, nor its id and null error (its batch knows the one, the reconciler reads the other as null).
-  return input.ancestry?.length ? { runId: input.runId, status, error: null, outputs } : { status };
+  // Only a parent's `flow` step reads the outputs from the result (a sub-flow has an ancestry). A batch's
+  // run ends with no result: it succeeded (every other end throws), and its record holds the outputs, so
+  // nothing is carried twice more (the child's and the batch's histories) for every run of a batch.
+  return input.ancestry?.length ? { runId: input.runId, status, error: null, outputs } : undefined;
 }

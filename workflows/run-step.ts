@@ -1,9 +1,22 @@
 /**
  * Runs one step of a flow run, dispatching on its registered type (steps/): an activity step is
- * one activity with the step's retry policy; a workflow step (delay, approval) runs here on
- * timers and signals, its config rendered by an activity first.
+ * one activity with the step's retry policy (a pure one, such as `transform`, a local activity); a
+ * workflow step (delay, approval) runs here on timers and signals, its config rendered by an activity first.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  condition,
+  executeChild,
+  isCancellation,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CarriedRunRecords, FlowRunWorkflow, RunRecorded, StepCall, StepFailureDetails, StepOutcome } from './contract';
 import type { ExpressionScope, FlowRunInput, StepState } from '../domain/flow-types';
@@ -23,6 +36,12 @@ const AGENT_PICKUP_TIMEOUT_MS = 5 * 60_000;
 /** `dispatchToAgent` runs on the platform's workers; one that dies while it waits is replaced this many times in all. */
 const AGENT_DISPATCH_ATTEMPTS = 5;
 const AGENT_DISPATCH_SLACK_MS = 30_000;
+/**
+ * Marks the runs whose pure steps (a step type's `pure`) run as local activities, in the workflow
+ * task that schedules them: no activity events, no workflow task of their own, and their call (a
+ * scope with the outputs before them) never written to the history; their result is, in a marker.
+ */
+const PURE_STEPS_LOCAL_PATCH = 'pure-steps-local';
 
 export interface StepRunContext {
   runId: string;
@@ -60,7 +79,7 @@ async function runSubFlow(parent: FlowRunInput, stepKey: string, flowId: string,
         ...inheritedLabels(workflowInfo().typedSearchAttributes),
       ],
     });
-    return { runId: child.runId, status: 'succeeded', outputs: result.outputs ?? {} };
+    return { runId: child.runId, status: 'succeeded', outputs: result?.outputs ?? {} };
   } catch (err) {
     if (isCancellation(err)) throw err;
     const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
@@ -78,17 +97,17 @@ function failureOf(err: unknown): { message: string; details?: StepFailureDetail
 
 async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall, ctx: StepRunContext): Promise<void> {
   const retry = { ...DEFAULT_RETRY, ...n.step.retry };
-  const acts = proxyActivities<Activities>({
+  const options = {
     summary: stepSummary(n.key, n.step),
     startToCloseTimeout: type.attemptTimeoutMs(n.step.config),
-    heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: {
       maximumAttempts: retry.maxAttempts,
       initialInterval: retry.initialIntervalMs,
       backoffCoefficient: retry.backoffCoefficient,
       // The type's non-retryable errors are thrown non-retryable by executeStep (activities/execute-step.ts), not listed here.
     },
-  });
+  };
+  const acts = type.pure && patched(PURE_STEPS_LOCAL_PATCH) ? proxyLocalActivities<Activities>(options) : proxyActivities<Activities>({ ...options, heartbeatTimeout: HEARTBEAT_TIMEOUT });
   const outcome: StepOutcome = await acts.executeStep(call);
   ctx.carry?.recorded(outcome.recorded);
   if (outcome.skipped) return finish(n, 'skipped');

@@ -11,8 +11,9 @@ import type { BatchRunInput, FlowRunInput, FlowRunRef, StepDefinition } from '..
  * Metadata key of a payload the platform's codec leaves in clear (platform/payload-codec.ts): only
  * these summaries carry it, so the Temporal UI and CLI show them without the codec. They name
  * flows, runs and steps by id and name — what the FlowId and BatchId search attributes show already.
+ * Short, as every run's summaries carry it five times (histories before 2026-12-07: `flowruns-plaintext`).
  */
-export const PLAIN_TEXT_METADATA = 'flowruns-plaintext';
+export const PLAIN_TEXT_METADATA = 'fr-clear';
 
 const MAX_CHARS = 200;
 

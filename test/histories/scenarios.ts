@@ -71,22 +71,25 @@ async function threeRunsOverTheBound(ctx: Ctx) {
   return triggerFlows(ctx, { flow_ids: ids, max_parallel: 3 });
 }
 
+/** GET, a transform, POST: the shape of most flows. */
+const httpTransform = (ctx: Ctx) =>
+  oneFlow(
+    {
+      variables: { U: ctx.stub.url },
+      steps: [
+        { id: 'orders', name: 'Query Orders', type: 'http', config: { url: '${env:U}/orders', expectStatus: [200] } },
+        { id: 'report', type: 'transform', config: { expression: "{ 'count': $count(steps.orders.output.body), 'by': trigger.body.userId }" } },
+        { id: 'notify', type: 'http', config: { method: 'POST', url: '${env:U}/slack', body: { text: 'Orders: {{steps.report.output.count}}' } } },
+      ],
+    },
+    { data: { userId: 'user_123' } },
+  )(ctx);
+
 export const SCENARIOS: Scenario[] = [
-  {
-    name: 'flow-run-http-transform',
-    trigger: (ctx) =>
-      oneFlow(
-        {
-          variables: { U: ctx.stub.url },
-          steps: [
-            { id: 'orders', name: 'Query Orders', type: 'http', config: { url: '${env:U}/orders', expectStatus: [200] } },
-            { id: 'report', type: 'transform', config: { expression: "{ 'count': $count(steps.orders.output.body), 'by': trigger.body.userId }" } },
-            { id: 'notify', type: 'http', config: { method: 'POST', url: '${env:U}/slack', body: { text: 'Orders: {{steps.report.output.count}}' } } },
-          ],
-        },
-        { data: { userId: 'user_123' } },
-      )(ctx),
-  },
+  // Recorded when a transform was an activity and a run got its ids in its input;
+  // `flow-run-local-transform` is the same flow since (a local activity, ids from the run's workflow id and search attributes, no result).
+  { name: 'flow-run-http-transform', trigger: httpTransform },
+  { name: 'flow-run-local-transform', trigger: httpTransform },
   {
     name: 'flow-run-if-skip',
     trigger: oneFlow({

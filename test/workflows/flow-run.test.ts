@@ -59,6 +59,12 @@ const run = (steps: Record<string, unknown>[], options: FakeOptions & { configs?
   return { fakes, input: runInput(flowOf(steps, options.configs)) };
 };
 
+/** A run of a batch that succeeded: it ended without a failure, and with no result. */
+function expectSucceeded(ran: Ran): void {
+  expect(ran.failure).toBeUndefined();
+  expect(ran.result).toBeUndefined();
+}
+
 function expectFailure(ran: Ran, type: string, message: string | RegExp): void {
   expect(ran.failure).toBeInstanceOf(WorkflowFailedError);
   const cause = ran.failure?.cause;
@@ -85,8 +91,8 @@ describe('flowRun: the DAG walk', () => {
     );
     const ran = await runFlow(input, fakes);
 
-    // A run of a batch (no ancestry) returns its status alone: its record holds the outputs (a sub-flow's are in sub-flows.test.ts).
-    expect(ran.result).toEqual({ status: 'succeeded' });
+    // A run of a batch (no ancestry) ends with no result when it succeeds: its record holds the outputs (a sub-flow's are in sub-flows.test.ts).
+    expectSucceeded(ran);
     const span = (k: string) => fakes.spans.get(k)!;
     expect([...fakes.stepCalls.slice(0, 2)].sort()).toEqual(['a', 'c']);
     expect(fakes.stepCalls.slice(2)).toEqual(['b', 'd']);
@@ -115,7 +121,7 @@ describe('flowRun: the DAG walk', () => {
     );
     const ran = await runFlow(input, fakes);
 
-    expect(ran.result?.status).toBe('succeeded');
+    expectSucceeded(ran);
     const [l, r] = [fakes.spans.get('left')!, fakes.spans.get('right')!];
     const overlapMs = Math.min(l.end!, r.end!) - Math.max(l.start, r.start);
     expect(overlapMs).toBeGreaterThan(400);
@@ -136,7 +142,7 @@ describe('flowRun: the DAG walk', () => {
     );
     const ran = await runFlow(input, fakes);
 
-    expect(ran.result?.status).toBe('succeeded');
+    expectSucceeded(ran);
     const finished = fakes.onlyFinished();
     expect(statusesOf(finished.steps)).toEqual({
       gate: 'succeeded',
@@ -162,7 +168,7 @@ describe('flowRun: the DAG walk', () => {
     const ok = fakeActivities({ steps: { 'auth.login': { output: { token: 't-1' } } } });
     const okInput = runInput(flowOf(steps), { authFlow: auth });
     const passed = await runFlow(okInput, ok);
-    expect(passed.result?.status).toBe('succeeded');
+    expectSucceeded(passed);
     expect(ok.stepCalls).toEqual(['auth.login', 'call']);
     expect(ok.spans.get('call')!.scope.auth).toEqual({ login: { status: 'succeeded', output: { token: 't-1' } } });
     expect(ok.onlyFinished().steps.map((s) => [s.id, s.position])).toEqual([
@@ -252,7 +258,7 @@ describe('flowRun: timers', () => {
 
     if (t.supportsTimeSkipping) {
       const ran = await runFlow(input, fakes);
-      expect(ran.result?.status).toBe('succeeded');
+      expectSucceeded(ran);
       expect(ran.elapsedMs).toBeLessThan(30_000);
       expect(fakes.onlyFinished().steps.find((s) => s.id === 'wait')).toMatchObject({ status: 'succeeded', output: { delayedMs: 3 * DAY } });
       expect(await timersOf(ran.handle)).toEqual([3 * DAY]);
@@ -307,7 +313,7 @@ describe('flowRun: approvals', () => {
       await handle.signal(approvalSignal, { stepId: 'review', approved: true, reviewer: 'ann', comment: 'lgtm' });
     });
 
-    expect(ran.result?.status).toBe('succeeded');
+    expectSucceeded(ran);
     const review = fakes.onlyFinished().steps.find((s) => s.id === 'review');
     expect(review).toMatchObject({ status: 'succeeded', output: { approved: true, reviewer: 'ann', comment: 'lgtm' } });
     expect(fakes.spans.get('after')!.scope.steps.review).toEqual({ status: 'succeeded', output: { approved: true, reviewer: 'ann', comment: 'lgtm' } });
@@ -368,6 +374,6 @@ describe('flowRun: the progress query', () => {
       expect(end.status).toBe('succeeded');
       expect(statusesOf(end.steps)).toEqual({ first: 'succeeded', second: 'succeeded', third: 'succeeded' });
     });
-    expect(ran.result?.status).toBe('succeeded');
+    expectSucceeded(ran);
   });
 });

@@ -27,11 +27,12 @@ export function temporalLink(config: Pick<Config, 'temporalUiUrl' | 'namespace'>
 }
 
 const STEP_SUMMARY = /^step (\S+)/;
-const SCHEDULED = proto.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED;
+const { EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: SCHEDULED, EVENT_TYPE_MARKER_RECORDED: MARKER } = proto.api.enums.v1.EventType;
 
 /**
  * Each activity step's place in the Temporal UI: step key → the URL of its `ActivityTaskScheduled`
- * event (its summary names the step, workflows/summaries.ts). Reads the run's whole history, so it
+ * event, or of its local activity's marker for a pure step such as `transform` (its summary names
+ * the step, workflows/summaries.ts). Reads the run's whole history, so it
  * is for a page an operator opens, not for the API; empty when Temporal has no such workflow.
  */
 export async function stepEventLinks(deps: { client: Client; config: Config }, internalRunId: string): Promise<Map<string, string>> {
@@ -46,7 +47,7 @@ export async function stepEventLinks(deps: { client: Client; config: Config }, i
   }
   const converter = loadDataConverter(dataConverterFor(deps.config.payloadKeys));
   for (const e of history.events ?? []) {
-    if (e.eventType !== SCHEDULED || !e.userMetadata?.summary) continue;
+    if ((e.eventType !== SCHEDULED && e.eventType !== MARKER) || !e.userMetadata?.summary) continue;
     const summary = await decodeOptionalSinglePayload<string>(converter, e.userMetadata.summary).catch(() => undefined);
     const key = typeof summary === 'string' ? STEP_SUMMARY.exec(summary)?.[1] : undefined;
     if (key && !links.has(key)) links.set(key, `${workflowUiUrl(deps.config, workflowId, executionRunId)}/events/${String(e.eventId)}`);
