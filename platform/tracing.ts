@@ -101,7 +101,7 @@ export function startTracing(role: string, env: NodeJS.ProcessEnv = process.env)
     ignoreOutgoingRequestHook: (req) => `${req.hostname ?? req.host ?? ''}:${req.port ?? ''}`.startsWith(exportHost),
     startOutgoingSpanHook: () => activityAttributes(),
   });
-  registerInstrumentations({
+  const unregister = registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
       httpInstrumentation,
@@ -112,9 +112,9 @@ export function startTracing(role: string, env: NodeJS.ProcessEnv = process.env)
   });
   // The hooks patch a module as it is required through Node's loader; one loaded before, or through
   // another loader (a test runner's registry), is patched here as it is (patching twice unwraps first).
-  for (const def of httpInstrumentation.getModuleDefinitions())
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    def.patch?.(require(def.name) as object, undefined);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const httpModules = httpInstrumentation.getModuleDefinitions().map((def) => ({ def, exports: require(def.name) as object }));
+  for (const { def, exports } of httpModules) def.patch?.(exports, undefined);
 
   const tracing: Tracing = {
     clientInterceptors: { workflow: [new temporalOtel.OpenTelemetryWorkflowClientInterceptor()] },
@@ -141,7 +141,16 @@ export function startTracing(role: string, env: NodeJS.ProcessEnv = process.env)
     },
     workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'), require.resolve('./tracing-workflow')],
     flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    // Everything undone, the patches too: nothing of it runs in the process afterwards (a test runner's next file).
+    shutdown: async () => {
+      unregister();
+      for (const { def, exports } of httpModules) def.unpatch?.(exports, undefined);
+      await provider.shutdown();
+      api.trace.disable();
+      api.context.disable();
+      api.propagation.disable();
+      current = undefined;
+    },
   };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { getRPCMetadata } = require('@opentelemetry/core') as typeof otelCore;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../platform/config';
@@ -53,6 +53,41 @@ function env(name: string): string {
 }
 
 /**
+ * A client connection a test can close while calls are in flight. The SDK retries a call that
+ * ended UNAVAILABLE on a timer, and a retry that fires after `close()` throws ("Channel has been
+ * shut down") from that timer: in a jest worker, into whichever test file runs then. So once
+ * closing, nothing is retried any more, and the close waits for the retries already on a timer.
+ */
+async function closableConnection(config: Config): Promise<{ connection: Connection; close(): Promise<void> }> {
+  const retry = defaultGrpcRetryOptions();
+  let closing = false;
+  let timers = 0;
+  const connection = await Connection.connect(
+    connectionOptions(config.temporal, {
+      interceptors: [
+        makeGrpcRetryInterceptor({
+          retryableDecider: (attempt, status) => !closing && retry.retryableDecider(attempt, status),
+          delayFunction: (attempt, status) => {
+            const ms = retry.delayFunction(attempt, status);
+            timers++;
+            setTimeout(() => timers--, ms + 20).unref();
+            return ms;
+          },
+        }),
+      ],
+    }),
+  );
+  return {
+    connection,
+    close: async () => {
+      closing = true;
+      for (let waited = 0; timers > 0 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      await connection.close();
+    },
+  };
+}
+
+/**
  * A stack of one's own: `env` overrides its configuration variables. Most files want
  * `withStack` below (it also starts and stops workers, a stub, an account and an app); this is
  * for a second stack beside it, configured differently.
@@ -75,7 +110,7 @@ export async function startStack(opts: { env?: Record<string, string> } = {}): P
     ...opts.env,
   });
   const dataSource = await openDatabase(config.databaseUrl as string, { poolSize: 5 });
-  const connection = await Connection.connect(connectionOptions(config.temporal));
+  const { connection, close: closeConnection } = await closableConnection(config);
   const traced = tracing();
   const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config.payloadKeys), ...(traced ? { interceptors: traced.clientInterceptors } : {}) });
 
@@ -118,7 +153,7 @@ export async function startStack(opts: { env?: Record<string, string> } = {}): P
     newAccount,
     stop: async () => {
       await gateway.stop();
-      await connection.close();
+      await closeConnection();
       await dataSource.destroy();
     },
   };
