@@ -1,15 +1,9 @@
-import { startStack, type Stack } from './harness';
+import { withStack } from './harness';
 
 const SIMPLE_FLOW = { steps: [{ id: 'wait', type: 'delay', config: { durationMs: 1 } }] };
 
 describe('authentication and tenancy', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = withStack();
 
   const get = (path: string, headers: Record<string, string>) =>
     fetch(`${stack.baseUrl}${path}`, { headers }).then(async (r) => ({ status: r.status, body: await r.json() }));

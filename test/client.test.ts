@@ -3,17 +3,9 @@
  * calls is in the document the gateway serves, with that method.
  */
 import { ENDPOINTS } from '../apps/client';
-import { startStack, type Stack } from './harness';
+import { withStack } from './harness';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack();
 
 it('when the OpenAPI document is read, then it has every endpoint the client calls', async () => {
   const doc = (await stack.call('GET', '/openapi.json', undefined, null)).body;

@@ -4,7 +4,7 @@ import { defineRoute } from '../apps/gateway/http/route';
 import { errorHandler, fallbackHandler, mountRoutes } from '../apps/gateway/http/router';
 import { toOpenApiPath } from '../apps/gateway/http/openapi';
 import { allRoutes } from '../apps/gateway/routes';
-import { startStack, type Stack } from './harness';
+import { withStack } from './harness';
 import { gatewayLog } from '../platform/log';
 
 const http = (id: string, config: Record<string, unknown> = { url: 'https://example.com' }, extra: Record<string, unknown> = {}) => ({
@@ -76,18 +76,10 @@ const BAD_INPUTS: BadCase[] = [
 ];
 
 describe('bad input and the HTTP surface', () => {
-  let stack: Stack;
-  let key: string;
-  beforeAll(async () => {
-    stack = await startStack();
-    key = (await stack.newAccount()).apiKey;
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = withStack({ account: true });
 
   test.each(BAD_INPUTS)('when a client sends $name, then $status in the error shape, naming the field when there is one', async (c) => {
-    const res = await stack.call(c.method ?? 'POST', c.path ?? '/api/v1/flows', c.body, key);
+    const res = await stack.call(c.method ?? 'POST', c.path ?? '/api/v1/flows', c.body, stack.key);
     expect(res.status).toBe(c.status);
     expect(res.body).toEqual({ error: expect.any(String), detail: expect.any(Array) });
     if (c.loc) {
@@ -98,12 +90,12 @@ describe('bad input and the HTTP surface', () => {
   });
 
   test('when the error is a validation error, then the one-line message names the first field', async () => {
-    const res = await stack.call('POST', '/api/v1/flows', { steps: [http('a', { url: 42 })] }, key);
+    const res = await stack.call('POST', '/api/v1/flows', { steps: [http('a', { url: 42 })] }, stack.key);
     expect(res.body.error).toBe('body.steps[0].config.url: expected string, received number');
   });
 
   test('when a known path is asked with a wrong method, then 405 lists the allowed methods', async () => {
-    const res = await stack.call('PATCH', '/api/v1/flows/some-flow', {}, key);
+    const res = await stack.call('PATCH', '/api/v1/flows/some-flow', {}, stack.key);
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PUT']);
     const options = await stack.call('OPTIONS', '/api/v1/flows/some-flow', undefined, null);
@@ -112,27 +104,27 @@ describe('bad input and the HTTP surface', () => {
   });
 
   test('when the body is larger than the limit, then 413', async () => {
-    const res = await stack.call('POST', '/api/v1/flows', { name: 'x'.repeat(2 * 1024 * 1024), steps: [] }, key);
+    const res = await stack.call('POST', '/api/v1/flows', { name: 'x'.repeat(2 * 1024 * 1024), steps: [] }, stack.key);
     expect(res.status).toBe(413);
     expect(res.body.detail[0].loc).toEqual(['body']);
   });
 
   test('when the body has an unsupported content type, then 415', async () => {
-    const res = await stack.call('POST', '/api/v1/flows', '<flow/>', key, { 'content-type': 'application/xml' });
+    const res = await stack.call('POST', '/api/v1/flows', '<flow/>', stack.key, { 'content-type': 'application/xml' });
     expect(res.status).toBe(415);
   });
 
   test('when JSON is sent as text/plain, then it is still read as JSON', async () => {
-    const res = await stack.call('POST', '/api/v1/flows', JSON.stringify({ steps: [http('a')] }), key, { 'content-type': 'text/plain' });
+    const res = await stack.call('POST', '/api/v1/flows', JSON.stringify({ steps: [http('a')] }), stack.key, { 'content-type': 'text/plain' });
     expect(res.status).toBe(201);
   });
 
   test('when JSON arrives labelled as a form (curl -d), then it is read as JSON; real form fields are read as fields', async () => {
-    const json = await stack.call('POST', '/api/v1/flows', JSON.stringify({ steps: [http('a')] }), key, {
+    const json = await stack.call('POST', '/api/v1/flows', JSON.stringify({ steps: [http('a')] }), stack.key, {
       'content-type': 'application/x-www-form-urlencoded',
     });
     expect(json.status).toBe(201);
-    const form = await stack.call('POST', '/api/v1/api-keys', 'name=from-a-form', key, { 'content-type': 'application/x-www-form-urlencoded' });
+    const form = await stack.call('POST', '/api/v1/api-keys', 'name=from-a-form', stack.key, { 'content-type': 'application/x-www-form-urlencoded' });
     expect(form.status).toBe(201);
     expect(form.body.name).toBe('from-a-form');
   });

@@ -3,27 +3,19 @@
  * as `methd` must not pass as "no method"), and the JSON Schema editors use is served from the
  * same zod schema, closed the same way.
  */
-import { startStack, type Stack } from './harness';
+import { withStack } from './harness';
 
 const httpStep = (config: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ id: 'get', type: 'http', config, ...extra });
 
 describe('flow authoring', () => {
-  let stack: Stack;
-  let key: string;
-  beforeAll(async () => {
-    stack = await startStack();
-    ({ apiKey: key } = await stack.newAccount());
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const stack = withStack({ account: true });
 
   test('when a step config has an unknown key (methd), then 400 naming body.steps[0].config.methd and nothing is saved', async () => {
-    const res = await stack.call('PUT', '/api/v1/flows/typo', { steps: [httpStep({ methd: 'GET', url: 'https://example.com' })] }, key);
+    const res = await stack.call('PUT', '/api/v1/flows/typo', { steps: [httpStep({ methd: 'GET', url: 'https://example.com' })] }, stack.key);
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('body.steps[0].config.methd: unknown key');
     expect(res.body.detail).toEqual([{ loc: ['body', 'steps', 0, 'config', 'methd'], msg: 'unknown key', type: 'unrecognized_keys' }]);
-    expect((await stack.call('GET', '/api/v1/flows/typo', undefined, key)).status).toBe(404);
+    expect((await stack.call('GET', '/api/v1/flows/typo', undefined, stack.key)).status).toBe(404);
   });
 
   test.each([
@@ -45,22 +37,22 @@ describe('flow authoring', () => {
     ['a scan config', { steps: [{ id: 's', type: 'scan', config: { url: 'https://example.com', types: ['html'], fullpage: false } }] }, ['body', 'steps', 0, 'config', 'fullpage']],
     ['an approval config', { steps: [{ id: 'a', type: 'approval', config: { timeout: 1000 } }] }, ['body', 'steps', 0, 'config', 'timeout']],
   ])('when %s has an unknown key, then 400 with its path', async (_where, body, loc) => {
-    const res = await stack.call('POST', '/api/v1/flows', body, key);
+    const res = await stack.call('POST', '/api/v1/flows', body, stack.key);
     expect(res.status).toBe(400);
     expect(res.body.detail).toContainEqual({ loc, msg: 'unknown key', type: 'unrecognized_keys' });
   });
 
   test('when a suite or a schedule (files flows apply also takes) has an unknown key, then 400 with its path', async () => {
-    const suite = await stack.call('POST', '/api/v1/suites', { name: 's', flowIDs: ['x'] }, key);
+    const suite = await stack.call('POST', '/api/v1/suites', { name: 's', flowIDs: ['x'] }, stack.key);
     expect(suite.status).toBe(400);
     expect(suite.body.detail).toContainEqual({ loc: ['body', 'flowIDs'], msg: 'unknown key', type: 'unrecognized_keys' });
-    const schedule = await stack.call('POST', '/api/v1/schedules', { id: 'nightly', spec: { cron: '0 2 * * *' }, trigger: { app_id: 'a', flow_ids: ['x'] }, catchupWindow: 60 }, key);
+    const schedule = await stack.call('POST', '/api/v1/schedules', { id: 'nightly', spec: { cron: '0 2 * * *' }, trigger: { app_id: 'a', flow_ids: ['x'] }, catchupWindow: 60 }, stack.key);
     expect(schedule.status).toBe(400);
     expect(schedule.body.detail).toContainEqual({ loc: ['body', 'catchupWindow'], msg: 'unknown key', type: 'unrecognized_keys' });
   });
 
   test('when several keys are unknown, then each is named', async () => {
-    const res = await stack.call('POST', '/api/v1/flows', { steps: [httpStep({ url: 'https://example.com', methd: 'GET', hedaers: {} })] }, key);
+    const res = await stack.call('POST', '/api/v1/flows', { steps: [httpStep({ url: 'https://example.com', methd: 'GET', hedaers: {} })] }, stack.key);
     expect(res.status).toBe(400);
     expect(res.body.detail.map((d: { loc: unknown[] }) => d.loc)).toEqual([
       ['body', 'steps', 0, 'config', 'methd'],
@@ -78,11 +70,11 @@ describe('flow authoring', () => {
           { id: 'a', type: 'approval', dependsOn: ['b'] },
         ],
       },
-      key,
+      stack.key,
     );
     expect(created.status).toBe(201);
     const { version: _v, createdAt: _c, updatedAt: _u, ...definition } = created.body;
-    const again = await stack.call('PUT', '/api/v1/flows/round-trip', definition, key);
+    const again = await stack.call('PUT', '/api/v1/flows/round-trip', definition, stack.key);
     expect(again.status).toBe(200);
     expect(again.body.version).toBe(2);
   });

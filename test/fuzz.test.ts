@@ -4,22 +4,13 @@
  * other methods) — never get a 5xx, and the platform is healthy afterwards. Seeded, so a failure
  * replays: FUZZ_SEED=<n>.
  */
-import { startStack, type Stack } from './harness';
+import { withStack } from './harness';
 
 const TOTAL = 5_000;
 const CONCURRENCY = 8;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 
-let stack: Stack;
-let key: string;
-
-beforeAll(async () => {
-  stack = await startStack();
-  ({ apiKey: key } = await stack.newAccount());
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = withStack({ account: true });
 
 /** mulberry32: small, seeded, good enough to spread cases. */
 function random(seed: number): () => number {
@@ -118,7 +109,7 @@ it(`when ${TOTAL} requests are generated from the OpenAPI document, then none ge
     while (sent < TOTAL && failures.length < 5) {
       sent++;
       const r = request();
-      const res = await stack.call(r.method, r.path, r.body, rand() < 0.95 ? key : null);
+      const res = await stack.call(r.method, r.path, r.body, rand() < 0.95 ? stack.key : null);
       if (res.status >= 500) failures.push(`${r.method} ${r.path} ${String(r.body).slice(0, 300)} → ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
     }
   };
@@ -127,5 +118,5 @@ it(`when ${TOTAL} requests are generated from the OpenAPI document, then none ge
   expect(failures).toEqual([]);
   expect(sent).toBeGreaterThanOrEqual(TOTAL);
   expect((await stack.call('GET', '/healthz', undefined, null)).status).toBe(200);
-  expect((await stack.call('POST', '/api/v1/flows', { id: 'after-fuzz', steps: [{ id: 't', type: 'transform', config: { expression: '1' } }] }, key)).status).toBe(201);
+  expect((await stack.call('POST', '/api/v1/flows', { id: 'after-fuzz', steps: [{ id: 't', type: 'transform', config: { expression: '1' } }] }, stack.key)).status).toBe(201);
 }, 240_000);

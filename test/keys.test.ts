@@ -1,15 +1,8 @@
 /** API keys: scopes, expiry, revocation at once, a rate limit per key and per account, and a bound on an account's keys. */
-import { startStack, type Stack } from './harness';
+import { withStack } from './harness';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({
-    env: { FLOWRUNS_RATE_LIMIT_PER_MINUTE: '600', FLOWRUNS_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '900', FLOWRUNS_MAX_KEYS_PER_ACCOUNT: '5' },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
+const stack = withStack({
+  env: { FLOWRUNS_RATE_LIMIT_PER_MINUTE: '600', FLOWRUNS_RATE_LIMIT_PER_ACCOUNT_PER_MINUTE: '900', FLOWRUNS_MAX_KEYS_PER_ACCOUNT: '5' },
 });
 
 async function keyWith(owner: string, body: Record<string, unknown>): Promise<string> {
