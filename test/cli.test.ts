@@ -8,28 +8,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { withStack, type Loose } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-let key: string;
-let appId: string;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowruns-cli-'));
 
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub((req) => (req.url === '/down' ? { status: 503, body: { down: true } } : { body: { ok: true } }));
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
+const stack = withStack({
+  workers: true,
+  stub: (req) => (req.url === '/down' ? { status: 503, body: { down: true } } : { body: { ok: true } }),
+  app: 'shop',
 });
 
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -38,7 +27,7 @@ function flowruns(args: string[], env: Record<string, string> = {}): Promise<{ c
     execFile(
       process.execPath,
       [path.join(__dirname, '..', 'bin', 'flowruns.js'), ...args],
-      { env: { ...process.env, FLOWRUNS_URL: stack.baseUrl, FLOWRUNS_API_KEY: key, ...env }, timeout: 120_000 },
+      { env: { ...process.env, FLOWRUNS_URL: stack.baseUrl, FLOWRUNS_API_KEY: stack.key, ...env }, timeout: 120_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr }),
     );
   });
@@ -59,11 +48,11 @@ it('when flows are applied twice, then the second apply changes nothing; validat
     id: 'passing',
     name: 'Passing flow',
     steps: [
-      { id: 'call', name: 'Call the shop', type: 'http', config: { url: `${stub.url}/ok` } },
+      { id: 'call', name: 'Call the shop', type: 'http', config: { url: `${stack.stub.url}/ok` } },
       { id: 'count', name: 'Count', type: 'transform', config: { expression: '1 + 1' } },
     ],
   });
-  write('flows/failing.yaml', `id: failing\nname: Failing flow\nsteps:\n  - id: ok\n    name: Works\n    type: transform\n    config: { expression: "1" }\n  - id: down\n    name: Service is down\n    type: http\n    retry: { maxAttempts: 1 }\n    config: { url: "${stub.url}/down" }\n  - id: after\n    name: Never reached\n    type: transform\n    config: { expression: "2" }\n`);
+  write('flows/failing.yaml', `id: failing\nname: Failing flow\nsteps:\n  - id: ok\n    name: Works\n    type: transform\n    config: { expression: "1" }\n  - id: down\n    name: Service is down\n    type: http\n    retry: { maxAttempts: 1 }\n    config: { url: "${stack.stub.url}/down" }\n  - id: after\n    name: Never reached\n    type: transform\n    config: { expression: "2" }\n`);
 
   const first = await flowruns(['flows', 'apply', '-f', flowsDir]);
   expect(first).toMatchObject({ code: 0 });
@@ -72,7 +61,7 @@ it('when flows are applied twice, then the second apply changes nothing; validat
   const second = await flowruns(['flows', 'apply', '-f', flowsDir]);
   expect(second.code).toBe(0);
   expect(second.stdout.trim().split('\n').sort()).toEqual(['= failing unchanged (version 1)', '= passing unchanged (version 1)']);
-  expect((await stack.call('GET', '/api/v1/flows/passing', undefined, key)).body.version).toBe(1);
+  expect((await stack.call('GET', '/api/v1/flows/passing', undefined, stack.key)).body.version).toBe(1);
 
   const broken = write('broken.json', { id: 'broken', steps: [{ id: 'x', type: 'transform', config: { expression: '1 +' } }] });
   const invalid = await flowruns(['flows', 'validate', '-f', broken], { FLOWRUNS_API_KEY: '' });
@@ -83,7 +72,7 @@ it('when flows are applied twice, then the second apply changes nothing; validat
 
 it('when a passing batch is run with --wait --junit, then the CLI exits 0 and the report has one suite with a testcase per step', async () => {
   const report = path.join(dir, 'pass.xml');
-  const res = await flowruns(['run', '--app', appId, '--flow', 'passing', '--wait', '--junit', report]);
+  const res = await flowruns(['run', '--app', stack.appId, '--flow', 'passing', '--wait', '--junit', report]);
   expect(res.stderr).toContain('Passing flow succeeded');
   expect(res.code).toBe(0);
   const xml = parse(fs.readFileSync(report, 'utf8'));
@@ -97,7 +86,7 @@ it('when a passing batch is run with --wait --junit, then the CLI exits 0 and th
 
 it('when a batch with a failing run is run, then the CLI exits 1 and the JUnit failure is on the failed step, the step after it skipped', async () => {
   const report = path.join(dir, 'fail.xml');
-  const res = await flowruns(['run', '--app', appId, '--flow', 'passing', '--flow', 'failing', '--wait', '--junit', report, '--env', 'WHO=ci']);
+  const res = await flowruns(['run', '--app', stack.appId, '--flow', 'passing', '--flow', 'failing', '--wait', '--junit', report, '--env', 'WHO=ci']);
   expect(res.code).toBe(1);
   const xml = parse(fs.readFileSync(report, 'utf8'));
   expect(xml.testsuites).toMatchObject({ tests: '5', failures: '1', skipped: '1' });
@@ -113,13 +102,13 @@ it('when a flag is wrong or a key is missing, then the CLI exits 2 with the reas
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/unknown option/);
   expect((await flowruns(['run', '--flow', 'passing'], { FLOWRUNS_API_KEY: '' })).code).toBe(2);
-  const unknown = await flowruns(['run', '--app', appId, '--flow', 'no-such-flow']);
+  const unknown = await flowruns(['run', '--app', stack.appId, '--flow', 'no-such-flow']);
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toMatch(/404.*flow no-such-flow not found/);
 });
 
 it('when runs are listed, fetched, rerun and their logs read, then the commands show them', async () => {
-  const started = await flowruns(['run', '--app', appId, '--flow', 'passing', '--json', '--wait']);
+  const started = await flowruns(['run', '--app', stack.appId, '--flow', 'passing', '--json', '--wait']);
   expect(started.code).toBe(0);
   const runId = JSON.parse(started.stdout).runs[0].id;
   expect((await flowruns(['runs', 'list', '--flow', 'passing'])).stdout).toContain(runId);

@@ -8,61 +8,50 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './chromium';
 import { axeProblems, shot, signIn } from './dashboard-browser';
-import { runDetailWhenEnded, startStack, startWorkers, until, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { runDetailWhenEnded, until, withStack } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let key: string;
-let appId: string;
 /** What the pages' Content-Security-Policy refused: nothing, the script included. */
 const refused: string[] = [];
 /** Whether the wobbly endpoint refuses (409, a failure that is not retried). */
 let wobbleFails = true;
 
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub((req) => {
+const stack = withStack({
+  workers: true,
+  stub: (req) => {
     if (req.url.startsWith('/wobble') && wobbleFails) return { status: 409, body: 'not yet' };
     return { body: { ok: true } };
-  });
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
+  },
+  app: 'shop',
+  teardown: () => browser?.close(),
+});
+
+beforeAll(async () => {
   const flows = [
     { id: 'quick', name: 'Quick flow', steps: [{ id: 'sum', name: 'Add up', type: 'transform', config: { expression: '1 + 1' } }] },
     { id: 'gate', name: 'Gated flow', steps: [{ id: 'review', name: 'Review', type: 'approval', config: { message: 'ship it?' } }] },
-    { id: 'greet', name: 'Greeting flow', steps: [{ id: 'call', name: 'Call with the greeting', type: 'http', config: { url: `${stub.url}/hello?g=\${env:GREETING}` } }] },
-    { id: 'wobbly', name: 'Wobbly flow', steps: [{ id: 'call', name: 'Call the wobbly endpoint', type: 'http', config: { url: `${stub.url}/wobble` } }] },
+    { id: 'greet', name: 'Greeting flow', steps: [{ id: 'call', name: 'Call with the greeting', type: 'http', config: { url: `${stack.stub.url}/hello?g=\${env:GREETING}` } }] },
+    { id: 'wobbly', name: 'Wobbly flow', steps: [{ id: 'call', name: 'Call the wobbly endpoint', type: 'http', config: { url: `${stack.stub.url}/wobble` } }] },
   ];
-  for (const f of flows) expect((await stack.call('POST', '/api/v1/flows', f, key)).status).toBe(201);
+  for (const f of flows) expect((await stack.call('POST', '/api/v1/flows', f, stack.key)).status).toBe(201);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
   page.on('console', (m) => {
     if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
   });
-  await signIn(page, stack.baseUrl, key);
+  await signIn(page, stack.baseUrl, stack.key);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
-});
-
 async function trigger(flowIds: string[], extra: Record<string, unknown> = {}): Promise<{ batch_id: string; runs: { id: string; flow_id: string }[] }> {
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: flowIds, ...extra }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: flowIds, ...extra }, stack.key);
   expect(t.status).toBe(200);
   return t.body;
 }
 
-const runStatus = async (runId: string): Promise<string> => (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key)).body.status;
+const runStatus = async (runId: string): Promise<string> => (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key)).body.status;
 
 const text = async (selector: string): Promise<string> => (await page.textContent(selector)) ?? '';
 
@@ -83,7 +72,7 @@ it('when a batch waits for an approval and it is approved through the API, then 
   await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
   await shot(page, 'batch-running');
 
-  expect((await stack.call('POST', `/api/v1/runs/${gate}/steps/review/approve`, {}, key)).status).toBe(202);
+  expect((await stack.call('POST', `/api/v1/runs/${gate}/steps/review/approve`, {}, stack.key)).status).toBe(202);
   await page.waitForSelector('#progress-text:has-text("2 of 2 runs ended")', { timeout: 30_000 });
   expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
   expect(navigations).toBe(0);
@@ -103,7 +92,7 @@ it('when a batch waits for an approval and it is approved through the API, then 
 it('when the run list is filtered by flow, batch, status and source in its query string, then only those runs are listed', async () => {
   const a = await trigger(['quick']);
   const b = await trigger(['quick', 'wobbly'], { source: 'ci' });
-  for (const r of [...a.runs, ...b.runs]) await runDetailWhenEnded(stack, r.id, key, 60_000);
+  for (const r of [...a.runs, ...b.runs]) await runDetailWhenEnded(stack, r.id, stack.key, 60_000);
   const wobbly = b.runs.find((r) => r.flow_id === 'wobbly')!.id;
   expect(await runStatus(wobbly)).toBe('failed');
 
@@ -131,27 +120,27 @@ it('when the run list is filtered by flow, batch, status and source in its query
 
 it('when a failed run is resumed from its page and a flow is run with inputs from its page, then the new runs use them and the flow chart shows outcomes, p50/p95 and the flaky run', async () => {
   const failed = (await trigger(['wobbly'])).runs[0]!.id;
-  expect((await runDetailWhenEnded(stack, failed, key, 60_000)).status).toBe('failed');
+  expect((await runDetailWhenEnded(stack, failed, stack.key, 60_000)).status).toBe('failed');
   wobbleFails = false;
   await page.goto(`${stack.baseUrl}/ui/runs/${failed}`);
   await page.fill('#resume-env', 'EXTRA=1');
   await page.click('#resume');
   await page.waitForURL((u) => /\/ui\/runs\//.test(u.pathname) && !u.pathname.endsWith(failed));
   const resumed = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
-  const detail = await runDetailWhenEnded(stack, resumed, key, 60_000);
+  const detail = await runDetailWhenEnded(stack, resumed, stack.key, 60_000);
   expect(detail).toMatchObject({ status: 'succeeded', resumed_from: failed, source: 'rerun' });
   expect(detail.variables).toMatchObject({ EXTRA: '1' });
 
   await page.goto(`${stack.baseUrl}/ui/flows/greet`);
-  await page.selectOption('#run-app', appId);
+  await page.selectOption('#run-app', stack.appId);
   await page.fill('#run-env', 'GREETING=bonjour');
   await page.fill('#run-data', '{"n": 7}');
   await page.click('#run-flow');
   await page.waitForURL(/\/ui\/runs\//);
   const started = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
-  const greeted = await runDetailWhenEnded(stack, started, key, 60_000);
-  expect(greeted).toMatchObject({ status: 'succeeded', flow_id: 'greet', source: 'dashboard', app_id: appId, trigger_data: { n: 7 } });
-  expect(stub.requests.map((r) => r.url)).toContain('/hello?g=bonjour');
+  const greeted = await runDetailWhenEnded(stack, started, stack.key, 60_000);
+  expect(greeted).toMatchObject({ status: 'succeeded', flow_id: 'greet', source: 'dashboard', app_id: stack.appId, trigger_data: { n: 7 } });
+  expect(stack.stub.requests.map((r) => r.url)).toContain('/hello?g=bonjour');
   // Bad input is a 400 naming it, not a run.
   await page.goto(`${stack.baseUrl}/ui/flows/greet`);
   await page.fill('#run-data', '{not json');
@@ -175,7 +164,7 @@ it('when a failed run is resumed from its page and a flow is run with inputs fro
 }, 120_000);
 
 it('when a schedule is paused, unpaused and triggered from the schedules page, then Temporal holds that state and the firing is listed with its batch', async () => {
-  const created = await stack.call('POST', '/api/v1/schedules', { id: 'nightly', spec: { cron: '0 3 * * *' }, trigger: { app_id: appId, flow_ids: ['quick'] } }, key);
+  const created = await stack.call('POST', '/api/v1/schedules', { id: 'nightly', spec: { cron: '0 3 * * *' }, trigger: { app_id: stack.appId, flow_ids: ['quick'] } }, stack.key);
   expect(created.status).toBe(201);
   await until('the schedule to be listed', async () => {
     await page.goto(`${stack.baseUrl}/ui/schedules`);
@@ -186,10 +175,10 @@ it('when a schedule is paused, unpaused and triggered from the schedules page, t
 
   await page.click('#schedule-nightly button.pause');
   await page.waitForSelector('#schedule-nightly button.unpause');
-  expect((await stack.call('GET', '/api/v1/schedules/nightly', undefined, key)).body.paused).toBe(true);
+  expect((await stack.call('GET', '/api/v1/schedules/nightly', undefined, stack.key)).body.paused).toBe(true);
   await page.click('#schedule-nightly button.unpause');
   await page.waitForSelector('#schedule-nightly button.pause');
-  expect((await stack.call('GET', '/api/v1/schedules/nightly', undefined, key)).body.paused).toBe(false);
+  expect((await stack.call('GET', '/api/v1/schedules/nightly', undefined, stack.key)).body.paused).toBe(false);
 
   await page.click('#schedule-nightly button.trigger');
   await page.waitForSelector('#schedule-nightly td:nth-child(6) a');
@@ -201,8 +190,8 @@ it('when a schedule is paused, unpaused and triggered from the schedules page, t
 
 it('when each page is checked with axe-core, then none has a serious or critical violation; the CSP refused nothing; another account finds none of these ids', async () => {
   const done = (await trigger(['quick'])).runs[0]!;
-  await runDetailWhenEnded(stack, done.id, key, 60_000);
-  const batchId = (await stack.call('GET', `/api/v1/runs/${done.id}`, undefined, key)).body.batch_id;
+  await runDetailWhenEnded(stack, done.id, stack.key, 60_000);
+  const batchId = (await stack.call('GET', `/api/v1/runs/${done.id}`, undefined, stack.key)).body.batch_id;
   // Each step links to its event in the Temporal UI, the run to its workflow there.
   await page.goto(`${stack.baseUrl}/ui/runs/${done.id}`);
   expect(await page.getAttribute('table.steps a.temporal', 'href')).toMatch(/\/namespaces\/default\/workflows\/run-[^/]+\/[^/]+\/history\/events\/\d+$/);

@@ -7,55 +7,44 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './chromium';
 import { axeProblems, shot, signIn } from './dashboard-browser';
-import { runDetailWhenEnded, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { runDetailWhenEnded, withStack, type Loose } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let web: Stub;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let key: string;
-let appId: string;
 let variant = 'blue';
 const refused: string[] = [];
 
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  web = await startStub(() => ({
+const stack = withStack({
+  workers: true,
+  stub: () => ({
     headers: { 'content-type': 'text/html; charset=utf-8' },
     body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>VRT</title></head><body><div style="width:400px;height:300px;background:${variant}"></div><p class="clock">${Date.now()}</p></body></html>`,
-  }));
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: web.url }, key)).body.id;
+  }),
+  app: 'shop',
+  teardown: () => browser?.close(),
+});
+
+beforeAll(async () => {
   const flow = {
     id: 'look',
     name: 'Look at the box',
-    steps: [{ id: 'shoot', type: 'browser', config: { url: `${web.url}/vrt`, viewport: '800,600', actions: [{ action: 'screenshot', name: 'box', mask: ['.clock'], vrt: { threshold: 99 } }] } }],
+    steps: [{ id: 'shoot', type: 'browser', config: { url: `${stack.stub.url}/vrt`, viewport: '800,600', actions: [{ action: 'screenshot', name: 'box', mask: ['.clock'], vrt: { threshold: 99 } }] } }],
   };
-  expect((await stack.call('POST', '/api/v1/flows', flow, key)).status).toBe(201);
+  expect((await stack.call('POST', '/api/v1/flows', flow, stack.key)).status).toBe(201);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on('console', (m) => {
     if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
   });
-  await signIn(page, stack.baseUrl, key);
+  await signIn(page, stack.baseUrl, stack.key);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await workers?.stop();
-  await web?.close();
-  await stack?.stop();
-});
-
 async function run(): Promise<Loose> {
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['look'] }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: ['look'] }, stack.key);
   expect(t.status).toBe(200);
-  return runDetailWhenEnded(stack, t.body.runs[0].id, key, 120_000);
+  return runDetailWhenEnded(stack, t.body.runs[0].id, stack.key, 120_000);
 }
 
 /** Whether every image of the page has loaded with some width (the cookie-authorised routes served them). */
@@ -86,13 +75,13 @@ it('when a changed screenshot is promoted from its review page, then it becomes 
   // A promote without the session's CSRF token is refused and changes nothing.
   const forged = await page.request.post(`${stack.baseUrl}/ui/runs/${changed.id}/screenshots/box/promote`, { form: { step_id: 'shoot', csrf: 'forged' } });
   expect(forged.status()).toBe(403);
-  expect((await stack.call('GET', '/api/v1/flows/look/baselines', undefined, key)).body.data[0].run_id).toBe(first.id);
+  expect((await stack.call('GET', '/api/v1/flows/look/baselines', undefined, stack.key)).body.data[0].run_id).toBe(first.id);
 
   await page.click('#promote');
   await page.waitForSelector('#promoted');
   expect(await page.textContent('#baseline-run')).toContain(changed.id);
   expect(await imagesLoaded()).toEqual([true, true, true]);
-  const baselines = (await stack.call('GET', '/api/v1/flows/look/baselines', undefined, key)).body.data;
+  const baselines = (await stack.call('GET', '/api/v1/flows/look/baselines', undefined, stack.key)).body.data;
   expect(baselines).toEqual([expect.objectContaining({ step_id: 'shoot', name: 'box', run_id: changed.id })]);
   await shot(page, 'review-promoted');
 

@@ -7,28 +7,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './chromium';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { withStack } from './harness';
 
 const SHOTS = path.join(__dirname, '..', 'test-artifacts', 'dashboard');
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
 let browser: Browser;
 let page: Page;
-let key: string;
-let appId: string;
 /** What the pages' Content-Security-Policy refused: nothing, since the dashboard loads only what it allows. */
 const refused: string[] = [];
 
+const stack = withStack({ workers: true, stub: true, app: 'shop', teardown: () => browser?.close() });
+
 beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub();
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (m) => {
@@ -36,21 +27,14 @@ beforeAll(async () => {
   });
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
-});
-
 async function trigger(flowId: string): Promise<string> {
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flowId] }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: [flowId] }, stack.key);
   expect(t.status).toBe(200);
   return t.body.runs[0].id;
 }
 
 async function status(runId: string): Promise<string> {
-  return (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key)).body.status;
+  return (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key)).body.status;
 }
 
 async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -62,8 +46,8 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 20_00
 }
 
 it('when a user signs in with a key, then the runs list and a run page with its steps are shown; the cancel button cancels a running run', async () => {
-  await stack.call('POST', '/api/v1/flows', { id: 'shown', name: 'Shown flow', steps: [{ id: 'call', name: 'Call the shop', type: 'http', config: { url: `${stub.url}/x` } }, { id: 'sum', name: 'Add up', type: 'transform', dependsOn: [], config: { expression: '1 + 1' } }] }, key);
-  await stack.call('POST', '/api/v1/flows', { id: 'long', name: 'Long flow', steps: [{ id: 'wait', name: 'Wait a minute', type: 'delay', config: { durationMs: 60_000 } }] }, key);
+  await stack.call('POST', '/api/v1/flows', { id: 'shown', name: 'Shown flow', steps: [{ id: 'call', name: 'Call the shop', type: 'http', config: { url: `${stack.stub.url}/x` } }, { id: 'sum', name: 'Add up', type: 'transform', dependsOn: [], config: { expression: '1 + 1' } }] }, stack.key);
+  await stack.call('POST', '/api/v1/flows', { id: 'long', name: 'Long flow', steps: [{ id: 'wait', name: 'Wait a minute', type: 'delay', config: { durationMs: 60_000 } }] }, stack.key);
   const done = await trigger('shown');
   await until('the run to finish', async () => (await status(done)) === 'succeeded');
   const running = await trigger('long');
@@ -73,7 +57,7 @@ it('when a user signs in with a key, then the runs list and a run page with its 
   await page.fill('input[name=apiKey]', 'not-a-key');
   await page.click('button:has-text("Sign in")');
   expect(await page.textContent('main')).toContain('That key was not accepted');
-  await page.fill('input[name=apiKey]', key);
+  await page.fill('input[name=apiKey]', stack.key);
   await page.click('button:has-text("Sign in")');
   await page.waitForSelector(`a:has-text("${done}")`);
   expect(await page.textContent('main')).toContain(running);
