@@ -9,8 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseEgressAllow } from '../activities/egress';
 import { MAX_REDIRECTS } from '../steps/http';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { withStack } from './harness';
+import type { Stub } from './stub-server';
 
 /** A server on 127.0.0.2 (the one loopback address the end-to-end workers allow). */
 async function startAllowedServer(loopbackUrl: string): Promise<{ url: string; hits: string[]; aborted: () => boolean; close(): Promise<void> }> {
@@ -80,50 +80,45 @@ async function startAllowedServer(loopbackUrl: string): Promise<{ url: string; h
 }
 
 describe('http steps under the egress policy, end to end (loopback denied but for 127.0.0.2)', () => {
-  let stack: Stack;
-  let workers: RunningWorkers | undefined;
-  let loopback: Stub;
   let allowed: Awaited<ReturnType<typeof startAllowedServer>>;
-  let key: string;
+  /** The stub on 127.0.0.1, an address the workers refuse. */
+  let loopback: Stub;
   let appId: string;
 
-  beforeAll(async () => {
-    stack = await startStack();
+  const stack = withStack({
     // The workers' config: no loopback but 127.0.0.2, the default 5 MiB body cap.
-    workers = await startWorkers(stack, { egressAllow: parseEgressAllow('127.0.0.2/32') });
-    loopback = await startStub(() => ({ body: { secret: 'internal' } }));
-    allowed = await startAllowedServer(loopback.url);
-    ({ apiKey: key } = await stack.newAccount());
-    const app = await stack.call('POST', '/api/v1/apps', { name: 'egress', platform: 'web', baseUrl: allowed.url }, key);
-    expect(app.status).toBe(201);
-    appId = app.body.id;
+    workers: { egressAllow: parseEgressAllow('127.0.0.2/32') },
+    stub: () => ({ body: { secret: 'internal' } }),
+    account: true,
+    teardown: () => allowed?.close(),
   });
 
-  afterAll(async () => {
-    await workers?.stop();
-    await allowed?.close();
-    await loopback?.close();
-    await stack?.stop();
+  beforeAll(async () => {
+    loopback = stack.stub;
+    allowed = await startAllowedServer(loopback.url);
+    const app = await stack.call('POST', '/api/v1/apps', { name: 'egress', platform: 'web', baseUrl: allowed.url }, stack.key);
+    expect(app.status).toBe(201);
+    appId = app.body.id;
   });
 
   let seq = 0;
   async function runOnce(steps: Record<string, unknown>[]) {
     const id = `egress-${Date.now().toString(36)}-${seq++}`;
-    const flow = await stack.call('POST', '/api/v1/flows', { id, name: id, steps }, key);
+    const flow = await stack.call('POST', '/api/v1/flows', { id, name: id, steps }, stack.key);
     if (flow.status !== 201) throw new Error(`create flow: ${flow.status} ${JSON.stringify(flow.body)}`);
-    const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, source: 'ci', flow_ids: [id] }, key);
+    const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, source: 'ci', flow_ids: [id] }, stack.key);
     expect(t.status).toBe(200);
     const deadline = Date.now() + 45_000;
     let status: any;
     for (;;) {
-      status = (await stack.call('GET', `/api/v1/runs/status?batch_id=${t.body.batch_id}`, undefined, key)).body;
+      status = (await stack.call('GET', `/api/v1/runs/status?batch_id=${t.body.batch_id}`, undefined, stack.key)).body;
       if (status.is_complete) break;
       if (Date.now() > deadline) throw new Error(`batch not complete: ${JSON.stringify(status)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    const run = (await stack.call('GET', `/api/v1/runs/${status.runs[0].id}`, undefined, key)).body;
+    const run = (await stack.call('GET', `/api/v1/runs/${status.runs[0].id}`, undefined, stack.key)).body;
     const actions = Object.fromEntries(run.actions.map((a: any) => [a.step_id, a]));
-    const net = await fetch(run.artifacts.network_requests_url, { headers: { 'x-api-key': key } });
+    const net = await fetch(run.artifacts.network_requests_url, { headers: { 'x-api-key': stack.key } });
     const requests = (await net.text())
       .trim()
       .split('\n')

@@ -4,28 +4,16 @@
  * test/unit/expressions.test.ts, its limits test/expression-limits.test.ts.
  */
 import type { ExpressionLimits } from '../activities/expressions';
-import { startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
+import { withStack } from './harness';
 
 const RUNAWAY = '($f:=function($n){$f($n+1)};$f(0))';
 const LIMITS: ExpressionLimits = { timeoutMs: 3000, maxDepth: 500, maxSequence: 100_000, memoryMb: 96 };
 
 describe('runaway expressions on the real stack', () => {
-  let stack: Stack;
-  let workers: RunningWorkers;
-  let key: string;
-
-  beforeAll(async () => {
-    stack = await startStack();
-    workers = await startWorkers(stack, { expressionLimits: LIMITS });
-    ({ apiKey: key } = await stack.newAccount());
-  });
-  afterAll(async () => {
-    await workers?.stop();
-    await stack?.stop();
-  });
+  const stack = withStack({ workers: { expressionLimits: LIMITS }, account: true });
 
   it('when a flow is saved with a 900 KB url of `{`, then the gateway answers it (no 5xx) while answering others', async () => {
-    const save = stack.call('POST', '/api/v1/flows', { id: 'braces', steps: [{ id: 'get', type: 'http', config: { url: '{'.repeat(900_000) } }] }, key);
+    const save = stack.call('POST', '/api/v1/flows', { id: 'braces', steps: [{ id: 'get', type: 'http', config: { url: '{'.repeat(900_000) } }] }, stack.key);
     const health = await stack.call('GET', '/healthz');
     const saved = await save;
     expect(health.status).toBe(200);
@@ -33,7 +21,7 @@ describe('runaway expressions on the real stack', () => {
   });
 
   async function trigger(flowId: string): Promise<string> {
-    const res = await stack.call('POST', `/api/v1/flows/${flowId}/runs`, { data: {} }, key);
+    const res = await stack.call('POST', `/api/v1/flows/${flowId}/runs`, { data: {} }, stack.key);
     expect(res.status).toBe(201);
     return res.body.id;
   }
@@ -41,7 +29,7 @@ describe('runaway expressions on the real stack', () => {
   async function finished(runId: string): Promise<any> {
     const deadline = Date.now() + 45_000;
     for (;;) {
-      const res = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key);
+      const res = await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key);
       if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(res.body.status)) return res.body;
       if (Date.now() > deadline) throw new Error(`run ${runId} did not finish: ${JSON.stringify(res.body)}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -49,7 +37,7 @@ describe('runaway expressions on the real stack', () => {
   }
 
   async function flow(id: string, steps: unknown[]): Promise<string> {
-    const res = await stack.call('POST', '/api/v1/flows', { id, steps }, key);
+    const res = await stack.call('POST', '/api/v1/flows', { id, steps }, stack.key);
     expect(res.status).toBe(201);
     return id;
   }
