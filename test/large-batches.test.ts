@@ -8,42 +8,30 @@ import { decodeArrayFromPayloads, loadDataConverter } from '@temporalio/common/l
 import { dataConverterFor } from '../platform/payload-codec';
 import { RunEntity } from '../db/entities';
 import { batchWorkflowId, runWorkflowId } from '../workflows/definitions';
-import { eventually, startStack, startWorkers, type RunningWorkers, type Stack } from './harness';
+import { eventually, withStack } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let key: string;
-let appId: string;
+const stack = withStack({ env: { FLOWRUNS_BATCH_INLINE_RUNS: '5', FLOWRUNS_BATCH_CHUNK_RUNS: '4' }, workers: true, app: 'shop' });
 
 beforeAll(async () => {
-  stack = await startStack({ env: { FLOWRUNS_BATCH_INLINE_RUNS: '5', FLOWRUNS_BATCH_CHUNK_RUNS: '4' } });
-  workers = await startWorkers(stack);
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: 'http://127.0.0.1:1' }, key)).body.id;
   for (const [id, steps] of Object.entries({
     echo: [{ id: 'echo', type: 'transform', config: { expression: '{"size": vars.SIZE, "color": vars.COLOR, "flow": "echo"}' } }],
     other: [{ id: 'echo', type: 'transform', config: { expression: '{"size": vars.SIZE, "color": vars.COLOR, "flow": "other"}' } }],
     slow: [{ id: 'wait', type: 'delay', config: { durationMs: 3000 } }],
   })) {
-    const res = await stack.call('POST', '/api/v1/flows', { id, name: id, steps }, key);
+    const res = await stack.call('POST', '/api/v1/flows', { id, name: id, steps }, stack.key);
     expect(res.status).toBe(201);
   }
 });
 
-afterAll(async () => {
-  await workers?.stop();
-  await stack?.stop();
-});
-
-const status = async (batchId: string) => (await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, key)).body;
+const status = async (batchId: string) => (await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, stack.key)).body;
 const complete = (batchId: string, timeoutMs = 60_000) => eventually(() => status(batchId), (s) => s.is_complete === true, timeoutMs);
 
 it('when a matrix makes more runs than a batch carries, then they run in chunks, each flow by reference, each run with its combination', async () => {
   const t = await stack.call(
     'POST',
     '/api/v1/flows/run',
-    { app_id: appId, flow_ids: ['echo', 'other'], matrix: { SIZE: ['s', 'm', 'l'], COLOR: ['red', 2] }, max_parallel: 3 },
-    key,
+    { app_id: stack.appId, flow_ids: ['echo', 'other'], matrix: { SIZE: ['s', 'm', 'l'], COLOR: ['red', 2] }, max_parallel: 3 },
+    stack.key,
   );
   expect(t.status).toBe(200);
   expect(t.body.runs).toHaveLength(12);
@@ -72,18 +60,18 @@ it('when a matrix makes more runs than a batch carries, then they run in chunks,
 
 it('when a matrix would make more than 10,000 runs, then 400 names body.matrix and nothing is started', async () => {
   const values = Array.from({ length: 5001 }, (_, i) => i);
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['echo', 'other'], matrix: { I: values } }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: ['echo', 'other'], matrix: { I: values } }, stack.key);
   expect(t.status).toBe(400);
   expect(JSON.stringify(t.body)).toContain('matrix');
   expect(JSON.stringify(t.body)).toContain('10000');
 });
 
 it('when a large batch is cancelled in its first chunk, then every run ends, the ones never reached cancelled', async () => {
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['slow'], matrix: { I: Array.from({ length: 10 }, (_, i) => i) }, max_parallel: 2 }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: ['slow'], matrix: { I: Array.from({ length: 10 }, (_, i) => i) }, max_parallel: 2 }, stack.key);
   expect(t.status).toBe(200);
   const batchId: string = t.body.batch_id;
   await eventually(() => status(batchId), (s) => s.runs.some((r: { status: string }) => r.status === 'running'), 30_000);
-  const cancel = await stack.call('POST', `/api/v1/batches/${batchId}/cancel`, undefined, key);
+  const cancel = await stack.call('POST', `/api/v1/batches/${batchId}/cancel`, undefined, stack.key);
   expect(cancel.status).toBe(202);
   const done = await complete(batchId);
   const statuses: string[] = done.runs.map((r: { status: string }) => r.status);
@@ -93,10 +81,10 @@ it('when a large batch is cancelled in its first chunk, then every run ends, the
 });
 
 it('when one run of a later chunk is cancelled before it starts, then it never runs and the others pass', async () => {
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['slow'], matrix: { I: Array.from({ length: 6 }, (_, i) => i) }, max_parallel: 4 }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: ['slow'], matrix: { I: Array.from({ length: 6 }, (_, i) => i) }, max_parallel: 4 }, stack.key);
   const batchId: string = t.body.batch_id;
   const last: string = t.body.runs[5].id;
-  const cancel = await stack.call('POST', `/api/v1/runs/${last}/cancel`, undefined, key);
+  const cancel = await stack.call('POST', `/api/v1/runs/${last}/cancel`, undefined, stack.key);
   expect(cancel.status).toBe(202);
   const done = await complete(batchId);
   expect(done.runs.map((r: { status: string }) => r.status)).toEqual([...Array(5).fill('succeeded'), 'cancelled']);
@@ -105,9 +93,9 @@ it('when one run of a later chunk is cancelled before it starts, then it never r
 });
 
 it('when a run of a large batch is rerun, then the new run has its flow and its combination', async () => {
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['echo'], matrix: { SIZE: ['a', 'b', 'c', 'd', 'e', 'f'], COLOR: ['x'] } }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: ['echo'], matrix: { SIZE: ['a', 'b', 'c', 'd', 'e', 'f'], COLOR: ['x'] } }, stack.key);
   await complete(t.body.batch_id);
-  const rerun = await stack.call('POST', `/api/v1/runs/${t.body.runs[4].id}/rerun`, undefined, key);
+  const rerun = await stack.call('POST', `/api/v1/runs/${t.body.runs[4].id}/rerun`, undefined, stack.key);
   expect(rerun.status).toBe(202);
   const batch = await complete(rerun.body.batch_id);
   expect(batch.runs[0].status).toBe('succeeded');
@@ -118,8 +106,8 @@ it('when a run of a large batch is rerun, then the new run has its flow and its 
 it('when a trigger names more flows than their ids fit in a search attribute, then it starts, its FlowId holding as many whole ids as fit', async () => {
   const ids = Array.from({ length: 60 }, (_, i) => `flow-with-a-rather-long-identifier-number-${String(i).padStart(4, '0')}-${'x'.repeat(10)}`);
   for (const id of ids)
-    expect((await stack.call('POST', '/api/v1/flows', { id, name: id, steps: [{ id: 'one', type: 'transform', config: { expression: '1' } }] }, key)).status).toBe(201);
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ids, max_parallel: 20 }, key);
+    expect((await stack.call('POST', '/api/v1/flows', { id, name: id, steps: [{ id: 'one', type: 'transform', config: { expression: '1' } }] }, stack.key)).status).toBe(201);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: ids, max_parallel: 20 }, stack.key);
   expect(t.status).toBe(200);
   const done = await complete(t.body.batch_id);
   expect(done.runs.every((r: { status: string }) => r.status === 'succeeded')).toBe(true);

@@ -5,39 +5,23 @@
  */
 import { Projections } from '../db/projections';
 import { runWorkflowId } from '../workflows/definitions';
-import { runDetailWhenEnded, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { runDetailWhenEnded, withStack, type Loose } from './harness';
 
-let stack: Stack;
-let stub: Stub;
-let key: string;
-let appId: string;
-let workers: RunningWorkers | undefined;
-
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub((req) => (req.url.startsWith('/orders') ? { body: [{ id: 1 }, { id: 2 }] } : req.url.startsWith('/fail') ? { status: 500, body: {} } : { body: { ok: true } }));
-  ({ apiKey: key } = await stack.newAccount());
-  const app = await stack.call('POST', '/api/v1/apps', { name: 'records', platform: 'web', baseUrl: stub.url }, key);
-  appId = app.body.id;
-});
-
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
+const stack = withStack({
+  workers: true,
+  stub: (req) => (req.url.startsWith('/orders') ? { body: [{ id: 1 }, { id: 2 }] } : req.url.startsWith('/fail') ? { status: 500, body: {} } : { body: { ok: true } }),
+  app: 'records',
 });
 
 let seq = 0;
 async function runFlow(steps: unknown[]): Promise<{ runId: string; detail: Loose }> {
   const id = `records-${Date.now().toString(36)}-${seq++}`;
-  const created = await stack.call('POST', '/api/v1/flows', { id, name: id, variables: { U: stub.url }, steps }, key);
+  const created = await stack.call('POST', '/api/v1/flows', { id, name: id, variables: { U: stack.stub.url }, steps }, stack.key);
   expect(created.status).toBe(201);
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, source: 'ci', flow_ids: [id] }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, source: 'ci', flow_ids: [id] }, stack.key);
   expect(t.status).toBe(200);
   const runId: string = t.body.runs[0].id;
-  return { runId, detail: await runDetailWhenEnded(stack, runId, key, 45_000) };
+  return { runId, detail: await runDetailWhenEnded(stack, runId, stack.key, 45_000) };
 }
 
 /** The run workflow's local activities (markers) and its activities, by type, from its history. */
@@ -62,7 +46,7 @@ async function requestsOf(runId: string): Promise<{ step_id: string; method: str
 const http = (id: string, path: string, extra: Record<string, unknown> = {}) => ({ id, type: 'http', config: { url: `\${env:U}${path}` }, retry: { maxAttempts: 1 }, ...extra });
 
 describe('a run recorded by its steps', () => {
-  it('when GET → transform → POST succeeds, then its start and end are recorded by the first and last steps, with no local activity, and read as before', async () => {
+  it('when GET → transform → POST succeeds, then its start and end are recorded by the first and last steps, with no local activity but the transform, and read as before', async () => {
     const { runId, detail } = await runFlow([
       http('orders', '/orders'),
       { id: 'count', type: 'transform', config: { expression: '$count(steps.orders.output.body)' } },
@@ -85,7 +69,8 @@ describe('a run recorded by its steps', () => {
     expect(logs[0]).toBe('run.started');
     expect(logs).toContain('run.finished');
     expect(logs).toContain('batch.finished');
-    expect(await historyOf(runId)).toEqual({ localActivities: 0, activities: ['executeStep', 'executeStep', 'executeStep'] });
+    // The transform is a local activity (workflows/run-step.ts); no record is written by one.
+    expect(await historyOf(runId)).toEqual({ localActivities: 1, activities: ['executeStep', 'executeStep'] });
     // Each http step's request, written with the step's end.
     expect(await requestsOf(runId)).toEqual([
       { step_id: 'orders', method: 'GET', status: 200 },
@@ -117,7 +102,7 @@ describe('a run recorded by its steps', () => {
     ]);
     expect(detail.status).toBe('succeeded');
     expect(Object.fromEntries(detail.actions.map((a: Loose) => [a.step_id, a.status]))).toEqual({ a: 'succeeded', b: 'succeeded', never: 'skipped' });
-    expect(stub.requests.some((r) => r.url.startsWith('/never'))).toBe(false);
+    expect(stack.stub.requests.some((r) => r.url.startsWith('/never'))).toBe(false);
     const logs = await logsOf(runId);
     expect(logs.filter((k) => k === 'run.started')).toHaveLength(1);
     expect(await historyOf(runId)).toEqual({ localActivities: 1, activities: ['executeStep', 'executeStep', 'executeStep'] });
