@@ -5,51 +5,41 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startStack, startWorkers, until, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { until, withStack, type Loose } from './harness';
 
 const exec = promisify(execFile);
 /** How long a schedule may take to fire or a batch to end before a test gives up. */
 const WAIT_MS = 20_000;
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-let key: string;
-let accountId: string;
-let appId: string;
 const created: string[] = [];
 
+const stack = withStack({
+  workers: true,
+  stub: true,
+  app: 'shop',
+  teardown: async () => {
+    for (const id of created) await stack.call('DELETE', `/api/v1/schedules/${id}`, undefined, stack.key).catch(() => undefined);
+  },
+});
+
 beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub();
-  ({ apiKey: key, accountId } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
-  await stack.call('POST', '/api/v1/flows', { id: 'tick', name: 'tick', steps: [{ id: 'call', type: 'http', config: { url: `${stub.url}/tick` } }] }, key);
-  await stack.call('POST', '/api/v1/flows', { id: 'slow', name: 'slow', steps: [{ id: 'wait', type: 'delay', config: { durationMs: 6000 } }] }, key);
+  await stack.call('POST', '/api/v1/flows', { id: 'tick', name: 'tick', steps: [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/tick` } }] }, stack.key);
+  await stack.call('POST', '/api/v1/flows', { id: 'slow', name: 'slow', steps: [{ id: 'wait', type: 'delay', config: { durationMs: 6000 } }] }, stack.key);
 });
 
-afterAll(async () => {
-  for (const id of created) await stack.call('DELETE', `/api/v1/schedules/${id}`, undefined, key).catch(() => undefined);
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
-});
-
-async function create(body: Record<string, unknown>, apiKey = key) {
+async function create(body: Record<string, unknown>, apiKey = stack.key) {
   const res = await stack.call('POST', '/api/v1/schedules', body, apiKey);
-  if (res.status === 201 && apiKey === key) created.push(res.body.id);
+  if (res.status === 201 && apiKey === stack.key) created.push(res.body.id);
   return res;
 }
 
 const batchesOf = async (id: string): Promise<{ id: string; source: string }[]> =>
-  stack.dataSource.query(`SELECT id, source FROM batches WHERE account_id = $1 AND schedule_id = $2 ORDER BY created_at`, [accountId, id]);
+  stack.dataSource.query(`SELECT id, source FROM batches WHERE account_id = $1 AND schedule_id = $2 ORDER BY created_at`, [stack.accountId, id]);
 
-const get = (id: string) => stack.call('GET', `/api/v1/schedules/${id}`, undefined, key);
+const get = (id: string) => stack.call('GET', `/api/v1/schedules/${id}`, undefined, stack.key);
 
 it('when an interval schedule runs, then it fires fresh batches with source schedule whose runs succeed, listed in recentRuns', async () => {
-  const res = await create({ id: 'every-2s', spec: { intervalSeconds: 2 }, trigger: { app_id: appId, flow_ids: ['tick'] }, overlap: 'allow_all', note: 'smoke' });
+  const res = await create({ id: 'every-2s', spec: { intervalSeconds: 2 }, trigger: { app_id: stack.appId, flow_ids: ['tick'] }, overlap: 'allow_all', note: 'smoke' });
   expect(res.status).toBe(201);
   expect(res.body).toMatchObject({ id: 'every-2s', spec: { intervalSeconds: 2 }, timezone: 'UTC', overlap: 'allow_all', paused: false, note: 'smoke' });
   expect(res.body.nextRuns.length).toBeGreaterThan(0);
@@ -60,19 +50,19 @@ it('when an interval schedule runs, then it fires fresh batches with source sche
   }, WAIT_MS);
   expect(new Set(batches.map((b) => b.id)).size).toBe(batches.length);
   const status = await until('the first batch to complete', async () => {
-    const s = await stack.call('GET', `/api/v1/runs/status?batch_id=${batches[0].id}`, undefined, key);
+    const s = await stack.call('GET', `/api/v1/runs/status?batch_id=${batches[0].id}`, undefined, stack.key);
     return s.body.is_complete ? s.body : undefined;
   }, WAIT_MS);
   expect(status).toMatchObject({ status: 'succeeded', source: 'schedule', schedule_id: 'every-2s', actor: { type: 'system' } });
   const recent = (await get('every-2s')).body.recentRuns.map((r: Loose) => r.batchId);
   expect(recent).toEqual(expect.arrayContaining([batches[0].id, batches[1].id]));
 
-  const list = await stack.call('GET', '/api/v1/schedules', undefined, key);
+  const list = await stack.call('GET', '/api/v1/schedules', undefined, stack.key);
   expect(list.body).toMatchObject({ hasMore: false, cursor: null });
   expect(list.body.data.map((s: Loose) => s.id)).toContain('every-2s');
 
   // Paused in the API: no more firings.
-  const paused = await stack.call('POST', '/api/v1/schedules/every-2s/pause', { note: 'maintenance' }, key);
+  const paused = await stack.call('POST', '/api/v1/schedules/every-2s/pause', { note: 'maintenance' }, stack.key);
   expect(paused.body).toMatchObject({ paused: true, note: 'maintenance' });
   await new Promise((r) => setTimeout(r, 1500));
   const before = (await batchesOf('every-2s')).length;
@@ -81,26 +71,26 @@ it('when an interval schedule runs, then it fires fresh batches with source sche
 });
 
 it('when a schedule is paused with the temporal CLI, then the API shows it paused', async () => {
-  expect((await create({ id: 'cli-paused', spec: { cron: '0 3 * * *' }, trigger: { app_id: appId, flow_ids: ['tick'] } })).status).toBe(201);
+  expect((await create({ id: 'cli-paused', spec: { cron: '0 3 * * *' }, trigger: { app_id: stack.appId, flow_ids: ['tick'] } })).status).toBe(201);
   await exec(process.env.FLOWRUNS_TEST_TEMPORAL_BINARY!, [
-    'schedule', 'toggle', '--schedule-id', `sched-${accountId}-cli-paused`, '--pause', '--reason', 'paused by an operator',
+    'schedule', 'toggle', '--schedule-id', `sched-${stack.accountId}-cli-paused`, '--pause', '--reason', 'paused by an operator',
     '--address', stack.config.temporalAddress, '--namespace', stack.config.namespace,
   ]);
   expect((await get('cli-paused')).body).toMatchObject({ paused: true, note: 'paused by an operator' });
 });
 
 it('when a schedule is triggered now or backfilled, then the batches those firings start exist and complete', async () => {
-  expect((await create({ id: 'nightly', spec: { cron: '* * * * *' }, paused: true, trigger: { app_id: appId, flow_ids: ['tick'] } })).status).toBe(201);
-  const fired = await stack.call('POST', '/api/v1/schedules/nightly/trigger', undefined, key);
+  expect((await create({ id: 'nightly', spec: { cron: '* * * * *' }, paused: true, trigger: { app_id: stack.appId, flow_ids: ['tick'] } })).status).toBe(201);
+  const fired = await stack.call('POST', '/api/v1/schedules/nightly/trigger', undefined, stack.key);
   expect(fired.status).toBe(202);
   const status = await until('the triggered batch to complete', async () => {
-    const s = await stack.call('GET', `/api/v1/runs/status?batch_id=${fired.body.batchId}`, undefined, key);
+    const s = await stack.call('GET', `/api/v1/runs/status?batch_id=${fired.body.batchId}`, undefined, stack.key);
     return s.status === 200 && s.body.is_complete ? s.body : undefined;
   }, WAIT_MS);
   expect(status).toMatchObject({ status: 'succeeded', schedule_id: 'nightly' });
 
   const minute = Math.floor(Date.now() / 60_000) * 60_000;
-  const backfill = await stack.call('POST', '/api/v1/schedules/nightly/backfill', { start: new Date(minute - 150_000).toISOString(), end: new Date(minute - 30_000).toISOString(), overlap: 'allow_all' }, key);
+  const backfill = await stack.call('POST', '/api/v1/schedules/nightly/backfill', { start: new Date(minute - 150_000).toISOString(), end: new Date(minute - 30_000).toISOString(), overlap: 'allow_all' }, stack.key);
   expect(backfill.status).toBe(202);
   await until('two backfilled batches', async () => ((await batchesOf('nightly')).length === 3 ? true : undefined), WAIT_MS);
   await new Promise((r) => setTimeout(r, 1500));
@@ -108,11 +98,11 @@ it('when a schedule is triggered now or backfilled, then the batches those firin
 });
 
 it('when overlap is skip and a firing is still running, then the next firings are skipped', async () => {
-  expect((await create({ id: 'no-overlap', spec: { intervalSeconds: 1 }, overlap: 'skip', trigger: { app_id: appId, flow_ids: ['slow'] } })).status).toBe(201);
+  expect((await create({ id: 'no-overlap', spec: { intervalSeconds: 1 }, overlap: 'skip', trigger: { app_id: stack.appId, flow_ids: ['slow'] } })).status).toBe(201);
   await until('the first firing', async () => ((await batchesOf('no-overlap')).length >= 1 ? true : undefined), WAIT_MS);
   await new Promise((r) => setTimeout(r, 3500));
   expect(await batchesOf('no-overlap')).toHaveLength(1);
-  await stack.call('DELETE', '/api/v1/schedules/no-overlap', undefined, key);
+  await stack.call('DELETE', '/api/v1/schedules/no-overlap', undefined, stack.key);
   expect((await get('no-overlap')).status).toBe(404);
 });
 
@@ -126,7 +116,7 @@ it("when another account asks for a schedule, then it is not found, and that acc
   ] as const)
     expect([method, path, (await stack.call(method, path, method === 'POST' ? {} : undefined, other.apiKey)).status]).toEqual([method, path, 404]);
   expect((await stack.call('GET', '/api/v1/schedules', undefined, other.apiKey)).body.data).toEqual([]);
-  await stack.call('POST', '/api/v1/apps', { name: 'theirs', platform: 'web', baseUrl: stub.url }, other.apiKey);
+  await stack.call('POST', '/api/v1/apps', { name: 'theirs', platform: 'web', baseUrl: stack.stub.url }, other.apiKey);
   await stack.call('POST', '/api/v1/flows', { id: 'tick', name: 'tick', steps: [{ id: 'x', type: 'transform', config: { expression: '1' } }] }, other.apiKey);
   const theirApp = (await stack.call('GET', '/api/v1/apps', undefined, other.apiKey)).body.data[0].id;
   const same = await create({ id: 'nightly', spec: { cron: '0 4 * * *' }, trigger: { app_id: theirApp, flow_ids: ['tick'] } }, other.apiKey);
@@ -134,37 +124,37 @@ it("when another account asks for a schedule, then it is not found, and that acc
   await stack.call('DELETE', '/api/v1/schedules/nightly', undefined, other.apiKey);
   expect((await get('nightly')).body.spec).toEqual({ cron: '* * * * *' });
 
-  const bad = await create({ id: 'bad', spec: { cron: 'every tuesday-ish' }, trigger: { app_id: appId, flow_ids: ['tick'] } });
+  const bad = await create({ id: 'bad', spec: { cron: 'every tuesday-ish' }, trigger: { app_id: stack.appId, flow_ids: ['tick'] } });
   expect(bad.status).toBe(400);
   expect(bad.body.detail[0].loc.slice(0, 2)).toEqual(['body', 'spec']);
-  const unknown = await create({ id: 'lost', spec: { cron: '0 4 * * *' }, trigger: { app_id: appId, flow_ids: ['nope'] } });
+  const unknown = await create({ id: 'lost', spec: { cron: '0 4 * * *' }, trigger: { app_id: stack.appId, flow_ids: ['nope'] } });
   expect(unknown.status).toBe(404);
   expect(unknown.body.detail[0].loc).toEqual(['body', 'trigger', 'flow_ids', 0]);
 });
 
 it("when a schedule's trigger carries secrets, then responses show them as *** and a PUT of what was read keeps their values", async () => {
   const env = { API_TOKEN: 'tok-9f8e7d6c', DB: 'hunter22x', REGION: 'eu' };
-  const res = await create({ id: 'secretive', spec: { cron: '0 4 * * *' }, paused: true, trigger: { app_id: appId, flow_ids: ['tick'], env, secrets: ['DB'] } });
+  const res = await create({ id: 'secretive', spec: { cron: '0 4 * * *' }, paused: true, trigger: { app_id: stack.appId, flow_ids: ['tick'], env, secrets: ['DB'] } });
   expect(res.status).toBe(201);
   const shown = { API_TOKEN: '***', DB: '***', REGION: 'eu' };
   expect(res.body.trigger.env).toEqual(shown);
   expect((await get('secretive')).body.trigger.env).toEqual(shown);
-  const listed = (await stack.call('GET', '/api/v1/schedules', undefined, key)).body.data.find((s: Loose) => s.id === 'secretive');
+  const listed = (await stack.call('GET', '/api/v1/schedules', undefined, stack.key)).body.data.find((s: Loose) => s.id === 'secretive');
   expect(listed.trigger.env).toEqual(shown);
   for (const value of [env.API_TOKEN, env.DB]) expect(JSON.stringify([res.body, listed])).not.toContain(value);
 
   const read = (await get('secretive')).body;
-  const put = await stack.call('PUT', '/api/v1/schedules/secretive', { spec: read.spec, paused: true, trigger: { ...read.trigger, env: { ...read.trigger.env, REGION: 'us' } } }, key);
+  const put = await stack.call('PUT', '/api/v1/schedules/secretive', { spec: read.spec, paused: true, trigger: { ...read.trigger, env: { ...read.trigger.env, REGION: 'us' } } }, stack.key);
   expect(put.status).toBe(200);
   expect(put.body.trigger.env).toEqual({ ...shown, REGION: 'us' });
   // What a firing starts with: the stored values, not ***.
   const fires = await until('the update in Temporal', async () => {
-    const { action } = await stack.client.schedule.getHandle(`sched-${accountId}-secretive`).describe();
+    const { action } = await stack.client.schedule.getHandle(`sched-${stack.accountId}-secretive`).describe();
     const args = (action as Loose).args[0];
     return args.trigger.env.REGION === 'us' ? args.trigger.env : undefined;
   }, WAIT_MS);
   expect(fires).toEqual({ ...env, REGION: 'us' });
   expect((await get('secretive')).body.trigger.env).toEqual({ ...shown, REGION: 'us' });
-  const relisted = (await stack.call('GET', '/api/v1/schedules', undefined, key)).body.data.find((s: Loose) => s.id === 'secretive');
+  const relisted = (await stack.call('GET', '/api/v1/schedules', undefined, stack.key)).body.data.find((s: Loose) => s.id === 'secretive');
   expect(relisted.trigger.env).toEqual({ ...shown, REGION: 'us' });
 });

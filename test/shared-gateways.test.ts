@@ -10,38 +10,33 @@ import type { DataSource } from 'typeorm';
 import { startGateway, type RunningGateway } from '../apps/gateway/server';
 import { openDatabase } from '../db/data-source';
 import { dataConverterFor } from '../platform/payload-codec';
-import { startStack, startWorkers, until, type RunningWorkers, type Stack } from './harness';
+import { until, withStack } from './harness';
 
 const PER_MINUTE = 600;
 const BURST = PER_MINUTE / 6;
 
-let stack: Stack;
-let workers: RunningWorkers;
 let b: { gateway: RunningGateway; dataSource: DataSource; connection: Connection };
-let key: string;
-let appId: string;
+
+const stack = withStack({
+  env: { FLOWRUNS_RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), FLOWRUNS_MAX_STREAMS_PER_ACCOUNT: '2' },
+  workers: true,
+  app: 'shop',
+  teardown: async () => {
+    await b?.gateway.stop();
+    await b?.connection.close();
+    await b?.dataSource.destroy();
+  },
+});
 
 beforeAll(async () => {
-  stack = await startStack({ env: { FLOWRUNS_RATE_LIMIT_PER_MINUTE: String(PER_MINUTE), FLOWRUNS_MAX_STREAMS_PER_ACCOUNT: '2' } });
-  workers = await startWorkers(stack);
   const dataSource = await openDatabase(stack.config.databaseUrl as string, { poolSize: 5 });
   const connection = await Connection.connect({ address: stack.config.temporalAddress });
   const client = new Client({ connection, namespace: stack.config.namespace, dataConverter: dataConverterFor(stack.config.payloadKeys) });
   b = { gateway: await startGateway({ config: stack.config, dataSource, client, port: 0, host: '127.0.0.1', watcherRetryMs: 200 }), dataSource, connection };
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: 'http://127.0.0.1:9' }, key)).body.id;
   for (const id of ['q1', 'q2', 'q3']) {
-    const flow = await stack.call('POST', '/api/v1/flows', { id, name: id, steps: [{ id: 'one', type: 'transform', config: { expression: '1 + 1' } }] }, key);
+    const flow = await stack.call('POST', '/api/v1/flows', { id, name: id, steps: [{ id: 'one', type: 'transform', config: { expression: '1 + 1' } }] }, stack.key);
     expect(flow.status).toBe(201);
   }
-});
-
-afterAll(async () => {
-  await b?.gateway.stop();
-  await b?.connection.close();
-  await b?.dataSource.destroy();
-  await workers?.stop();
-  await stack?.stop();
 });
 
 const get = (base: string, path: string, apiKey: string) => fetch(`${base}${path}`, { headers: { 'x-api-key': apiKey } });
@@ -113,14 +108,14 @@ it('when a batch is triggered through gateway A, then a stream on gateway B, wok
   expect(b.gateway.shared.notifier.listening).toBe(true);
   const t = await fetch(`${stack.baseUrl}/api/v1/flows/run`, {
     method: 'POST',
-    headers: { 'x-api-key': key, 'content-type': 'application/json' },
-    body: JSON.stringify({ app_id: appId, flow_ids: ['q1', 'q2', 'q3'] }),
+    headers: { 'x-api-key': stack.key, 'content-type': 'application/json' },
+    body: JSON.stringify({ app_id: stack.appId, flow_ids: ['q1', 'q2', 'q3'] }),
   });
   expect(t.status).toBe(200);
   const { batch_id: batchId, runs } = (await t.json()) as { batch_id: string; runs: unknown[] };
   expect(runs).toHaveLength(3);
   const opened = Date.now();
-  const stream = await openStream(b.gateway.url, `/api/v1/batches/${batchId}/events`, key);
+  const stream = await openStream(b.gateway.url, `/api/v1/batches/${batchId}/events`, stack.key);
   expect(stream.status).toBe(200);
   await stream.ended;
   const names = stream.events.map((e) => e.event);
