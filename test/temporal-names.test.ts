@@ -10,30 +10,11 @@ import { temporal as proto } from '@temporalio/proto';
 import { decodeOptionalSinglePayload, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { dataConverterFor } from '../platform/payload-codec';
 import { APP_ID, BATCH_ID, SCHEDULE_ID, TAGS } from '../workflows/search-attributes';
-import { runDetailWhenEnded, startStack, startWorkers, until, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { runDetailWhenEnded, until, withStack } from './harness';
 
 const exec = promisify(execFile);
 
-let stack: Stack;
-let stub: Stub;
-let workers: RunningWorkers | undefined;
-let key: string;
-let appId: string;
-
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub(() => ({ body: { ok: true } }));
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
-});
-
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
-});
+const stack = withStack({ workers: true, stub: () => ({ body: { ok: true } }), app: 'shop' });
 
 test('when a run ends, then its workflow carries its summaries and search attributes, the CLI finds it by AppId, and its detail links to it', async () => {
   const flowId = `named-${Date.now().toString(36)}`;
@@ -44,18 +25,18 @@ test('when a run ends, then its workflow carries its summaries and search attrib
       id: flowId,
       name: 'Checkout journey',
       steps: [
-        { id: 'fetch', name: 'Fetch orders', type: 'http', config: { url: `${stub.url}/orders` } },
+        { id: 'fetch', name: 'Fetch orders', type: 'http', config: { url: `${stack.stub.url}/orders` } },
         { id: 'shape', type: 'transform', dependsOn: ['fetch'], config: { expression: "'ok'" } },
       ],
     },
-    key,
+    stack.key,
   );
   expect(created.status).toBe(201);
-  const trigger = await stack.call('POST', '/api/v1/flows/run', { flow_ids: [flowId], app_id: appId, tags: [{ key: 'env', value: 'ci' }] }, key);
+  const trigger = await stack.call('POST', '/api/v1/flows/run', { flow_ids: [flowId], app_id: stack.appId, tags: [{ key: 'env', value: 'ci' }] }, stack.key);
   expect(trigger.status).toBe(200);
   const runId: string = trigger.body.runs[0].id;
   expect(runId).toBeTruthy();
-  const detail = await runDetailWhenEnded(stack, runId, key, 60_000);
+  const detail = await runDetailWhenEnded(stack, runId, stack.key, 60_000);
   expect(detail.status).toBe('succeeded');
 
   // The run detail's link.
@@ -72,7 +53,7 @@ test('when a run ends, then its workflow carries its summaries and search attrib
   // Stored in clear (not sealed by the payload codec), so the Temporal UI and CLI show it as it is.
   const encodingOf = (p: { metadata?: Record<string, Uint8Array> | null } | null | undefined) => Buffer.from(p?.metadata?.encoding ?? []).toString();
   expect(encodingOf(described.raw.executionConfig?.userMetadata?.summary)).toBe('json/plain');
-  expect(described.typedSearchAttributes.get(APP_ID)).toBe(appId);
+  expect(described.typedSearchAttributes.get(APP_ID)).toBe(stack.appId);
   expect(described.typedSearchAttributes.get(TAGS)).toEqual(['env:ci']);
   expect(described.typedSearchAttributes.get(BATCH_ID)).toBe(detail.batch_id);
   expect(described.typedSearchAttributes.get(SCHEDULE_ID)).toBeUndefined();
@@ -90,13 +71,13 @@ test('when a run ends, then its workflow carries its summaries and search attrib
   // The batch workflow too.
   const batch = await stack.client.workflow.getHandle(`batch-${detail.batch_id}`).describe();
   expect(await batch.staticSummary()).toBe(`batch ${detail.batch_id} · 1 run of ${flowId}`);
-  expect(batch.typedSearchAttributes.get(APP_ID)).toBe(appId);
+  expect(batch.typedSearchAttributes.get(APP_ID)).toBe(stack.appId);
 
   // The Temporal CLI finds it by AppId (visibility is eventually consistent).
   const listed = await until('the CLI to list the run by AppId', async () => {
     const { stdout } = await exec(process.env.FLOWRUNS_TEST_TEMPORAL_BINARY!, [
       'workflow', 'list', '--address', stack.config.temporalAddress, '--namespace', stack.config.namespace,
-      '--query', `AppId="${appId}" AND WorkflowType="flowRun"`, '--output', 'json',
+      '--query', `AppId="${stack.appId}" AND WorkflowType="flowRun"`, '--output', 'json',
     ]);
     const rows = stdout.trim() ? (JSON.parse(stdout) as { execution: { workflowId: string } }[]) : [];
     return rows.some((r) => r.execution.workflowId === workflowId) ? rows : undefined;

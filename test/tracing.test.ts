@@ -7,8 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';
 import { startTracing, traceFields, tracing } from '../platform/tracing';
-import { runDetailWhenEnded, startStack, startWorkers, until, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { runDetailWhenEnded, until, withStack } from './harness';
 
 interface OtlpSpan {
   traceId: string;
@@ -45,28 +44,19 @@ async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; close(
 const attr = (s: OtlpSpan, key: string): string | undefined => s.attributes?.find((a) => a.key === key)?.value.stringValue;
 
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
-let stack: Stack;
-let stub: Stub;
-let workers: RunningWorkers | undefined;
-let key: string;
-let appId: string;
 
+// Registered before withStack, so it runs before the stack starts: the instrumentations patch
+// http and undici, the worker bundles the workflow interceptors.
 beforeAll(async () => {
   receiver = await startReceiver();
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
-  // Before the stack: the instrumentations patch http and undici, the worker bundles the workflow interceptors.
   expect(startTracing('test')).toBeDefined();
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub(() => ({ body: { ok: true } }));
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
 });
 
+const stack = withStack({ workers: true, stub: () => ({ body: { ok: true } }), app: 'shop' });
+
+// Registered after withStack, so it runs once the stack has stopped.
 afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
   await tracing()?.shutdown();
   await receiver?.close();
   delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
@@ -74,12 +64,12 @@ afterAll(async () => {
 
 test('when a run is triggered, then one trace holds the trigger request, the workflows, the step activity and its outbound request, with the run id', async () => {
   const flowId = `traced-${Date.now().toString(36)}`;
-  expect((await stack.call('POST', '/api/v1/flows', { id: flowId, name: flowId, steps: [{ id: 'call', type: 'http', config: { url: `${stub.url}/traced` } }] }, key)).status).toBe(201);
-  const trigger = await stack.call('POST', '/api/v1/flows/run', { flow_ids: [flowId], app_id: appId }, key);
+  expect((await stack.call('POST', '/api/v1/flows', { id: flowId, name: flowId, steps: [{ id: 'call', type: 'http', config: { url: `${stack.stub.url}/traced` } }] }, stack.key)).status).toBe(201);
+  const trigger = await stack.call('POST', '/api/v1/flows/run', { flow_ids: [flowId], app_id: stack.appId }, stack.key);
   expect(trigger.body).toHaveProperty('batch_id');
   const runId: string = trigger.body.runs[0].id;
   const batchId: string = trigger.body.batch_id;
-  expect((await runDetailWhenEnded(stack, runId, key, 60_000)).status).toBe('succeeded');
+  expect((await runDetailWhenEnded(stack, runId, stack.key, 60_000)).status).toBe('succeeded');
 
   const traced = await until('the run\'s spans to reach the receiver', async () => {
     await tracing()!.flush();
