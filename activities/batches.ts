@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
 import type { BatchRunInput, FlowRunInput, FlowRunRef } from '../domain';
 import { batchRunIds, runInputOf } from '../db/batch-plans';
+import { batchRowExists } from '../db/batch-rows';
 import { insertBatchRows, type Projections } from '../db/projections';
 import { patiently } from './patience';
 
@@ -11,7 +12,7 @@ export function createBatchActivities(dataSource: DataSource, projections: Proje
     async recordBatch(input: BatchRunInput): Promise<void> {
       // The gateway wrote the batch and its runs in one transaction before it started the workflow:
       // when the batch row is there, so are its runs, and one read spares the transaction.
-      const [found] = await patiently(() => dataSource.query('SELECT 1 FROM batches WHERE id = $1', [input.batchId]), recordPatienceMs);
+      const found = await patiently(() => batchRowExists(dataSource, input.batchId), recordPatienceMs);
       if (!found) await dataSource.transaction((m) => insertBatchRows(m, input));
     },
 

@@ -8,6 +8,7 @@ import type { DataSource } from 'typeorm';
 import type { ArtifactStore } from '../db/artifact-store';
 import type { RunRequest } from '../db/entities';
 import type { Projections } from '../db/projections';
+import { runBrowserRows } from '../db/runs';
 import { isOutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import { workerLog } from '../platform/log';
@@ -71,7 +72,7 @@ export function createStepActivities(deps: StepActivityDeps) {
   /** A browser bound to one attempt of a browser or scan step (the run's account and browser read from its row). */
   const browserFor = async (call: StepCall, attempt: number, signal: AbortSignal, redact: <T>(v: T) => T): Promise<BrowserRuntime | undefined> => {
     if (!browsers || !BROWSER_STEP_TYPES.has(call.step.type)) return undefined;
-    const rows: { account_id: string; browser: string | null }[] = await patiently(() => dataSource.query('SELECT account_id, browser FROM runs WHERE id = $1', [call.runId]), recordPatienceMs);
+    const rows = await patiently(() => runBrowserRows(dataSource, call.runId), recordPatienceMs);
     if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, 'RunGone');
     return createBrowserRuntime(
       { pool: browsers.pool, recorder: platformRecorder({ store: browsers.store, projections, dataSource }), publicUrl },

@@ -1,5 +1,6 @@
 /** The account of a run, for the turn its expressions take on the shared evaluator. */
 import type { DataSource } from 'typeorm';
+import { runAccountRows } from '../db/runs';
 
 /** Runs whose account is kept in memory by `runAccounts` (the oldest forgotten first). */
 const KNOWN_RUN_ACCOUNTS = 10_000;
@@ -16,7 +17,7 @@ export function runAccounts(dataSource: DataSource): (runId: string) => Promise<
   return (runId) => {
     let account = known.get(runId);
     if (!account) {
-      const read = dataSource.query('SELECT account_id FROM runs WHERE id = $1', [runId]) as Promise<{ account_id: string }[]>;
+      const read = runAccountRows(dataSource, runId);
       // A stalled database answers nothing at all: the run waits no longer than this for its turn.
       const stalled = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), ACCOUNT_READ_WAIT_MS).unref());
       account = Promise.race([read, stalled]).then(

@@ -1,10 +1,16 @@
-/** A batch's row and its runs' rows, as the trigger writes them and the batch workflow writes them again. */
-import type { EntityManager } from 'typeorm';
+/** A batch's row and its runs' rows (`batches`, `runs`), as the trigger writes them and the batch workflow writes them again. */
+import type { DataSource, EntityManager } from 'typeorm';
 import type { BatchRunInput } from '../domain/flow-types';
 import { maskVariables } from '../domain/secrets';
 import { BatchEntity, RunEntity } from './entities';
 import type { Batch, Json, Run } from './entities';
 import { inChunks } from './step-records';
+
+/** Whether the batch's row is there (when it is, so are its runs: both are written in one transaction). */
+export async function batchRowExists(db: DataSource | EntityManager, batchId: string): Promise<boolean> {
+  const [found] = (await db.query('SELECT 1 FROM batches WHERE id = $1', [batchId])) as unknown[];
+  return found !== undefined;
+}
 
 /**
  * Writes a batch and its runs. The gateway calls it when it accepts a trigger and the batch

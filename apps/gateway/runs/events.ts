@@ -9,6 +9,8 @@
  */
 import type { Request, Response } from 'express';
 import type { DataSource } from 'typeorm';
+import { logKeyAtOrBefore, logLinesAfter, type StreamedLogRow } from '../../../db/run-logs';
+import { scopeStillWriting, type RunScope } from '../../../db/runs';
 import { NotFoundError } from '../../../domain/errors';
 import type { RunDeps } from '../deps';
 import * as q from './queries';
@@ -32,18 +34,7 @@ const PAGE = 500;
 /** Woken by the LISTEN of its gateway when lines of what it follows are committed, a stream still looks this often on its own. */
 const SAFETY_POLL_MS = 2000;
 
-interface LogRow {
-  seq: string;
-  run_id: string;
-  public_id: string;
-  batch_id: string | null;
-  key: string;
-  ts: Date;
-  level: string;
-  step_id: string | null;
-  message: string;
-  run_status: string;
-}
+type LogRow = StreamedLogRow;
 
 const STEP_FINISHED = /^step\.(.+)\.(succeeded|failed|skipped|cancelled)$/;
 const STEP_STARTED = /^step\.(.+)\.attempt\.(\d+)$/;
@@ -62,32 +53,16 @@ function eventOf(row: LogRow): { name: EventName; extra: Record<string, unknown>
   return { name: 'log', extra: {} };
 }
 
-type Scope = { batchId: string } | { runId: string };
-
-/** The SQL condition on `runs` (as `alias`) selecting the scope's runs, for parameter $1, and that parameter. */
-const scopeFilter = (scope: Scope, alias: string): [where: string, param: string] =>
-  'batchId' in scope ? [`${alias}batch_id = $1`, scope.batchId] : [`${alias}id = $1`, scope.runId];
+type Scope = RunScope;
 
 async function linesAfter(db: DataSource, scope: Scope, after: bigint): Promise<LogRow[]> {
-  const [where, param] = scopeFilter(scope, 'r.');
-  return db.query(
-    `SELECT l.seq, l.run_id, r.public_id, r.batch_id, l.key, l.ts, l.level, l.step_id, l.message, r.status AS run_status
-       FROM run_logs l JOIN runs r ON r.id = l.run_id
-      WHERE ${where} AND l.seq > $2 AND l.inserted_at < clock_timestamp() - make_interval(secs => $3)
-      ORDER BY l.seq LIMIT ${PAGE}`,
-    [param, after.toString(), SETTLE_MS / 1000],
-  );
+  return logLinesAfter(db, scope, after, SETTLE_MS / 1000, PAGE);
 }
 
 /** True when the stream's end line is at or before `after`: a client resuming past the end gets no more events. */
 async function endedBy(db: DataSource, scope: Scope, endsWith: EventName, after: bigint): Promise<boolean> {
   if (after === 0n) return false;
-  const [where, param] = scopeFilter(scope, 'r.');
-  const rows: unknown[] = await db.query(
-    `SELECT 1 FROM run_logs l JOIN runs r ON r.id = l.run_id WHERE ${where} AND l.key = $2 AND l.seq <= $3 LIMIT 1`,
-    [param, endsWith, after.toString()],
-  );
-  return rows.length > 0;
+  return logKeyAtOrBefore(db, scope, endsWith, after);
 }
 
 /** How often an idle stream checks whether what it follows has ended without its end line (a run finished outside the platform's recording, or deleted). */
@@ -97,12 +72,7 @@ const ENDED_AFTER_MS = 10_000;
 
 /** True when every run the stream follows is finished (or gone): no line is coming any more once the settle window has passed. */
 async function settled(db: DataSource, scope: Scope): Promise<boolean> {
-  const [where, param] = scopeFilter(scope, '');
-  const rows: unknown[] = await db.query(
-    `SELECT 1 FROM runs WHERE ${where} AND (finished_at IS NULL OR finished_at > clock_timestamp() - make_interval(secs => $2)) LIMIT 1`,
-    [param, ENDED_AFTER_MS / 1000],
-  );
-  return rows.length === 0;
+  return !(await scopeStillWriting(db, scope, ENDED_AFTER_MS / 1000));
 }
 
 /** `Last-Event-ID` as a sequence number; anything else starts from the beginning. */

@@ -7,6 +7,7 @@ import { In, type DataSource } from 'typeorm';
 import { BatchEntity, RunEntity, RunLogEntity, StepRunEntity } from '../../../db/entities';
 import type { Batch, Run, RunLog, StepRun } from '../../../db/entities';
 import { fastQuery, selectRows } from '../../../db/rows';
+import { firstLogRowsOfRuns } from '../../../db/run-logs';
 
 export async function findBatch(db: DataSource, accountId: string, batchId: string): Promise<Batch | null> {
   const [batch] = await selectRows<Batch>(db, BatchEntity, 'SELECT * FROM batches WHERE id = $1 AND account_id = $2', [batchId, accountId]);
@@ -117,13 +118,7 @@ export async function logsOfRuns(db: DataSource, runIds: string[], perRun?: numb
     for (const l of rows) out.get(l.runId)?.push(l);
     return out;
   }
-  const rows: { run_id: string; key: string; ts: Date; level: RunLog['level']; step_id: string | null; message: string }[] = await db.query(
-    `SELECT run_id, key, ts, level, step_id, message FROM (
-        SELECT l.*, row_number() OVER (PARTITION BY l.run_id ORDER BY l.ts, l.key) AS n
-          FROM run_logs l WHERE l.run_id = ANY($1::text[])) x
-      WHERE n <= $2 ORDER BY run_id, ts, key`,
-    [runIds, perRun],
-  );
+  const rows = await firstLogRowsOfRuns(db, runIds, perRun);
   for (const r of rows)
     out.get(r.run_id)?.push({ runId: r.run_id, key: r.key, ts: new Date(r.ts), level: r.level, stepId: r.step_id, message: r.message });
   return out;

@@ -6,6 +6,7 @@
  */
 import type { Client } from 'pg';
 import type { DataSource } from 'typeorm';
+import { tryAdvisoryLock } from '../../../db/advisory-locks';
 import { PgSession, sessionConfig } from './pg-session';
 
 /** The advisory lock of the watcher of operator actions (727401 is the migrations'). */
@@ -55,8 +56,7 @@ export class Leadership {
     if (this.stopped || this.session.current !== client) return;
     try {
       if (!this.job) {
-        const [row] = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [this.lockKey])).rows;
-        if (row?.ok && !this.stopped) {
+        if ((await tryAdvisoryLock(client, this.lockKey)) && !this.stopped) {
           this.job = this.startJob();
           this.changes.push({ leading: true, at: Date.now() });
         }

@@ -5,9 +5,10 @@
  * connection only delays it.
  */
 import type { DataSource } from 'typeorm';
+import { listenRunLogs, RUN_LOGS_CHANNEL } from '../../../db/run-logs';
 import { PgSession, sessionConfig } from './pg-session';
 
-export const RUN_LOGS_CHANNEL = 'flowruns_run_logs';
+export { RUN_LOGS_CHANNEL };
 
 export class LogNotifier {
   private readonly listeners = new Map<string, Set<() => void>>();
@@ -20,7 +21,7 @@ export class LogNotifier {
         client.on('notification', (n) => {
           if (n.channel === RUN_LOGS_CHANNEL) this.dispatch(n.payload ?? '*');
         });
-        await client.query(`LISTEN ${RUN_LOGS_CHANNEL}`);
+        await listenRunLogs(client);
         // Back after a gap: whatever was notified meanwhile is looked for now.
         this.dispatch('*');
       },

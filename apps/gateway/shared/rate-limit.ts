@@ -5,6 +5,7 @@
  * db/migrations/1734650000000-shared-gateway-state.ts). N gateways allow what one allows.
  */
 import type { DataSource } from 'typeorm';
+import { deleteIdleRateBuckets, takeRateTokens, type RateBucketRow } from '../../../db/rate-buckets';
 import { tooManyRequests } from '../http/errors';
 
 /** What a request counts against: its key and its account. */
@@ -22,18 +23,11 @@ export interface RateState {
   resetSeconds: number;
 }
 
-interface Row {
-  name: string;
-  per_minute: number;
-  burst: number;
-  tokens: number;
-  wait_seconds: number;
-}
+type Row = RateBucketRow;
 
 /** A full bucket refills in this many seconds (a sixth of a minute's rate). */
 export const RATE_WINDOW_SECONDS = 10;
-/** Buckets untouched this long are full again: their rows are dropped now and then. */
-const IDLE_ROWS = "interval '1 hour'";
+/** Buckets untouched for an hour are full again: their rows are dropped every this many takes. */
 const SWEEP_EVERY = 5000;
 
 /** `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (IETF draft 6) and `RateLimit-Policy`. */
@@ -71,11 +65,12 @@ export class SharedRateLimiter {
     if (buckets.length === 0) return undefined;
     // Locked in name order, so two requests never wait on each other's rows the other way round.
     buckets.sort((a, b) => (a.name < b.name ? -1 : 1));
-    if (++this.calls % SWEEP_EVERY === 0) void this.db.query(`DELETE FROM rate_buckets WHERE at < now() - ${IDLE_ROWS}`).catch(() => undefined);
-    const rows: Row[] = await this.db.query('SELECT * FROM flowruns_rate_take($1::text[], $2::float8[])', [
+    if (++this.calls % SWEEP_EVERY === 0) void deleteIdleRateBuckets(this.db).catch(() => undefined);
+    const rows = await takeRateTokens(
+      this.db,
       buckets.map((b) => b.name),
       buckets.map((b) => b.perMinute),
-    ]);
+    );
     const stateOf = (r: Row): RateState => ({
       limit: r.burst,
       remaining: Math.max(0, Math.floor(r.tokens)),

@@ -5,6 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import {
+  beatEventStreams,
+  countEventStreams,
+  deleteEventStream,
+  deleteGatewayEventStreams,
+  deleteStaleEventStreams,
+  insertEventStream,
+  lockAccountEventStreams,
+} from '../../../db/event-streams';
 import { tooManyRequests } from '../http/errors';
 
 export const MAX_STREAMS_PER_KEY = 20;
@@ -25,7 +34,7 @@ export class StreamSlots {
 
   private async heartbeat(): Promise<void> {
     if (this.mine.size === 0) return;
-    await this.db.query('UPDATE event_streams SET heartbeat_at = now() WHERE id = ANY($1::uuid[])', [[...this.mine]]).catch(() => undefined);
+    await beatEventStreams(this.db, [...this.mine]).catch(() => undefined);
   }
 
   /** Counts a new stream against its key and its account on every gateway, or throws 429 naming the bound reached; resolves to its release. */
@@ -33,27 +42,24 @@ export class StreamSlots {
     const id = randomUUID();
     await this.db.transaction(async (tx) => {
       // One opener per account at a time, on every gateway: the count and the insert agree.
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('flowruns.event_streams'), hashtext($1))`, [auth.accountId]);
-      await tx.query(`DELETE FROM event_streams WHERE account_id = $1 AND heartbeat_at < now() - make_interval(secs => $2)`, [auth.accountId, STALE_SECONDS]);
-      const [counts] = (await tx.query(`SELECT count(*)::int AS account, count(*) FILTER (WHERE key_id = $2)::int AS key FROM event_streams WHERE account_id = $1`, [
-        auth.accountId,
-        auth.keyId,
-      ])) as { account: number; key: number }[];
+      await lockAccountEventStreams(tx, auth.accountId);
+      await deleteStaleEventStreams(tx, auth.accountId, STALE_SECONDS);
+      const counts = await countEventStreams(tx, auth.accountId, auth.keyId);
       if (counts.key >= MAX_STREAMS_PER_KEY) throw tooManyRequests(`at most ${MAX_STREAMS_PER_KEY} event streams per key at once; close one first`, 5);
       if (counts.account >= maxPerAccount)
         throw tooManyRequests(`at most ${maxPerAccount} event streams per account at once (all its keys together); close one first`, 5);
-      await tx.query('INSERT INTO event_streams (id, account_id, key_id, gateway_id) VALUES ($1, $2, $3, $4)', [id, auth.accountId, auth.keyId, this.gatewayId]);
+      await insertEventStream(tx, id, auth.accountId, auth.keyId, this.gatewayId);
     });
     this.mine.add(id);
     return async () => {
       this.mine.delete(id);
-      await this.db.query('DELETE FROM event_streams WHERE id = $1', [id]).catch(() => undefined);
+      await deleteEventStream(this.db, id).catch(() => undefined);
     };
   }
 
   /** Stops beating and drops this gateway's rows (its streams are closing with it). */
   async stop(): Promise<void> {
     clearInterval(this.beat);
-    await this.db.query('DELETE FROM event_streams WHERE gateway_id = $1', [this.gatewayId]).catch(() => undefined);
+    await deleteGatewayEventStreams(this.db, this.gatewayId).catch(() => undefined);
   }
 }

@@ -44,15 +44,9 @@ export async function listRuns(db: DataSource, f: RunListFilter, before: Before 
   return { runs: rows.slice(0, limit), more: rows.length > limit };
 }
 
-/** The account's flows, id and name, for the filter and the links. */
-export async function flowNames(db: DataSource, accountId: string): Promise<{ id: string; name: string }[]> {
-  return db.query('SELECT id, name FROM flows WHERE account_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT 500', [accountId]);
-}
-
-/** The account's apps, for the run form. */
-export async function appNames(db: DataSource, accountId: string): Promise<{ id: string; name: string }[]> {
-  return db.query('SELECT id, name FROM apps WHERE account_id = $1 ORDER BY name, id LIMIT 500', [accountId]);
-}
+/** The account's flows, id and name, for the filter and the links; its apps, for the run form. */
+export { flowNames } from '../../../db/flows';
+export { appNames } from '../../../db/apps';
 
 export interface ScreenshotFiles {
   stepId: string;

@@ -1,12 +1,15 @@
 /** Reads behind a run's details and artifacts: the app's platform, which artifacts exist, and the artifacts themselves, streamed. */
 import type { DataSource } from 'typeorm';
+import { appPlatformRows } from '../../../../db/apps';
 import { RunLogEntity, RunRequestEntity } from '../../../../db/entities';
 import type { App, RunLog, RunRequest } from '../../../../db/entities';
+import { logAndRequestsPresence } from '../../../../db/run-logs';
+import { httpTotalRows } from '../../../../db/run-requests';
 
 /** The app's platform tells a client whether the network artifact can exist (web only). */
 export async function findAppPlatform(db: DataSource, accountId: string, appId: string | null): Promise<App['platform'] | null> {
   if (!appId) return null;
-  const rows: { platform: App['platform'] }[] = await db.query('SELECT platform FROM apps WHERE id = $1 AND account_id = $2', [appId, accountId]);
+  const rows = await appPlatformRows(db, accountId, appId);
   return rows[0]?.platform ?? null;
 }
 
@@ -17,11 +20,7 @@ export interface ArtifactPresence {
 
 /** Whether the log and network artifacts were produced, in one round trip. */
 export async function artifactPresence(db: DataSource, runId: string): Promise<ArtifactPresence> {
-  const rows: { has_log: boolean; has_requests: boolean }[] = await db.query(
-    `SELECT EXISTS (SELECT 1 FROM run_logs WHERE run_id = $1) AS has_log,
-            EXISTS (SELECT 1 FROM run_requests WHERE run_id = $1) AS has_requests`,
-    [runId],
-  );
+  const rows = await logAndRequestsPresence(db, runId);
   return { hasLog: rows[0]?.has_log ?? false, hasRequests: rows[0]?.has_requests ?? false };
 }
 
@@ -65,14 +64,7 @@ export interface HttpTotals {
 
 /** A failed request is one that got no response (status 0). */
 export async function httpTotals(db: DataSource, runId: string): Promise<HttpTotals> {
-  const rows: { requests: string; failed: string; total_duration_ms: string; total_bytes: string }[] = await db.query(
-    `SELECT count(*) AS requests,
-            count(*) FILTER (WHERE status = 0) AS failed,
-            coalesce(sum(duration_ms), 0) AS total_duration_ms,
-            coalesce(sum(response_size), 0) AS total_bytes
-       FROM run_requests WHERE run_id = $1`,
-    [runId],
-  );
+  const rows = await httpTotalRows(db, runId);
   const r = rows[0];
   return {
     requests: Number(r?.requests ?? 0),

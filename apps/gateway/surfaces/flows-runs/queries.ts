@@ -2,6 +2,7 @@
 import type { DataSource } from 'typeorm';
 import { RunEntity } from '../../../../db/entities';
 import { fastQuery, selectRows } from '../../../../db/rows';
+import { stepCountRows } from '../../../../db/runs';
 import type { Run } from '../../../../db/entities';
 import type { TimeKey } from '../../../../db/keyset';
 import type { RunStatus } from '../../../../domain/statuses';
@@ -47,17 +48,7 @@ export interface StepCounts {
 export async function stepCounts(db: DataSource, runIds: string[]): Promise<Map<string, StepCounts>> {
   const out = new Map<string, StepCounts>();
   if (runIds.length === 0) return out;
-  const rows: { id: string; total: number; succeeded: number }[] = await db.query(
-    `SELECT r.id,
-            GREATEST(count(s.step_id), coalesce(max(jsonb_array_length(fv.definition -> 'steps')), 0))::int AS total,
-            (count(s.step_id) FILTER (WHERE s.status = 'succeeded'))::int AS succeeded
-       FROM runs r
-       LEFT JOIN step_runs s ON s.run_id = r.id
-       LEFT JOIN flow_versions fv ON fv.account_id = r.account_id AND fv.flow_id = r.flow_id AND fv.version = r.flow_version
-      WHERE r.id = ANY($1::text[])
-      GROUP BY r.id`,
-    [runIds],
-  );
+  const rows = await stepCountRows(db, runIds);
   for (const r of rows) out.set(r.id, { total: r.total, succeeded: r.succeeded });
   return out;
 }

@@ -2,6 +2,7 @@
 import type { DataSource } from 'typeorm';
 import { AppEntity, RunEntity } from '../../../../db/entities';
 import type { Run } from '../../../../db/entities';
+import { flowDefinitionRows } from '../../../../db/flow-versions';
 import type { FlowDefinition } from '../../../../domain/flow-types';
 import { findRun } from '../../runs/queries';
 
@@ -36,12 +37,11 @@ export async function definitionsOf(db: DataSource, accountId: string, runs: rea
   const pinned = runs.filter((r) => r.flowVersion !== null);
   const out = new Map<string, FlowDefinition>();
   if (pinned.length === 0) return out;
-  const rows: { flow_id: string; version: number; definition: FlowDefinition }[] = await db.query(
-    `SELECT fv.flow_id, fv.version, fv.definition
-       FROM flow_versions fv
-       JOIN unnest($2::text[], $3::int[]) AS want(flow_id, version) ON want.flow_id = fv.flow_id AND want.version = fv.version
-      WHERE fv.account_id = $1`,
-    [accountId, pinned.map((r) => r.flowId), pinned.map((r) => r.flowVersion)],
+  const rows = await flowDefinitionRows(
+    db,
+    accountId,
+    pinned.map((r) => r.flowId),
+    pinned.map((r) => r.flowVersion),
   );
   for (const r of rows) out.set(definitionKey({ flowId: r.flow_id, flowVersion: r.version }), r.definition);
   return out;

@@ -1,0 +1,59 @@
+/**
+ * Reads of `runs` beyond the entity's repository (db/entities): what an activity needs of a run's
+ * row (its account, browser, flow, public id), whether the runs an event stream follows may still
+ * write lines, and the step counts of a page of runs (with `step_runs` and `flow_versions`).
+ */
+import type { DataSource, EntityManager } from 'typeorm';
+
+type Db = DataSource | EntityManager;
+
+/** A run's account, one row or none (the run is gone). */
+export function runAccountRows(db: Db, runId: string): Promise<{ account_id: string }[]> {
+  return db.query('SELECT account_id FROM runs WHERE id = $1', [runId]) as Promise<{ account_id: string }[]>;
+}
+
+/** A run's account and browser (what a browser step's runtime is bound to), one row or none. */
+export async function runBrowserRows(db: Db, runId: string): Promise<{ account_id: string; browser: string | null }[]> {
+  return db.query('SELECT account_id, browser FROM runs WHERE id = $1', [runId]);
+}
+
+/** A run's account, flow and public id (where an agent's browser step files go), one row or none. */
+export async function runOwnerRows(db: Db, runId: string): Promise<{ account_id: string; flow_id: string; public_id: string }[]> {
+  return db.query('SELECT account_id, flow_id, public_id FROM runs WHERE id = $1', [runId]);
+}
+
+/** What an event stream follows: the runs of a batch, or one run. */
+export type RunScope = { batchId: string } | { runId: string };
+
+/** The SQL condition on `runs` (as `alias`) selecting the scope's runs, for parameter $1, and that parameter. */
+export const scopeFilter = (scope: RunScope, alias: string): [where: string, param: string] =>
+  'batchId' in scope ? [`${alias}batch_id = $1`, scope.batchId] : [`${alias}id = $1`, scope.runId];
+
+/** True when a run of `scope` is unfinished, or finished less than `endedAfterSeconds` ago (it may still write lines). */
+export async function scopeStillWriting(db: Db, scope: RunScope, endedAfterSeconds: number): Promise<boolean> {
+  const [where, param] = scopeFilter(scope, '');
+  const rows: unknown[] = await db.query(
+    `SELECT 1 FROM runs WHERE ${where} AND (finished_at IS NULL OR finished_at > clock_timestamp() - make_interval(secs => $2)) LIMIT 1`,
+    [param, endedAfterSeconds],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Step counts of runs in one grouped query, a row per run found: `total` is the larger of the
+ * steps recorded and the steps of the definition it runs (`flow_versions`), so a queued run does
+ * not claim zero steps.
+ */
+export async function stepCountRows(db: Db, runIds: string[]): Promise<{ id: string; total: number; succeeded: number }[]> {
+  return db.query(
+    `SELECT r.id,
+            GREATEST(count(s.step_id), coalesce(max(jsonb_array_length(fv.definition -> 'steps')), 0))::int AS total,
+            (count(s.step_id) FILTER (WHERE s.status = 'succeeded'))::int AS succeeded
+       FROM runs r
+       LEFT JOIN step_runs s ON s.run_id = r.id
+       LEFT JOIN flow_versions fv ON fv.account_id = r.account_id AND fv.flow_id = r.flow_id AND fv.version = r.flow_version
+      WHERE r.id = ANY($1::text[])
+      GROUP BY r.id`,
+    [runIds],
+  );
+}
