@@ -15,8 +15,7 @@ import { PNG } from 'pngjs';
 import { loadConfig } from '../platform/config';
 import { retentionScheduleId } from '../apps/worker/retention';
 import { artifactKey, artifactStoreFor, directoryStore, s3Store, type ArtifactStore } from '../db/artifact-store';
-import { runDetailWhenEnded, startStack, startWorkers, sweepRetentionNow, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { runDetailWhenEnded, sweepRetentionNow, withStack, type Loose } from './harness';
 
 const BUCKET = 'flowruns-artifacts';
 let s3rver: ChildProcessWithoutNullStreams;
@@ -189,49 +188,46 @@ describe('the S3 store', () => {
 });
 
 describe('the stack with its artifacts in the bucket', () => {
-  let stack: Stack;
-  let workers: RunningWorkers;
-  let web: Stub;
-  let key: string;
-  let appId: string;
   let emptyDir: string;
-
-  beforeAll(async () => {
+  /**
+   * The stack's env: the bucket's endpoint is known once s3rver runs (the file's beforeAll), so the
+   * beforeAll below fills it in; registered before withStack's, it runs before the stack starts.
+   */
+  const env: Record<string, string> = {};
+  beforeAll(() => {
     emptyDir = mkdtempSync(path.join(os.tmpdir(), 'flowruns-art-unused-'));
-    stack = await startStack({
-      env: { FLOWRUNS_ARTIFACTS_S3_BUCKET: BUCKET, FLOWRUNS_ARTIFACTS_S3_ENDPOINT: endpoint, FLOWRUNS_ARTIFACTS_S3_PREFIX: 'e2e', FLOWRUNS_ARTIFACTS_DIR: emptyDir },
-    });
-    workers = await startWorkers(stack);
-    web = await startStub(() => ({
+    Object.assign(env, { FLOWRUNS_ARTIFACTS_S3_BUCKET: BUCKET, FLOWRUNS_ARTIFACTS_S3_ENDPOINT: endpoint, FLOWRUNS_ARTIFACTS_S3_PREFIX: 'e2e', FLOWRUNS_ARTIFACTS_DIR: emptyDir });
+  });
+
+  const stack = withStack({
+    env,
+    workers: true,
+    stub: () => ({
       headers: { 'content-type': 'text/html; charset=utf-8' },
       body: '<!doctype html><html lang="en"><head><title>Box</title></head><body style="margin:0"><div style="width:320px;height:200px;background:teal"></div></body></html>',
-    }));
-    ({ apiKey: key } = await stack.newAccount());
-    appId = (await stack.call('POST', '/api/v1/apps', { name: 'box', platform: 'web', baseUrl: web.url }, key)).body.id;
-  }, 120_000);
+    }),
+    app: 'box',
+    teardown: () => stack.client?.schedule.getHandle(retentionScheduleId(stack.config.taskQueue)).delete().catch(() => undefined),
+  });
 
-  afterAll(async () => {
-    await stack?.client.schedule.getHandle(retentionScheduleId(stack.config.taskQueue)).delete().catch(() => undefined);
-    await workers?.stop();
-    await web?.close();
-    await stack?.stop();
+  afterAll(() => {
     if (emptyDir) rmSync(emptyDir, { recursive: true, force: true });
   });
 
   async function runFlow(flow: Loose): Promise<Loose> {
-    const saved = await stack.call('POST', '/api/v1/flows', flow, key);
+    const saved = await stack.call('POST', '/api/v1/flows', flow, stack.key);
     if (saved.status !== 201) throw new Error(`saving ${flow.id}: ${JSON.stringify(saved.body)}`);
-    const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flow.id] }, key);
+    const t = await stack.call('POST', '/api/v1/flows/run', { app_id: stack.appId, flow_ids: [flow.id] }, stack.key);
     if (t.status !== 200) throw new Error(`triggering ${flow.id}: ${JSON.stringify(t.body)}`);
     const runId = t.body.runs[0].id;
-    return runDetailWhenEnded(stack, runId, key, 60_000);
+    return runDetailWhenEnded(stack, runId, stack.key, 60_000);
   }
 
   it('when a browser step takes a screenshot, then the PNG lives in the bucket, the API serves it, and deleting the run deletes its objects', async () => {
     const run = await runFlow({
       id: 'box-shot',
       name: 'box',
-      steps: [{ id: 'look', type: 'browser', config: { url: `${web.url}/`, viewport: '400,300', actions: [{ action: 'screenshot', name: 'box' }] } }],
+      steps: [{ id: 'look', type: 'browser', config: { url: `${stack.stub.url}/`, viewport: '400,300', actions: [{ action: 'screenshot', name: 'box' }] } }],
     });
     expect(run.status).toBe('succeeded');
     const shotUrl = run.actions.find((a: Loose) => a.action === 'screenshot').screenshot_url;
@@ -246,7 +242,7 @@ describe('the stack with its artifacts in the bucket', () => {
     expect(objects).toContain(`e2e/${storageKey}`);
     const inBucket = Buffer.from(await (await raw.send(new GetObjectCommand({ Bucket: BUCKET, Key: `e2e/${storageKey}` }))).Body!.transformToByteArray());
 
-    const res = await fetch(shotUrl, { headers: { 'X-API-Key': key } });
+    const res = await fetch(shotUrl, { headers: { 'X-API-Key': stack.key } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/png');
     const served = Buffer.from(await res.arrayBuffer());
@@ -255,9 +251,9 @@ describe('the stack with its artifacts in the bucket', () => {
     expect([image.width, image.height]).toEqual([400, 300]);
     expect(readdirSync(emptyDir)).toEqual([]); // nothing went to the directory
 
-    expect((await stack.call('DELETE', `/api/v1/flow-runs/${run.id}`, undefined, key)).status).toBe(200);
+    expect((await stack.call('DELETE', `/api/v1/flow-runs/${run.id}`, undefined, stack.key)).status).toBe(200);
     expect(await objectKeys(`e2e/runs/${internalId}/`)).toEqual([]);
-    expect((await fetch(shotUrl, { headers: { 'X-API-Key': key } })).status).toBe(404);
+    expect((await fetch(shotUrl, { headers: { 'X-API-Key': stack.key } })).status).toBe(404);
   });
 
   it('when the retention sweep deletes an old run, then its objects in the bucket go with it', async () => {

@@ -12,7 +12,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { runDetailWhenEnded, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
+import { runDetailWhenEnded, withStack, type Loose } from './harness';
 
 interface Site {
   url: string;
@@ -41,12 +41,10 @@ async function site(host: string, handler: (path: string) => { status?: number; 
   return s;
 }
 
-let stack: Stack;
-let workers: RunningWorkers;
+const stack = withStack({ env: { FLOWRUNS_EGRESS_ALLOW: '127.0.0.2/32' }, workers: true, account: true });
 let internal: Site;
 let pub: Site;
 let otherOrigin: Site;
-let key: string;
 let appId: string;
 let secretFile: string;
 const FILE_SECRET = 'TOP-SECRET-FILE-CONTENT-7f3a';
@@ -88,27 +86,22 @@ w.onmessage = () => mark('worker');
   });
   secretFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flowruns-file-')), 'admin-key');
   fs.writeFileSync(secretFile, FILE_SECRET);
-  stack = await startStack({ env: { FLOWRUNS_EGRESS_ALLOW: '127.0.0.2/32' } });
-  workers = await startWorkers(stack);
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'public site', platform: 'web', baseUrl: pub.url }, key)).body.id;
+  appId = (await stack.call('POST', '/api/v1/apps', { name: 'public site', platform: 'web', baseUrl: pub.url }, stack.key)).body.id;
 }, 180_000);
 
 afterAll(async () => {
-  await workers?.stop();
-  await stack?.stop();
   await Promise.all([internal, pub, otherOrigin].map((s) => s?.close()));
   if (secretFile) fs.rmSync(path.dirname(secretFile), { recursive: true, force: true });
 });
 
-const get = (url: string) => fetch(url, { headers: { 'X-API-Key': key } });
+const get = (url: string) => fetch(url, { headers: { 'X-API-Key': stack.key } });
 
 async function runFlow(id: string, steps: Loose[], extra: Loose = {}): Promise<Loose> {
-  const saved = await stack.call('PUT', `/api/v1/flows/${id}`, { id, name: id, steps }, key);
+  const saved = await stack.call('PUT', `/api/v1/flows/${id}`, { id, name: id, steps }, stack.key);
   if (saved.status >= 300) throw new Error(`saving ${id}: ${saved.status} ${JSON.stringify(saved.body)}`);
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [id], ...extra }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [id], ...extra }, stack.key);
   if (t.status !== 200) throw new Error(`triggering ${id}: ${JSON.stringify(t.body)}`);
-  return runDetailWhenEnded(stack, t.body.runs[0].id, key, 180_000);
+  return runDetailWhenEnded(stack, t.body.runs[0].id, stack.key, 180_000);
 }
 
 const stepOf = (run: Loose, id: string) => run.actions.find((a: Loose) => a.step_id === id && !a.action);
@@ -171,7 +164,7 @@ it('when a flow names a file: (or other non-http) URL literally, then saving it 
     [{ type: 'browser', config: { url: 'javascript:alert(1)' } }, ['config', 'url']],
   ];
   for (const [step, loc] of cases) {
-    const res = await stack.call('PUT', '/api/v1/flows/literal-file', { id: 'literal-file', name: 'f', steps: [{ id: 's', ...step }] }, key);
+    const res = await stack.call('PUT', '/api/v1/flows/literal-file', { id: 'literal-file', name: 'f', steps: [{ id: 's', ...step }] }, stack.key);
     expect(res.status).toBe(400);
     expect(res.body.detail).toContainEqual(expect.objectContaining({ loc: ['body', 'steps', 0, ...loc], msg: expect.stringContaining('http or https') }));
   }

@@ -11,8 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
-import { runDetailWhenEnded, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { runDetailWhenEnded, withStack, type Loose } from './harness';
 
 const run = promisify(execFile);
 /** Typed into a text field and a password field, and posted: every encoding of it is searched for. */
@@ -24,24 +23,22 @@ const html = (body: string, title: string) => ({
   body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`,
 });
 
-let stack: Stack;
-let workers: RunningWorkers;
-let web: Stub;
-let key: string;
 let appId: string;
 let runId: string;
 let traceUrl: string;
 
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  web = await startStub((req) => {
+const stack = withStack({
+  workers: true,
+  stub: (req) => {
     if (req.url.startsWith('/login')) return html(`<form action="/home" method="post"><input id="user" name="user"><input id="pass" name="pass" type="password"><button type="submit">Sign in</button></form>`, 'Sign in');
     if (req.url.startsWith('/home')) return html(`<h1 class="welcome">Hello</h1>`, 'Home');
     return { status: 404, body: 'not found' };
-  });
-  ({ apiKey: key } = await stack.newAccount());
-  const app = await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: web.url, variables: { PASSWORD: SECRET }, secrets: ['PASSWORD'] }, key);
+  },
+  account: true,
+});
+
+beforeAll(async () => {
+  const app = await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stack.stub.url, variables: { PASSWORD: SECRET }, secrets: ['PASSWORD'] }, stack.key);
   appId = app.body.id;
   const flow = {
     id: 'traced-login',
@@ -52,7 +49,7 @@ beforeAll(async () => {
         type: 'browser',
         retry: { maxAttempts: 1 },
         config: {
-          url: `${web.url}/login`,
+          url: `${stack.stub.url}/login`,
           timeoutMs: 3000,
           actions: [
             { action: 'fill', selector: '#user', value: '${env:PASSWORD}' },
@@ -65,20 +62,14 @@ beforeAll(async () => {
       },
     ],
   };
-  expect((await stack.call('POST', '/api/v1/flows', flow, key)).status).toBe(201);
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['traced-login'] }, key);
+  expect((await stack.call('POST', '/api/v1/flows', flow, stack.key)).status).toBe(201);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['traced-login'] }, stack.key);
   expect(t.status).toBe(200);
   runId = t.body.runs[0].id;
-}, 120_000);
-
-afterAll(async () => {
-  await workers?.stop();
-  await web?.close();
-  await stack?.stop();
 });
 
 it('when a browser step fails, then its entry in the run detail links its trace.zip under the step artifacts', async () => {
-  const detail = await runDetailWhenEnded(stack, runId, key, 120_000);
+  const detail = await runDetailWhenEnded(stack, runId, stack.key, 120_000);
   expect(detail.status).toBe('failed');
   const step = detail.actions.find((a: Loose) => a.step_id === 'login' && a.type === 'browser');
   expect(detail.error).toEqual({ step: 'login', message: expect.stringContaining('Goodbye') });
@@ -92,7 +83,7 @@ it("when the trace is fetched, then it needs the run's own authorisation and com
   expect((await stack.call('GET', traceUrl, undefined, null)).status).toBe(401);
   const stranger = await stack.newAccount();
   expect((await stack.call('GET', traceUrl, undefined, stranger.apiKey)).status).toBe(404);
-  const res = await fetch(`${stack.baseUrl}${traceUrl}`, { headers: { 'x-api-key': key } });
+  const res = await fetch(`${stack.baseUrl}${traceUrl}`, { headers: { 'x-api-key': stack.key } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe('application/zip');
   expect(res.headers.get('x-content-type-options')).toBe('nosniff');
@@ -100,7 +91,7 @@ it("when the trace is fetched, then it needs the run's own authorisation and com
 });
 
 it('when the trace is unzipped, then it has the actions, network and snapshots of the attempt and no form of the secret anywhere', async () => {
-  const res = await fetch(`${stack.baseUrl}${traceUrl}`, { headers: { 'x-api-key': key } });
+  const res = await fetch(`${stack.baseUrl}${traceUrl}`, { headers: { 'x-api-key': stack.key } });
   const files = unzipSync(new Uint8Array(await res.arrayBuffer()));
   const names = Object.keys(files);
   expect(names).toEqual(expect.arrayContaining(['trace.trace', 'trace.network']));
@@ -124,7 +115,7 @@ it('when the trace is unzipped, then it has the actions, network and snapshots o
 it("when Playwright opens the trace, then it lists the attempt: the page load, the two fills masked, the click and the expectation's reads", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trace-open-'));
   try {
-    const res = await fetch(`${stack.baseUrl}${traceUrl}`, { headers: { 'x-api-key': key } });
+    const res = await fetch(`${stack.baseUrl}${traceUrl}`, { headers: { 'x-api-key': stack.key } });
     fs.writeFileSync(path.join(dir, 'trace.zip'), Buffer.from(await res.arrayBuffer()));
     const cli = path.join(path.dirname(require.resolve('playwright-core/package.json')), 'cli.js');
     const opened = await run(process.execPath, [cli, 'trace', 'open', 'trace.zip'], { cwd: dir });

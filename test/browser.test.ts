@@ -5,13 +5,8 @@
  */
 import { PNG } from 'pngjs';
 import { signInToDashboard } from './dashboard-session';
-import { runDetailWhenEnded, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { runDetailWhenEnded, withStack, type Loose } from './harness';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let web: Stub;
-let key: string;
 let appId: string;
 let variant = 'blue';
 
@@ -26,10 +21,9 @@ const logo = (() => {
   return PNG.sync.write(png).toString('latin1');
 })();
 
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  web = await startStub((req) => {
+const stack = withStack({
+  workers: true,
+  stub: (req) => {
     const url = new URL(req.url, 'http://x');
     switch (url.pathname) {
       case '/login':
@@ -59,28 +53,25 @@ beforeAll(async () => {
       default:
         return { status: 404, body: 'not found' };
     }
-  });
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: web.url, variables: { PASSWORD: 'hunter2-secret' }, secrets: ['PASSWORD'] }, key)).body.id;
-}, 180_000);
+  },
+  account: true,
+});
 
-afterAll(async () => {
-  await workers?.stop();
-  await web?.close();
-  await stack?.stop();
+beforeAll(async () => {
+  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stack.stub.url, variables: { PASSWORD: 'hunter2-secret' }, secrets: ['PASSWORD'] }, stack.key)).body.id;
 });
 
 async function runFlow(flow: Loose, extra: Loose = {}): Promise<Loose> {
-  const saved = await stack.call('POST', '/api/v1/flows', flow, key);
+  const saved = await stack.call('POST', '/api/v1/flows', flow, stack.key);
   // A flow run again is already saved.
   if (saved.status !== 201 && saved.status !== 409) throw new Error(`saving ${flow.id}: ${JSON.stringify(saved.body)}`);
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flow.id], ...extra }, key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: [flow.id], ...extra }, stack.key);
   if (t.status !== 200) throw new Error(`triggering ${flow.id}: ${JSON.stringify(t.body)}`);
   const runId = t.body.runs[0].id;
-  return runDetailWhenEnded(stack, runId, key, 120_000);
+  return runDetailWhenEnded(stack, runId, stack.key, 120_000);
 }
 
-const get = (url: string) => fetch(url, { headers: { 'X-API-Key': key } });
+const get = (url: string) => fetch(url, { headers: { 'X-API-Key': stack.key } });
 const jsonl = async (url: string): Promise<Loose[]> =>
   (await (await get(url)).text())
     .split('\n')
@@ -95,7 +86,7 @@ const loginFlow = (id: string, expectText: string) => ({
       id: 'login',
       type: 'browser',
       config: {
-        url: `${web.url}/login`,
+        url: `${stack.stub.url}/login`,
         viewport: '1024,700',
         timeoutMs: 5000,
         actions: [
@@ -165,7 +156,7 @@ it('when a flow logs in, searches and asserts, then it passes with its screensho
   expect(login.cpu_time_ms).toBeGreaterThan(0);
 
   // The dashboard's run page shows the screenshot, served behind its session cookie.
-  const cookie = { cookie: (await signInToDashboard(stack.baseUrl, key)).cookie };
+  const cookie = { cookie: (await signInToDashboard(stack.baseUrl, stack.key)).cookie };
   const ui = await (await fetch(`${stack.baseUrl}/ui/runs/${run.id}`, { headers: cookie })).text();
   expect(ui).toContain(`/ui/runs/${run.id}/screenshots/login/home.png`);
   const uiShot = await fetch(`${stack.baseUrl}/ui/runs/${run.id}/screenshots/login/home.png`, { headers: cookie });
@@ -192,7 +183,7 @@ it('when an expectation fails, then the step fails with expected and actual, and
 });
 
 it('when a scan asks for html, logs and performance, then its output carries them and the FlowRun-objects contract shows it as a scan node', async () => {
-  const flow = { id: 'home-scan', name: 'scan home', steps: [{ id: 'scan', type: 'scan', config: { url: `${web.url}/home?user=scan`, types: ['html', 'logs', 'performance'] } }] };
+  const flow = { id: 'home-scan', name: 'scan home', steps: [{ id: 'scan', type: 'scan', config: { url: `${stack.stub.url}/home?user=scan`, types: ['html', 'logs', 'performance'] } }] };
   const run = await runFlow(flow);
   expect(run.status).toBe('succeeded');
   const out = run.actions.find((a: Loose) => a.step_id === 'scan' && !a.action).output;
@@ -207,15 +198,15 @@ it('when a scan asks for html, logs and performance, then its output carries the
   expect(page.headers.get('content-security-policy')).toBe('sandbox');
   expect(page.headers.get('content-disposition')).toMatch(/^attachment/);
 
-  const node = (await stack.call('GET', `/v1/ops/flowrun/${run.id}`, undefined, key)).body.nodes[0].data;
-  expect(node).toMatchObject({ task_type: 'scan', type: ['html', 'logs', 'performance'], threshold: 95, uri: `${web.url}/home?user=scan`, status: 'passed' });
+  const node = (await stack.call('GET', `/v1/ops/flowrun/${run.id}`, undefined, stack.key)).body.nodes[0].data;
+  expect(node).toMatchObject({ task_type: 'scan', type: ['html', 'logs', 'performance'], threshold: 95, uri: `${stack.stub.url}/home?user=scan`, status: 'passed' });
 });
 
 it('when a screenshot asks for visual regression, then the first run sets the baseline, a changed page fails with a diff, and promotion makes it pass', async () => {
   const flow = {
     id: 'vrt-page',
     name: 'vrt',
-    steps: [{ id: 'look', type: 'browser', config: { url: `${web.url}/vrt`, viewport: '800,600', actions: [{ action: 'screenshot', name: 'box', mask: ['.clock'], vrt: { threshold: 99 } }] } }],
+    steps: [{ id: 'look', type: 'browser', config: { url: `${stack.stub.url}/vrt`, viewport: '800,600', actions: [{ action: 'screenshot', name: 'box', mask: ['.clock'], vrt: { threshold: 99 } }] } }],
   };
   variant = 'blue';
   const first = await runFlow(flow);
@@ -232,47 +223,47 @@ it('when a screenshot asks for visual regression, then the first run sets the ba
   expect(PNG.sync.read(Buffer.from(await diff.arrayBuffer())).width).toBe(800);
 
   // Seed 001's node lists the screenshot with its score against the threshold.
-  const node = (await stack.call('GET', `/v1/ops/flowrun/${changed.id}`, undefined, key)).body.nodes[0].data;
+  const node = (await stack.call('GET', `/v1/ops/flowrun/${changed.id}`, undefined, stack.key)).body.nodes[0].data;
   expect(node.screenshots).toEqual([{ name: 'box', url: expect.stringMatching(/\/artifacts\/screenshots\/look\/box\.png$/), similarity: expect.any(Number), threshold: 99 }]);
   expect(node.screenshots[0].similarity).toBeLessThan(99);
   expect((await get(node.screenshots[0].url)).status).toBe(200);
 
-  const promoted = await stack.call('POST', `/api/v1/runs/${changed.id}/screenshots/box/promote`, {}, key);
+  const promoted = await stack.call('POST', `/api/v1/runs/${changed.id}/screenshots/box/promote`, {}, stack.key);
   expect(promoted.status).toBe(200);
   expect(promoted.body).toMatchObject({ flow_id: 'vrt-page', step_id: 'look', name: 'box', browser: 'chromium', viewport: '800x600', run_id: changed.id });
   const again = await runFlow(flow);
   expect(again.status).toBe('succeeded');
 
-  const baselines = await stack.call('GET', '/api/v1/flows/vrt-page/baselines', undefined, key);
+  const baselines = await stack.call('GET', '/api/v1/flows/vrt-page/baselines', undefined, stack.key);
   expect(baselines.body.data).toHaveLength(1);
   expect(baselines.body.data[0].run_id).toBe(changed.id);
   expect((await get(baselines.body.data[0].image_url)).status).toBe(200);
-  expect((await stack.call('POST', `/api/v1/runs/${changed.id}/screenshots/nope/promote`, {}, key)).status).toBe(404);
+  expect((await stack.call('POST', `/api/v1/runs/${changed.id}/screenshots/nope/promote`, {}, stack.key)).status).toBe(404);
 });
 
 it('when a run asks for firefox and none is configured, then the trigger answers 400 naming the browser', async () => {
-  await stack.call('POST', '/api/v1/flows', loginFlow('ff-login', 'Hello ada'), key);
-  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['ff-login'], browser: 'firefox' }, key);
+  await stack.call('POST', '/api/v1/flows', loginFlow('ff-login', 'Hello ada'), stack.key);
+  const t = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['ff-login'], browser: 'firefox' }, stack.key);
   expect(t.status).toBe(400);
   expect(t.body.detail[0].loc).toEqual(['body', 'browser']);
   expect(t.body.detail[0].msg).toContain('firefox');
-  const edge = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['ff-login'], browser: 'Microsoft Edge' }, key);
+  const edge = await stack.call('POST', '/api/v1/flows/run', { app_id: appId, flow_ids: ['ff-login'], browser: 'Microsoft Edge' }, stack.key);
   expect(edge.status).toBe(200);
 });
 
 it('when a page is saved with a bad action, then the flow save answers 400 naming the field', async () => {
   const bad = { id: 'bad-browser', name: 'bad', steps: [{ id: 's', type: 'browser', config: { url: 'http://x', actions: [{ action: 'expect', selector: '.a' }] } }] };
-  const res = await stack.call('POST', '/api/v1/flows', bad, key);
+  const res = await stack.call('POST', '/api/v1/flows', bad, stack.key);
   expect(res.status).toBe(400);
   expect(JSON.stringify(res.body.detail)).toContain('actions');
   const scan = { id: 'bad-scan', name: 'bad', steps: [{ id: 's', type: 'scan', config: { url: 'http://x', types: ['yellowlab'] } }] };
-  const res2 = await stack.call('POST', '/api/v1/flows', scan, key);
+  const res2 = await stack.call('POST', '/api/v1/flows', scan, stack.key);
   expect(res2.status).toBe(400);
   expect(JSON.stringify(res2.body.detail)).toContain('types');
 });
 
 it('when a scan asks for lighthouse, then Lighthouse scores the page offline with the same Chromium', async () => {
-  const flow = { id: 'home-lighthouse', name: 'lighthouse', steps: [{ id: 'audit', type: 'scan', config: { url: `${web.url}/home?user=lh`, types: ['lighthouse'] } }] };
+  const flow = { id: 'home-lighthouse', name: 'lighthouse', steps: [{ id: 'audit', type: 'scan', config: { url: `${stack.stub.url}/home?user=lh`, types: ['lighthouse'] } }] };
   const run = await runFlow(flow);
   expect(run.status).toBe('succeeded');
   const out = run.actions.find((a: Loose) => a.step_id === 'audit' && !a.action).output;

@@ -9,15 +9,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { withStack, type Loose } from './harness';
 import { batchIdOf, runCli } from './cli-process';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-let key: string;
-let appId: string;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowruns-cli-package-'));
 const project = path.join(dir, 'project');
 let bin: string;
@@ -34,23 +28,20 @@ beforeAll(async () => {
   fs.mkdirSync(project);
   npm(['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(packed, tarball)], project);
   bin = path.join(project, 'node_modules', '@flowruns', 'cli', 'bin', 'flowruns.js');
-
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub((req) => (req.url === '/down' ? { status: 503, body: { down: true } } : { body: { ok: true } }));
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
 }, 400_000);
 
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
+const stack = withStack({
+  workers: true,
+  stub: (req) => (req.url === '/down' ? { status: 503, body: { down: true } } : { body: { ok: true } }),
+  app: 'shop',
+});
+
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const flowruns = (args: string[], env: Record<string, string> = {}) =>
-  runCli(bin, args, { FLOWRUNS_URL: stack.baseUrl, FLOWRUNS_API_KEY: key, FLOWRUNS_APP: appId, ...env }, project);
+  runCli(bin, args, { FLOWRUNS_URL: stack.baseUrl, FLOWRUNS_API_KEY: stack.key, FLOWRUNS_APP: stack.appId, ...env }, project);
 
 function write(name: string, content: string): string {
   const file = path.join(project, name);
@@ -59,7 +50,7 @@ function write(name: string, content: string): string {
   return file;
 }
 
-const passing = (id: string, name: string) => ({ id, name, steps: [{ id: 'call', name: 'Call the shop', type: 'http', config: { url: `${stub.url}/ok` } }] });
+const passing = (id: string, name: string) => ({ id, name, steps: [{ id: 'call', name: 'Call the shop', type: 'http', config: { url: `${stack.stub.url}/ok` } }] });
 
 it('when the tarball is installed alone, then it carries no platform code and --version answers from its package.json', async () => {
   const installed = fs.readdirSync(path.join(project, 'node_modules'));
@@ -73,20 +64,20 @@ it('when flows are applied from a .flow.ts file, then they are created; a dry ru
   write(
     'flows/checkout.flow.ts',
     `import { defineFlow } from '@flowruns/cli';
-const steps: Parameters<typeof defineFlow>[0]['steps'] = [{ id: 'call', name: 'Call the shop', type: 'http', config: { url: '${stub.url}/ok' } }];
+const steps: Parameters<typeof defineFlow>[0]['steps'] = [{ id: 'call', name: 'Call the shop', type: 'http', config: { url: '${stack.stub.url}/ok' } }];
 export default defineFlow({ id: 'checkout', name: 'Checkout', steps });
 `,
   );
   write('flows/passing.json', JSON.stringify(passing('passing', 'Passing flow')));
   write('flows/smoke.yaml', `kind: suite\nid: smoke\nname: Smoke\nflowIds: [checkout, passing]\n`);
-  write('flows/zz-nightly.yaml', `kind: schedule\nid: nightly\nspec: { cron: "0 2 * * *" }\npaused: true\ntrigger: { app_id: ${appId}, suite_ids: [smoke] }\n`);
+  write('flows/zz-nightly.yaml', `kind: schedule\nid: nightly\nspec: { cron: "0 2 * * *" }\npaused: true\ntrigger: { app_id: ${stack.appId}, suite_ids: [smoke] }\n`);
   const first = await flowruns(['flows', 'apply', '-f', 'flows']);
   expect(first.stderr).toBe('');
   expect(first.stdout.split('\n').filter(Boolean)).toEqual(['+ checkout created (version 1)', '+ passing created (version 1)', '+ suite smoke created (saved)', '+ schedule nightly created (saved)']);
-  expect((await stack.call('GET', '/api/v1/schedules/nightly', undefined, key)).body).toMatchObject({ paused: true, spec: { cron: '0 2 * * *' } });
-  expect((await stack.call('GET', '/api/v1/suites/smoke', undefined, key)).body).toMatchObject({ flowIds: ['checkout', 'passing'] });
+  expect((await stack.call('GET', '/api/v1/schedules/nightly', undefined, stack.key)).body).toMatchObject({ paused: true, spec: { cron: '0 2 * * *' } });
+  expect((await stack.call('GET', '/api/v1/suites/smoke', undefined, stack.key)).body).toMatchObject({ flowIds: ['checkout', 'passing'] });
 
-  await stack.call('POST', '/api/v1/flows', passing('stray', 'Not in any file'), key);
+  await stack.call('POST', '/api/v1/flows', passing('stray', 'Not in any file'), stack.key);
   write('flows/passing.json', JSON.stringify({ ...passing('passing', 'Passing flow, renamed') }));
   const dry = await flowruns(['flows', 'apply', '-f', 'flows', '--dry-run', '--prune']);
   expect(dry.code).toBe(0);
@@ -97,13 +88,13 @@ export default defineFlow({ id: 'checkout', name: 'Checkout', steps });
     '= schedule nightly unchanged',
     '- stray deleted (dry run)',
   ]);
-  expect((await stack.call('GET', '/api/v1/flows/passing', undefined, key)).body).toMatchObject({ version: 1, name: 'Passing flow' });
-  expect((await stack.call('GET', '/api/v1/flows/stray', undefined, key)).status).toBe(200);
+  expect((await stack.call('GET', '/api/v1/flows/passing', undefined, stack.key)).body).toMatchObject({ version: 1, name: 'Passing flow' });
+  expect((await stack.call('GET', '/api/v1/flows/stray', undefined, stack.key)).status).toBe(200);
 
   const applied = await flowruns(['flows', 'apply', '-f', 'flows', '--prune']);
   expect(applied.stdout).toContain('~ passing changed (version 2)');
   expect(applied.stdout).toContain('- stray deleted');
-  expect((await stack.call('GET', '/api/v1/flows/stray', undefined, key)).status).toBe(404);
+  expect((await stack.call('GET', '/api/v1/flows/stray', undefined, stack.key)).status).toBe(404);
 });
 
 it('when a .flow.ts file has a typo, then the package types make it a compile error', () => {
@@ -122,21 +113,21 @@ it('when a .flow.ts file has a typo, then the package types make it a compile er
 });
 
 it('when a flow file has an unknown key, then validate exits 1 naming its path', async () => {
-  const file = write('bad/typo.yaml', `id: typo\nsteps:\n  - id: call\n    type: http\n    config:\n      url: ${stub.url}/ok\n      methd: GET\n`);
+  const file = write('bad/typo.yaml', `id: typo\nsteps:\n  - id: call\n    type: http\n    config:\n      url: ${stack.stub.url}/ok\n      methd: GET\n`);
   const res = await flowruns(['flows', 'validate', '-f', file], { FLOWRUNS_API_KEY: '' });
   expect(res.code).toBe(1);
   expect(res.stderr.trim()).toBe(`${file}: steps.0.config.methd: unknown key`);
 });
 
 it('when a batch is run with --wait --reporter github, then failed steps are ::error lines and the step summary is a table of runs linking their pages', async () => {
-  write('flows/failing.json', JSON.stringify({ id: 'failing', name: 'Failing flow', steps: [{ id: 'down', name: 'Service is down', type: 'http', retry: { maxAttempts: 1 }, config: { url: `${stub.url}/down` } }] }));
+  write('flows/failing.json', JSON.stringify({ id: 'failing', name: 'Failing flow', steps: [{ id: 'down', name: 'Service is down', type: 'http', retry: { maxAttempts: 1 }, config: { url: `${stack.stub.url}/down` } }] }));
   expect((await flowruns(['flows', 'apply', '-f', path.join(project, 'flows', 'failing.json')])).code).toBe(0);
   const summary = path.join(dir, 'summary.md');
   fs.writeFileSync(summary, '# earlier step\n');
   const res = await flowruns(['run', '--flow', 'passing', '--flow', 'failing', '--wait', '--reporter', 'github'], { GITHUB_STEP_SUMMARY: summary });
   expect(res.code).toBe(1);
   const batchId = batchIdOf(res.stderr);
-  const status = (await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, key)).body;
+  const status = (await stack.call('GET', `/api/v1/runs/status?batch_id=${batchId}`, undefined, stack.key)).body;
   const runOf = (flow: string) => status.runs.find((r: Loose) => r.flow_id === flow);
   const [pass, fail] = [runOf('passing'), runOf('failing')];
   const page = (id: string) => `${stack.baseUrl}/ui/runs/${id}`;

@@ -8,23 +8,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eventually, startStack, startWorkers, type Loose, type RunningWorkers, type Stack } from './harness';
-import { startStub, type Stub } from './stub-server';
+import { eventually, withStack, type Loose } from './harness';
 import { batchIdOf, CHECKOUT_BIN, parseJunit, runCli, startCli } from './cli-process';
 
-let stack: Stack;
-let workers: RunningWorkers;
-let stub: Stub;
-let key: string;
-let appId: string;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowruns-cli-wait-'));
 /** Requests to /flaky/<name> seen so far, per name: the first of each fails. */
 const seen = new Map<string, number>();
 
-beforeAll(async () => {
-  stack = await startStack();
-  workers = await startWorkers(stack);
-  stub = await startStub((req) => {
+const stack = withStack({
+  workers: true,
+  stub: (req) => {
     if (req.url === '/down') return { status: 503, body: { down: true } };
     if (req.url === '/page') return { headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<!doctype html><html><head><title>Shop</title></head><body><h1>Hello</h1></body></html>' };
     const flaky = /^\/flaky\/(\w+)/.exec(req.url);
@@ -34,35 +27,34 @@ beforeAll(async () => {
       return n === 1 ? { status: 500, body: { first: 'fails' } } : { body: { ok: n } };
     }
     return { body: { ok: true } };
-  });
-  ({ apiKey: key } = await stack.newAccount());
-  appId = (await stack.call('POST', '/api/v1/apps', { name: 'shop', platform: 'web', baseUrl: stub.url }, key)).body.id;
+  },
+  app: 'shop',
+});
+
+beforeAll(async () => {
   const http = (id: string, url: string) => ({ id, name: `Call ${id}`, type: 'http', retry: { maxAttempts: 1 }, config: { url } });
   const flows = [
     { id: 'gate', name: 'Needs approval', steps: [{ id: 'ok', name: 'Approve', type: 'approval', config: {} }] },
-    { id: 'flaky', name: 'Flaky flow', steps: [http('first', `${stub.url}/ok`), http('shaky', `${stub.url}/flaky/json`)] },
-    { id: 'flaky-junit', name: 'Flaky junit', steps: [http('shaky', `${stub.url}/flaky/junit`)] },
-    { id: 'passing', name: 'Passing flow', steps: [http('call', `${stub.url}/ok`)] },
-    { id: 'failing', name: 'Failing flow', steps: [http('down', `${stub.url}/down`)] },
+    { id: 'flaky', name: 'Flaky flow', steps: [http('first', `${stack.stub.url}/ok`), http('shaky', `${stack.stub.url}/flaky/json`)] },
+    { id: 'flaky-junit', name: 'Flaky junit', steps: [http('shaky', `${stack.stub.url}/flaky/junit`)] },
+    { id: 'passing', name: 'Passing flow', steps: [http('call', `${stack.stub.url}/ok`)] },
+    { id: 'failing', name: 'Failing flow', steps: [http('down', `${stack.stub.url}/down`)] },
     {
       id: 'page',
       name: 'Shop page',
-      steps: [{ id: 'look', name: 'Look at the page', type: 'browser', retry: { maxAttempts: 1 }, config: { url: `${stub.url}/page`, actions: [{ action: 'screenshot', name: 'home' }, { action: 'expect', selector: 'h1', text: 'Goodbye' }] } }],
+      steps: [{ id: 'look', name: 'Look at the page', type: 'browser', retry: { maxAttempts: 1 }, config: { url: `${stack.stub.url}/page`, actions: [{ action: 'screenshot', name: 'home' }, { action: 'expect', selector: 'h1', text: 'Goodbye' }] } }],
     },
   ];
-  for (const f of flows) expect((await stack.call('POST', '/api/v1/flows', f, key)).status).toBe(201);
+  for (const f of flows) expect((await stack.call('POST', '/api/v1/flows', f, stack.key)).status).toBe(201);
 });
 
-afterAll(async () => {
-  await workers?.stop();
-  await stub?.close();
-  await stack?.stop();
+afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const env = () => ({ FLOWRUNS_URL: stack.baseUrl, FLOWRUNS_API_KEY: key, FLOWRUNS_APP: appId });
+const env = () => ({ FLOWRUNS_URL: stack.baseUrl, FLOWRUNS_API_KEY: stack.key, FLOWRUNS_APP: stack.appId });
 const flowruns = (args: string[]) => runCli(CHECKOUT_BIN, args, env());
-const batch = async (id: string): Promise<Loose> => (await stack.call('GET', `/api/v1/runs/status?batch_id=${id}`, undefined, key)).body;
+const batch = async (id: string): Promise<Loose> => (await stack.call('GET', `/api/v1/runs/status?batch_id=${id}`, undefined, stack.key)).body;
 const ended = (id: string) => eventually(() => batch(id), (b) => b.is_complete, 30_000);
 
 it('when the job gets SIGINT while waiting, then the CLI cancels the batch and exits 1 saying why', async () => {
@@ -160,7 +152,7 @@ it('when a browser step fails with --artifacts and --junit, then its screenshot 
   const [look] = suite.testcase;
   expect(look).toMatchObject({ name: 'Look at the page', failure: { type: 'failed' } });
   expect(look['system-out']).toContain(`[[ATTACHMENT|${shot}]]`);
-  const detail = (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, key)).body;
+  const detail = (await stack.call('GET', `/api/v1/runs/${runId}`, undefined, stack.key)).body;
   expect(detail.actions[0].trace_url).toMatch(/\/look\/trace\.zip$/);
   const trace = path.resolve(artifacts, runId, 'look', 'trace.zip');
   expect(fs.readFileSync(trace).subarray(0, 2).toString()).toBe('PK');
