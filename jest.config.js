@@ -7,7 +7,7 @@
  * - faults: processes killed and services cut under load, on the real stack.
  * - scale: the 10,000-run batch (about ten minutes).
  * - production: the real Temporal server (Postgres, TLS), two gateways and two workers from `npm run build`
- *   (test/production; starts its own server, so no global setup).
+ *   (test/production; each file starts its own server; the global setup only builds it when not cached).
  * `npm test` runs unit, workflow and stack.
  */
 const FAULTS = [
@@ -59,6 +59,7 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', ...ignore(SCALE)],
     },
     { ...shared, ...realStack, displayName: 'scale', testMatch: SCALE },
-    { ...shared, displayName: 'production', testMatch: ['<rootDir>/test/production/**/*.test.ts'] },
+    // Its global setup builds the real Temporal server when it is not cached (outside the tests' timeouts).
+    { ...shared, displayName: 'production', testMatch: ['<rootDir>/test/production/**/*.test.ts'], globalSetup: '<rootDir>/test/production/global-setup.ts' },
   ],
 };
