@@ -1,6 +1,6 @@
 /** Tables of apps under test: `apps` and their `builds`. */
 import { EntitySchema } from 'typeorm';
-import { text, textNull, jsonb, textArray, ts } from './columns';
+import { text, textNull, jsonbObject, textArray, ts } from './columns';
 
 export interface App {
   id: string;
@@ -37,7 +37,7 @@ export const AppEntity = new EntitySchema<App>({
     platform: text,
     bundleId: { ...textNull, name: 'bundle_id' },
     baseUrl: { ...textNull, name: 'base_url' },
-    variables: jsonb,
+    variables: jsonbObject,
     secrets: textArray,
     activeBuildId: { ...textNull, name: 'active_build_id' },
     createdAt: { ...ts('created_at'), createDate: true },
@@ -53,7 +53,7 @@ export const BuildEntity = new EntitySchema<Build>({
     accountId: { ...text, name: 'account_id' },
     appId: { ...text, name: 'app_id' },
     version: textNull,
-    variables: jsonb,
+    variables: jsonbObject,
     secrets: textArray,
     createdAt: { ...ts('created_at'), createDate: true },
   },

@@ -1,7 +1,7 @@
 /** Tables of flows: `flows`, `flow_versions`, `suites`, and what runs keep per flow (`flow_run_stats`, `flow_run_durations`, `visual_baselines`). */
 import { EntitySchema } from 'typeorm';
 import type { FlowDefinition } from '../../domain/flow-types';
-import { text, textNull, jsonb, textArray, ts, tsNull, int, bigint } from './columns';
+import { text, textNull, jsonb, jsonbObject, jsonbList, textArray, ts, tsNull, int, bigint } from './columns';
 
 export interface Flow {
   accountId: string;
@@ -107,9 +107,9 @@ export const SuiteEntity = new EntitySchema<Suite>({
     accountId: { ...text, name: 'account_id', primary: true },
     id: { ...text, primary: true },
     name: text,
-    flowIds: { ...jsonb, name: 'flow_ids' },
+    flowIds: { ...jsonbList, name: 'flow_ids' },
     authFlowId: { ...textNull, name: 'auth_flow_id' },
-    variables: jsonb,
+    variables: jsonbObject,
     secrets: textArray,
     createdAt: { ...ts('created_at'), createDate: true },
     updatedAt: { ...ts('updated_at'), updateDate: true },

@@ -2,7 +2,7 @@
 import { EntitySchema } from 'typeorm';
 import type { StepStatus } from '../../domain/statuses';
 import type { RequestRecord } from '../../steps/step-type';
-import { text, textNull, jsonbNull, ts, tsNull, int, intNull, type Json } from './columns';
+import { text, textNull, jsonbNull, ts, tsNull, tsFull, int, intNull, bigserial, type Json } from './columns';
 
 export interface StepRun {
   runId: string;
@@ -29,6 +29,13 @@ export interface RunLog {
   message: string;
   /** `console` for a page's console lines; null for the platform's own. */
   source?: string | null;
+  /**
+   * A platform-wide `bigserial` and the time the line was written (`DEFAULT clock_timestamp()`),
+   * both the database's (migration 1733500000000), so the live event streams resume after an event
+   * id; read with SQL only (db/run-logs.ts), so `select: false`: loading log lines never loads them.
+   */
+  seq?: string;
+  insertedAt?: Date;
 }
 /** One HTTP exchange of a step attempt, as the step records it (steps/step-type.ts). */
 export interface RunRequest extends RequestRecord {
@@ -66,7 +73,7 @@ export const StepRunEntity = new EntitySchema<StepRun>({
     name: text,
     type: text,
     status: text,
-    attempts: int,
+    attempts: { ...int, default: 0 },
     startedAt: tsNull('started_at'),
     finishedAt: tsNull('finished_at'),
     durationMs: { ...intNull, name: 'duration_ms' },
@@ -87,6 +94,8 @@ export const RunLogEntity = new EntitySchema<RunLog>({
     stepId: { ...textNull, name: 'step_id' },
     message: text,
     source: textNull,
+    seq: { ...bigserial, select: false },
+    insertedAt: { ...tsFull('inserted_at'), default: () => 'clock_timestamp()', select: false },
   },
 });
 

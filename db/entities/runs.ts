@@ -2,7 +2,7 @@
 import { EntitySchema } from 'typeorm';
 import type { Actor, Tag } from '../../domain/flow-types';
 import type { RunStatus } from '../../domain/statuses';
-import { text, textNull, jsonb, jsonbNull, ts, tsNull, int, intNull, type Json } from './columns';
+import { text, textNull, jsonbNull, jsonbObject, jsonbList, ts, tsNull, int, intNull, type Json } from './columns';
 
 export interface Batch {
   id: string;
@@ -75,8 +75,8 @@ export const BatchEntity = new EntitySchema<Batch>({
     appId: { ...textNull, name: 'app_id' },
     buildId: { ...textNull, name: 'build_id' },
     browser: textNull,
-    variables: jsonb,
-    tags: jsonb,
+    variables: jsonbObject,
+    tags: jsonbList,
     maxParallel: { ...int, name: 'max_parallel' },
     idempotencyKey: { ...textNull, name: 'idempotency_key' },
     requestHash: { ...textNull, name: 'request_hash' },
@@ -93,12 +93,12 @@ export const RunEntity = new EntitySchema<Run>({
     publicId: { ...text, name: 'public_id' },
     accountId: { ...text, name: 'account_id' },
     batchId: { ...textNull, name: 'batch_id' },
-    position: int,
+    position: { ...int, default: 0 },
     suiteId: { ...textNull, name: 'suite_id' },
     flowId: { ...text, name: 'flow_id' },
     flowVersion: { ...intNull, name: 'flow_version' },
     flowName: { ...text, name: 'flow_name' },
-    flowType: { ...text, name: 'flow_type' },
+    flowType: { ...text, name: 'flow_type', default: 'automation' },
     status: text,
     source: text,
     actor: jsonbNull,
@@ -106,11 +106,11 @@ export const RunEntity = new EntitySchema<Run>({
     buildId: { ...textNull, name: 'build_id' },
     browser: textNull,
     triggerData: { ...jsonbNull, name: 'trigger_data' },
-    variables: jsonb,
-    tags: jsonb,
+    variables: jsonbObject,
+    tags: jsonbList,
     outputs: jsonbNull,
     error: jsonbNull,
-    external: { type: 'boolean' },
+    external: { type: 'boolean', default: false },
     workflowId: { ...textNull, name: 'workflow_id' },
     workflowRunId: { ...textNull, name: 'workflow_run_id' },
     startedAt: tsNull('started_at'),
