@@ -34,7 +34,7 @@ export async function insertBatchRows(manager: EntityManager, input: BatchRunInp
     requestHash: meta.requestHash,
     scheduleId: meta.scheduleId ?? null,
   };
-  await manager.createQueryBuilder().insert().into(BatchEntity).values(batch).orIgnore().execute();
+  await manager.createQueryBuilder().insert().into(BatchEntity).values(batch).orIgnore().updateEntity(false).execute();
   await insertRunRows(manager, input, input.batchId);
 }
 
@@ -68,5 +68,5 @@ export async function insertRunRows(manager: EntityManager, input: Pick<BatchRun
     createdBy: meta.actor?.id ?? null,
     updatedBy: meta.actor?.id ?? null,
   }));
-  await inChunks(runs, (chunk) => manager.createQueryBuilder().insert().into(RunEntity).values(chunk).orIgnore().execute());
+  await inChunks(runs, (chunk) => manager.createQueryBuilder().insert().into(RunEntity).values(chunk).orIgnore().updateEntity(false).execute());
 }

@@ -220,6 +220,7 @@ export class StepRecords {
         .into(StepRunEntity)
         .values(chunk.map((s) => stepRecord(runId, s)))
         .orUpdate(columns, STEP_KEY)
+        .updateEntity(false)
         .execute(),
     );
   }
@@ -234,6 +235,7 @@ export class StepRecords {
         .into(RunLogEntity)
         .values(chunk.map((l) => logRecord(runId, l, now)))
         .orIgnore()
+        .updateEntity(false)
         .execute(),
     );
   }
@@ -241,7 +243,7 @@ export class StepRecords {
   /** A page's requests, in multi-row inserts; a retried attempt's rows replace the earlier ones. */
   async requests(rows: RunRequest[]): Promise<void> {
     await inChunks(rows, (chunk) =>
-      this.db.createQueryBuilder().insert().into(RunRequestEntity).values(chunk).orUpdate(REQUEST_COLUMNS, REQUEST_KEY).execute(),
+      this.db.createQueryBuilder().insert().into(RunRequestEntity).values(chunk).orUpdate(REQUEST_COLUMNS, REQUEST_KEY).updateEntity(false).execute(),
     );
   }
 
@@ -277,6 +279,7 @@ export class StepRecords {
         .into(RunLogEntity)
         .values(chunk.map((l) => logRecord(runId, l, now)))
         .orUpdate(LOG_COLUMNS, LOG_KEY)
+        .updateEntity(false)
         .execute(),
     );
   }

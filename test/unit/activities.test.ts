@@ -38,6 +38,7 @@ function fakeDataSource(answer: (sql: string, params: unknown[]) => unknown = ()
       values: (v: unknown) => ((rows = Array.isArray(v) ? v : [v]), qb),
       orIgnore: () => qb,
       orUpdate: () => qb,
+      updateEntity: () => qb,
       execute: async () => {
         statements.push({ sql: `INSERT INTO ${table}`, params: rows });
         return { identifiers: [], generatedMaps: [], raw: [] };
