@@ -1,5 +1,5 @@
 /**
- * Seed 003 — run a flow on a named agent: agents of an account, connected when their process
+ * The agent-runs contract — run a flow on a named agent: agents of an account, connected when their process
  * long-polls the gateway, the seed's PUT answered with a RunId, the run's steps executed by the
  * agent (a process of its own holding only the gateway's address and a key) through a temporary
  * schedule, and recorded by the platform.

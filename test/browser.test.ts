@@ -222,7 +222,7 @@ it('when a screenshot asks for visual regression, then the first run sets the ba
   expect(diff.status).toBe(200);
   expect(PNG.sync.read(Buffer.from(await diff.arrayBuffer())).width).toBe(800);
 
-  // Seed 001's node lists the screenshot with its score against the threshold.
+  // The FlowRun-objects contract's node lists the screenshot with its score against the threshold.
   const node = (await stack.call('GET', `/v1/ops/flowrun/${changed.id}`, undefined, stack.key)).body.nodes[0].data;
   expect(node.screenshots).toEqual([{ name: 'box', url: expect.stringMatching(/\/artifacts\/screenshots\/look\/box\.png$/), similarity: expect.any(Number), threshold: 99 }]);
   expect(node.screenshots[0].similarity).toBeLessThan(99);

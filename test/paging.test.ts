@@ -1,5 +1,5 @@
 /**
- * Seed 004 runs of a flow: keyset paging, limits, the status filter and the stats, over
+ * The per-flow runs contract's runs of a flow: keyset paging, limits, the status filter and the stats, over
  * projection rows written straight through the entities in an account of each test's own.
  */
 import { randomUUID } from 'node:crypto';

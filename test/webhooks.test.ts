@@ -83,7 +83,7 @@ it('when runs and their batch finish, then the flow and trigger webhooks that wa
   const log = await fetch(`${stack.baseUrl}/api/v1/runs/${badRun}/artifacts/log.jsonl`, { headers: { 'X-API-Key': stack.key } });
   expect(await log.text()).toContain(`webhook run.finished to ${stack.stub.url}/on-failure: delivered (HTTP 200, attempt 1)`);
 
-  // Seed 001 shows notifications as `slack` nodes after the steps that end the run.
+  // The FlowRun-objects contract shows notifications as `slack` nodes after the steps that end the run.
   const objects = async (runId: string) => (await stack.call('GET', `/v1/ops/flowrun/${runId}`, undefined, stack.key)).body as Loose;
   const bad001 = await objects(badRun);
   const slack = bad001.nodes.filter((n: Loose) => n.data.task_type === 'slack');
