@@ -8,22 +8,13 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import type { DataSource } from 'typeorm';
 import { Projections } from '../db/projections';
 import { takeRunSlots, waitingMessage, type RunLimits, type SlotAnswer } from '../db/run-limits';
-import { RUN_GONE } from '../steps/step-type';
-
-export interface RunSlotRequest {
-  accountId: string;
-  runId: string;
-}
-
-/** `ended`: the run ended, or its rows were deleted, before it got its slot; it must not start. */
-export type RunSlot = { granted: true } | { granted: false; ended: boolean };
 
 export interface RunSlotsRequest {
   accountId: string;
   runIds: string[];
 }
 
-/** Positions in the request's `runIds` of the runs granted a slot, and of those that ended (or are gone) before they got one; the others still wait. */
+/** Positions in the request's `runIds` of the runs granted a slot, and of those that ended (or whose rows are gone) before they got one, which must not start; the others still wait. */
 export interface RunSlotsAnswer {
   granted: number[];
   ended: number[];
@@ -61,16 +52,6 @@ export function createRunLimitActivities(dataSource: DataSource, limits: RunLimi
       }
       if (out.granted.length + out.ended.length === 0 && answers[0]) throw busy(answers[0]);
       return out;
-    },
-
-    /** One run's slot, for the batch histories from before slots were asked for together (workflows/run-slot.ts). */
-    async waitForRunSlot({ accountId, runId }: RunSlotRequest): Promise<RunSlot> {
-      const [answer] = await ask(accountId, [runId]);
-      if (!answer) throw new Error('no answer for the slot');
-      if (answer.granted) return { granted: true };
-      if (answer.ended && answer.gone) throw ApplicationFailure.nonRetryable(`run ${runId} no longer exists`, RUN_GONE);
-      if (answer.ended) return { granted: false, ended: true };
-      throw busy(answer);
     },
   };
 }

@@ -189,18 +189,13 @@ describe('the S3 store', () => {
 
 describe('the stack with its artifacts in the bucket', () => {
   let emptyDir: string;
-  /**
-   * The stack's env: the bucket's endpoint is known once s3rver runs (the file's beforeAll), so the
-   * beforeAll below fills it in; registered before withStack's, it runs before the stack starts.
-   */
-  const env: Record<string, string> = {};
-  beforeAll(() => {
-    emptyDir = mkdtempSync(path.join(os.tmpdir(), 'flowruns-art-unused-'));
-    Object.assign(env, { FLOWRUNS_ARTIFACTS_S3_BUCKET: BUCKET, FLOWRUNS_ARTIFACTS_S3_ENDPOINT: endpoint, FLOWRUNS_ARTIFACTS_S3_PREFIX: 'e2e', FLOWRUNS_ARTIFACTS_DIR: emptyDir });
-  });
 
+  // The bucket's endpoint is known once s3rver runs (the file's beforeAll): the stack's env is read when it starts.
   const stack = withStack({
-    env,
+    env: () => {
+      emptyDir = mkdtempSync(path.join(os.tmpdir(), 'flowruns-art-unused-'));
+      return { FLOWRUNS_ARTIFACTS_S3_BUCKET: BUCKET, FLOWRUNS_ARTIFACTS_S3_ENDPOINT: endpoint, FLOWRUNS_ARTIFACTS_S3_PREFIX: 'e2e', FLOWRUNS_ARTIFACTS_DIR: emptyDir };
+    },
     workers: true,
     stub: () => ({
       headers: { 'content-type': 'text/html; charset=utf-8' },

@@ -160,8 +160,8 @@ export async function startStack(opts: { env?: Record<string, string> } = {}): P
 }
 
 export interface StackOptions {
-  /** Configuration variables of the stack (gateway and workers). */
-  env?: Record<string, string>;
+  /** Configuration variables of the stack (gateway and workers); a function when they are known only once earlier hooks ran. */
+  env?: Record<string, string> | (() => Record<string, string>);
   /** Workers on the stack's task queue; an object overrides their config (expression limits, say). */
   workers?: boolean | Partial<Config>;
   /** A loopback stub server (test/stub-server.ts); a function answers its requests. */
@@ -197,7 +197,7 @@ export function withStack(opts: StackOptions = {}): StackFixture {
   let stub: Stub | undefined;
   let workers: RunningWorkers | undefined;
   beforeAll(async () => {
-    started = await startStack({ env: opts.env });
+    started = await startStack({ env: typeof opts.env === 'function' ? opts.env() : opts.env });
     Object.assign(fixture, started);
     if (opts.workers) workers = await startWorkers(started, opts.workers === true ? {} : opts.workers);
     if (opts.stub) stub = await startStub(opts.stub === true ? undefined : opts.stub);

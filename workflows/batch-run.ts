@@ -13,7 +13,6 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -25,7 +24,7 @@ import { flowRun } from './flow-run';
 import { batchOutcome, notify } from './notify';
 import { localRecord, record } from './record';
 import type { BatchResult } from './contract';
-import { runSlot, RunSlots } from './run-slot';
+import { RunSlots } from './run-slot';
 import { ACCOUNT_ID, BATCH_ID, FLOW_ID, inheritedLabels, RUN_SOURCE } from './search-attributes';
 import { plainSummary, runSummary } from './summaries';
 
@@ -38,10 +37,6 @@ function statusOf(err: unknown): RunStatus {
   return type === 'RunTimedOut' ? 'timed_out' : 'failed';
 }
 
-/** Marks the batches whose runs each wait for a slot of their account before they start (workflows/run-slot.ts). */
-const RUN_SLOTS_PATCH = 'account-run-slots';
-/** Marks the batches whose waiting runs ask for their slots together (RunSlots). */
-const GROUPED_SLOTS_PATCH = 'account-run-slots-grouped';
 
 const flowIdOf = (run: ChildRun): string => ('flowRef' in run ? run.flowRef.id : run.flow.id);
 
@@ -61,7 +56,7 @@ function childInput(run: ChildRun): BatchChildInput | FlowRunRef {
 async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string[] = []): Promise<(RunStatus | undefined)[]> {
   const results: (RunStatus | undefined)[] = runs.map(() => undefined);
   let next = 0;
-  const slots = patched(GROUPED_SLOTS_PATCH) ? new RunSlots(batch.accountId) : undefined;
+  const slots = new RunSlots(batch.accountId);
 
   const running = new Map<string, CancellationScope>();
   const skipped = new Set<string>(skip);
@@ -92,10 +87,7 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
     running.set(run.runId, scope);
     let started = false;
     try {
-      // Histories from before the account's running-run bound start their children at once; those
-      // from before RunSlots ask for each run's slot alone.
-      const slot = slots ? () => slots.take(run.runId) : patched(RUN_SLOTS_PATCH) ? () => runSlot(batch.accountId, run.runId) : undefined;
-      if (slot && !(await scope.run(slot))) return 'cancelled';
+      if (!(await scope.run(() => slots.take(run.runId)))) return 'cancelled';
       started = true;
       const result = await scope.run(() =>
         executeChild(flowRun, {
@@ -131,7 +123,7 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
   };
   const lanes = Math.max(1, Math.min(batch.maxParallel, runs.length));
   await Promise.all(Array.from({ length: lanes }, lane));
-  slots?.close();
+  slots.close();
   lanesDone = true;
   await recorder;
   return results;

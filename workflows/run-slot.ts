@@ -11,18 +11,12 @@
  */
 import { CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { RUN_GONE } from '../steps/step-type';
 
 /** Every retry is a fresh ask that keeps the runs' places in line; none adds to the history. */
 const slots = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '2 seconds', nonRetryableErrorTypes: [RUN_GONE] },
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 1.5, maximumInterval: '2 seconds' },
 });
-
-/** Waits for the run's slot alone; false when the run ended before it got one. The batch histories from before RunSlots. */
-export async function runSlot(accountId: string, runId: string): Promise<boolean> {
-  return (await slots.waitForRunSlot({ accountId, runId })).granted;
-}
 
 /**
  * The slots of one batch's runs. Made in the batch's own scope, so cancelling one run (its lane's

@@ -11,7 +11,6 @@ import {
   condition,
   executeChild,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   sleep,
@@ -36,12 +35,6 @@ const AGENT_PICKUP_TIMEOUT_MS = 5 * 60_000;
 /** `dispatchToAgent` runs on the platform's workers; one that dies while it waits is replaced this many times in all. */
 const AGENT_DISPATCH_ATTEMPTS = 5;
 const AGENT_DISPATCH_SLACK_MS = 30_000;
-/**
- * Marks the runs whose pure steps (a step type's `pure`) run as local activities, in the workflow
- * task that schedules them: no activity events, no workflow task of their own, and their call (a
- * scope with the outputs before them) never written to the history; their result is, in a marker.
- */
-const PURE_STEPS_LOCAL_PATCH = 'pure-steps-local';
 
 export interface StepRunContext {
   runId: string;
@@ -107,7 +100,10 @@ async function runActivityStep(n: Node, type: ActivityStepType, call: StepCall, 
       // The type's non-retryable errors are thrown non-retryable by executeStep (activities/execute-step.ts), not listed here.
     },
   };
-  const acts = type.pure && patched(PURE_STEPS_LOCAL_PATCH) ? proxyLocalActivities<Activities>(options) : proxyActivities<Activities>({ ...options, heartbeatTimeout: HEARTBEAT_TIMEOUT });
+  // A pure step (a type's `pure`) is a local activity, in the workflow task that schedules it: no activity
+  // events, no workflow task of its own, and its call (a scope with the outputs before it) never in the
+  // history; its result is, in a marker.
+  const acts = type.pure ? proxyLocalActivities<Activities>(options) : proxyActivities<Activities>({ ...options, heartbeatTimeout: HEARTBEAT_TIMEOUT });
   const outcome: StepOutcome = await acts.executeStep(call);
   ctx.carry?.recorded(outcome.recorded);
   if (outcome.skipped) return finish(n, 'skipped');

@@ -64,32 +64,22 @@ const decide = (verb: 'approve' | 'reject', stepId: string, comment: string) => 
   if (res.status !== 202) throw new Error(`${verb} answered ${res.status}: ${JSON.stringify(res.body)}`);
 };
 
-/** Three runs at once, one over the account's bound of two (RECORDER_BATCH_LIMITS). */
-async function threeRunsOverTheBound(ctx: Ctx) {
-  const ids: string[] = [];
-  for (const n of [1, 2, 3]) ids.push(await ctx.flow({ variables: { U: ctx.stub.url }, steps: [{ id: 'hit', type: 'http', config: { url: `\${env:U}/slow?n=${n}` } }] }));
-  return triggerFlows(ctx, { flow_ids: ids, max_parallel: 3 });
-}
-
-/** GET, a transform, POST: the shape of most flows. */
-const httpTransform = (ctx: Ctx) =>
-  oneFlow(
-    {
-      variables: { U: ctx.stub.url },
-      steps: [
-        { id: 'orders', name: 'Query Orders', type: 'http', config: { url: '${env:U}/orders', expectStatus: [200] } },
-        { id: 'report', type: 'transform', config: { expression: "{ 'count': $count(steps.orders.output.body), 'by': trigger.body.userId }" } },
-        { id: 'notify', type: 'http', config: { method: 'POST', url: '${env:U}/slack', body: { text: 'Orders: {{steps.report.output.count}}' } } },
-      ],
-    },
-    { data: { userId: 'user_123' } },
-  )(ctx);
-
 export const SCENARIOS: Scenario[] = [
-  // Recorded when a transform was an activity and a run got its ids in its input;
-  // `flow-run-local-transform` is the same flow since (a local activity, ids from the run's workflow id and search attributes, no result).
-  { name: 'flow-run-http-transform', trigger: httpTransform },
-  { name: 'flow-run-local-transform', trigger: httpTransform },
+  {
+    name: 'flow-run-http-transform',
+    trigger: (ctx) =>
+      oneFlow(
+        {
+          variables: { U: ctx.stub.url },
+          steps: [
+            { id: 'orders', name: 'Query Orders', type: 'http', config: { url: '${env:U}/orders', expectStatus: [200] } },
+            { id: 'report', type: 'transform', config: { expression: "{ 'count': $count(steps.orders.output.body), 'by': trigger.body.userId }" } },
+            { id: 'notify', type: 'http', config: { method: 'POST', url: '${env:U}/slack', body: { text: 'Orders: {{steps.report.output.count}}' } } },
+          ],
+        },
+        { data: { userId: 'user_123' } },
+      )(ctx),
+  },
   {
     name: 'flow-run-if-skip',
     trigger: oneFlow({
@@ -272,12 +262,14 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
-    // Three runs at once over an account bound of two (RECORDER_BATCH_LIMITS): two take their slots
-    // at once, the third asks, waits (its ask retried) and starts once one of them has ended.
-    // Recorded when each run asked alone; `batch-run-grouped-slots` is the same since they ask together.
+    // Three runs at once over an account bound of two (RECORDER_BATCH_LIMITS): the three ask together,
+    // two take their slots, the third asks again (its ask retried) and starts once one of them has ended.
     name: 'batch-run-run-slots',
     batch: true,
-    trigger: threeRunsOverTheBound,
+    trigger: async (ctx) => {
+      const ids: string[] = [];
+      for (const n of [1, 2, 3]) ids.push(await ctx.flow({ variables: { U: ctx.stub.url }, steps: [{ id: 'hit', type: 'http', config: { url: `\${env:U}/slow?n=${n}` } }] }));
+      return triggerFlows(ctx, { flow_ids: ids, max_parallel: 3 });
+    },
   },
-  { name: 'batch-run-grouped-slots', batch: true, trigger: threeRunsOverTheBound },
 ];

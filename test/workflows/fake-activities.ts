@@ -126,10 +126,6 @@ export function fakeActivities(options: FakeOptions = {}): FakeActivities {
       if (slotBusy()) throw ApplicationFailure.retryable('waiting: account has 1 runs running (FLOWRUNS_MAX_RUNNING_RUNS_PER_ACCOUNT=1)', 'RunSlotBusy');
       return { granted: input.runIds.map((_, i) => i), ended: [] };
     },
-    async waitForRunSlot(input) {
-      calls.push({ name: 'waitForRunSlot', input });
-      return { granted: true };
-    },
     async resolveScope(scope) {
       calls.push({ name: 'resolveScope', input: scope });
       return scope;

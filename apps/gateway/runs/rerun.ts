@@ -13,10 +13,10 @@ import type { Run } from '../../../db/entities';
 import { insertBatchRows } from '../../../db/projections';
 import { keptOutputSizes } from '../../../db/step-records';
 import { ConflictError, NotFoundError, UnavailableError, type FieldPath } from '../../../domain/errors';
-import type { BatchRunInput, FlowRunInput, FlowRunRef, ReusedStep } from '../../../domain/flow-types';
+import type { BatchChildInput, BatchRunInput, FlowRunInput, FlowRunRef, ReusedStep } from '../../../domain/flow-types';
 import { runInputOf } from '../../../db/batch-plans';
 import type { OutputRef } from '../../../domain/output-refs';
-import { isTerminalRun, type RunStatus } from '../../../domain/statuses';
+import { isTerminalRun, type RunSource, type RunStatus } from '../../../domain/statuses';
 import { runWorkflowId } from '../../../workflows/definitions';
 import { dataConverterFor } from '../../../platform/payload-codec';
 import type { AuthContext, RunDeps } from '../deps';
@@ -48,7 +48,9 @@ async function originalInput(deps: RunDeps, run: Run, field: FieldPath): Promise
     throw new UnavailableError(`Temporal is not reachable right now; retry (${(err as Error).message})`);
   }
   const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-  const [started] = (await decodeArrayFromPayloads(loadDataConverter(dataConverterFor(deps.config.payloadKeys)), payloads)) as (FlowRunInput | FlowRunRef)[];
+  const [decoded] = (await decodeArrayFromPayloads(loadDataConverter(dataConverterFor(deps.config.payloadKeys)), payloads)) as (FlowRunInput | FlowRunRef | BatchChildInput)[];
+  // A batch's run was started without its ids and source (its workflow reads them from its id and search attributes): its row has them.
+  const started = decoded && !('runId' in decoded) ? { ...decoded, runId: run.id, batchId: run.batchId ?? '', accountId: run.accountId, source: run.source as RunSource } : decoded;
   // A run of a large batch was started with its definitions by reference, as the run itself loads them.
   const input = started && 'flowRef' in started ? await runInputOf(deps.dataSource, started) : started;
   if (!input?.flow) throw new ConflictError(`run ${run.publicId}'s workflow input could not be read back`, field);
