@@ -27,30 +27,23 @@ export function createRunLimitActivities(dataSource: DataSource, limits: RunLimi
   const projections = new Projections(dataSource);
   const bound = limits.maxRunningRunsPerAccount;
 
-  const ask = async (accountId: string, runIds: string[]): Promise<SlotAnswer[]> => {
-    const answers = await takeRunSlots(dataSource, accountId, runIds, bound);
-    for (const [i, answer] of answers.entries())
-      if (!answer.granted && !answer.ended && answer.first)
-        await projections.log(runIds[i]!, [{ key: 'run.waiting', level: 'info', message: waitingMessage(answer, bound) }]);
-    return answers;
-  };
-  const busy = (answer: SlotAnswer) =>
-    ApplicationFailure.create({
-      type: RUN_SLOT_BUSY,
-      message: answer.granted || answer.ended ? 'waiting for a running-run slot' : waitingMessage(answer, bound),
-      category: ApplicationFailureCategory.BENIGN,
-    });
-
   return {
     /** Answers once at least one of the runs is decided (granted, or ended); until then fails, to be retried (logged at debug level only). */
     async waitForRunSlots({ accountId, runIds }: RunSlotsRequest): Promise<RunSlotsAnswer> {
-      const answers = await ask(accountId, runIds);
+      const answers = await takeRunSlots(dataSource, accountId, runIds, bound);
       const out: RunSlotsAnswer = { granted: [], ended: [] };
+      let waiting: Extract<SlotAnswer, { ended: false }> | undefined;
       for (const [i, answer] of answers.entries()) {
         if (answer.granted) out.granted.push(i);
         else if (answer.ended) out.ended.push(i);
+        else {
+          waiting ??= answer;
+          // A run's first ask puts it in line: its log says why it waits.
+          if (answer.first) await projections.log(runIds[i]!, [{ key: 'run.waiting', level: 'info', message: waitingMessage(answer, bound) }]);
+        }
       }
-      if (out.granted.length + out.ended.length === 0 && answers[0]) throw busy(answers[0]);
+      if (waiting && out.granted.length + out.ended.length === 0)
+        throw ApplicationFailure.create({ type: RUN_SLOT_BUSY, message: waitingMessage(waiting, bound), category: ApplicationFailureCategory.BENIGN });
       return out;
     },
   };

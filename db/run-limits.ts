@@ -32,8 +32,8 @@ const OPEN_STATUSES = RUN_STATUSES.filter((s) => !TERMINAL_RUN_STATUSES.includes
 
 export type SlotAnswer =
   | { granted: true }
-  /** The run ended (or was never there) before it got a slot: it must not start. */
-  | { granted: false; ended: true; gone: boolean }
+  /** The run ended (or its rows are gone) before it got a slot: it must not start. */
+  | { granted: false; ended: true }
   /** `running`: the account's runs holding a slot; `ahead`: runs that asked before this one and still wait; `first`: this was its first ask. */
   | { granted: false; ended: false; running: number; ahead: number; first: boolean };
 
@@ -61,10 +61,7 @@ async function slotFor(m: EntityManager, accountId: string, runId: string, bound
      RETURNING seq, granted_at IS NOT NULL AS granted, (xmax = 0) AS inserted`,
     [runId, accountId, OPEN_STATUSES],
   )) as { seq: string; granted: boolean; inserted: boolean }[];
-  if (!mine) {
-    const [row] = (await m.query('SELECT 1 FROM runs WHERE id = $1', [runId])) as unknown[];
-    return { granted: false, ended: true, gone: !row };
-  }
+  if (!mine) return { granted: false, ended: true };
   if (mine.granted) return { granted: true };
   const [counts] = (await m.query(
     `SELECT count(*) FILTER (WHERE s.granted_at IS NOT NULL AND (r.status <> 'queued' OR s.granted_at > now() - $3::interval))::int AS running,

@@ -37,7 +37,6 @@ function statusOf(err: unknown): RunStatus {
   return type === 'RunTimedOut' ? 'timed_out' : 'failed';
 }
 
-
 const flowIdOf = (run: ChildRun): string => ('flowRef' in run ? run.flowRef.id : run.flow.id);
 
 /** What a run's workflow is started with: a whole run without what its id and search attributes say (BatchChildInput); a run by reference as it is. */
@@ -104,7 +103,7 @@ async function runChildren(batch: Batch, runs: ChildRun[], skip: readonly string
           ],
         }),
       );
-      // A run ends with no result when it succeeds (histories before that: its status).
+      // A batch's run ends with no result when it succeeds (every other end throws).
       return result?.status ?? 'succeeded';
     } catch (err) {
       // Cancelled while it waited for its slot: it never started, and its batch records it.

@@ -65,7 +65,10 @@ function asStarted(arg: BatchChildInput): FlowRunInput {
   return { ...arg, runId: runIdOfWorkflow(workflowId), batchId, accountId, source };
 }
 
-/** A run of a large batch gets its definitions by reference and loads them first. */
+/**
+ * A run. A batch's run comes without its ids and source (asStarted); a run of a large batch gets its
+ * definitions by reference and loads them first; a sub-flow's run comes whole.
+ */
 export async function flowRun(arg: FlowRunInput | FlowRunRef | BatchChildInput): Promise<RunResult | undefined> {
   const started = 'runId' in arg ? arg : asStarted(arg);
   const input = 'flowRef' in started ? await books.loadRunInput(started) : started;
