@@ -3,7 +3,7 @@
  * and two workers from the build. 1,000 runs triggered through both gateways all succeed; then a
  * worker and a gateway are killed -9 mid-batch, and no run is lost or doubled.
  */
-import { createFlows, newTenant, pool, startProductionStack, statuses, waitForEnd, type ProductionStack } from './support';
+import { createFlows, inFlight, newTenant, pool, startProductionStack, statuses, waitForEnd, type ProductionStack } from './support';
 
 let s: ProductionStack;
 let key: string;
@@ -67,14 +67,14 @@ it('when a worker and a gateway are killed -9 mid-batch, then every batch ends, 
   const started = Date.now();
   const callsBefore = s.stub.requests.length;
   const batchIds = [await trigger(0), await trigger(1)];
-  // Mid-batch: some runs done, most still to come.
+  // Mid-batch: some runs done, most still to come, and some in flight on the workers.
   const deadline = Date.now() + 300_000;
   let done = 0;
-  while ((done = (await statuses(s.db, batchIds)).succeeded ?? 0) < 30) {
-    if (Date.now() > deadline) throw new Error(`only ${done} runs succeeded before the kills`);
-    await new Promise((r) => setTimeout(r, 100));
+  let running = 0;
+  while ((done = (await statuses(s.db, batchIds)).succeeded ?? 0) < 30 || (running = await inFlight(s.db, batchIds)) === 0) {
+    if (Date.now() > deadline) throw new Error(`${done} runs succeeded and ${running} in flight: no moment for the kills`);
+    await new Promise((r) => setTimeout(r, 50));
   }
-  const inFlight = (await statuses(s.db, batchIds)).running ?? 0;
   await s.workers[1]!.kill9();
   await s.gateways[1]!.proc.kill9();
   // The surviving gateway takes the next trigger; the killed one comes back on its port and takes another.
@@ -88,7 +88,7 @@ it('when a worker and a gateway are killed -9 mid-batch, then every batch ends, 
   const attempts = rows.reduce((n, r) => n + r.attempts, 0);
   const retried = rows.filter((r) => r.attempts > 1).length;
   console.log(
-    `[production] kill -9 of worker 1 and gateway 1 at ${done} succeeded (${inFlight} running): ${JSON.stringify(counts)} of ${total} runs in ${batchIds.length} batches, ` +
+    `[production] kill -9 of worker 1 and gateway 1 at ${done} succeeded (${running} in flight): ${JSON.stringify(counts)} of ${total} runs in ${batchIds.length} batches, ` +
       `${((Date.now() - started) / 1000).toFixed(1)}s; step rows ${steps.n} (${steps.n - steps.distinct_n} duplicates); stub calls ${calls} = ${total} + ${calls - total} repeats ` +
       `(${retried} retried http steps, ${attempts} attempts); runs with more than one final request ${rows.filter((r) => r.final > 1).length}`,
   );

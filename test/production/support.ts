@@ -211,6 +211,18 @@ export async function statuses(db: PgClient, batchIds: string[]): Promise<Record
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
+/**
+ * Runs of `batchIds` in flight: granted their account's running-run slot (their workflow started) and not
+ * ended. Their rows may still say `queued`: a fast step's start is written with its end.
+ */
+export async function inFlight(db: PgClient, batchIds: string[]): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM run_slots s JOIN runs r ON r.id = s.run_id WHERE r.batch_id = ANY($1) AND s.granted_at IS NOT NULL AND r.status <> ALL($2)',
+    [batchIds, TERMINAL],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** Waits until every run of `batchIds` ended (or `timeoutMs`); answers the counts by status. */
 export async function waitForEnd(db: PgClient, batchIds: string[], total: number, timeoutMs: number): Promise<Record<string, number>> {
   const deadline = Date.now() + timeoutMs;
