@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { ExpressionScope } from '../domain';
 import type { ArtifactStore } from '../db/artifact-store';
 import type { Projections } from '../db/projections';
-import { runOwnerRows } from '../db/runs';
+import { findRunOwner } from '../db/runs';
 import { redactor } from '../domain/secrets';
 import { RUN_GONE } from '../steps/step-type';
 import type { RecordedCall } from '../workflows/contract';
@@ -32,10 +32,10 @@ export function createAgentRecordActivities({ dataSource, projections, recordPat
   /** A browser step's files and records an agent handed back, kept as a platform worker keeps its own (masked again: the agent is not trusted to). */
   const recordPageOfAgent = async (call: RecordedCall, attempt: number, records: AgentPageRecords, redact: <T>(v: T) => T) => {
     if (!store) throw ApplicationFailure.nonRetryable('this worker has no artifact store for the files of a browser step', 'BrowserUnavailable');
-    const rows = await patiently(() => runOwnerRows(dataSource, call.runId), recordPatienceMs);
-    if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, RUN_GONE);
+    const owner = await patiently(() => findRunOwner(dataSource, call.runId), recordPatienceMs);
+    if (!owner) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, RUN_GONE);
     const recorder = platformRecorder({ store, projections, dataSource });
-    const { account_id: accountId, flow_id: flowId, public_id: publicRunId } = rows[0];
+    const { accountId, flowId, publicId: publicRunId } = owner;
     await recordHandedBack(recorder, { runId: call.runId, stepKey: call.key, attempt, accountId, flowId, publicRunId }, {
       ...records,
       requests: redact(records.requests),

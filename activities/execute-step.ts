@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import type { ArtifactStore } from '../db/artifact-store';
 import type { RunRequest } from '../db/entities';
 import type { Projections } from '../db/projections';
-import { runBrowserRows } from '../db/runs';
+import { findRunOwner } from '../db/runs';
 import { isOutputRef } from '../domain/output-refs';
 import { redactor } from '../domain/secrets';
 import { workerLog } from '../platform/log';
@@ -72,11 +72,11 @@ export function createStepActivities(deps: StepActivityDeps) {
   /** A browser bound to one attempt of a browser or scan step (the run's account and browser read from its row). */
   const browserFor = async (call: StepCall, attempt: number, signal: AbortSignal, redact: <T>(v: T) => T): Promise<BrowserRuntime | undefined> => {
     if (!browsers || !BROWSER_STEP_TYPES.has(call.step.type)) return undefined;
-    const rows = await patiently(() => runBrowserRows(dataSource, call.runId), recordPatienceMs);
-    if (!rows[0]) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, 'RunGone');
+    const owner = await patiently(() => findRunOwner(dataSource, call.runId), recordPatienceMs);
+    if (!owner) throw ApplicationFailure.nonRetryable(`run ${call.runId} no longer exists`, 'RunGone');
     return createBrowserRuntime(
       { pool: browsers.pool, recorder: platformRecorder({ store: browsers.store, projections, dataSource }), publicUrl },
-      { runId: call.runId, publicRunId: call.scope.run.id, accountId: rows[0].account_id, flowId: call.scope.run.flowId, stepKey: call.key, attempt, browser: rows[0].browser ?? undefined, signal, redact },
+      { runId: call.runId, publicRunId: call.scope.run.id, accountId: owner.accountId, flowId: call.scope.run.flowId, stepKey: call.key, attempt, browser: owner.browser ?? undefined, signal, redact },
     );
   };
 

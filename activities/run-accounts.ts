@@ -1,6 +1,6 @@
 /** The account of a run, for the turn its expressions take on the shared evaluator. */
 import type { DataSource } from 'typeorm';
-import { runAccountRows } from '../db/runs';
+import { findRunOwner } from '../db/runs';
 
 /** Runs whose account is kept in memory by `runAccounts` (the oldest forgotten first). */
 const KNOWN_RUN_ACCOUNTS = 10_000;
@@ -17,11 +17,11 @@ export function runAccounts(dataSource: DataSource): (runId: string) => Promise<
   return (runId) => {
     let account = known.get(runId);
     if (!account) {
-      const read = runAccountRows(dataSource, runId);
+      const read = findRunOwner(dataSource, runId);
       // A stalled database answers nothing at all: the run waits no longer than this for its turn.
       const stalled = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), ACCOUNT_READ_WAIT_MS).unref());
       account = Promise.race([read, stalled]).then(
-        (rows) => rows[0]?.account_id ?? `run:${runId}`,
+        (owner) => owner?.accountId ?? `run:${runId}`,
         () => {
           known.delete(runId);
           return `run:${runId}`;

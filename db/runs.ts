@@ -1,25 +1,29 @@
 /**
- * Reads of `runs` beyond the entity's repository (db/entities): what an activity needs of a run's
- * row (its account, browser, flow, public id), whether the runs an event stream follows may still
+ * Reads of `runs` beyond the entity's repository (db/entities): who a run belongs to (its account,
+ * flow, public id and browser), whether the runs an event stream follows may still
  * write lines, and the step counts of a page of runs (with `step_runs` and `flow_versions`).
  */
 import type { DataSource, EntityManager } from 'typeorm';
 
 type Db = DataSource | EntityManager;
 
-/** A run's account, one row or none (the run is gone). */
-export function runAccountRows(db: Db, runId: string): Promise<{ account_id: string }[]> {
-  return db.query('SELECT account_id FROM runs WHERE id = $1', [runId]) as Promise<{ account_id: string }[]>;
+/** Who a run belongs to: what an activity binds its work to (an evaluator turn, a browser, where files go). */
+export interface RunOwner {
+  accountId: string;
+  flowId: string;
+  publicId: string;
+  browser: string | null;
 }
 
-/** A run's account and browser (what a browser step's runtime is bound to), one row or none. */
-export async function runBrowserRows(db: Db, runId: string): Promise<{ account_id: string; browser: string | null }[]> {
-  return db.query('SELECT account_id, browser FROM runs WHERE id = $1', [runId]);
-}
-
-/** A run's account, flow and public id (where an agent's browser step files go), one row or none. */
-export async function runOwnerRows(db: Db, runId: string): Promise<{ account_id: string; flow_id: string; public_id: string }[]> {
-  return db.query('SELECT account_id, flow_id, public_id FROM runs WHERE id = $1', [runId]);
+/** Who run `runId` belongs to; undefined when its row is gone. */
+export async function findRunOwner(db: Db, runId: string): Promise<RunOwner | undefined> {
+  const [row] = (await db.query('SELECT account_id, flow_id, public_id, browser FROM runs WHERE id = $1', [runId])) as {
+    account_id: string;
+    flow_id: string;
+    public_id: string;
+    browser: string | null;
+  }[];
+  return row && { accountId: row.account_id, flowId: row.flow_id, publicId: row.public_id, browser: row.browser };
 }
 
 /** What an event stream follows: the runs of a batch, or one run. */

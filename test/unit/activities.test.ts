@@ -102,7 +102,7 @@ const written = (ds: { statements: Statement[] }) => JSON.stringify(ds.statement
 
 describe('executeStep', () => {
   it('when a transform step runs, then the workflow gets its output whole and the record of it has the secret masked', async () => {
-    const ds = fakeDataSource((sql) => (sql.includes('SELECT account_id FROM runs') ? [{ account_id: 'acct-1' }] : []));
+    const ds = fakeDataSource((sql) => (sql.includes('FROM runs WHERE id') ? [{ account_id: 'acct-1', flow_id: 'f', public_id: 'run-1', browser: null }] : []));
     const step = { id: 'sum', type: 'transform', config: { expression: '{ "total": $sum(steps.first.output.items), "auth": "Bearer " & vars.TOKEN }' } } as StepDefinition;
 
     const outcome = await new MockActivityEnvironment({ attempt: 1 }, quiet).run(activitiesOn(ds).executeStep, call(step));
@@ -116,10 +116,10 @@ describe('executeStep', () => {
       durationMs: 0,
     });
     // The expression took the run's account's turn, read once from its row.
-    expect(ds.statements.filter((s) => s.sql.includes('SELECT account_id FROM runs'))).toEqual([{ sql: expect.any(String), params: ['run-1'] }]);
+    expect(ds.statements.filter((s) => s.sql.includes('FROM runs WHERE id'))).toEqual([{ sql: expect.any(String), params: ['run-1'] }]);
     // Its start and end written once each: in one statement when it ended within the held-back start
     // (200 ms), else the start first (a loaded machine can take longer); the output masked either way.
-    const writes = ds.statements.filter((s) => !s.sql.includes('SELECT account_id'));
+    const writes = ds.statements.filter((s) => !s.sql.includes('FROM runs WHERE id'));
     expect(writes.length).toBeGreaterThanOrEqual(1);
     expect(writes.length).toBeLessThanOrEqual(2);
     expect(written(ds).split('step sum started (attempt 1)')).toHaveLength(2);
@@ -135,7 +135,7 @@ describe('executeStep', () => {
     const step = { id: 'never', type: 'transform', if: 'trigger.body.n > 5', config: { expression: '1' } } as StepDefinition;
 
     await expect(new MockActivityEnvironment({}, quiet).run(activitiesOn(ds).executeStep, call(step))).resolves.toEqual({ skipped: true });
-    expect(ds.statements.filter((s) => !s.sql.includes('SELECT account_id'))).toEqual([]);
+    expect(ds.statements.filter((s) => !s.sql.includes('FROM runs WHERE id'))).toEqual([]);
   });
 
   it('when an http step calls the stub, then its request is recorded with the secret in its URL masked', async () => {
