@@ -7,20 +7,15 @@
  * Updates that answer rows do so through a CTE (TypeORM answers a bare UPDATE … RETURNING as [rows, count]).
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import type { AgentAttempt } from './entities';
 import { isForeignKeyViolation } from './errors';
 
 type Db = Pick<DataSource | EntityManager, 'query'>;
 
-export type AgentAttemptStatus = 'queued' | 'claimed' | 'done' | 'cancelled' | 'lost';
+export type AgentAttemptStatus = AgentAttempt['status'];
 
-export interface NewAgentAttempt {
-  id: string;
-  accountId: string;
-  agentName: string;
-  runId: string;
-  publicRunId: string;
-  stepKey: string;
-  attempt: number;
+/** An attempt to queue: its row's identifying columns, the call, and how long it may wait for an agent. */
+export interface NewAgentAttempt extends Pick<AgentAttempt, 'id' | 'accountId' | 'agentName' | 'runId' | 'publicRunId' | 'stepKey' | 'attempt'> {
   call: unknown;
   /** Not handed out after this long in the queue (the workflow that waited for it may be gone). */
   pickupTimeoutMs: number;
