@@ -28,7 +28,6 @@ export class RunSlots {
   /** Answers not yet taken by their runs: true when granted. */
   private readonly answers = new Map<string, boolean>();
   private readonly scope = new CancellationScope();
-  private closed = false;
   private failure: unknown;
 
   constructor(private readonly accountId: string) {
@@ -51,16 +50,14 @@ export class RunSlots {
     }
   }
 
-  /** No more runs will ask: the asking stops (an ask in flight is cancelled). */
+  /** No more runs will ask: the asking stops, its scope cancelled (a wait or an ask in flight with it). */
   close(): void {
-    this.closed = true;
     this.scope.cancel();
   }
 
   private async ask(): Promise<void> {
     for (;;) {
-      await condition(() => this.waiting.length > 0 || this.closed);
-      if (this.closed) return;
+      await condition(() => this.waiting.length > 0);
       const runIds = [...this.waiting];
       const { granted, ended } = await slots.waitForRunSlots({ accountId: this.accountId, runIds });
       // A run that stopped waiting meanwhile (cancelled) takes no answer.
