@@ -1,6 +1,6 @@
 /** The payload codec: what reaches Temporal is ciphertext naming its key; keys rotate; old plain payloads still read. */
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { deflateSync } from 'node:zlib';
+import { deflateRawSync, deflateSync } from 'node:zlib';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { chainedCodec, COMPRESSED_ENCODING, CompressionCodec, EncryptionCodec, generatePayloadKeys, parsePayloadKeys, payloadCodecsFor, type PayloadKey } from '../../platform/payload-codec';
@@ -78,6 +78,22 @@ describe('the payload codec', () => {
     const none = defaultPayloadConverter.toPayload(undefined);
     expect(encodingOf(none)).toBe('binary/null');
     expect(await codec.encode([none])).toEqual([none]);
+  });
+
+  it('when a sealed payload is forged (cut short, an unknown version, a key id running past its end, a deflate bomb), then decoding fails and inflates nothing past its bound', async () => {
+    const codec = new EncryptionCodec([oldKey]);
+    const [sealed] = await codec.encode([defaultPayloadConverter.toPayload(secret)]);
+    const forged = (data: Uint8Array): Payload => ({ metadata: sealed.metadata, data });
+    await expect(codec.decode([forged(sealed.data!.subarray(0, 20))])).rejects.toThrow(/cut short/);
+    await expect(codec.decode([forged(Uint8Array.from(sealed.data!, (b, i) => (i === 0 ? 9 : b)))])).rejects.toThrow(/unknown version/);
+    await expect(codec.decode([forged(Uint8Array.from(sealed.data!, (b, i) => (i === 1 ? 255 : b)))])).rejects.toThrow();
+    // Even sealed with the right key, a payload that inflates past 64 MiB is refused, not inflated.
+    const header = Buffer.from([1, 3, ...Buffer.from('old')]);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', oldKey.key, iv).setAAD(header);
+    const bomb = deflateRawSync(Buffer.alloc(65 * 1024 * 1024));
+    const data = Buffer.concat([header, iv, cipher.update(Uint8Array.of(1)), cipher.update(bomb), cipher.final(), cipher.getAuthTag()]);
+    await expect(codec.decode([forged(data)])).rejects.toThrow('Cannot create a Buffer larger than 67108864 bytes');
   });
 
   it('when FLOWRUNS_PAYLOAD_KEYS is malformed, then it says how to write it', () => {

@@ -1,6 +1,7 @@
 /** The summaries Temporal shows stay in clear under the payload codec; nothing else does. */
 import { defaultPayloadConverter } from '@temporalio/common';
 import { EncryptionCodec, generatePayloadKeys, parsePayloadKeys } from '../../platform/payload-codec';
+import { runIdOfWorkflow, runWorkflowId } from '../../workflows/definitions';
 import { stepSummary } from '../../workflows/summaries';
 
 const codec = new EncryptionCodec(parsePayloadKeys(generatePayloadKeys('unit')));
@@ -17,4 +18,8 @@ test('when a step summary is encoded, then it stays readable JSON while the same
 
 test('when a step runs on an agent, then its summary says so', () => {
   expect(defaultPayloadConverter.fromPayload(defaultPayloadConverter.toPayload(stepSummary('fetch', { type: 'http' }, 'laptop')))).toBe('step fetch (http) on agent laptop');
+});
+
+test("when a batch's run reads its id back from its workflow id, then it gets the id it was started under, whatever it looks like", () => {
+  for (const id of ['3f2c1e0a-0000-4000-8000-000000000001', 'run-1', 'ci-run-42']) expect(runIdOfWorkflow(runWorkflowId(id))).toBe(id);
 });
